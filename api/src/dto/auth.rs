@@ -1,0 +1,93 @@
+use fingertip_core::auth::TokenPair;
+use fingertip_core::org::MemberView;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::common::id_str;
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct AdminLoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct WechatLoginRequest {
+    /// The code from `wx.login`.
+    pub code: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct BindRequest {
+    pub bind_token: String,
+    pub invite_code: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct LogoutRequest {
+    /// The refresh token to revoke; without it, the session of the bearer token ends.
+    pub refresh_token: Option<String>,
+}
+
+/// The caller as the mini-program shows them.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Me {
+    pub id: String,
+    pub name: String,
+    pub unit_id: Option<String>,
+    /// member, secretary or admin
+    pub role: String,
+    pub tags: Vec<String>,
+    pub wechat_bound: bool,
+}
+
+impl From<MemberView> for Me {
+    fn from(m: MemberView) -> Self {
+        Self {
+            id: id_str(m.id),
+            name: m.name,
+            unit_id: m.unit_id.map(id_str),
+            role: m.role.as_str().into(),
+            tags: m.tags,
+            wechat_bound: m.wechat_bound,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub refresh_token: String,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    pub member: Me,
+}
+
+impl From<TokenPair> for TokenResponse {
+    fn from(t: TokenPair) -> Self {
+        Self {
+            access_token: t.access_token,
+            refresh_token: t.refresh_token,
+            expires_in: t.expires_in,
+            member: t.member.into(),
+        }
+    }
+}
+
+/// The WeChat account is not bound yet: bind it with an invite code.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BindRequiredResponse {
+    pub bind_required: bool,
+    /// Valid for 10 minutes.
+    pub bind_token: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OkResponse {
+    pub ok: bool,
+}

@@ -1,0 +1,250 @@
+use chrono::{DateTime, FixedOffset, Utc};
+use fingertip_core::audience::Audience;
+use fingertip_core::auth::Role;
+use fingertip_core::broadcasts::{BroadcastView, ChannelStats, RecipientView, Stats};
+use fingertip_core::{CoreError, CoreResult};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::common::{IdIn, id_str, parse_ids};
+
+/// `{"all": true}`, or any of the selectors: the given filters (units with their subtrees,
+/// roles, tags) must all hold, and `member_ids` adds people on top.
+#[derive(Debug, Default, Deserialize, Serialize, ToSchema)]
+pub struct AudienceBody {
+    #[serde(default)]
+    pub all: bool,
+    #[serde(default)]
+    #[schema(value_type = Vec<String>)]
+    pub unit_ids: Vec<IdInOut>,
+    #[serde(default)]
+    pub roles: Vec<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    #[schema(value_type = Vec<String>)]
+    pub member_ids: Vec<IdInOut>,
+}
+
+/// An id read as a string or number and written as a string.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum IdInOut {
+    Str(String),
+    Num(i64),
+}
+
+impl IdInOut {
+    fn to_in(&self) -> IdIn {
+        match self {
+            IdInOut::Str(s) => IdIn::Str(s.clone()),
+            IdInOut::Num(n) => IdIn::Num(*n),
+        }
+    }
+}
+
+impl AudienceBody {
+    pub fn to_core(&self) -> CoreResult<Audience> {
+        let roles = self
+            .roles
+            .iter()
+            .map(|r| {
+                r.parse::<Role>()
+                    .map_err(|e| CoreError::invalid("audience.roles", e))
+            })
+            .collect::<CoreResult<Vec<_>>>()?;
+        Ok(Audience {
+            all: self.all,
+            unit_ids: parse_ids(
+                "audience.unit_ids",
+                &self.unit_ids.iter().map(IdInOut::to_in).collect::<Vec<_>>(),
+            )?,
+            roles,
+            tags: self.tags.clone(),
+            member_ids: parse_ids(
+                "audience.member_ids",
+                &self
+                    .member_ids
+                    .iter()
+                    .map(IdInOut::to_in)
+                    .collect::<Vec<_>>(),
+            )?,
+            scope_units: None,
+        })
+    }
+
+    pub fn from_core(a: &Audience) -> Self {
+        Self {
+            all: a.all,
+            unit_ids: a
+                .unit_ids
+                .iter()
+                .map(|i| IdInOut::Str(id_str(*i)))
+                .collect(),
+            roles: a.roles.iter().map(|r| r.as_str().to_string()).collect(),
+            tags: a.tags.clone(),
+            member_ids: a
+                .member_ids
+                .iter()
+                .map(|i| IdInOut::Str(id_str(*i)))
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateBroadcastRequest {
+    pub post_id: IdIn,
+    pub audience: AudienceBody,
+    /// inbox is always included; without this field every configured push channel is used.
+    pub channels: Option<Vec<String>>,
+    /// RFC 3339 with an offset; absent means now.
+    pub send_at: Option<DateTime<FixedOffset>>,
+    /// An iCalendar RRULE (not available yet: answered with validation_failed).
+    pub recurrence: Option<String>,
+    /// IANA time zone for schedules; default from the server configuration.
+    pub timezone: Option<String>,
+    pub read_by: Option<DateTime<FixedOffset>>,
+    #[serde(default)]
+    pub urgent: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChannelStatsBody {
+    pub sent: u64,
+    pub failed: u64,
+    pub skipped: u64,
+    pub pending: u64,
+}
+
+impl From<ChannelStats> for ChannelStatsBody {
+    fn from(c: ChannelStats) -> Self {
+        Self {
+            sent: c.sent,
+            failed: c.failed,
+            skipped: c.skipped,
+            pending: c.pending,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PushStatsBody {
+    pub wechat: ChannelStatsBody,
+    pub wecom: ChannelStatsBody,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StatsBody {
+    pub recipients: u64,
+    pub delivered: u64,
+    pub read: u64,
+    pub unread: u64,
+    pub push: PushStatsBody,
+}
+
+impl From<Stats> for StatsBody {
+    fn from(s: Stats) -> Self {
+        Self {
+            recipients: s.recipients,
+            delivered: s.delivered,
+            read: s.read,
+            unread: s.unread,
+            push: PushStatsBody {
+                wechat: s.push.wechat.into(),
+                wecom: s.push.wecom.into(),
+            },
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BroadcastResponse {
+    pub id: String,
+    pub post_id: String,
+    /// The post's title.
+    pub title: String,
+    /// scheduled, sending, sent, canceled or failed
+    pub status: String,
+    pub audience: AudienceBody,
+    pub channels: Vec<String>,
+    pub send_at: DateTime<Utc>,
+    pub next_run_at: Option<DateTime<Utc>>,
+    pub timezone: String,
+    pub read_by: Option<DateTime<Utc>>,
+    pub urgent: bool,
+    /// Members the audience selected when the broadcast was created.
+    pub audience_size: i64,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stats: Option<StatsBody>,
+}
+
+impl BroadcastResponse {
+    pub fn new(b: BroadcastView, stats: Option<Stats>) -> Self {
+        Self {
+            id: id_str(b.id),
+            post_id: id_str(b.post_id),
+            title: b.title,
+            status: b.status.as_str().into(),
+            audience: AudienceBody::from_core(&b.audience),
+            channels: b
+                .channels
+                .iter()
+                .map(|c| {
+                    serde_json::to_value(c)
+                        .ok()
+                        .and_then(|v| v.as_str().map(String::from))
+                        .unwrap_or_default()
+                })
+                .collect(),
+            send_at: b.send_at,
+            next_run_at: b.next_run_at,
+            timezone: b.timezone,
+            read_by: b.read_by,
+            urgent: b.urgent,
+            audience_size: b.audience_size,
+            created_at: b.created_at,
+            sent_at: b.sent_at,
+            stats: stats.map(Into::into),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct BroadcastQuery {
+    /// scheduled, sending, sent, canceled or failed
+    pub status: Option<String>,
+    pub limit: Option<u64>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct RecipientQuery {
+    /// read, unread or failed
+    pub state: Option<String>,
+    pub limit: Option<u64>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecipientResponse {
+    pub member_id: String,
+    pub name: String,
+    pub unit_id: Option<String>,
+    pub delivered_at: DateTime<Utc>,
+    pub read_at: Option<DateTime<Utc>>,
+}
+
+impl From<RecipientView> for RecipientResponse {
+    fn from(r: RecipientView) -> Self {
+        Self {
+            member_id: id_str(r.member_id),
+            name: r.name,
+            unit_id: r.unit_id.map(id_str),
+            delivered_at: r.delivered_at,
+            read_at: r.read_at,
+        }
+    }
+}

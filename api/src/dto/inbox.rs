@@ -1,0 +1,89 @@
+use chrono::{DateTime, Utc};
+use fingertip_core::inbox::{InboxItem, InboxItemDetail};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::common::id_str;
+use super::posts::MediaBody;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InboxItemResponse {
+    pub id: String,
+    pub broadcast_id: String,
+    pub post_id: String,
+    pub kind: String,
+    pub title: String,
+    pub summary: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub read_at: Option<DateTime<Utc>>,
+    pub read_by: Option<DateTime<Utc>>,
+}
+
+impl From<InboxItem> for InboxItemResponse {
+    fn from(i: InboxItem) -> Self {
+        Self {
+            id: id_str(i.id),
+            broadcast_id: id_str(i.broadcast_id),
+            post_id: id_str(i.post_id),
+            kind: i.kind,
+            title: i.title,
+            summary: i.summary,
+            created_at: i.created_at,
+            read_at: i.read_at,
+            read_by: i.read_by,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InboxItemDetailResponse {
+    #[serde(flatten)]
+    pub item: InboxItemResponse,
+    pub body_md: String,
+    pub media: Vec<MediaBody>,
+    pub study_minutes: i32,
+}
+
+impl From<InboxItemDetail> for InboxItemDetailResponse {
+    fn from(d: InboxItemDetail) -> Self {
+        Self {
+            item: d.item.into(),
+            body_md: d.body_md,
+            media: d.media.into_iter().map(Into::into).collect(),
+            study_minutes: d.study_minutes,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InboxListResponse {
+    pub items: Vec<InboxItemResponse>,
+    pub next_cursor: Option<String>,
+    pub unread_count: u64,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct InboxQuery {
+    /// Only unread items.
+    pub unread_only: Option<bool>,
+    pub limit: Option<u64>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UnreadCountResponse {
+    pub unread_count: u64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReadResponse {
+    pub id: String,
+    pub read_at: DateTime<Utc>,
+    pub unread_count: u64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReadAllResponse {
+    pub updated: u64,
+    pub unread_count: u64,
+}

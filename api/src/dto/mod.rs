@@ -1,0 +1,11 @@
+//! Request and response bodies. Rows never leave the server as they are: each response has its
+//! own type here, ids are rendered as strings, and timestamps as RFC 3339 in UTC.
+
+pub mod auth;
+pub mod broadcasts;
+pub mod common;
+pub mod inbox;
+pub mod org;
+pub mod posts;
+
+pub use common::*;

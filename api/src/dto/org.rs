@@ -1,0 +1,151 @@
+use chrono::{DateTime, Utc};
+use fingertip_core::auth::Role;
+use fingertip_core::org::import::ImportReport;
+use fingertip_core::org::{MemberView, UnitNode};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::common::{IdIn, double_option, id_str};
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateUnitRequest {
+    pub name: String,
+    pub parent_id: Option<IdIn>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UnitResponse {
+    pub id: String,
+    pub name: String,
+    pub parent_id: Option<String>,
+    #[schema(no_recursion)]
+    pub children: Vec<UnitResponse>,
+}
+
+impl From<UnitNode> for UnitResponse {
+    fn from(u: UnitNode) -> Self {
+        Self {
+            id: id_str(u.id),
+            name: u.name,
+            parent_id: u.parent_id.map(id_str),
+            children: u.children.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UnitTreeResponse {
+    pub items: Vec<UnitResponse>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateMemberRequest {
+    pub name: String,
+    pub unit_id: Option<IdIn>,
+    /// member (default), secretary or admin
+    pub role: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    pub phone: Option<String>,
+    pub wecom_userid: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct PatchMemberRequest {
+    pub name: Option<String>,
+    pub unit_id: Option<IdIn>,
+    pub role: Option<String>,
+    pub tags: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub phone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub wecom_userid: Option<Option<String>>,
+    pub active: Option<bool>,
+}
+
+pub fn parse_role(raw: Option<&str>) -> fingertip_core::CoreResult<Option<Role>> {
+    raw.map(|r| {
+        r.parse::<Role>()
+            .map_err(|e| fingertip_core::CoreError::invalid("role", e))
+    })
+    .transpose()
+}
+
+/// A member as admins see them.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MemberResponse {
+    pub id: String,
+    pub name: String,
+    pub unit_id: Option<String>,
+    pub role: String,
+    pub tags: Vec<String>,
+    pub phone: Option<String>,
+    pub wecom_userid: Option<String>,
+    /// Present until the member binds a WeChat account; hand it to them to bind.
+    pub invite_code: Option<String>,
+    pub wechat_bound: bool,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<MemberView> for MemberResponse {
+    fn from(m: MemberView) -> Self {
+        Self {
+            id: id_str(m.id),
+            name: m.name,
+            unit_id: m.unit_id.map(id_str),
+            role: m.role.as_str().into(),
+            tags: m.tags,
+            phone: m.phone,
+            wecom_userid: m.wecom_userid,
+            invite_code: if m.wechat_bound { None } else { m.invite_code },
+            wechat_bound: m.wechat_bound,
+            active: m.active,
+            created_at: m.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct MemberQuery {
+    /// Members of this unit and its subtree.
+    pub unit_id: Option<String>,
+    pub tag: Option<String>,
+    /// Part of a name or phone number.
+    pub q: Option<String>,
+    pub limit: Option<u64>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImportLineError {
+    /// Line number in the file (the header is line 1).
+    pub line: u64,
+    pub message: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImportResponse {
+    pub created: u64,
+    pub updated: u64,
+    pub errors: Vec<ImportLineError>,
+}
+
+impl From<ImportReport> for ImportResponse {
+    fn from(r: ImportReport) -> Self {
+        Self {
+            created: r.created,
+            updated: r.updated,
+            errors: r
+                .errors
+                .into_iter()
+                .map(|e| ImportLineError {
+                    line: e.line,
+                    message: e.message,
+                })
+                .collect(),
+        }
+    }
+}

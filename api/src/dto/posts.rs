@@ -1,0 +1,95 @@
+use chrono::{DateTime, Utc};
+use fingertip_core::posts::{Media, PostView};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::common::{double_option, id_str};
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct MediaBody {
+    /// image, video, audio, link or file
+    pub kind: String,
+    pub url: String,
+    pub title: Option<String>,
+}
+
+impl From<MediaBody> for Media {
+    fn from(m: MediaBody) -> Self {
+        Media {
+            kind: m.kind,
+            url: m.url,
+            title: m.title,
+        }
+    }
+}
+
+impl From<Media> for MediaBody {
+    fn from(m: Media) -> Self {
+        MediaBody {
+            kind: m.kind,
+            url: m.url,
+            title: m.title,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreatePostRequest {
+    /// lesson, notice, announcement, disclosure or classroom
+    pub kind: String,
+    pub title: String,
+    pub summary: Option<String>,
+    pub body_md: String,
+    #[serde(default)]
+    pub media: Vec<MediaBody>,
+    /// Study-hour credit for reading it, in minutes (0 to 600).
+    pub study_minutes: Option<i32>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PatchPostRequest {
+    pub kind: Option<String>,
+    pub title: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub summary: Option<Option<String>>,
+    pub body_md: Option<String>,
+    pub media: Option<Vec<MediaBody>>,
+    pub study_minutes: Option<i32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PostResponse {
+    pub id: String,
+    pub kind: String,
+    pub title: String,
+    pub summary: Option<String>,
+    pub body_md: String,
+    pub media: Vec<MediaBody>,
+    pub study_minutes: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<PostView> for PostResponse {
+    fn from(p: PostView) -> Self {
+        Self {
+            id: id_str(p.id),
+            kind: p.kind,
+            title: p.title,
+            summary: p.summary,
+            body_md: p.body_md,
+            media: p.media.into_iter().map(Into::into).collect(),
+            study_minutes: p.study_minutes,
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct PostQuery {
+    pub kind: Option<String>,
+    pub limit: Option<u64>,
+    pub cursor: Option<String>,
+}

@@ -1,0 +1,216 @@
+//! The one place where errors become HTTP: every error leaves as
+//! `{"error": {"code", "message", "details"}}` with a stable code.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use fingertip_core::{CoreError, FieldError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable machine-readable code: validation_failed, unauthorized, forbidden, not_found,
+    /// conflict, payload_too_large, rate_limited, upstream_unavailable, internal.
+    pub code: &'static str,
+    pub message: String,
+    pub details: Vec<FieldDetail>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FieldDetail {
+    pub field: String,
+    pub message: String,
+}
+
+impl From<FieldError> for FieldDetail {
+    fn from(f: FieldError) -> Self {
+        Self {
+            field: f.field,
+            message: f.message,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error(transparent)]
+    Core(#[from] CoreError),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("no such route")]
+    NoRoute,
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    fn parts(
+        &self,
+    ) -> (
+        StatusCode,
+        &'static str,
+        String,
+        Vec<FieldDetail>,
+        Option<u64>,
+    ) {
+        use CoreError as C;
+        match self {
+            ApiError::Core(e) => match e {
+                C::Validation { message, details } => (
+                    StatusCode::BAD_REQUEST,
+                    "validation_failed",
+                    message.clone(),
+                    details.iter().cloned().map(Into::into).collect(),
+                    None,
+                ),
+                C::Unauthorized(m) => (
+                    StatusCode::UNAUTHORIZED,
+                    "unauthorized",
+                    m.clone(),
+                    vec![],
+                    None,
+                ),
+                C::Forbidden(m) => (StatusCode::FORBIDDEN, "forbidden", m.clone(), vec![], None),
+                C::NotFound(what) => (
+                    StatusCode::NOT_FOUND,
+                    "not_found",
+                    format!("{what} not found"),
+                    vec![],
+                    None,
+                ),
+                C::Conflict(m) => (StatusCode::CONFLICT, "conflict", m.clone(), vec![], None),
+                C::RateLimited {
+                    message,
+                    retry_after_secs,
+                } => (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate_limited",
+                    message.clone(),
+                    vec![],
+                    Some(*retry_after_secs),
+                ),
+                C::Upstream {
+                    message,
+                    unavailable,
+                } => (
+                    if *unavailable {
+                        StatusCode::SERVICE_UNAVAILABLE
+                    } else {
+                        StatusCode::BAD_GATEWAY
+                    },
+                    "upstream_unavailable",
+                    message.clone(),
+                    vec![],
+                    None,
+                ),
+                C::Database(err) if fingertip_core::error::is_unique_violation(err) => (
+                    StatusCode::CONFLICT,
+                    "conflict",
+                    "this conflicts with an existing record".into(),
+                    vec![],
+                    None,
+                ),
+                C::Database(_) | C::Queue(_) | C::Internal(_) => (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "something went wrong on our side; it has been logged".into(),
+                    vec![],
+                    None,
+                ),
+            },
+            ApiError::PayloadTooLarge(m) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                m.clone(),
+                vec![],
+                None,
+            ),
+            ApiError::BadRequest(m) => (
+                StatusCode::BAD_REQUEST,
+                "validation_failed",
+                m.clone(),
+                vec![FieldDetail {
+                    field: "body".into(),
+                    message: m.clone(),
+                }],
+                None,
+            ),
+            ApiError::NoRoute => (
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no such route".into(),
+                vec![],
+                None,
+            ),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.parts().0
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let (status, code, message, details, retry) = self.parts();
+        if status.is_server_error() {
+            tracing::error!(error = %self, "request failed");
+        }
+        let mut resp = HttpResponse::build(status);
+        if let Some(secs) = retry {
+            resp.insert_header((header::RETRY_AFTER, HeaderValue::from(secs)));
+        }
+        resp.json(ErrorBody {
+            error: ErrorDetail {
+                code,
+                message,
+                details,
+            },
+        })
+    }
+}
+
+/// Rewrites actix's JSON body errors into the envelope.
+pub fn json_error(err: actix_web::error::JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    use actix_web::error::JsonPayloadError as J;
+    let e = match &err {
+        J::Overflow { limit } | J::OverflowKnownLength { limit, .. } => {
+            ApiError::PayloadTooLarge(format!("the request body is larger than {limit} bytes"))
+        }
+        J::ContentType => {
+            ApiError::BadRequest("the body must be JSON (Content-Type: application/json)".into())
+        }
+        J::Deserialize(e) => ApiError::BadRequest(format!("the JSON body is not valid: {e}")),
+        other => ApiError::BadRequest(format!("could not read the body: {other}")),
+    };
+    e.into()
+}
+
+pub fn query_error(
+    err: actix_web::error::QueryPayloadError,
+    _req: &HttpRequest,
+) -> actix_web::Error {
+    let m = err.to_string();
+    ApiError::Core(CoreError::Validation {
+        message: format!("the query string is not valid: {m}"),
+        details: vec![FieldError::new("query", m)],
+    })
+    .into()
+}
+
+pub fn path_error(_err: actix_web::error::PathError, _req: &HttpRequest) -> actix_web::Error {
+    ApiError::Core(CoreError::NotFound("resource")).into()
+}
+
+/// The fallback for unknown routes.
+pub async fn no_route() -> HttpResponse {
+    ApiError::NoRoute.error_response()
+}

@@ -1,0 +1,87 @@
+//! Request extractors: the authenticated caller, and path ids.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
+use fingertip_core::auth::{Actor, service};
+use fingertip_core::{Core, CoreError};
+
+use crate::error::ApiError;
+
+/// The bearer token of a request, from the `Authorization` header.
+pub fn bearer(req: &HttpRequest) -> Option<String> {
+    if let Some(h) = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+    {
+        let h = h.trim();
+        let token = h
+            .strip_prefix("Bearer ")
+            .or_else(|| h.strip_prefix("bearer "))
+            .unwrap_or("");
+        return Some(token.trim().to_string()).filter(|t| !t.is_empty());
+    }
+    None
+}
+
+fn core_of(req: &HttpRequest) -> Result<Arc<Core>, ApiError> {
+    req.app_data::<web::Data<Core>>()
+        .map(|d| d.clone().into_inner())
+        .ok_or_else(|| ApiError::Core(CoreError::Internal("application state missing".into())))
+}
+
+/// Any authenticated member.
+pub struct Auth(pub Actor);
+
+impl FromRequest for Auth {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let token = bearer(req);
+        let core = core_of(req);
+        Box::pin(async move {
+            let core = core?;
+            let token = token.ok_or_else(|| {
+                CoreError::Unauthorized(
+                    "missing bearer token (Authorization: Bearer <access_token>)".into(),
+                )
+            })?;
+            Ok(Auth(service::authenticate(&core, &token).await?))
+        })
+    }
+}
+
+/// An admin or a secretary; members get 403.
+pub struct Manager(pub Actor);
+
+impl FromRequest for Manager {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, p: &mut Payload) -> Self::Future {
+        let auth = Auth::from_request(req, p);
+        Box::pin(async move {
+            let Auth(actor) = auth.await?;
+            if !actor.role.is_manager() {
+                return Err(
+                    CoreError::Forbidden("this needs an admin or a secretary".into()).into(),
+                );
+            }
+            Ok(Manager(actor))
+        })
+    }
+}
+
+/// Parses a path id; anything that is not an id names nothing, so it is a 404.
+pub fn path_id(raw: &str, what: &'static str) -> Result<i64, ApiError> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|v| *v > 0)
+        .ok_or(ApiError::Core(CoreError::NotFound(what)))
+}

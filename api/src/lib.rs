@@ -1,0 +1,11 @@
+//! The HTTP API: actix-web routes, extractors, request and response types, the error
+//! envelope and the OpenAPI document. Business rules live in `fingertip-core`.
+
+pub mod dto;
+pub mod error;
+pub mod extract;
+pub mod openapi;
+pub mod routes;
+pub mod server;
+
+pub use server::{ServerOptions, build};

@@ -1,0 +1,49 @@
+//! The OpenAPI document, generated from the handlers' annotations.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::routes::{auth, broadcasts, health, inbox, members, posts, units};
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        let components = api.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Fingertip", description = "The fingertip classroom: broadcasts to members' inboxes and phones."),
+    paths(
+        health::healthz, health::readyz,
+        auth::admin_login, auth::wechat_login, auth::wechat_bind, auth::refresh, auth::logout, auth::me,
+        units::create_unit, units::list_units,
+        members::create_member, members::list_members, members::get_member, members::patch_member, members::import_members,
+        posts::create_post, posts::list_posts, posts::get_post, posts::patch_post,
+        broadcasts::create_broadcast, broadcasts::list_broadcasts, broadcasts::get_broadcast,
+        broadcasts::list_recipients, broadcasts::cancel_broadcast,
+        inbox::list_inbox, inbox::get_unread_count, inbox::get_item, inbox::mark_read, inbox::read_all,
+    ),
+    components(schemas(crate::dto::auth::BindRequiredResponse)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Logins and tokens"),
+        (name = "organisation", description = "Units and members (admin)"),
+        (name = "content", description = "Posts (admin)"),
+        (name = "broadcasts", description = "Broadcasts (admin)"),
+        (name = "inbox", description = "The member's inbox"),
+        (name = "operations", description = "Health"),
+    )
+)]
+pub struct ApiDoc;

@@ -1,0 +1,117 @@
+//! Logins, tokens and the caller's own record.
+
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use fingertip_core::Core;
+use fingertip_core::auth::{LoginOutcome, service};
+use fingertip_core::org::members;
+
+use crate::dto::auth::*;
+use crate::error::{ApiResult, ErrorBody};
+use crate::extract::{Auth, bearer};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(admin_login)
+        .service(wechat_login)
+        .service(wechat_bind)
+        .service(refresh)
+        .service(logout)
+        .service(me);
+}
+
+/// Password login for admins and secretaries.
+#[utoipa::path(post, path = "/api/v1/auth/admin/login", tag = "auth", request_body = AdminLoginRequest, responses(
+    (status = 200, body = TokenResponse), (status = 401, body = ErrorBody), (status = 400, body = ErrorBody)))]
+#[post("/auth/admin/login")]
+pub async fn admin_login(
+    core: web::Data<Core>,
+    body: web::Json<AdminLoginRequest>,
+) -> ApiResult<web::Json<TokenResponse>> {
+    Ok(web::Json(
+        service::admin_login(&core, &body.username, &body.password)
+            .await?
+            .into(),
+    ))
+}
+
+/// Log in with the code from `wx.login`: tokens when the account is bound, else a bind token.
+#[utoipa::path(post, path = "/api/v1/auth/wechat/login", tag = "auth", request_body = WechatLoginRequest, responses(
+    (status = 200, description = "TokenResponse, or BindRequiredResponse when the account is not bound yet", body = TokenResponse),
+    (status = 400, body = ErrorBody, description = "invalid, expired or used code"),
+    (status = 429, body = ErrorBody), (status = 502, body = ErrorBody), (status = 503, body = ErrorBody)))]
+#[post("/auth/wechat/login")]
+pub async fn wechat_login(
+    core: web::Data<Core>,
+    body: web::Json<WechatLoginRequest>,
+) -> ApiResult<HttpResponse> {
+    Ok(match service::wechat_login(&core, &body.code).await? {
+        LoginOutcome::Tokens(t) => HttpResponse::Ok().json(TokenResponse::from(t)),
+        LoginOutcome::BindRequired { bind_token } => {
+            HttpResponse::Ok().json(BindRequiredResponse {
+                bind_required: true,
+                bind_token,
+            })
+        }
+    })
+}
+
+/// Bind the WeChat account to the roster entry that holds the invite code (works once).
+#[utoipa::path(post, path = "/api/v1/auth/wechat/bind", tag = "auth", request_body = BindRequest, responses(
+    (status = 200, body = TokenResponse), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
+#[post("/auth/wechat/bind")]
+pub async fn wechat_bind(
+    core: web::Data<Core>,
+    body: web::Json<BindRequest>,
+) -> ApiResult<web::Json<TokenResponse>> {
+    Ok(web::Json(
+        service::bind(&core, &body.bind_token, &body.invite_code)
+            .await?
+            .into(),
+    ))
+}
+
+/// Trade a refresh token for a new pair. Reusing a refresh token revokes the whole session.
+#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest, responses(
+    (status = 200, body = TokenResponse), (status = 401, body = ErrorBody)))]
+#[post("/auth/refresh")]
+pub async fn refresh(
+    core: web::Data<Core>,
+    body: web::Json<RefreshRequest>,
+) -> ApiResult<web::Json<TokenResponse>> {
+    Ok(web::Json(
+        service::refresh(&core, &body.refresh_token).await?.into(),
+    ))
+}
+
+/// End a session: the one of the given refresh token, or else of the bearer token.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = LogoutRequest, responses(
+    (status = 200, body = OkResponse), (status = 401, body = ErrorBody)))]
+#[post("/auth/logout")]
+pub async fn logout(
+    core: web::Data<Core>,
+    req: HttpRequest,
+    body: Option<web::Json<LogoutRequest>>,
+) -> ApiResult<web::Json<OkResponse>> {
+    match body.and_then(|b| b.into_inner().refresh_token) {
+        Some(rt) => service::logout_refresh(&core, &rt).await?,
+        None => {
+            let token = bearer(&req).ok_or_else(|| {
+                fingertip_core::CoreError::Unauthorized(
+                    "send a refresh_token or a bearer token".into(),
+                )
+            })?;
+            let actor = service::authenticate(&core, &token).await?;
+            service::logout_session(&core, &actor.session_id).await?;
+        }
+    }
+    Ok(web::Json(OkResponse { ok: true }))
+}
+
+/// The caller.
+#[utoipa::path(get, path = "/api/v1/me", tag = "auth", security(("bearer" = [])), responses(
+    (status = 200, body = Me), (status = 401, body = ErrorBody)))]
+#[get("/me")]
+pub async fn me(core: web::Data<Core>, auth: Auth) -> ApiResult<web::Json<Me>> {
+    Ok(web::Json(
+        members::view(&core.db, auth.0.member_id).await?.into(),
+    ))
+}

@@ -1,0 +1,130 @@
+//! Members and the roster import (admin).
+
+use actix_web::{HttpResponse, get, patch, post, web};
+use fingertip_core::Core;
+use fingertip_core::org::{MemberFilter, MemberInput, MemberPatch, import, members};
+use fingertip_core::paging::PageRequest;
+use futures_util::StreamExt;
+
+use crate::dto::org::*;
+use crate::dto::{Paged, parse_ids};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{Manager, path_id};
+
+/// Largest roster file accepted.
+pub const MAX_CSV_BYTES: usize = 2 * 1024 * 1024;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(import_members)
+        .service(create_member)
+        .service(list_members)
+        .service(get_member)
+        .service(patch_member);
+}
+
+#[utoipa::path(post, path = "/api/v1/admin/members", tag = "organisation", security(("bearer" = [])),
+    request_body = CreateMemberRequest, responses((status = 201, body = MemberResponse), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+#[post("/admin/members")]
+pub async fn create_member(
+    core: web::Data<Core>,
+    m: Manager,
+    body: web::Json<CreateMemberRequest>,
+) -> ApiResult<HttpResponse> {
+    let b = body.into_inner();
+    let input = MemberInput {
+        name: b.name,
+        unit_id: b.unit_id.map(|u| u.parse("unit_id")).transpose()?,
+        role: parse_role(b.role.as_deref())?,
+        tags: b.tags,
+        phone: b.phone,
+        wecom_userid: b.wecom_userid,
+    };
+    let v = members::create(&core, &m.0, &input).await?;
+    Ok(HttpResponse::Created().json(MemberResponse::from(v)))
+}
+
+/// Members, by id, filtered by unit (with its subtree), tag, or a part of the name or phone.
+#[utoipa::path(get, path = "/api/v1/admin/members", tag = "organisation", security(("bearer" = [])),
+    params(MemberQuery), responses((status = 200, body = Paged<MemberResponse>), (status = 400, body = ErrorBody)))]
+#[get("/admin/members")]
+pub async fn list_members(
+    core: web::Data<Core>,
+    m: Manager,
+    q: web::Query<MemberQuery>,
+) -> ApiResult<web::Json<Paged<MemberResponse>>> {
+    let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
+    let unit_id = match q.unit_id.as_deref().filter(|u| !u.is_empty()) {
+        Some(u) => Some(parse_ids("unit_id", &[crate::dto::IdIn::Str(u.to_string())])?[0]),
+        None => None,
+    };
+    let f = MemberFilter {
+        unit_id,
+        tag: q.tag.clone(),
+        q: q.q.clone(),
+    };
+    let p = members::list(&core, &m.0, &f, page).await?;
+    Ok(web::Json(Paged::from_page(p, MemberResponse::from)))
+}
+
+#[utoipa::path(get, path = "/api/v1/admin/members/{id}", tag = "organisation", security(("bearer" = [])),
+    params(("id" = String, Path)), responses((status = 200, body = MemberResponse), (status = 404, body = ErrorBody)))]
+#[get("/admin/members/{id}")]
+pub async fn get_member(
+    core: web::Data<Core>,
+    m: Manager,
+    id: web::Path<String>,
+) -> ApiResult<web::Json<MemberResponse>> {
+    let id = path_id(&id, "member")?;
+    Ok(web::Json(members::get(&core, &m.0, id).await?.into()))
+}
+
+#[utoipa::path(patch, path = "/api/v1/admin/members/{id}", tag = "organisation", security(("bearer" = [])),
+    params(("id" = String, Path)), request_body = PatchMemberRequest,
+    responses((status = 200, body = MemberResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[patch("/admin/members/{id}")]
+pub async fn patch_member(
+    core: web::Data<Core>,
+    m: Manager,
+    id: web::Path<String>,
+    body: web::Json<PatchMemberRequest>,
+) -> ApiResult<web::Json<MemberResponse>> {
+    let id = path_id(&id, "member")?;
+    let b = body.into_inner();
+    let p = MemberPatch {
+        name: b.name,
+        unit_id: b.unit_id.map(|u| u.parse("unit_id")).transpose()?,
+        role: parse_role(b.role.as_deref())?,
+        tags: b.tags,
+        phone: b.phone,
+        wecom_userid: b.wecom_userid,
+        active: b.active,
+    };
+    Ok(web::Json(members::patch(&core, &m.0, id, p).await?.into()))
+}
+
+/// Import a roster as CSV (`name,unit,role,tags,phone,wecom_userid`, tags separated by `;`).
+/// Bad lines are reported and skipped; the rest are imported.
+#[utoipa::path(post, path = "/api/v1/admin/members/import", tag = "organisation", security(("bearer" = [])),
+    request_body(content = String, content_type = "text/csv"),
+    responses((status = 200, body = ImportResponse), (status = 400, body = ErrorBody), (status = 413, body = ErrorBody)))]
+#[post("/admin/members/import")]
+pub async fn import_members(
+    core: web::Data<Core>,
+    m: Manager,
+    mut payload: web::Payload,
+) -> ApiResult<web::Json<ImportResponse>> {
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk =
+            chunk.map_err(|e| ApiError::BadRequest(format!("could not read the body: {e}")))?;
+        if body.len() + chunk.len() > MAX_CSV_BYTES {
+            return Err(ApiError::PayloadTooLarge(format!(
+                "a roster file may be at most {MAX_CSV_BYTES} bytes"
+            )));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(web::Json(
+        import::import_csv(&core, &m.0, &body).await?.into(),
+    ))
+}

@@ -1,0 +1,26 @@
+//! Routes, one module per resource, each registered by its own `configure`.
+
+pub mod auth;
+pub mod broadcasts;
+pub mod docs;
+pub mod health;
+pub mod inbox;
+pub mod members;
+pub mod posts;
+pub mod units;
+
+use actix_web::web;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    health::configure(cfg);
+    docs::configure(cfg);
+    cfg.service(
+        web::scope("/api/v1")
+            .configure(auth::configure)
+            .configure(units::configure)
+            .configure(members::configure)
+            .configure(posts::configure)
+            .configure(broadcasts::configure)
+            .configure(inbox::configure),
+    );
+}

@@ -1,0 +1,77 @@
+//! Building the HTTP server: shared state, body limits, the error envelope for actix's own
+//! extractor errors, request logs, and the routes.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix_web::dev::{Server, Service};
+use actix_web::{App, HttpServer, web};
+use fingertip_core::Core;
+
+use crate::error;
+use crate::routes;
+
+/// Largest JSON body accepted.
+pub const MAX_JSON_BYTES: usize = 256 * 1024;
+
+pub struct ServerOptions {
+    pub workers: usize,
+    pub shutdown_timeout_secs: u64,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        Self {
+            workers: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
+            shutdown_timeout_secs: 10,
+        }
+    }
+}
+
+/// Starts serving on `listener`. Signals are not handled here: the caller stops the returned
+/// server (gracefully) through its handle.
+pub fn build(
+    core: Arc<Core>,
+    listener: TcpListener,
+    opts: ServerOptions,
+) -> std::io::Result<Server> {
+    let data = web::Data::from(core);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(MAX_JSON_BYTES)
+                    .error_handler(error::json_error),
+            )
+            .app_data(web::QueryConfig::default().error_handler(error::query_error))
+            .app_data(web::PathConfig::default().error_handler(error::path_error))
+            .wrap_fn(|req, srv| {
+                let (method, path) = (req.method().clone(), req.path().to_string());
+                let start = Instant::now();
+                let fut = srv.call(req);
+                async move {
+                    let res = fut.await?;
+                    tracing::info!(
+                        http.method = %method,
+                        http.path = %path,
+                        http.status = res.status().as_u16(),
+                        elapsed_ms = start.elapsed().as_millis() as u64,
+                        "request"
+                    );
+                    Ok(res)
+                }
+            })
+            .configure(routes::configure)
+            .default_service(web::to(error::no_route))
+    })
+    .workers(opts.workers)
+    .disable_signals()
+    .shutdown_timeout(opts.shutdown_timeout_secs)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}

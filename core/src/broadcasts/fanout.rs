@@ -1,0 +1,294 @@
+//! Fan-out: a broadcast's recipients get one inbox row each, exactly once.
+//!
+//! A worker claims a `sending` broadcast with a lease (an expiring claim in the broadcast's
+//! row), then walks the audience in member-id order, one batch per transaction, inserting rows
+//! with `ON CONFLICT DO NOTHING` against the unique key (broadcast, occurrence, member) and
+//! recording its cursor and a renewed lease with each batch. A worker that dies leaves an
+//! expiring lease; whoever claims next resumes after the cursor, and any batch written twice is
+//! a no-op. The last step marks the broadcast `sent`, only while the lease is still ours.
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    Set, TransactionTrait,
+};
+
+use super::service::Status;
+use crate::Core;
+use crate::audience::Audience;
+use crate::entities::{broadcasts, inbox_items, members};
+use crate::error::{CoreError, CoreResult};
+use crate::org::UnitTree;
+
+#[derive(Debug, Clone, Copy)]
+pub struct FanoutConfig {
+    /// Recipients per batch (one transaction each).
+    pub batch: u64,
+    /// How long a claim holds without renewal before another worker may take over.
+    pub lease: Duration,
+}
+
+impl Default for FanoutConfig {
+    fn default() -> Self {
+        Self {
+            batch: 500,
+            lease: Duration::seconds(60),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Fanned out to everyone; the broadcast is `sent`.
+    Sent { inserted: u64 },
+    /// Another worker holds it, or it is no longer `sending`.
+    NotClaimed,
+    /// The lease was lost (or the broadcast canceled) mid-way; someone else finishes.
+    Stopped { inserted: u64 },
+}
+
+/// Moves scheduled broadcasts whose time has come to `sending`. Returns how many moved.
+pub async fn promote_due(core: &Core) -> CoreResult<u64> {
+    let now = core.now();
+    let r = broadcasts::Entity::update_many()
+        .col_expr(
+            broadcasts::Column::Status,
+            Expr::value(Status::Sending.as_str()),
+        )
+        .col_expr(broadcasts::Column::UpdatedAt, Expr::value(now))
+        .filter(broadcasts::Column::Status.eq(Status::Scheduled.as_str()))
+        .filter(broadcasts::Column::SendAt.lte(now))
+        .exec(&core.db)
+        .await?;
+    Ok(r.rows_affected)
+}
+
+fn lease_free(now: DateTime<Utc>, worker: &str) -> Condition {
+    Condition::any()
+        .add(broadcasts::Column::LeaseUntil.is_null())
+        .add(broadcasts::Column::LeaseUntil.lt(now))
+        .add(broadcasts::Column::LeaseOwner.eq(worker))
+}
+
+/// Broadcasts that are `sending` with no live lease: the sweeper's work list.
+pub async fn claimable(core: &Core, worker: &str, limit: u64) -> CoreResult<Vec<i64>> {
+    Ok(broadcasts::Entity::find()
+        .select_only()
+        .column(broadcasts::Column::Id)
+        .filter(broadcasts::Column::Status.eq(Status::Sending.as_str()))
+        .filter(lease_free(core.now(), worker))
+        .order_by_asc(broadcasts::Column::Id)
+        .limit(limit)
+        .into_tuple::<i64>()
+        .all(&core.db)
+        .await?)
+}
+
+/// Claims a broadcast for `worker`; `None` when someone else holds it or it is not `sending`.
+pub async fn claim(
+    core: &Core,
+    id: i64,
+    worker: &str,
+    cfg: &FanoutConfig,
+) -> CoreResult<Option<broadcasts::Model>> {
+    let now = core.now();
+    let r = broadcasts::Entity::update_many()
+        .col_expr(broadcasts::Column::LeaseOwner, Expr::value(worker))
+        .col_expr(broadcasts::Column::LeaseUntil, Expr::value(now + cfg.lease))
+        .filter(broadcasts::Column::Id.eq(id))
+        .filter(broadcasts::Column::Status.eq(Status::Sending.as_str()))
+        .filter(lease_free(now, worker))
+        .exec(&core.db)
+        .await?;
+    if r.rows_affected == 0 {
+        return Ok(None);
+    }
+    Ok(broadcasts::Entity::find_by_id(id).one(&core.db).await?)
+}
+
+/// Writes inbox rows for these members; existing rows are left alone. Returns rows written.
+pub async fn insert_rows(
+    db: &impl ConnectionTrait,
+    b: &broadcasts::Model,
+    member_ids: &[i64],
+    now: DateTime<Utc>,
+) -> CoreResult<u64> {
+    if member_ids.is_empty() {
+        return Ok(0);
+    }
+    let rows = member_ids.iter().map(|m| inbox_items::ActiveModel {
+        member_id: Set(*m),
+        broadcast_id: Set(b.id),
+        occurrence: Set(0),
+        post_id: Set(b.post_id),
+        created_at: Set(now),
+        read_at: Set(None),
+        ..Default::default()
+    });
+    let r = inbox_items::Entity::insert_many(rows)
+        .on_conflict(
+            OnConflict::columns([
+                inbox_items::Column::BroadcastId,
+                inbox_items::Column::Occurrence,
+                inbox_items::Column::MemberId,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    Ok(r)
+}
+
+async fn next_batch(
+    db: &impl ConnectionTrait,
+    audience: &Audience,
+    tree: &UnitTree,
+    after: i64,
+    batch: u64,
+) -> CoreResult<Vec<i64>> {
+    Ok(members::Entity::find()
+        .select_only()
+        .column(members::Column::Id)
+        .filter(audience.condition(tree).add(members::Column::Id.gt(after)))
+        .order_by_asc(members::Column::Id)
+        .limit(batch)
+        .into_tuple::<i64>()
+        .all(db)
+        .await?)
+}
+
+/// Runs the fan-out of a claimed broadcast to the end, until the lease is lost, or until
+/// `stop()` says so between batches (then the lease is released for the next worker).
+pub async fn run(
+    core: &Core,
+    b: broadcasts::Model,
+    worker: &str,
+    cfg: &FanoutConfig,
+    stop: &(dyn Fn() -> bool + Sync),
+) -> CoreResult<Outcome> {
+    let audience: Audience = serde_json::from_value(b.audience.clone()).map_err(|e| {
+        CoreError::Internal(format!(
+            "broadcast {} has an unreadable audience: {e}",
+            b.id
+        ))
+    })?;
+    let tree = UnitTree::load(&core.db).await?;
+    let mut cursor = b.fanout_cursor;
+    let mut inserted = 0u64;
+    loop {
+        if stop() {
+            release(core, b.id, worker).await?;
+            return Ok(Outcome::Stopped { inserted });
+        }
+        let txn = core.db.begin().await?;
+        let ids = next_batch(&txn, &audience, &tree, cursor, cfg.batch).await?;
+        let now = core.now();
+        let Some(&last) = ids.last() else {
+            txn.rollback().await?;
+            break;
+        };
+        let n = insert_rows(&txn, &b, &ids, now).await?;
+        // Renew the lease and move the cursor in the same transaction: if the lease is gone,
+        // nothing of this batch is kept and we stop.
+        let renewed = broadcasts::Entity::update_many()
+            .col_expr(broadcasts::Column::FanoutCursor, Expr::value(last))
+            .col_expr(broadcasts::Column::LeaseUntil, Expr::value(now + cfg.lease))
+            .filter(broadcasts::Column::Id.eq(b.id))
+            .filter(broadcasts::Column::LeaseOwner.eq(worker))
+            .filter(broadcasts::Column::Status.eq(Status::Sending.as_str()))
+            .exec(&txn)
+            .await?;
+        if renewed.rows_affected == 0 {
+            txn.rollback().await?;
+            tracing::warn!(
+                broadcast.id = b.id,
+                worker,
+                "lost the fan-out lease; stopping"
+            );
+            return Ok(Outcome::Stopped { inserted });
+        }
+        txn.commit().await?;
+        inserted += n;
+        cursor = last;
+    }
+    let now = core.now();
+    let done = broadcasts::Entity::update_many()
+        .col_expr(
+            broadcasts::Column::Status,
+            Expr::value(Status::Sent.as_str()),
+        )
+        .col_expr(broadcasts::Column::SentAt, Expr::value(now))
+        .col_expr(broadcasts::Column::UpdatedAt, Expr::value(now))
+        .col_expr(
+            broadcasts::Column::LeaseOwner,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            broadcasts::Column::LeaseUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(broadcasts::Column::Id.eq(b.id))
+        .filter(broadcasts::Column::LeaseOwner.eq(worker))
+        .filter(broadcasts::Column::Status.eq(Status::Sending.as_str()))
+        .exec(&core.db)
+        .await?;
+    if done.rows_affected == 0 {
+        return Ok(Outcome::Stopped { inserted });
+    }
+    tracing::info!(broadcast.id = b.id, inserted, "broadcast fanned out");
+    Ok(Outcome::Sent { inserted })
+}
+
+/// Gives up a lease early so that another worker can take over at once.
+pub async fn release(core: &Core, id: i64, worker: &str) -> CoreResult<()> {
+    broadcasts::Entity::update_many()
+        .col_expr(
+            broadcasts::Column::LeaseOwner,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            broadcasts::Column::LeaseUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(broadcasts::Column::Id.eq(id))
+        .filter(broadcasts::Column::LeaseOwner.eq(worker))
+        .exec(&core.db)
+        .await?;
+    Ok(())
+}
+
+/// Claims and runs one broadcast if it is free.
+pub async fn process(
+    core: &Core,
+    id: i64,
+    worker: &str,
+    cfg: &FanoutConfig,
+    stop: &(dyn Fn() -> bool + Sync),
+) -> CoreResult<Outcome> {
+    match claim(core, id, worker, cfg).await? {
+        None => Ok(Outcome::NotClaimed),
+        Some(b) => run(core, b, worker, cfg, stop).await,
+    }
+}
+
+/// Writes the whole audience again, ignoring status and lease: a repair tool, and the proof
+/// that a repeated fan-out changes nothing. Returns rows newly written.
+pub async fn refanout(core: &Core, id: i64, cfg: &FanoutConfig) -> CoreResult<u64> {
+    let b = broadcasts::Entity::find_by_id(id)
+        .one(&core.db)
+        .await?
+        .ok_or(CoreError::NotFound("broadcast"))?;
+    let audience: Audience = serde_json::from_value(b.audience.clone())
+        .map_err(|e| CoreError::Internal(format!("unreadable audience: {e}")))?;
+    let tree = UnitTree::load(&core.db).await?;
+    let (mut cursor, mut inserted) = (0, 0);
+    loop {
+        let ids = next_batch(&core.db, &audience, &tree, cursor, cfg.batch).await?;
+        let Some(&last) = ids.last() else { break };
+        inserted += insert_rows(&core.db, &b, &ids, core.now()).await?;
+        cursor = last;
+    }
+    Ok(inserted)
+}

@@ -1,0 +1,8 @@
+//! Broadcasts: a post sent to an audience over channels, now or at a time.
+
+pub mod fanout;
+pub mod service;
+pub mod stats;
+
+pub use service::{BroadcastInput, BroadcastView, Channel, Status};
+pub use stats::{ChannelStats, PushStats, RecipientState, RecipientView, Stats};

@@ -1,0 +1,150 @@
+//! Who received, who read: the admin's view of one broadcast.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ColumnTrait, Condition, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
+};
+
+use crate::Core;
+use crate::entities::{broadcasts, inbox_items, members};
+use crate::error::{CoreError, CoreResult};
+use crate::paging::{Page, PageRequest};
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ChannelStats {
+    pub sent: u64,
+    pub failed: u64,
+    pub skipped: u64,
+    pub pending: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PushStats {
+    pub wechat: ChannelStats,
+    pub wecom: ChannelStats,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub recipients: u64,
+    pub delivered: u64,
+    pub read: u64,
+    pub unread: u64,
+    pub push: PushStats,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct Counts {
+    total: i64,
+    read: i64,
+}
+
+pub async fn stats(core: &Core, broadcast_id: i64) -> CoreResult<Stats> {
+    let c = inbox_items::Entity::find()
+        .select_only()
+        .column_as(Expr::col(inbox_items::Column::Id).count(), "total")
+        .column_as(Expr::col(inbox_items::Column::ReadAt).count(), "read")
+        .filter(inbox_items::Column::BroadcastId.eq(broadcast_id))
+        .into_model::<Counts>()
+        .one(&core.db)
+        .await?
+        .unwrap_or(Counts { total: 0, read: 0 });
+    let (total, read) = (
+        u64::try_from(c.total).unwrap_or(0),
+        u64::try_from(c.read).unwrap_or(0),
+    );
+    Ok(Stats {
+        recipients: total,
+        delivered: total,
+        read,
+        unread: total.saturating_sub(read),
+        // Push channels arrive with the push workers; until then nothing is pushed.
+        push: PushStats::default(),
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecipientState {
+    Read,
+    Unread,
+    Failed,
+}
+
+impl RecipientState {
+    pub fn parse(s: &str) -> CoreResult<Self> {
+        match s {
+            "read" => Ok(Self::Read),
+            "unread" => Ok(Self::Unread),
+            "failed" => Ok(Self::Failed),
+            _ => Err(CoreError::invalid(
+                "state",
+                "must be one of read, unread, failed",
+            )),
+        }
+    }
+}
+
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct RecipientView {
+    pub inbox_id: i64,
+    pub member_id: i64,
+    pub name: String,
+    pub unit_id: Option<i64>,
+    pub delivered_at: DateTime<Utc>,
+    pub read_at: Option<DateTime<Utc>>,
+}
+
+/// Recipients in delivery order, optionally only those in one state.
+pub async fn recipients(
+    core: &Core,
+    broadcast_id: i64,
+    state: Option<RecipientState>,
+    page: PageRequest,
+) -> CoreResult<Page<RecipientView>> {
+    broadcasts::Entity::find_by_id(broadcast_id)
+        .one(&core.db)
+        .await?
+        .ok_or(CoreError::NotFound("broadcast"))?;
+    let mut cond = Condition::all().add(inbox_items::Column::BroadcastId.eq(broadcast_id));
+    match state {
+        Some(RecipientState::Read) => cond = cond.add(inbox_items::Column::ReadAt.is_not_null()),
+        Some(RecipientState::Unread) => cond = cond.add(inbox_items::Column::ReadAt.is_null()),
+        // No push channel records failures yet, so nobody has failed.
+        Some(RecipientState::Failed) => {
+            return Ok(Page {
+                items: vec![],
+                next_cursor: None,
+            });
+        }
+        None => {}
+    }
+    if let Some(after) = page.after {
+        cond = cond.add(inbox_items::Column::Id.gt(after));
+    }
+    let rows = inbox_items::Entity::find()
+        .select_only()
+        .column_as(inbox_items::Column::Id, "inbox_id")
+        .column(inbox_items::Column::MemberId)
+        .column_as(Expr::col((members::Entity, members::Column::Name)), "name")
+        .column_as(
+            Expr::col((members::Entity, members::Column::UnitId)),
+            "unit_id",
+        )
+        .column_as(inbox_items::Column::CreatedAt, "delivered_at")
+        .column(inbox_items::Column::ReadAt)
+        .join(
+            sea_orm::JoinType::InnerJoin,
+            inbox_items::Entity::belongs_to(members::Entity)
+                .from(inbox_items::Column::MemberId)
+                .to(members::Column::Id)
+                .into(),
+        )
+        .filter(cond)
+        .order_by_asc(inbox_items::Column::Id)
+        .limit(page.limit + 1)
+        .into_model::<RecipientView>()
+        .all(&core.db)
+        .await?;
+    Ok(Page::from_rows(rows, page, |r| r.inbox_id))
+}

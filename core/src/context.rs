@@ -1,0 +1,28 @@
+//! [`Core`]: the handle every service function takes, wired once by the binary (or a test).
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use fingertip_wechat::WechatClient;
+use sea_orm::DatabaseConnection;
+
+use crate::auth::tokens::TokenKeys;
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::ports::JobQueue;
+
+pub struct Core {
+    pub db: DatabaseConnection,
+    pub clock: Arc<dyn Clock>,
+    pub queue: Arc<dyn JobQueue>,
+    pub tokens: TokenKeys,
+    /// `None` when no WeChat credentials are configured: login answers 503, pushes are off.
+    pub wechat: Option<WechatClient>,
+    pub settings: Settings,
+}
+
+impl Core {
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+}

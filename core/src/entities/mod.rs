@@ -1,0 +1,10 @@
+//! sea-orm entities: one file a table, rows only. Behaviour lives in the services.
+
+pub mod broadcasts;
+pub mod inbox_items;
+pub mod member_tags;
+pub mod members;
+pub mod posts;
+pub mod refresh_tokens;
+pub mod sessions;
+pub mod units;

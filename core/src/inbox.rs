@@ -1,0 +1,170 @@
+//! A member's inbox. Every query is keyed by the member: nobody sees another's items.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+
+use crate::Core;
+use crate::entities::{broadcasts, inbox_items, posts};
+use crate::error::{CoreError, CoreResult};
+use crate::paging::{Page, PageRequest};
+use crate::posts::{Media, media_of};
+
+#[derive(Debug, Clone)]
+pub struct InboxItem {
+    pub id: i64,
+    pub broadcast_id: i64,
+    pub post_id: i64,
+    pub kind: String,
+    pub title: String,
+    pub summary: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub read_at: Option<DateTime<Utc>>,
+    pub read_by: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct InboxItemDetail {
+    pub item: InboxItem,
+    pub body_md: String,
+    pub media: Vec<Media>,
+    pub study_minutes: i32,
+}
+
+pub struct InboxPage {
+    pub page: Page<InboxItem>,
+    pub unread_count: u64,
+}
+
+fn item(
+    row: inbox_items::Model,
+    post: Option<&posts::Model>,
+    read_by: Option<DateTime<Utc>>,
+) -> InboxItem {
+    InboxItem {
+        id: row.id,
+        broadcast_id: row.broadcast_id,
+        post_id: row.post_id,
+        kind: post.map(|p| p.kind.clone()).unwrap_or_default(),
+        title: post.map(|p| p.title.clone()).unwrap_or_default(),
+        summary: post.and_then(|p| p.summary.clone()),
+        created_at: row.created_at,
+        read_at: row.read_at,
+        read_by,
+    }
+}
+
+/// Newest first.
+pub async fn list(
+    core: &Core,
+    member_id: i64,
+    unread_only: bool,
+    page: PageRequest,
+) -> CoreResult<InboxPage> {
+    let mut cond = Condition::all().add(inbox_items::Column::MemberId.eq(member_id));
+    if unread_only {
+        cond = cond.add(inbox_items::Column::ReadAt.is_null());
+    }
+    if let Some(after) = page.after {
+        cond = cond.add(inbox_items::Column::Id.lt(after));
+    }
+    let rows = inbox_items::Entity::find()
+        .filter(cond)
+        .order_by_desc(inbox_items::Column::Id)
+        .limit(page.limit + 1)
+        .all(&core.db)
+        .await?;
+    let post_ids: Vec<i64> = rows.iter().map(|r| r.post_id).collect();
+    let bc_ids: Vec<i64> = rows.iter().map(|r| r.broadcast_id).collect();
+    let posts: HashMap<i64, posts::Model> = posts::Entity::find()
+        .filter(posts::Column::Id.is_in(post_ids))
+        .all(&core.db)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect();
+    let read_by: HashMap<i64, Option<DateTime<Utc>>> = broadcasts::Entity::find()
+        .select_only()
+        .column(broadcasts::Column::Id)
+        .column(broadcasts::Column::ReadBy)
+        .filter(broadcasts::Column::Id.is_in(bc_ids))
+        .into_tuple::<(i64, Option<DateTime<Utc>>)>()
+        .all(&core.db)
+        .await?
+        .into_iter()
+        .collect();
+    let page = Page::from_rows(rows, page, |r| r.id).map(|r| {
+        let rb = read_by.get(&r.broadcast_id).copied().flatten();
+        let p = posts.get(&r.post_id);
+        item(r, p, rb)
+    });
+    Ok(InboxPage {
+        page,
+        unread_count: unread_count(core, member_id).await?,
+    })
+}
+
+pub async fn unread_count(core: &Core, member_id: i64) -> CoreResult<u64> {
+    Ok(inbox_items::Entity::find()
+        .filter(inbox_items::Column::MemberId.eq(member_id))
+        .filter(inbox_items::Column::ReadAt.is_null())
+        .count(&core.db)
+        .await?)
+}
+
+async fn own_row(core: &Core, member_id: i64, id: i64) -> CoreResult<inbox_items::Model> {
+    inbox_items::Entity::find_by_id(id)
+        .filter(inbox_items::Column::MemberId.eq(member_id))
+        .one(&core.db)
+        .await?
+        .ok_or(CoreError::NotFound("inbox item"))
+}
+
+/// One item with the post's body. Another member's item is simply not found.
+pub async fn get(core: &Core, member_id: i64, id: i64) -> CoreResult<InboxItemDetail> {
+    let row = own_row(core, member_id, id).await?;
+    let post = posts::Entity::find_by_id(row.post_id).one(&core.db).await?;
+    let read_by = broadcasts::Entity::find_by_id(row.broadcast_id)
+        .one(&core.db)
+        .await?
+        .and_then(|b| b.read_by);
+    let (body_md, media, study_minutes) = match &post {
+        Some(p) => (p.body_md.clone(), media_of(p), p.study_minutes),
+        None => (String::new(), vec![], 0),
+    };
+    Ok(InboxItemDetail {
+        item: item(row, post.as_ref(), read_by),
+        body_md,
+        media,
+        study_minutes,
+    })
+}
+
+/// Marks one item read; reading it again changes nothing. Returns the item's read time.
+pub async fn mark_read(core: &Core, member_id: i64, id: i64) -> CoreResult<DateTime<Utc>> {
+    let now = core.now();
+    inbox_items::Entity::update_many()
+        .col_expr(inbox_items::Column::ReadAt, Expr::value(now))
+        .filter(inbox_items::Column::Id.eq(id))
+        .filter(inbox_items::Column::MemberId.eq(member_id))
+        .filter(inbox_items::Column::ReadAt.is_null())
+        .exec(&core.db)
+        .await?;
+    let row = own_row(core, member_id, id).await?;
+    Ok(row.read_at.unwrap_or(now))
+}
+
+/// Marks every unread item read. Returns how many changed.
+pub async fn read_all(core: &Core, member_id: i64) -> CoreResult<u64> {
+    let r = inbox_items::Entity::update_many()
+        .col_expr(inbox_items::Column::ReadAt, Expr::value(core.now()))
+        .filter(inbox_items::Column::MemberId.eq(member_id))
+        .filter(inbox_items::Column::ReadAt.is_null())
+        .exec(&core.db)
+        .await?;
+    Ok(r.rows_affected)
+}

@@ -1,0 +1,20 @@
+//! Fingertip's domain: entities, rules and services, and the ports they use.
+//! Nothing here knows HTTP.
+
+pub mod audience;
+pub mod auth;
+pub mod broadcasts;
+pub mod clock;
+pub mod config;
+pub mod context;
+pub mod db;
+pub mod entities;
+pub mod error;
+pub mod inbox;
+pub mod org;
+pub mod paging;
+pub mod ports;
+pub mod posts;
+
+pub use context::Core;
+pub use error::{CoreError, CoreResult, FieldError};

@@ -1,0 +1,404 @@
+//! Members: create, read, change, list.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, Query};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+};
+
+use super::tree::UnitTree;
+use crate::Core;
+use crate::auth::secrets::invite_code;
+use crate::auth::{Actor, Role, Scope};
+use crate::entities::{member_tags, members};
+use crate::error::{CoreError, CoreResult, Violations};
+use crate::paging::{Page, PageRequest};
+
+pub const MAX_TAGS: usize = 20;
+pub const MAX_TAG_LEN: usize = 32;
+
+/// A member as services return it. `invite_code` is present until the member binds WeChat.
+#[derive(Debug, Clone)]
+pub struct MemberView {
+    pub id: i64,
+    pub name: String,
+    pub unit_id: Option<i64>,
+    pub role: Role,
+    pub tags: Vec<String>,
+    pub phone: Option<String>,
+    pub wecom_userid: Option<String>,
+    pub invite_code: Option<String>,
+    pub wechat_bound: bool,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl MemberView {
+    pub fn from_row(m: members::Model, tags: Vec<String>) -> Self {
+        Self {
+            id: m.id,
+            name: m.name,
+            unit_id: m.unit_id,
+            role: m.role.parse().unwrap_or(Role::Member),
+            tags,
+            phone: m.phone,
+            wecom_userid: m.wecom_userid,
+            invite_code: m.invite_code,
+            wechat_bound: m.wechat_openid.is_some(),
+            active: m.active,
+            created_at: m.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct MemberInput {
+    pub name: String,
+    pub unit_id: Option<i64>,
+    pub role: Option<Role>,
+    pub tags: Vec<String>,
+    pub phone: Option<String>,
+    pub wecom_userid: Option<String>,
+}
+
+/// A partial change: `None` leaves a field alone; `Some(None)` clears an optional one.
+#[derive(Debug, Clone, Default)]
+pub struct MemberPatch {
+    pub name: Option<String>,
+    pub unit_id: Option<i64>,
+    pub role: Option<Role>,
+    pub tags: Option<Vec<String>>,
+    pub phone: Option<Option<String>>,
+    pub wecom_userid: Option<Option<String>>,
+    pub active: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct MemberFilter {
+    pub unit_id: Option<i64>,
+    pub tag: Option<String>,
+    pub q: Option<String>,
+}
+
+/// Trims, drops empties and duplicates, keeps order.
+pub fn clean_tags(tags: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for t in tags.iter().map(|t| t.trim()).filter(|t| !t.is_empty()) {
+        if !out.iter().any(|o| o == t) {
+            out.push(t.to_string());
+        }
+    }
+    out
+}
+
+pub fn check_tags(v: &mut Violations, tags: &[String]) {
+    if tags.len() > MAX_TAGS {
+        v.add("tags", format!("at most {MAX_TAGS} tags"));
+    }
+    if tags.iter().any(|t| t.chars().count() > MAX_TAG_LEN) {
+        v.add(
+            "tags",
+            format!("each tag must be at most {MAX_TAG_LEN} characters"),
+        );
+    }
+}
+
+pub fn check_phone(v: &mut Violations, phone: Option<&str>) {
+    if let Some(p) = phone {
+        let ok = p.chars().count() <= 32
+            && p.chars()
+                .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | ' '))
+            && p.chars().any(|c| c.is_ascii_digit());
+        v.check(
+            ok,
+            "phone",
+            "must be a phone number (digits, spaces, + and -)",
+        );
+    }
+}
+
+fn norm_opt(s: Option<String>) -> Option<String> {
+    s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+/// Checks that the actor may put a member into `unit_id` with `role`.
+pub fn check_manage(
+    tree: &UnitTree,
+    actor: &Actor,
+    unit_id: Option<i64>,
+    role: Role,
+) -> CoreResult<()> {
+    if let Some(u) = unit_id
+        && !tree.contains(u)
+    {
+        return Err(CoreError::invalid("unit_id", "does not exist"));
+    }
+    let scope = tree.scope_of(actor);
+    if scope != Scope::All {
+        if !scope.allows_unit(unit_id) {
+            return Err(CoreError::Forbidden(
+                "this unit is outside the units you manage".into(),
+            ));
+        }
+        if role == Role::Admin {
+            return Err(CoreError::Forbidden("only an admin can make admins".into()));
+        }
+    }
+    Ok(())
+}
+
+pub async fn tags_of(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+) -> CoreResult<HashMap<i64, Vec<String>>> {
+    let mut out: HashMap<i64, Vec<String>> = HashMap::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let rows = member_tags::Entity::find()
+        .filter(member_tags::Column::MemberId.is_in(ids.to_vec()))
+        .order_by_asc(member_tags::Column::Tag)
+        .all(db)
+        .await?;
+    for r in rows {
+        out.entry(r.member_id).or_default().push(r.tag);
+    }
+    Ok(out)
+}
+
+pub async fn set_tags(
+    db: &impl ConnectionTrait,
+    member_id: i64,
+    tags: &[String],
+) -> CoreResult<()> {
+    member_tags::Entity::delete_many()
+        .filter(member_tags::Column::MemberId.eq(member_id))
+        .exec(db)
+        .await?;
+    if !tags.is_empty() {
+        member_tags::Entity::insert_many(tags.iter().map(|t| member_tags::ActiveModel {
+            member_id: Set(member_id),
+            tag: Set(t.clone()),
+        }))
+        .exec_without_returning(db)
+        .await?;
+    }
+    Ok(())
+}
+
+pub async fn view(db: &DatabaseConnection, id: i64) -> CoreResult<MemberView> {
+    let m = members::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(CoreError::NotFound("member"))?;
+    let tags = tags_of(db, &[id]).await?.remove(&id).unwrap_or_default();
+    Ok(MemberView::from_row(m, tags))
+}
+
+pub fn validate_input(input: &MemberInput) -> CoreResult<MemberInput> {
+    let mut clean = input.clone();
+    clean.name = input.name.trim().to_string();
+    clean.tags = clean_tags(&input.tags);
+    clean.phone = norm_opt(input.phone.clone());
+    clean.wecom_userid = norm_opt(input.wecom_userid.clone());
+    let mut v = Violations::new();
+    v.text(&clean.name, "name", 64);
+    v.check(clean.unit_id.is_some(), "unit_id", "is required");
+    check_tags(&mut v, &clean.tags);
+    check_phone(&mut v, clean.phone.as_deref());
+    v.opt_text(clean.wecom_userid.as_deref(), "wecom_userid", 64);
+    v.finish()?;
+    Ok(clean)
+}
+
+/// Inserts a member with a fresh invite code (retrying the rare code collision).
+pub async fn insert(
+    db: &DatabaseConnection,
+    input: &MemberInput,
+    now: DateTime<Utc>,
+) -> CoreResult<i64> {
+    for _ in 0..5 {
+        let txn = db.begin().await?;
+        let row = members::ActiveModel {
+            name: Set(input.name.clone()),
+            unit_id: Set(input.unit_id),
+            role: Set(input.role.unwrap_or(Role::Member).as_str().to_string()),
+            phone: Set(input.phone.clone()),
+            wecom_userid: Set(input.wecom_userid.clone()),
+            invite_code: Set(Some(invite_code())),
+            active: Set(true),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await;
+        match row {
+            Ok(row) => {
+                set_tags(&txn, row.id, &input.tags).await?;
+                txn.commit().await?;
+                return Ok(row.id);
+            }
+            Err(e) if crate::error::is_unique_violation(&e) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(CoreError::Internal(
+        "could not find a free invite code".into(),
+    ))
+}
+
+pub async fn create(core: &Core, actor: &Actor, input: &MemberInput) -> CoreResult<MemberView> {
+    let input = validate_input(input)?;
+    let tree = UnitTree::load(&core.db).await?;
+    check_manage(
+        &tree,
+        actor,
+        input.unit_id,
+        input.role.unwrap_or(Role::Member),
+    )?;
+    let id = insert(&core.db, &input, core.now()).await?;
+    view(&core.db, id).await
+}
+
+async fn find_in_scope(
+    core: &Core,
+    actor: &Actor,
+    id: i64,
+) -> CoreResult<(members::Model, UnitTree)> {
+    let m = members::Entity::find_by_id(id)
+        .one(&core.db)
+        .await?
+        .ok_or(CoreError::NotFound("member"))?;
+    let tree = UnitTree::load(&core.db).await?;
+    if !tree.scope_of(actor).allows_unit(m.unit_id) {
+        // Outside a secretary's subtree the member does not exist for them.
+        return Err(CoreError::NotFound("member"));
+    }
+    Ok((m, tree))
+}
+
+pub async fn get(core: &Core, actor: &Actor, id: i64) -> CoreResult<MemberView> {
+    find_in_scope(core, actor, id).await?;
+    view(&core.db, id).await
+}
+
+pub async fn patch(core: &Core, actor: &Actor, id: i64, p: MemberPatch) -> CoreResult<MemberView> {
+    let (m, tree) = find_in_scope(core, actor, id).await?;
+    let mut v = Violations::new();
+    let name = p.name.map(|n| n.trim().to_string());
+    if let Some(n) = &name {
+        v.text(n, "name", 64);
+    }
+    let tags = p.tags.as_deref().map(clean_tags);
+    if let Some(t) = &tags {
+        check_tags(&mut v, t);
+    }
+    let phone = p.phone.map(norm_opt);
+    if let Some(ph) = &phone {
+        check_phone(&mut v, ph.as_deref());
+    }
+    let wecom = p.wecom_userid.map(norm_opt);
+    if let Some(Some(w)) = &wecom {
+        v.opt_text(Some(w), "wecom_userid", 64);
+    }
+    v.finish()?;
+    let current_role: Role = m.role.parse().unwrap_or(Role::Member);
+    let role = p.role.unwrap_or(current_role);
+    let unit_id = p.unit_id.or(m.unit_id);
+    if p.role.is_some() || p.unit_id.is_some() {
+        check_manage(&tree, actor, unit_id, role)?;
+    }
+    if id == actor.member_id && (role != current_role || p.active == Some(false)) {
+        return Err(CoreError::Conflict(
+            "you cannot change your own role or deactivate yourself".into(),
+        ));
+    }
+    let txn = core.db.begin().await?;
+    let mut am: members::ActiveModel = m.into();
+    if let Some(n) = name {
+        am.name = Set(n);
+    }
+    if p.unit_id.is_some() {
+        am.unit_id = Set(unit_id);
+    }
+    am.role = Set(role.as_str().to_string());
+    if let Some(ph) = phone {
+        am.phone = Set(ph);
+    }
+    if let Some(w) = wecom {
+        am.wecom_userid = Set(w);
+    }
+    if let Some(a) = p.active {
+        am.active = Set(a);
+    }
+    am.updated_at = Set(core.now());
+    am.update(&txn).await?;
+    if let Some(t) = &tags {
+        set_tags(&txn, id, t).await?;
+    }
+    txn.commit().await?;
+    view(&core.db, id).await
+}
+
+pub async fn list(
+    core: &Core,
+    actor: &Actor,
+    f: &MemberFilter,
+    page: PageRequest,
+) -> CoreResult<Page<MemberView>> {
+    let tree = UnitTree::load(&core.db).await?;
+    let mut cond = Condition::all();
+    if let Scope::Units(set) = tree.scope_of(actor) {
+        cond = cond.add(members::Column::UnitId.is_in(set.into_iter().collect::<Vec<_>>()));
+    }
+    if let Some(u) = f.unit_id {
+        if !tree.contains(u) {
+            return Err(CoreError::invalid("unit_id", "does not exist"));
+        }
+        cond = cond
+            .add(members::Column::UnitId.is_in(tree.subtree(&[u]).into_iter().collect::<Vec<_>>()));
+    }
+    if let Some(tag) = f.tag.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        cond = cond.add(
+            members::Column::Id.in_subquery(
+                Query::select()
+                    .column(member_tags::Column::MemberId)
+                    .from(member_tags::Entity)
+                    .and_where(Expr::col(member_tags::Column::Tag).eq(tag))
+                    .to_owned(),
+            ),
+        );
+    }
+    if let Some(q) = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        let escaped = q
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        let pattern = format!("%{escaped}%");
+        cond = cond.add(
+            Condition::any()
+                .add(members::Column::Name.like(LikeExpr::new(pattern.clone()).escape('\\')))
+                .add(members::Column::Phone.like(LikeExpr::new(pattern).escape('\\'))),
+        );
+    }
+    if let Some(after) = page.after {
+        cond = cond.add(members::Column::Id.gt(after));
+    }
+    let rows = members::Entity::find()
+        .filter(cond)
+        .order_by_asc(members::Column::Id)
+        .limit(page.limit + 1)
+        .all(&core.db)
+        .await?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let mut tags = tags_of(&core.db, &ids).await?;
+    let page = Page::from_rows(rows, page, |r| r.id);
+    Ok(page.map(|r| {
+        let t = tags.remove(&r.id).unwrap_or_default();
+        MemberView::from_row(r, t)
+    }))
+}

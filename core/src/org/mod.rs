@@ -1,0 +1,10 @@
+//! The organisation: a tree of units and the members in it.
+
+pub mod import;
+pub mod members;
+pub mod tree;
+pub mod units;
+
+pub use members::{MemberFilter, MemberInput, MemberPatch, MemberView};
+pub use tree::UnitTree;
+pub use units::UnitNode;

@@ -1,0 +1,17 @@
+//! The one schema of Fingertip, for SQLite and PostgreSQL alike.
+//!
+//! Every change to the schema is a new migration appended to [`Migrator::migrations`];
+//! a migration that has shipped is never edited.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m0001_init;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m0001_init::Migration)]
+    }
+}

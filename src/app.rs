@@ -1,0 +1,163 @@
+//! Building the core from settings, and running the API and the workers.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use fingertip_core::Core;
+use fingertip_core::auth::service::ensure_admin;
+use fingertip_core::auth::tokens::TokenKeys;
+use fingertip_core::clock::{Clock, SystemClock};
+use fingertip_core::config::{Settings, redact_url};
+use fingertip_core::db::{self, DbOptions};
+use fingertip_core::ports::JobQueue;
+use fingertip_core::ports::memory_queue::MemoryQueue;
+use fingertip_core::ports::redis_queue::RedisQueue;
+use fingertip_workers::FanoutWorker;
+use tokio_util::sync::CancellationToken;
+
+/// What differs between a production start and a test.
+pub struct AppOptions {
+    pub clock: Arc<dyn Clock>,
+    pub db: DbOptions,
+    /// Names this process's workers and its Redis consumer.
+    pub instance: String,
+}
+
+impl Default for AppOptions {
+    fn default() -> Self {
+        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "local".into());
+        Self {
+            clock: Arc::new(SystemClock),
+            db: DbOptions::default(),
+            instance: format!("{host}-{}-{}", std::process::id(), &uuid_suffix()),
+        }
+    }
+}
+
+fn uuid_suffix() -> String {
+    fingertip_core::auth::secrets::random_token(6)
+}
+
+pub struct App {
+    pub core: Arc<Core>,
+    pub instance: String,
+}
+
+impl App {
+    /// Connects to the database and the queue. Does not touch the schema.
+    pub async fn connect(settings: Settings, opts: AppOptions) -> anyhow::Result<Self> {
+        let db = db::connect(&settings.database_url, &opts.db)
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot open the database {}",
+                    redact_url(&settings.database_url)
+                )
+            })?;
+        let queue: Arc<dyn JobQueue> = match &settings.redis_url {
+            Some(url) => Arc::new(
+                RedisQueue::connect(url, &settings.redis_prefix, &opts.instance)
+                    .await
+                    .with_context(|| format!("cannot reach Redis at {}", redact_url(url)))?,
+            ),
+            None => Arc::new(MemoryQueue::new()),
+        };
+        let wechat = settings.wechat.clone().map(|cfg| {
+            fingertip_wechat::WechatClient::new(
+                fingertip_wechat::http_client(Duration::from_secs(10)),
+                cfg,
+            )
+        });
+        let tokens = TokenKeys::new(settings.jwt_secret.expose())?;
+        let core = Core {
+            db,
+            clock: opts.clock,
+            queue,
+            tokens,
+            wechat,
+            settings,
+        };
+        Ok(Self {
+            core: Arc::new(core),
+            instance: opts.instance,
+        })
+    }
+
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        db::migrate(&self.core.db)
+            .await
+            .context("applying migrations failed")
+    }
+
+    /// Refuses to go on while migrations are pending.
+    pub async fn require_migrated(&self) -> anyhow::Result<()> {
+        let pending = db::pending_migrations(&self.core.db)
+            .await
+            .context("reading the migration state failed")?;
+        if !pending.is_empty() {
+            anyhow::bail!(
+                "the database schema is not up to date ({} pending: {}); run `fingertip migrate` first",
+                pending.len(),
+                pending.join(", ")
+            );
+        }
+        Ok(())
+    }
+
+    /// Creates or resets the admin named in the settings.
+    pub async fn bootstrap_admin(&self) -> anyhow::Result<()> {
+        let s = &self.core.settings;
+        if let (Some(u), Some(p)) = (&s.admin_username, &s.admin_password) {
+            ensure_admin(&self.core, u, p.expose()).await?;
+        }
+        Ok(())
+    }
+
+    pub fn listen(&self) -> anyhow::Result<TcpListener> {
+        let bind = self.core.settings.bind;
+        TcpListener::bind(bind).with_context(|| format!("cannot listen on {bind}"))
+    }
+
+    pub fn fanout_worker(&self, n: usize) -> FanoutWorker {
+        FanoutWorker::new(self.core.clone(), format!("{}-fanout-{n}", self.instance))
+    }
+
+    /// Serves HTTP on `listener` until `stop`, then drains requests in flight.
+    pub async fn serve(
+        &self,
+        listener: TcpListener,
+        stop: CancellationToken,
+    ) -> anyhow::Result<()> {
+        let addr = listener.local_addr()?;
+        let server = fingertip_api::build(
+            self.core.clone(),
+            listener,
+            fingertip_api::ServerOptions::default(),
+        )?;
+        let handle = server.handle();
+        tracing::info!(%addr, "API listening");
+        let running = tokio::spawn(server);
+        stop.cancelled().await;
+        handle.stop(true).await;
+        let _ = running.await;
+        Ok(())
+    }
+
+    /// Runs the workers until `stop`; waits a bounded time for them to finish their batch.
+    pub async fn work(&self, stop: CancellationToken) -> anyhow::Result<()> {
+        let worker = self.fanout_worker(0);
+        let task = tokio::spawn(worker.run(stop.clone()));
+        stop.cancelled().await;
+        if tokio::time::timeout(Duration::from_secs(15), task)
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "workers did not stop within 15 s; their leases will expire and be taken over"
+            );
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,7 @@
+//! Wiring: turns settings into a running API, workers, or both. The `fingertip` binary and the
+//! black-box tests both start the application through here.
+
+pub mod app;
+pub mod shutdown;
+
+pub use app::{App, AppOptions};

@@ -1,0 +1,144 @@
+//! The `fingertip` command line: one binary for every shape.
+
+use clap::{Parser, Subcommand};
+use fingertip::{App, AppOptions};
+use fingertip_core::config::Settings;
+
+#[derive(Parser)]
+#[command(
+    name = "fingertip",
+    version,
+    about = "Fingertip: the fingertip classroom backend.\n\nWith no subcommand: apply migrations, then serve the API and run the workers in one process."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Serve the HTTP API only (refuses to start while migrations are pending).
+    Serve,
+    /// Run the background workers only (refuses to start while migrations are pending).
+    Work,
+    /// Run a local mock of the WeChat and WeCom servers, for demos and manual tests.
+    MockWechat {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:9100")]
+        bind: std::net::SocketAddr,
+        /// The app id the mock accepts.
+        #[arg(long, default_value = "wx-mock-appid")]
+        appid: String,
+        /// The app secret the mock accepts.
+        #[arg(long, default_value = "mock-secret")]
+        secret: String,
+    },
+}
+
+fn init_logs(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("info,sqlx=warn,sea_orm=warn,actix_server=warn")
+    });
+    let fmt = tracing_subscriber::fmt().with_env_filter(filter);
+    if json {
+        fmt.json().init();
+    } else {
+        fmt.init();
+    }
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let cli = Cli::parse();
+    if let Err(e) = dotenvy::dotenv()
+        && !e.not_found()
+    {
+        eprintln!("fingertip: cannot read .env: {e}");
+        return std::process::ExitCode::from(2);
+    }
+    if let Some(Command::MockWechat {
+        bind,
+        appid,
+        secret,
+    }) = &cli.command
+    {
+        init_logs(false);
+        return match run_mock(*bind, appid, secret).await {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("fingertip: {e:#}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
+    let settings = match Settings::from_env() {
+        Ok(s) => s,
+        Err(errors) => {
+            for e in errors {
+                eprintln!("fingertip: configuration error: {e}");
+            }
+            return std::process::ExitCode::from(2);
+        }
+    };
+    init_logs(settings.log_json);
+    match run(cli.command, settings).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("fingertip: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Option<Command>, settings: Settings) -> anyhow::Result<()> {
+    if settings.jwt_secret_generated {
+        tracing::warn!(
+            "FINGERTIP_JWT_SECRET is unset: using a random secret, so tokens will not survive a restart"
+        );
+    }
+    if settings.wechat.is_none() {
+        tracing::info!(
+            "no WeChat credentials: WeChat login answers 503 and pushes are off (inbox only)"
+        );
+    }
+    let app = App::connect(settings, AppOptions::default()).await?;
+    match command {
+        Some(Command::Migrate) => {
+            app.migrate().await?;
+            tracing::info!("migrations applied");
+            Ok(())
+        }
+        Some(Command::Serve) => {
+            app.require_migrated().await?;
+            app.bootstrap_admin().await?;
+            let listener = app.listen()?;
+            app.serve(listener, fingertip::shutdown::on_signal()).await
+        }
+        Some(Command::Work) => {
+            app.require_migrated().await?;
+            app.work(fingertip::shutdown::on_signal()).await
+        }
+        None => {
+            app.migrate().await?;
+            app.bootstrap_admin().await?;
+            let listener = app.listen()?;
+            let stop = fingertip::shutdown::on_signal();
+            let (a, w) = tokio::join!(app.serve(listener, stop.clone()), app.work(stop.clone()));
+            a.and(w)
+        }
+        Some(Command::MockWechat { .. }) => unreachable!("handled before settings are read"),
+    }
+}
+
+async fn run_mock(bind: std::net::SocketAddr, appid: &str, secret: &str) -> anyhow::Result<()> {
+    let mock = fingertip_wechat::mock::MockWechat::new(appid, secret);
+    let server = mock.start(bind).await?;
+    tracing::info!(addr = %server.addr(), "WeChat mock listening; point FINGERTIP_WECHAT_API_BASE at {}", server.base_url());
+    fingertip::shutdown::on_signal().cancelled().await;
+    server.shutdown().await;
+    Ok(())
+}

@@ -1,0 +1,344 @@
+//! `spawn_app()` and request helpers.
+
+use std::collections::HashMap;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::Utc;
+use fingertip::{App, AppOptions};
+use fingertip_core::Core;
+use fingertip_core::clock::ManualClock;
+use fingertip_core::config::Settings;
+use fingertip_core::db::DbOptions;
+use fingertip_wechat::mock::{MockServer, MockWechat};
+use fingertip_workers::FanoutWorker;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+pub const ADMIN_USER: &str = "admin";
+pub const ADMIN_PASSWORD: &str = "correct-horse-battery";
+pub const APPID: &str = "wx-test-app";
+pub const APP_SECRET: &str = "test-app-secret";
+
+pub struct TestApp {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub core: Arc<Core>,
+    pub clock: Arc<ManualClock>,
+    pub mock: MockWechat,
+    pub worker: FanoutWorker,
+    _mock_server: Option<MockServer>,
+    sqlite_file: Option<PathBuf>,
+    server: actix_web::dev::ServerHandle,
+}
+
+pub struct Resp {
+    pub status: StatusCode,
+    pub body: Value,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Resp {
+    /// The stable error code of an error response.
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+
+    pub fn detail_fields(&self) -> Vec<String> {
+        self.body["error"]["details"]
+            .as_array()
+            .map(|d| {
+                d.iter()
+                    .filter_map(|x| x["field"].as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+#[derive(Default)]
+pub struct SpawnOptions {
+    pub wechat: bool,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_with(SpawnOptions { wechat: true }).await
+}
+
+pub async fn spawn_with(opts: SpawnOptions) -> TestApp {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    let mock = MockWechat::new(APPID, APP_SECRET);
+    let mock_server = if opts.wechat {
+        Some(
+            mock.start("127.0.0.1:0".parse().unwrap())
+                .await
+                .expect("mock starts"),
+        )
+    } else {
+        None
+    };
+
+    let mut vars: HashMap<&str, String> = HashMap::new();
+    let mut db_opts = DbOptions::default();
+    let mut sqlite_file = None;
+    match std::env::var("FINGERTIP_TEST_DATABASE_URL")
+        .ok()
+        .filter(|v| !v.is_empty())
+    {
+        Some(url) => {
+            vars.insert("FINGERTIP_DATABASE_URL", url);
+            db_opts.pg_schema = Some(format!("t_{tag}"));
+            db_opts.max_connections = Some(5);
+        }
+        None => {
+            let path = std::env::temp_dir().join(format!("fingertip-test-{tag}.db"));
+            vars.insert(
+                "FINGERTIP_DATABASE_URL",
+                format!("sqlite://{}?mode=rwc", path.display()),
+            );
+            sqlite_file = Some(path);
+        }
+    }
+    if let Some(redis) = std::env::var("FINGERTIP_TEST_REDIS_URL")
+        .ok()
+        .filter(|v| !v.is_empty())
+    {
+        vars.insert("FINGERTIP_REDIS_URL", redis);
+        vars.insert("FINGERTIP_REDIS_PREFIX", format!("test-{tag}"));
+    }
+    vars.insert(
+        "FINGERTIP_JWT_SECRET",
+        "test-secret-test-secret-test-secret".into(),
+    );
+    vars.insert("FINGERTIP_ADMIN_USERNAME", ADMIN_USER.into());
+    vars.insert("FINGERTIP_ADMIN_PASSWORD", ADMIN_PASSWORD.into());
+    if let Some(m) = &mock_server {
+        vars.insert("FINGERTIP_WECHAT_APPID", APPID.into());
+        vars.insert("FINGERTIP_WECHAT_SECRET", APP_SECRET.into());
+        vars.insert("FINGERTIP_WECHAT_API_BASE", m.base_url());
+    }
+    let settings =
+        Settings::from_lookup(|k| vars.get(k).cloned()).expect("test settings are valid");
+
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let app = App::connect(
+        settings,
+        AppOptions {
+            clock: clock.clone(),
+            db: db_opts,
+            instance: format!("test-{tag}"),
+        },
+    )
+    .await
+    .expect("app connects");
+    app.migrate().await.expect("migrations apply");
+    app.bootstrap_admin().await.expect("admin is created");
+
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = fingertip_api::build(
+        app.core.clone(),
+        listener,
+        fingertip_api::ServerOptions {
+            workers: 1,
+            shutdown_timeout_secs: 1,
+        },
+    )
+    .expect("server builds");
+    let handle = server.handle();
+    tokio::spawn(server);
+
+    TestApp {
+        base: format!("http://127.0.0.1:{port}"),
+        http: reqwest::Client::builder().build().unwrap(),
+        core: app.core.clone(),
+        clock,
+        mock,
+        worker: app.fanout_worker(0),
+
+        _mock_server: mock_server,
+        sqlite_file,
+        server: handle,
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let h = self.server.clone();
+        tokio::spawn(async move { h.stop(false).await });
+        if let Some(p) = &self.sqlite_file {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", p.display()));
+            }
+        }
+    }
+}
+
+impl TestApp {
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Resp {
+        let mut r = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        let resp = r.send().await.expect("request is sent");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Resp {
+            status,
+            body,
+            headers,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Resp {
+        self.request(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Resp {
+        self.request(Method::POST, path, Some(token), Some(body))
+            .await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Resp {
+        self.request(Method::PATCH, path, Some(token), Some(body))
+            .await
+    }
+
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        token: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Resp {
+        let resp = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("request is sent");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.unwrap_or_default();
+        Resp {
+            status,
+            body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
+            headers,
+        }
+    }
+
+    /// Logs in as the bootstrap admin; returns the token body.
+    pub async fn admin_login(&self) -> Value {
+        let r = self
+            .request(
+                Method::POST,
+                "/api/v1/auth/admin/login",
+                None,
+                Some(json!({"username": ADMIN_USER, "password": ADMIN_PASSWORD})),
+            )
+            .await;
+        assert_eq!(r.status, 200, "admin login: {:?}", r.body);
+        r.body
+    }
+
+    pub async fn admin_token(&self) -> String {
+        self.admin_login().await["access_token"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    pub async fn create_unit(&self, token: &str, name: &str, parent: Option<&str>) -> String {
+        let r = self
+            .post(
+                "/api/v1/admin/units",
+                token,
+                json!({"name": name, "parent_id": parent}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "create unit: {:?}", r.body);
+        r.body["id"].as_str().unwrap().to_string()
+    }
+
+    pub async fn create_member(&self, token: &str, body: Value) -> Value {
+        let r = self.post("/api/v1/admin/members", token, body).await;
+        assert_eq!(r.status, 201, "create member: {:?}", r.body);
+        r.body
+    }
+
+    pub async fn create_post(&self, token: &str, title: &str) -> String {
+        let r = self
+            .post(
+                "/api/v1/admin/posts",
+                token,
+                json!({"kind": "lesson", "title": title, "summary": "本月学习", "body_md": "# 学习内容\n\n正文", "study_minutes": 30}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "create post: {:?}", r.body);
+        r.body["id"].as_str().unwrap().to_string()
+    }
+
+    /// Logs a member in through the WeChat mock: login, bind with the invite code.
+    /// Returns the member's access token.
+    pub async fn member_token(&self, member: &Value) -> String {
+        let openid = format!("o-{}", member["id"].as_str().unwrap());
+        let code = self.mock.issue_code(&openid);
+        let r = self
+            .request(
+                Method::POST,
+                "/api/v1/auth/wechat/login",
+                None,
+                Some(json!({"code": code})),
+            )
+            .await;
+        assert_eq!(r.status, 200, "wechat login: {:?}", r.body);
+        if let Some(t) = r.body["access_token"].as_str() {
+            return t.to_string();
+        }
+        let bind = r.body["bind_token"]
+            .as_str()
+            .expect("bind token")
+            .to_string();
+        let r = self
+            .request(
+                Method::POST,
+                "/api/v1/auth/wechat/bind",
+                None,
+                Some(json!({"bind_token": bind, "invite_code": member["invite_code"]})),
+            )
+            .await;
+        assert_eq!(r.status, 200, "bind: {:?}", r.body);
+        r.body["access_token"].as_str().unwrap().to_string()
+    }
+
+    pub fn clock_now(&self) -> chrono::DateTime<Utc> {
+        use fingertip_core::clock::Clock;
+        self.clock.now()
+    }
+
+    /// Runs the workers until they have nothing left to do.
+    pub async fn drain(&self) {
+        for _ in 0..20 {
+            if self.worker.run_once().await.expect("worker pass") == 0 {
+                return;
+            }
+        }
+        panic!("workers did not settle");
+    }
+}

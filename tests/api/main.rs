@@ -1,0 +1,14 @@
+//! Black-box tests through HTTP against the real server on port 0, each with a fresh database:
+//! a SQLite file by default; a fresh PostgreSQL schema (and a private Redis key prefix) when
+//! FINGERTIP_TEST_DATABASE_URL (and FINGERTIP_TEST_REDIS_URL) are set.
+
+mod helpers;
+
+mod auth;
+mod broadcasts;
+mod errors;
+mod inbox;
+mod ops;
+mod org;
+mod posts;
+mod wechat_login;

@@ -1,0 +1,217 @@
+use serde_json::json;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn units_form_a_tree() {
+    let app = spawn_app().await;
+    let t = app.admin_token().await;
+    let root = app.create_unit(&t, "区审计局机关党委", None).await;
+    let branch = app.create_unit(&t, "第一党支部", Some(&root)).await;
+    app.create_unit(&t, "第一党小组", Some(&branch)).await;
+    let r = app.get("/api/v1/admin/units", &t).await;
+    assert_eq!(r.status, 200);
+    let tree = &r.body["items"];
+    assert_eq!(tree[0]["name"], "区审计局机关党委");
+    assert_eq!(tree[0]["children"][0]["children"][0]["name"], "第一党小组");
+    let r = app
+        .post(
+            "/api/v1/admin/units",
+            &t,
+            json!({"name": "x", "parent_id": "99999"}),
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.detail_fields(), vec!["parent_id"]);
+    let r = app
+        .post("/api/v1/admin/units", &t, json!({"name": "  "}))
+        .await;
+    assert_eq!(r.status, 400);
+}
+
+#[tokio::test]
+async fn member_creation_validates_every_field_at_once() {
+    let app = spawn_app().await;
+    let t = app.admin_token().await;
+    let r = app
+        .post(
+            "/api/v1/admin/members",
+            &t,
+            json!({"name": "", "phone": "call me", "tags": ["a".repeat(40)]}),
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    let fields = r.detail_fields();
+    for f in ["name", "unit_id", "tags", "phone"] {
+        assert!(
+            fields.contains(&f.to_string()),
+            "{f} missing from {fields:?}"
+        );
+    }
+    let unit = app.create_unit(&t, "支部", None).await;
+    let r = app
+        .post(
+            "/api/v1/admin/members",
+            &t,
+            json!({"name": "赵六", "unit_id": unit, "role": "king"}),
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.detail_fields(), vec!["role"]);
+}
+
+#[tokio::test]
+async fn members_are_listed_with_filters_and_cursor_pages() {
+    let app = spawn_app().await;
+    let t = app.admin_token().await;
+    let root = app.create_unit(&t, "机关党委", None).await;
+    let a = app.create_unit(&t, "一支部", Some(&root)).await;
+    let b = app.create_unit(&t, "二支部", Some(&root)).await;
+    for i in 0..5 {
+        app.create_member(
+            &t,
+            json!({"name": format!("一支部成员{i}"), "unit_id": a, "tags": ["青年"]}),
+        )
+        .await;
+    }
+    for i in 0..3 {
+        app.create_member(&t, json!({"name": format!("二支部成员{i}"), "unit_id": b, "phone": format!("1380000000{i}")})).await;
+    }
+    let r = app
+        .get(&format!("/api/v1/admin/members?unit_id={root}"), &t)
+        .await;
+    assert_eq!(
+        r.body["items"].as_array().unwrap().len(),
+        8,
+        "a unit's subtree is included"
+    );
+    let r = app
+        .get(&format!("/api/v1/admin/members?unit_id={b}"), &t)
+        .await;
+    assert_eq!(r.body["items"].as_array().unwrap().len(), 3);
+    let r = app
+        .get("/api/v1/admin/members?tag=%E9%9D%92%E5%B9%B4", &t)
+        .await;
+    assert_eq!(r.body["items"].as_array().unwrap().len(), 5);
+    let r = app.get("/api/v1/admin/members?q=13800000001", &t).await;
+    assert_eq!(r.body["items"][0]["name"], "二支部成员1");
+
+    // Pages of 3 walk all 9 members (8 + the admin) exactly once.
+    let mut seen = vec![];
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/api/v1/admin/members?limit=3&cursor={c}"),
+            None => "/api/v1/admin/members?limit=3".into(),
+        };
+        let r = app.get(&path, &t).await;
+        assert_eq!(r.status, 200);
+        for m in r.body["items"].as_array().unwrap() {
+            seen.push(m["id"].as_str().unwrap().to_string());
+        }
+        match r.body["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    let mut unique = seen.clone();
+    unique.dedup();
+    assert_eq!(seen.len(), 9);
+    assert_eq!(unique.len(), 9);
+}
+
+#[tokio::test]
+async fn a_member_can_be_changed() {
+    let app = spawn_app().await;
+    let t = app.admin_token().await;
+    let unit = app.create_unit(&t, "支部", None).await;
+    let m = app
+        .create_member(
+            &t,
+            json!({"name": "钱七", "unit_id": unit, "phone": "13900000000"}),
+        )
+        .await;
+    let id = m["id"].as_str().unwrap();
+    let r = app
+        .patch(
+            &format!("/api/v1/admin/members/{id}"),
+            &t,
+            json!({"role": "secretary", "tags": ["委员"], "phone": null}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body["role"], "secretary");
+    assert_eq!(r.body["tags"], json!(["委员"]));
+    assert!(r.body["phone"].is_null());
+    assert_eq!(r.body["name"], "钱七");
+}
+
+#[tokio::test]
+async fn csv_import_reports_bad_lines_and_imports_the_rest() {
+    let app = spawn_app().await;
+    let t = app.admin_token().await;
+    let unit = app.create_unit(&t, "第一党支部", None).await;
+    let csv = "\u{feff}name,unit,role,tags,phone,wecom_userid\n\
+               张三,第一党支部,member,青年;党员,13800000001,zhangsan\n\
+               ,第一党支部,member,,,\n\
+               李四,不存在的支部,member,,,\n\
+               王五,第一党支部,emperor,,,\n\
+               赵六,第一党支部,secretary,委员,13800000004,\n\
+               孙七,第一党支部,,,not-a-phone,\n";
+    let r = app
+        .post_raw(
+            "/api/v1/admin/members/import",
+            &t,
+            "text/csv",
+            csv.as_bytes().to_vec(),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body["created"], 2);
+    assert_eq!(r.body["updated"], 0);
+    let errors = r.body["errors"].as_array().unwrap();
+    let lines: Vec<u64> = errors.iter().map(|e| e["line"].as_u64().unwrap()).collect();
+    assert_eq!(lines, vec![3, 4, 5, 7], "{errors:?}");
+    assert!(
+        errors[1]["message"]
+            .as_str()
+            .unwrap()
+            .contains("不存在的支部")
+    );
+
+    // Importing again updates the members matched by phone instead of duplicating them.
+    let again = "name,unit,role,tags,phone\n张三丰,第一党支部,member,青年,13800000001\n";
+    let r = app
+        .post_raw(
+            "/api/v1/admin/members/import",
+            &t,
+            "text/csv",
+            again.as_bytes().to_vec(),
+        )
+        .await;
+    assert_eq!(
+        (r.body["created"].as_u64(), r.body["updated"].as_u64()),
+        (Some(0), Some(1))
+    );
+    let r = app
+        .get(&format!("/api/v1/admin/members?unit_id={unit}"), &t)
+        .await;
+    let names: Vec<&str> = r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["张三丰", "赵六"]);
+
+    let r = app
+        .post_raw(
+            "/api/v1/admin/members/import",
+            &t,
+            "text/csv",
+            b"nom,unite\nx,y\n".to_vec(),
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.detail_fields(), vec!["header"]);
+}

@@ -1,0 +1,105 @@
+//! The fan-out worker: wakes on a queued job or every poll interval, moves due scheduled
+//! broadcasts to `sending`, and fans out every `sending` broadcast whose lease is free.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use fingertip_core::Core;
+use fingertip_core::broadcasts::fanout::{self, FanoutConfig, Outcome};
+use fingertip_core::ports::Job;
+use tokio_util::sync::CancellationToken;
+
+pub struct FanoutWorker {
+    core: Arc<Core>,
+    id: String,
+    cfg: FanoutConfig,
+    /// How long to wait for a job before sweeping the database anyway.
+    pub poll: Duration,
+}
+
+impl FanoutWorker {
+    pub fn new(core: Arc<Core>, id: impl Into<String>) -> Self {
+        Self {
+            core,
+            id: id.into(),
+            cfg: FanoutConfig::default(),
+            poll: Duration::from_secs(1),
+        }
+    }
+
+    pub fn with_config(mut self, cfg: FanoutConfig) -> Self {
+        self.cfg = cfg;
+        self
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    async fn handle(&self, id: i64, stop: &CancellationToken) -> anyhow::Result<bool> {
+        let is_stopped = || stop.is_cancelled();
+        let out = fanout::process(&self.core, id, &self.id, &self.cfg, &is_stopped).await?;
+        Ok(matches!(out, Outcome::Sent { .. }))
+    }
+
+    /// Handles the jobs `pull` returned, then sweeps the database. Returns how many broadcasts
+    /// this pass finished.
+    async fn pass(&self, wait: Duration, stop: &CancellationToken) -> anyhow::Result<usize> {
+        let mut done = 0;
+        let deliveries = match self.core.queue.pull(32, wait).await {
+            Ok(d) => d,
+            Err(e) => {
+                // The sweep below still finds the work; a queue outage only costs latency.
+                tracing::warn!(worker = %self.id, error = %e, "queue unavailable; sweeping the database only");
+                if !wait.is_zero() {
+                    tokio::time::sleep(wait).await;
+                }
+                vec![]
+            }
+        };
+        for d in deliveries {
+            match d.job {
+                Job::Fanout { broadcast_id } => {
+                    if self.handle(broadcast_id, stop).await? {
+                        done += 1;
+                    }
+                }
+            }
+            if let Err(e) = self.core.queue.ack(&d).await {
+                tracing::warn!(worker = %self.id, error = %e, "could not acknowledge a job");
+            }
+        }
+        fanout::promote_due(&self.core).await?;
+        for id in fanout::claimable(&self.core, &self.id, 16).await? {
+            if stop.is_cancelled() {
+                break;
+            }
+            if self.handle(id, stop).await? {
+                done += 1;
+            }
+        }
+        Ok(done)
+    }
+
+    /// One pass without waiting: what tests call until it returns 0.
+    pub async fn run_once(&self) -> anyhow::Result<usize> {
+        self.pass(Duration::ZERO, &CancellationToken::new()).await
+    }
+
+    /// Runs until `stop` is cancelled. A fan-out in progress stops at its next batch and
+    /// releases its lease, so that the next worker resumes it at once.
+    pub async fn run(self, stop: CancellationToken) {
+        tracing::info!(worker = %self.id, queue = self.core.queue.name(), "fan-out worker started");
+        while !stop.is_cancelled() {
+            // `pass` itself stops between batches when asked, so it is never dropped mid-batch.
+            if let Err(e) = self.pass(self.poll, &stop).await {
+                tracing::error!(worker = %self.id, error = %e, "fan-out pass failed; retrying shortly");
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    _ = tokio::time::sleep(self.poll) => {}
+                }
+            }
+        }
+        tracing::info!(worker = %self.id, "fan-out worker stopped");
+    }
+}
