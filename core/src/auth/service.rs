@@ -32,44 +32,50 @@ fn unauthorized(msg: &str) -> CoreError {
     CoreError::Unauthorized(msg.to_string())
 }
 
-/// Creates or resets the configured admin at start-up.
+/// Creates or resets the configured admin at start-up. Several processes starting at once
+/// may race here: the loser of the insert finds the winner's row and resets it instead.
 pub async fn ensure_admin(core: &Core, username: &str, pw: &str) -> CoreResult<i64> {
     let hash = password::hash(pw.to_string()).await?;
-    let now = core.now();
-    let existing = members::Entity::find()
-        .filter(members::Column::Username.eq(username))
-        .one(&core.db)
-        .await?;
-    let id = match existing {
-        Some(m) => {
+    for _ in 0..3 {
+        let now = core.now();
+        let existing = members::Entity::find()
+            .filter(members::Column::Username.eq(username))
+            .one(&core.db)
+            .await?;
+        if let Some(m) = existing {
             let id = m.id;
             let mut am: members::ActiveModel = m.into();
-            am.password_hash = Set(Some(hash));
+            am.password_hash = Set(Some(hash.clone()));
             am.role = Set(Role::Admin.as_str().into());
             am.active = Set(true);
             am.updated_at = Set(now);
             am.update(&core.db).await?;
-            id
+            tracing::info!(member.id = id, "admin account ready");
+            return Ok(id);
         }
-        None => {
-            members::ActiveModel {
-                name: Set(username.to_string()),
-                unit_id: Set(None),
-                role: Set(Role::Admin.as_str().into()),
-                username: Set(Some(username.to_string())),
-                password_hash: Set(Some(hash)),
-                active: Set(true),
-                created_at: Set(now),
-                updated_at: Set(now),
-                ..Default::default()
+        let inserted = members::ActiveModel {
+            name: Set(username.to_string()),
+            unit_id: Set(None),
+            role: Set(Role::Admin.as_str().into()),
+            username: Set(Some(username.to_string())),
+            password_hash: Set(Some(hash.clone())),
+            active: Set(true),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&core.db)
+        .await;
+        match inserted {
+            Ok(m) => {
+                tracing::info!(member.id = m.id, "admin account created");
+                return Ok(m.id);
             }
-            .insert(&core.db)
-            .await?
-            .id
+            Err(e) if crate::error::is_unique_violation(&e) => continue,
+            Err(e) => return Err(e.into()),
         }
-    };
-    tracing::info!(member.id = id, "admin account ready");
-    Ok(id)
+    }
+    Err(CoreError::Conflict("could not create the admin account".into()))
 }
 
 /// Starts a session (a refresh-token family) and returns its first pair.
