@@ -75,7 +75,9 @@ pub async fn ensure_admin(core: &Core, username: &str, pw: &str) -> CoreResult<i
             Err(e) => return Err(e.into()),
         }
     }
-    Err(CoreError::Conflict("could not create the admin account".into()))
+    Err(CoreError::Conflict(
+        "could not create the admin account".into(),
+    ))
 }
 
 /// Starts a session (a refresh-token family) and returns its first pair.
