@@ -141,6 +141,15 @@ pub async fn insert_rows(
     Ok(r)
 }
 
+fn audience_of(b: &broadcasts::Model) -> CoreResult<Audience> {
+    serde_json::from_value(b.audience.clone()).map_err(|e| {
+        CoreError::Internal(format!(
+            "broadcast {} has an unreadable audience: {e}",
+            b.id
+        ))
+    })
+}
+
 async fn next_batch(
     db: &impl ConnectionTrait,
     audience: &Audience,
@@ -168,12 +177,7 @@ pub async fn run(
     cfg: &FanoutConfig,
     stop: &(dyn Fn() -> bool + Sync),
 ) -> CoreResult<Outcome> {
-    let audience: Audience = serde_json::from_value(b.audience.clone()).map_err(|e| {
-        CoreError::Internal(format!(
-            "broadcast {} has an unreadable audience: {e}",
-            b.id
-        ))
-    })?;
+    let audience = audience_of(&b)?;
     let tree = UnitTree::load(&core.db).await?;
     let mut cursor = b.fanout_cursor;
     let mut inserted = 0u64;
@@ -280,8 +284,7 @@ pub async fn refanout(core: &Core, id: i64, cfg: &FanoutConfig) -> CoreResult<u6
         .one(&core.db)
         .await?
         .ok_or(CoreError::NotFound("broadcast"))?;
-    let audience: Audience = serde_json::from_value(b.audience.clone())
-        .map_err(|e| CoreError::Internal(format!("unreadable audience: {e}")))?;
+    let audience = audience_of(&b)?;
     let tree = UnitTree::load(&core.db).await?;
     let (mut cursor, mut inserted) = (0, 0);
     loop {
