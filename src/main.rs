@@ -130,7 +130,10 @@ async fn run(command: Option<Command>, settings: Settings) -> anyhow::Result<()>
             let (a, w) = tokio::join!(app.serve(listener, stop.clone()), app.work(stop.clone()));
             a.and(w)
         }
-        Some(Command::MockWechat { .. }) => unreachable!("handled before settings are read"),
+        // `main` runs the mock before reading settings; reaching here is a wiring mistake, not a panic.
+        Some(Command::MockWechat { .. }) => {
+            anyhow::bail!("mock-wechat is started before settings are read")
+        }
     }
 }
 
