@@ -31,7 +31,7 @@ impl Modify for BearerAuth {
         units::create_unit, units::list_units,
         members::create_member, members::list_members, members::get_member, members::patch_member, members::import_members,
         posts::create_post, posts::list_posts, posts::get_post, posts::patch_post,
-        broadcasts::create_broadcast, broadcasts::list_broadcasts, broadcasts::get_broadcast,
+        broadcasts::create_broadcast, broadcasts::list_broadcasts, broadcasts::get_broadcast, broadcasts::update_broadcast,
         broadcasts::list_recipients, broadcasts::cancel_broadcast,
         inbox::list_inbox, inbox::get_unread_count, inbox::get_item, inbox::mark_read, inbox::read_all,
     ),

@@ -424,7 +424,7 @@ async fn bad_broadcasts_are_400_with_the_field_named() {
             "send_at",
         ),
         (
-            json!({"post_id": post, "audience": {"all": true}, "recurrence": "FREQ=WEEKLY"}),
+            json!({"post_id": post, "audience": {"all": true}, "recurrence": "FREQ=WEEKLY;COUNT=0"}),
             "recurrence",
         ),
     ];

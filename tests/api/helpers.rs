@@ -332,6 +332,11 @@ impl TestApp {
         self.clock.now()
     }
 
+    /// Another worker on the same database and queue, as a second `fingertip work` would be.
+    pub fn second_worker(&self) -> FanoutWorker {
+        FanoutWorker::new(self.core.clone(), format!("{}-second", self.worker.id()))
+    }
+
     /// Runs the workers until they have nothing left to do.
     pub async fn drain(&self) {
         for _ in 0..20 {

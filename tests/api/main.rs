@@ -11,4 +11,5 @@ mod inbox;
 mod ops;
 mod org;
 mod posts;
+mod recurrence;
 mod wechat_login;

@@ -6,7 +6,7 @@ use fingertip_core::{CoreError, CoreResult};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::common::{IdIn, id_str, parse_ids};
+use super::common::{IdIn, double_option, id_str, parse_ids};
 
 /// `{"all": true}`, or any of the selectors: the given filters (units with their subtrees,
 /// roles, tags) must all hold, and `member_ids` adds people on top.
@@ -98,15 +98,36 @@ pub struct CreateBroadcastRequest {
     pub audience: AudienceBody,
     /// inbox is always included; without this field every configured push channel is used.
     pub channels: Option<Vec<String>>,
-    /// RFC 3339 with an offset; absent means now.
+    /// RFC 3339 with an offset; absent means now. With `recurrence`, the start of the rule.
     pub send_at: Option<DateTime<FixedOffset>>,
-    /// An iCalendar RRULE (not available yet: answered with validation_failed).
+    /// An iCalendar RRULE such as `FREQ=MONTHLY;BYMONTHDAY=1;BYHOUR=9;BYMINUTE=0`, evaluated in
+    /// `timezone` from `send_at` (or now). At most hourly; no DTSTART line.
     pub recurrence: Option<String>,
     /// IANA time zone for schedules; default from the server configuration.
     pub timezone: Option<String>,
     pub read_by: Option<DateTime<FixedOffset>>,
     #[serde(default)]
     pub urgent: bool,
+}
+
+/// A change to a scheduled broadcast (one whose next occurrence has not started). Absent
+/// fields stay as they are; `recurrence: null` makes it a one-off at `send_at`, `read_by: null`
+/// removes the deadline.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateBroadcastRequest {
+    pub post_id: Option<IdIn>,
+    pub audience: Option<AudienceBody>,
+    pub channels: Option<Vec<String>>,
+    pub send_at: Option<DateTime<FixedOffset>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub recurrence: Option<Option<String>>,
+    pub timezone: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<DateTime<Utc>>)]
+    pub read_by: Option<Option<DateTime<FixedOffset>>>,
+    pub urgent: Option<bool>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -169,11 +190,19 @@ pub struct BroadcastResponse {
     pub audience: AudienceBody,
     pub channels: Vec<String>,
     pub send_at: DateTime<Utc>,
+    /// The occurrence that is due or being sent; null once nothing is left to send.
     pub next_run_at: Option<DateTime<Utc>>,
+    /// The RRULE of a recurring broadcast.
+    pub recurrence: Option<String>,
+    /// Occurrences fanned out so far (1 for a one-off that was sent).
+    pub occurrences_sent: i64,
+    /// The next occurrences of the rule (detail view only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub upcoming: Vec<DateTime<Utc>>,
     pub timezone: String,
     pub read_by: Option<DateTime<Utc>>,
     pub urgent: bool,
-    /// Members the audience selected when the broadcast was created.
+    /// Members the audience selects (counted when created or last edited).
     pub audience_size: i64,
     pub created_at: DateTime<Utc>,
     pub sent_at: Option<DateTime<Utc>>,
@@ -201,6 +230,9 @@ impl BroadcastResponse {
                 .collect(),
             send_at: b.send_at,
             next_run_at: b.next_run_at,
+            recurrence: b.recurrence,
+            occurrences_sent: b.occurrences_sent,
+            upcoming: b.upcoming,
             timezone: b.timezone,
             read_by: b.read_by,
             urgent: b.urgent,

@@ -1,8 +1,9 @@
 //! Broadcasts (admin).
 
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpResponse, get, patch, post, web};
 use chrono::Utc;
 use fingertip_core::Core;
+use fingertip_core::broadcasts::service::BroadcastPatch;
 use fingertip_core::broadcasts::stats::{self, RecipientState};
 use fingertip_core::broadcasts::{BroadcastInput, service};
 use fingertip_core::paging::PageRequest;
@@ -16,6 +17,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(create_broadcast)
         .service(list_broadcasts)
         .service(get_broadcast)
+        .service(update_broadcast)
         .service(list_recipients)
         .service(cancel_broadcast);
 }
@@ -74,6 +76,34 @@ pub async fn get_broadcast(
     let b = service::find(&core, id).await?;
     let s = stats::stats(&core, id).await?;
     Ok(web::Json(BroadcastResponse::new(b, Some(s))))
+}
+
+/// Edit a scheduled broadcast before its next occurrence runs: time, rule, audience, post,
+/// channels. 409 while an occurrence is being sent and once nothing is left to send.
+#[utoipa::path(patch, path = "/api/v1/admin/broadcasts/{id}", tag = "broadcasts", security(("bearer" = [])),
+    params(("id" = String, Path)), request_body = UpdateBroadcastRequest,
+    responses((status = 200, body = BroadcastResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+#[patch("/admin/broadcasts/{id}")]
+pub async fn update_broadcast(
+    core: web::Data<Core>,
+    m: Manager,
+    id: web::Path<String>,
+    body: web::Json<UpdateBroadcastRequest>,
+) -> ApiResult<web::Json<BroadcastResponse>> {
+    let id = path_id(&id, "broadcast")?;
+    let b = body.into_inner();
+    let patch = BroadcastPatch {
+        post_id: b.post_id.map(|p| p.parse("post_id")).transpose()?,
+        audience: b.audience.map(|a| a.to_core()).transpose()?,
+        channels: b.channels,
+        send_at: b.send_at.map(|t| t.with_timezone(&Utc)),
+        recurrence: b.recurrence,
+        timezone: b.timezone,
+        read_by: b.read_by.map(|o| o.map(|t| t.with_timezone(&Utc))),
+        urgent: b.urgent,
+    };
+    let v = service::update(&core, &m.0, id, patch).await?;
+    Ok(web::Json(BroadcastResponse::new(v, None)))
 }
 
 /// Recipients, optionally only those who have read, not read, or whose push failed.

@@ -8,12 +8,13 @@
 //! a no-op. The last step marks the broadcast `sent`, only while the lease is still ours.
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     Set, TransactionTrait,
 };
 
+use super::schedule::{Rule, occurrence_key};
 use super::service::Status;
 use crate::Core;
 use crate::audience::Audience;
@@ -48,20 +49,77 @@ pub enum Outcome {
     Stopped { inserted: u64 },
 }
 
-/// Moves scheduled broadcasts whose time has come to `sending`. Returns how many moved.
+/// Moves scheduled broadcasts whose next occurrence has come to `sending`, with that
+/// occurrence's key and a fresh cursor. Each move is a compare-and-set on the occurrence's time,
+/// so when several workers sweep at once each occurrence is started exactly once, and an edit
+/// that moved the time meanwhile wins. Returns how many moved.
 pub async fn promote_due(core: &Core) -> CoreResult<u64> {
     let now = core.now();
-    let r = broadcasts::Entity::update_many()
-        .col_expr(
-            broadcasts::Column::Status,
-            Expr::value(Status::Sending.as_str()),
-        )
-        .col_expr(broadcasts::Column::UpdatedAt, Expr::value(now))
+    let due = broadcasts::Entity::find()
         .filter(broadcasts::Column::Status.eq(Status::Scheduled.as_str()))
-        .filter(broadcasts::Column::SendAt.lte(now))
-        .exec(&core.db)
+        .filter(broadcasts::Column::NextRunAt.lte(now))
+        .order_by_asc(broadcasts::Column::NextRunAt)
+        .limit(100)
+        .all(&core.db)
         .await?;
-    Ok(r.rows_affected)
+    let mut moved = 0;
+    for b in due {
+        let Some(at) = b.next_run_at else { continue };
+        // Workers that were down for a while: run only the latest occurrence that is due.
+        let run_at = latest_due(&b, at, now);
+        let r = broadcasts::Entity::update_many()
+            .col_expr(
+                broadcasts::Column::Status,
+                Expr::value(Status::Sending.as_str()),
+            )
+            .col_expr(broadcasts::Column::NextRunAt, Expr::value(run_at))
+            .col_expr(
+                broadcasts::Column::Occurrence,
+                Expr::value(occurrence_key(b.recurrence.is_some(), run_at)),
+            )
+            .col_expr(broadcasts::Column::FanoutCursor, Expr::value(0i64))
+            .col_expr(broadcasts::Column::UpdatedAt, Expr::value(now))
+            .filter(broadcasts::Column::Id.eq(b.id))
+            .filter(broadcasts::Column::Status.eq(Status::Scheduled.as_str()))
+            .filter(broadcasts::Column::NextRunAt.eq(at))
+            .exec(&core.db)
+            .await?;
+        if r.rows_affected == 1 {
+            tracing::info!(broadcast.id = b.id, occurrence.at = %run_at, "occurrence due; fanning out");
+            moved += 1;
+        }
+    }
+    Ok(moved)
+}
+
+fn rule_of(b: &broadcasts::Model) -> Option<Rule> {
+    let text = b.recurrence.as_deref()?;
+    let tz = b.timezone.parse().unwrap_or(chrono_tz::Asia::Shanghai);
+    match Rule::new(text, tz, b.send_at) {
+        Ok(r) => Some(r),
+        Err(e) => {
+            // Validated when saved; only a hand-edited row gets here.
+            tracing::error!(broadcast.id = b.id, error = %e, "stored rule no longer parses; no further occurrences");
+            None
+        }
+    }
+}
+
+/// The latest occurrence at or before `now`, starting from the due one at `at`.
+fn latest_due(b: &broadcasts::Model, at: DateTime<Utc>, now: DateTime<Utc>) -> DateTime<Utc> {
+    let Some(rule) = rule_of(b) else { return at };
+    let next = rule.next_after(at, now);
+    match next.at {
+        Some(later) if later <= now => {
+            tracing::warn!(
+                broadcast.id = b.id,
+                skipped = next.skipped + 1,
+                "occurrences were missed while no worker ran; sending only the latest"
+            );
+            later
+        }
+        _ => at,
+    }
 }
 
 fn lease_free(now: DateTime<Utc>, worker: &str) -> Condition {
@@ -120,7 +178,7 @@ pub async fn insert_rows(
     let rows = member_ids.iter().map(|m| inbox_items::ActiveModel {
         member_id: Set(*m),
         broadcast_id: Set(b.id),
-        occurrence: Set(0),
+        occurrence: Set(b.occurrence),
         post_id: Set(b.post_id),
         created_at: Set(now),
         read_at: Set(None),
@@ -217,11 +275,38 @@ pub async fn run(
         inserted += n;
         cursor = last;
     }
+    finish(core, &b, worker, inserted).await
+}
+
+/// What comes after an occurrence: the next one of a rule, or nothing. Occurrences that fell
+/// due while this one was being sent are left to [`promote_due`], which keeps only the latest.
+fn next_occurrence(b: &broadcasts::Model, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let rule = rule_of(b)?;
+    let last = b.next_run_at.unwrap_or(now);
+    rule.first_from(last + Duration::seconds(1))
+}
+
+/// Closes the occurrence just fanned out, only while the lease is still ours: a recurring
+/// broadcast goes back to `scheduled` for its next occurrence, anything else is `sent`.
+async fn finish(
+    core: &Core,
+    b: &broadcasts::Model,
+    worker: &str,
+    inserted: u64,
+) -> CoreResult<Outcome> {
     let now = core.now();
+    let next = next_occurrence(b, now);
+    let status = if next.is_some() {
+        Status::Scheduled
+    } else {
+        Status::Sent
+    };
     let done = broadcasts::Entity::update_many()
+        .col_expr(broadcasts::Column::Status, Expr::value(status.as_str()))
+        .col_expr(broadcasts::Column::NextRunAt, Expr::value(next))
         .col_expr(
-            broadcasts::Column::Status,
-            Expr::value(Status::Sent.as_str()),
+            broadcasts::Column::OccurrencesSent,
+            Expr::col(broadcasts::Column::OccurrencesSent).add(1),
         )
         .col_expr(broadcasts::Column::SentAt, Expr::value(now))
         .col_expr(broadcasts::Column::UpdatedAt, Expr::value(now))
@@ -241,7 +326,7 @@ pub async fn run(
     if done.rows_affected == 0 {
         return Ok(Outcome::Stopped { inserted });
     }
-    tracing::info!(broadcast.id = b.id, inserted, "broadcast fanned out");
+    tracing::info!(broadcast.id = b.id, occurrence = b.occurrence, inserted, next_run_at = ?next, "occurrence fanned out");
     Ok(Outcome::Sent { inserted })
 }
 

@@ -9,6 +9,7 @@ use sea_orm::{
 };
 use serde::{Deserialize, Serialize};
 
+use super::schedule::{Rule, occurrence_key};
 use crate::Core;
 use crate::audience::Audience;
 use crate::auth::Actor;
@@ -93,6 +94,10 @@ pub struct BroadcastView {
     pub channels: Vec<Channel>,
     pub send_at: DateTime<Utc>,
     pub next_run_at: Option<DateTime<Utc>>,
+    pub recurrence: Option<String>,
+    pub occurrences_sent: i64,
+    /// The next few occurrences of a rule (filled in by [`find`]), for the admin to check it.
+    pub upcoming: Vec<DateTime<Utc>>,
     pub timezone: String,
     pub read_by: Option<DateTime<Utc>>,
     pub urgent: bool,
@@ -112,7 +117,12 @@ impl BroadcastView {
             audience: serde_json::from_value(b.audience).unwrap_or_default(),
             channels: serde_json::from_value(b.channels).unwrap_or_else(|_| vec![Channel::Inbox]),
             send_at: b.send_at,
-            next_run_at: matches!(status, Status::Scheduled | Status::Sending).then_some(b.send_at),
+            next_run_at: matches!(status, Status::Scheduled | Status::Sending)
+                .then_some(b.next_run_at)
+                .flatten(),
+            recurrence: b.recurrence,
+            occurrences_sent: b.occurrences_sent,
+            upcoming: vec![],
             timezone: b.timezone,
             read_by: b.read_by,
             urgent: b.urgent,
@@ -164,37 +174,40 @@ fn resolve_channels(core: &Core, requested: Option<&[String]>, v: &mut Violation
     out
 }
 
-pub async fn create(
-    core: &Core,
-    actor: &Actor,
-    mut input: BroadcastInput,
-) -> CoreResult<BroadcastView> {
-    let now = core.now();
-    let mut v = Violations::new();
-    let channels = resolve_channels(core, input.channels.as_deref(), &mut v);
-    let tz: Tz = match input
-        .timezone
-        .as_deref()
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-    {
+/// What a broadcast's schedule resolves to, once validated.
+struct Timing {
+    tz: Tz,
+    send_at: DateTime<Utc>,
+    recurrence: Option<String>,
+    /// The first occurrence still to run.
+    next_run_at: DateTime<Utc>,
+}
+
+/// The time zone named by the admin, or the server's default.
+fn resolve_tz(core: &Core, name: Option<&str>, v: &mut Violations) -> Tz {
+    match name.map(str::trim).filter(|t| !t.is_empty()) {
         None => core.settings.timezone,
         Some(t) => t.parse().unwrap_or_else(|_| {
             v.add("timezone", "is not an IANA time zone such as Asia/Shanghai");
             core.settings.timezone
         }),
-    };
-    if input
-        .recurrence
-        .as_deref()
-        .is_some_and(|r| !r.trim().is_empty())
-    {
-        v.add(
-            "recurrence",
-            "recurring broadcasts are not available on this server yet",
-        );
     }
-    if let Some(at) = input.send_at {
+}
+
+/// Validates `send_at` (the start of a rule, or the one-off time) and the rule, and works out
+/// the first occurrence still to run. `new_send_at` is what the admin sent now (checked against
+/// the clock); `kept_send_at` is the stored start of a broadcast being edited. `after` is the
+/// last occurrence already sent, which is never run again.
+fn plan_timing(
+    now: DateTime<Utc>,
+    tz: Tz,
+    new_send_at: Option<DateTime<Utc>>,
+    kept_send_at: Option<DateTime<Utc>>,
+    recurrence: Option<&str>,
+    after: Option<DateTime<Utc>>,
+    v: &mut Violations,
+) -> Option<Timing> {
+    if let Some(at) = new_send_at {
         v.check(
             at >= now - Duration::seconds(PAST_TOLERANCE_SECS),
             "send_at",
@@ -206,40 +219,114 @@ pub async fn create(
             "is more than two years ahead",
         );
     }
-    let send_at = input.send_at.filter(|at| *at > now).unwrap_or(now);
-    if let Some(rb) = input.read_by {
-        v.check(rb > send_at, "read_by", "must be after the send time");
+    let send_at = new_send_at
+        .map(|at| at.max(now))
+        .or(kept_send_at)
+        .unwrap_or(now);
+    let recurrence = recurrence.map(str::trim).filter(|r| !r.is_empty());
+    let Some(text) = recurrence else {
+        return Some(Timing {
+            tz,
+            send_at,
+            recurrence: None,
+            next_run_at: send_at,
+        });
+    };
+    let rule = match Rule::new(text, tz, send_at) {
+        Ok(r) => r,
+        Err(e) => {
+            v.add("recurrence", e.0);
+            return None;
+        }
+    };
+    let mut from = send_at.max(now - Duration::seconds(PAST_TOLERANCE_SECS));
+    if let Some(a) = after {
+        from = from.max(a + Duration::seconds(1));
+    }
+    match rule.first_from(from) {
+        Some(first) => Some(Timing {
+            tz,
+            send_at,
+            recurrence: Some(rule.text),
+            next_run_at: first,
+        }),
+        None => {
+            v.add(
+                "recurrence",
+                "never fires from the start time on (check COUNT, UNTIL and the BY parts)",
+            );
+            None
+        }
+    }
+}
+
+fn to_json<T: Serialize>(value: &T) -> CoreResult<serde_json::Value> {
+    serde_json::to_value(value).map_err(|e| CoreError::Internal(e.to_string()))
+}
+
+async fn find_post(core: &Core, id: i64) -> CoreResult<posts::Model> {
+    posts::Entity::find_by_id(id)
+        .one(&core.db)
+        .await?
+        .ok_or_else(|| CoreError::invalid("post_id", "does not exist"))
+}
+
+/// Wakes a worker for a broadcast that is due now. Only a wake-up call: if it is lost, the
+/// workers' sweep finds the broadcast anyway.
+async fn wake(core: &Core, id: i64) {
+    if let Err(e) = core.queue.push(Job::Fanout { broadcast_id: id }).await {
+        tracing::warn!(broadcast.id = id, error = %e, "could not queue the fan-out; the sweeper will pick it up");
+    }
+}
+
+pub async fn create(
+    core: &Core,
+    actor: &Actor,
+    mut input: BroadcastInput,
+) -> CoreResult<BroadcastView> {
+    let now = core.now();
+    let mut v = Violations::new();
+    let channels = resolve_channels(core, input.channels.as_deref(), &mut v);
+    let tz = resolve_tz(core, input.timezone.as_deref(), &mut v);
+    let timing = plan_timing(
+        now,
+        tz,
+        input.send_at,
+        None,
+        input.recurrence.as_deref(),
+        None,
+        &mut v,
+    );
+    if let (Some(rb), Some(t)) = (input.read_by, &timing) {
+        v.check(rb > t.next_run_at, "read_by", "must be after the send time");
     }
     v.finish()?;
-
-    let post = posts::Entity::find_by_id(input.post_id)
-        .one(&core.db)
-        .await?;
-    let Some(post) = post else {
-        return Err(CoreError::invalid("post_id", "does not exist"));
+    let Some(timing) = timing else {
+        return Err(CoreError::Internal("schedule without a violation".into()));
     };
+
+    let post = find_post(core, input.post_id).await?;
     let tree = UnitTree::load(&core.db).await?;
     input.audience.validate(core, &tree).await?;
     input.audience.restrict_to(&tree.scope_of(actor));
     let size = input.audience.count(core, &tree).await?;
-    if size == 0 && send_at <= now {
+    let due_now = timing.next_run_at <= now;
+    if size == 0 && due_now {
         return Err(CoreError::invalid("audience", "selects no active member"));
     }
-    let status = if send_at > now {
-        Status::Scheduled
-    } else {
+    let status = if due_now {
         Status::Sending
+    } else {
+        Status::Scheduled
     };
+    let recurring = timing.recurrence.is_some();
     let row = broadcasts::ActiveModel {
         post_id: Set(post.id),
-        audience: Set(serde_json::to_value(&input.audience)
-            .map_err(|e| CoreError::Internal(e.to_string()))?),
-        channels: Set(
-            serde_json::to_value(&channels).map_err(|e| CoreError::Internal(e.to_string()))?
-        ),
+        audience: Set(to_json(&input.audience)?),
+        channels: Set(to_json(&channels)?),
         status: Set(status.as_str().into()),
-        send_at: Set(send_at),
-        timezone: Set(tz.name().to_string()),
+        send_at: Set(timing.send_at),
+        timezone: Set(timing.tz.name().to_string()),
         read_by: Set(input.read_by),
         urgent: Set(input.urgent),
         audience_size: Set(size as i64),
@@ -250,30 +337,154 @@ pub async fn create(
         lease_owner: Set(None),
         lease_until: Set(None),
         fanout_cursor: Set(0),
+        recurrence: Set(timing.recurrence),
+        next_run_at: Set(Some(timing.next_run_at)),
+        occurrence: Set(occurrence_key(recurring, timing.next_run_at)),
+        occurrences_sent: Set(0),
         ..Default::default()
     }
     .insert(&core.db)
     .await?;
     if status == Status::Sending {
-        // Only a wake-up call: if it is lost, the workers' sweep finds the broadcast anyway.
-        if let Err(e) = core
-            .queue
-            .push(Job::Fanout {
-                broadcast_id: row.id,
-            })
-            .await
-        {
-            tracing::warn!(broadcast.id = row.id, error = %e, "could not queue the fan-out; the sweeper will pick it up");
-        }
+        wake(core, row.id).await;
     }
     tracing::info!(
         broadcast.id = row.id,
         post.id = post.id,
         audience.size = size,
         status = status.as_str(),
+        next_run_at = %timing.next_run_at,
+        recurring,
         "broadcast created"
     );
     Ok(BroadcastView::from_row(row, post.title))
+}
+
+/// A change to a scheduled broadcast; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct BroadcastPatch {
+    pub post_id: Option<i64>,
+    pub audience: Option<Audience>,
+    pub channels: Option<Vec<String>>,
+    pub send_at: Option<DateTime<Utc>>,
+    /// `Some(None)` turns a recurring broadcast into a one-off at `send_at`.
+    pub recurrence: Option<Option<String>>,
+    pub timezone: Option<String>,
+    pub read_by: Option<Option<DateTime<Utc>>>,
+    pub urgent: Option<bool>,
+}
+
+/// Edits a broadcast whose next occurrence has not started: the time, the rule, the audience,
+/// the post, the channels. 409 while an occurrence is being sent, and once nothing is left.
+pub async fn update(
+    core: &Core,
+    actor: &Actor,
+    id: i64,
+    patch: BroadcastPatch,
+) -> CoreResult<BroadcastView> {
+    let now = core.now();
+    let row = broadcasts::Entity::find_by_id(id)
+        .one(&core.db)
+        .await?
+        .ok_or(CoreError::NotFound("broadcast"))?;
+    let status = Status::parse(&row.status).unwrap_or(Status::Failed);
+    match status {
+        Status::Scheduled => {}
+        Status::Sending => {
+            return Err(CoreError::Conflict(
+                "an occurrence of this broadcast is being sent right now; edit it once that is done".into(),
+            ));
+        }
+        s => {
+            return Err(CoreError::Conflict(format!(
+                "the broadcast is already {}; there is nothing left to edit",
+                s.as_str()
+            )));
+        }
+    }
+    let mut v = Violations::new();
+    let channels = patch
+        .channels
+        .as_deref()
+        .map(|list| resolve_channels(core, Some(list), &mut v));
+    let tz = match &patch.timezone {
+        Some(t) => resolve_tz(core, Some(t), &mut v),
+        None => row.timezone.parse().unwrap_or(core.settings.timezone),
+    };
+    let recurrence = match &patch.recurrence {
+        Some(r) => r.clone(),
+        None => row.recurrence.clone(),
+    };
+    // The occurrence already sent (if any) never runs again, whatever the new rule says.
+    let last_sent = (row.occurrences_sent > 0 && row.recurrence.is_some())
+        .then(|| DateTime::from_timestamp(row.occurrence, 0))
+        .flatten();
+    let timing = plan_timing(
+        now,
+        tz,
+        patch.send_at,
+        Some(row.send_at),
+        recurrence.as_deref(),
+        last_sent,
+        &mut v,
+    );
+    let read_by = patch.read_by.unwrap_or(row.read_by);
+    if let (Some(rb), Some(t)) = (read_by, &timing) {
+        v.check(rb > t.next_run_at, "read_by", "must be after the send time");
+    }
+    v.finish()?;
+    let Some(timing) = timing else {
+        return Err(CoreError::Internal("schedule without a violation".into()));
+    };
+
+    let post = find_post(core, patch.post_id.unwrap_or(row.post_id)).await?;
+    let tree = UnitTree::load(&core.db).await?;
+    let mut audience: Audience = match patch.audience {
+        Some(mut a) => {
+            a.validate(core, &tree).await?;
+            a
+        }
+        None => serde_json::from_value(row.audience.clone()).unwrap_or_default(),
+    };
+    audience.restrict_to(&tree.scope_of(actor));
+    let size = audience.count(core, &tree).await?;
+    let due_now = timing.next_run_at <= now;
+    if size == 0 && due_now {
+        return Err(CoreError::invalid("audience", "selects no active member"));
+    }
+    let recurring = timing.recurrence.is_some();
+    let mut am: broadcasts::ActiveModel = row.clone().into();
+    am.post_id = Set(post.id);
+    am.audience = Set(to_json(&audience)?);
+    if let Some(c) = channels {
+        am.channels = Set(to_json(&c)?);
+    }
+    am.send_at = Set(timing.send_at);
+    am.timezone = Set(timing.tz.name().to_string());
+    am.recurrence = Set(timing.recurrence);
+    am.next_run_at = Set(Some(timing.next_run_at));
+    am.read_by = Set(read_by);
+    am.urgent = Set(patch.urgent.unwrap_or(row.urgent));
+    am.audience_size = Set(size as i64);
+    am.updated_at = Set(now);
+    // Only while still scheduled: a worker that promoted it meanwhile wins, and we say so.
+    let r = broadcasts::Entity::update_many()
+        .set(am)
+        .filter(broadcasts::Column::Id.eq(id))
+        .filter(broadcasts::Column::Status.eq(Status::Scheduled.as_str()))
+        .exec(&core.db)
+        .await?;
+    if r.rows_affected == 0 {
+        return Err(CoreError::Conflict(
+            "the broadcast started sending while it was being edited; nothing was changed".into(),
+        ));
+    }
+    tracing::info!(broadcast.id = id, next_run_at = %timing.next_run_at, recurring, "broadcast edited");
+    if due_now {
+        // Due at once: the workers' next pass promotes it; wake them.
+        wake(core, id).await;
+    }
+    find(core, id).await
 }
 
 pub async fn find(core: &Core, id: i64) -> CoreResult<BroadcastView> {
@@ -286,7 +497,14 @@ pub async fn find(core: &Core, id: i64) -> CoreResult<BroadcastView> {
         .await?
         .map(|p| p.title)
         .unwrap_or_default();
-    Ok(BroadcastView::from_row(b, title))
+    let mut view = BroadcastView::from_row(b, title);
+    if let (Some(text), Some(next)) = (&view.recurrence, view.next_run_at) {
+        let tz = view.timezone.parse().unwrap_or(core.settings.timezone);
+        if let Ok(rule) = Rule::new(text, tz, view.send_at) {
+            view.upcoming = rule.upcoming(next, 5);
+        }
+    }
+    Ok(view)
 }
 
 /// Newest first, optionally with one status.
@@ -328,7 +546,8 @@ pub async fn list(
     }))
 }
 
-/// Cancels a broadcast that has not finished sending. 409 once it is sent or canceled.
+/// Cancels a broadcast that has not finished sending, and every future occurrence of a
+/// recurring one. 409 once it is sent or canceled.
 pub async fn cancel(core: &Core, id: i64) -> CoreResult<BroadcastView> {
     let now = core.now();
     let r = broadcasts::Entity::update_many()
@@ -337,6 +556,10 @@ pub async fn cancel(core: &Core, id: i64) -> CoreResult<BroadcastView> {
             Expr::value(Status::Canceled.as_str()),
         )
         .col_expr(broadcasts::Column::UpdatedAt, Expr::value(now))
+        .col_expr(
+            broadcasts::Column::NextRunAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
         .filter(broadcasts::Column::Id.eq(id))
         .filter(
             broadcasts::Column::Status

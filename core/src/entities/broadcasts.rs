@@ -23,6 +23,15 @@ pub struct Model {
     pub lease_until: Option<DateTimeUtc>,
     /// The last member id fanned out; a worker taking over resumes after it.
     pub fanout_cursor: i64,
+    /// An iCalendar RRULE evaluated in `timezone` from `send_at`; `None` for a one-off.
+    pub recurrence: Option<String>,
+    /// The occurrence that is due (`scheduled`) or being fanned out (`sending`); `None` once
+    /// nothing is left to send.
+    pub next_run_at: Option<DateTimeUtc>,
+    /// The key of the occurrence being (or last) fanned out, written into its inbox rows:
+    /// 0 for a one-off, the occurrence's Unix time for a recurring broadcast.
+    pub occurrence: i64,
+    pub occurrences_sent: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
