@@ -2,6 +2,7 @@
 //! black-box tests both start the application through here.
 
 pub mod app;
+pub mod bench;
 pub mod shutdown;
 
 pub use app::{App, AppOptions};

@@ -23,6 +23,20 @@ enum Command {
     Serve,
     /// Run the background workers only (refuses to start while migrations are pending).
     Work,
+    /// Fan-out benchmark: N members, one broadcast to all, rows per second against the
+    /// database's own bulk insert (PostgreSQL COPY, or SQLite multi-row inserts).
+    Bench {
+        /// Members to create.
+        #[arg(long, default_value_t = 100_000)]
+        members: u64,
+        /// Database to use: a PostgreSQL URL (a fresh schema is made and dropped) or a SQLite
+        /// URL. Default: a temporary SQLite file. FINGERTIP_DATABASE_URL is not read.
+        #[arg(long)]
+        database_url: Option<String>,
+        /// Recipients per fan-out transaction (default: the worker's).
+        #[arg(long)]
+        batch: Option<u64>,
+    },
     /// Run a local mock of the WeChat and WeCom servers, for demos and manual tests.
     MockWechat {
         /// Address to listen on.
@@ -70,6 +84,26 @@ async fn main() -> std::process::ExitCode {
             Ok(()) => std::process::ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("fingertip: {e:#}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
+    if let Some(Command::Bench {
+        members,
+        database_url,
+        batch,
+    }) = &cli.command
+    {
+        return match fingertip::bench::run(fingertip::bench::BenchOptions {
+            members: *members,
+            database_url: database_url.clone(),
+            batch: *batch,
+        })
+        .await
+        {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("fingertip bench: {e:#}");
                 std::process::ExitCode::FAILURE
             }
         };
@@ -131,8 +165,8 @@ async fn run(command: Option<Command>, settings: Settings) -> anyhow::Result<()>
             a.and(w)
         }
         // `main` runs the mock before reading settings; reaching here is a wiring mistake, not a panic.
-        Some(Command::MockWechat { .. }) => {
-            anyhow::bail!("mock-wechat is started before settings are read")
+        Some(Command::MockWechat { .. } | Command::Bench { .. }) => {
+            anyhow::bail!("mock-wechat and bench are started before settings are read")
         }
     }
 }

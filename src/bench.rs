@@ -1,0 +1,406 @@
+//! `fingertip bench`: the fan-out benchmark of DESIGN.md.
+//!
+//! Creates N members in a fresh database (a temporary SQLite file, or a fresh schema in the
+//! PostgreSQL given by `--database-url`), broadcasts a post to all of them through the real
+//! service and worker, and prints inbox rows per second until the broadcast is `sent`. In the
+//! same run it measures the reference, the same number of rows written to the same table by
+//! PostgreSQL `COPY` (on SQLite, multi-row inserts of as many rows as a statement takes, in one
+//! transaction), and prints the ratio and the process's resident memory.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use chrono::Utc;
+use fingertip_core::Core;
+use fingertip_core::audience::Audience;
+use fingertip_core::auth::{Actor, Role};
+use fingertip_core::broadcasts::fanout::FanoutConfig;
+use fingertip_core::broadcasts::{BroadcastInput, Status, service};
+use fingertip_core::clock::SystemClock;
+use fingertip_core::config::{Settings, redact_url};
+use fingertip_core::db::DbOptions;
+use fingertip_core::entities::{broadcasts, inbox_items, members, posts, units};
+use fingertip_workers::FanoutWorker;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, TransactionTrait,
+};
+
+use crate::{App, AppOptions};
+
+pub struct BenchOptions {
+    pub members: u64,
+    /// `None`: a temporary SQLite file.
+    pub database_url: Option<String>,
+    /// Recipients per fan-out transaction; `None` is the worker's default.
+    pub batch: Option<u64>,
+}
+
+/// Rows per statement when seeding and in the SQLite reference: SQLite takes at most 32,766
+/// bound values per statement, and an inbox row has five.
+const SQLITE_ROWS_PER_STATEMENT: usize = 32_766 / 5;
+
+struct Target {
+    url: String,
+    schema: Option<String>,
+    sqlite_file: Option<std::path::PathBuf>,
+}
+
+impl Target {
+    fn new(url: Option<String>) -> Self {
+        match url {
+            Some(url) if url.starts_with("postgres") => Self {
+                url,
+                schema: Some(format!("bench_{}", std::process::id())),
+                sqlite_file: None,
+            },
+            Some(url) => Self {
+                url,
+                schema: None,
+                sqlite_file: None,
+            },
+            None => {
+                let path =
+                    std::env::temp_dir().join(format!("fingertip-bench-{}.db", std::process::id()));
+                Self {
+                    url: format!("sqlite://{}?mode=rwc", path.display()),
+                    schema: None,
+                    sqlite_file: Some(path),
+                }
+            }
+        }
+    }
+
+    fn is_postgres(&self) -> bool {
+        self.url.starts_with("postgres")
+    }
+}
+
+pub async fn run(opts: BenchOptions) -> anyhow::Result<()> {
+    anyhow::ensure!(opts.members >= 1, "--members must be at least 1");
+    let target = Target::new(opts.database_url);
+    let result = bench(&opts.members, opts.batch, &target).await;
+    cleanup(&target).await;
+    result
+}
+
+async fn bench(n: &u64, batch: Option<u64>, target: &Target) -> anyhow::Result<()> {
+    let n = *n;
+    let vars: HashMap<&str, String> = HashMap::from([
+        ("FINGERTIP_DATABASE_URL", target.url.clone()),
+        (
+            "FINGERTIP_JWT_SECRET",
+            fingertip_core::auth::secrets::random_token(32),
+        ),
+    ]);
+    let settings = Settings::from_lookup(|k| vars.get(k).cloned())
+        .map_err(|e| anyhow::anyhow!(e.join("; ")))?;
+    let app = App::connect(
+        settings,
+        AppOptions {
+            clock: Arc::new(SystemClock),
+            db: DbOptions {
+                pg_schema: target.schema.clone(),
+                max_connections: Some(8),
+            },
+            instance: "bench".into(),
+        },
+    )
+    .await?;
+    app.migrate().await?;
+    let core = app.core.clone();
+    println!(
+        "fingertip bench: {n} members on {}{}",
+        redact_url(&target.url),
+        target
+            .schema
+            .as_deref()
+            .map(|s| format!(" (schema {s}, dropped afterwards)"))
+            .unwrap_or_default()
+    );
+
+    let t = Instant::now();
+    let (unit_id, post_id, admin_id) = seed(&core, n).await?;
+    println!("seeded {n} members in {:.1} s", t.elapsed().as_secs_f64());
+
+    // The reference first, so that it writes into the emptier table.
+    let ids: Vec<i64> = members::Entity::find()
+        .select_only()
+        .column(members::Column::Id)
+        .filter(members::Column::Active.eq(true))
+        .order_by_asc(members::Column::Id)
+        .into_tuple()
+        .all(&core.db)
+        .await?;
+    let (ref_name, ref_secs) = reference(&core, target, &ids, post_id).await?;
+    let ref_rate = ids.len() as f64 / ref_secs;
+    println!(
+        "reference ({ref_name}): {} rows in {:.2} s = {:.0} rows/s",
+        ids.len(),
+        ref_secs,
+        ref_rate
+    );
+
+    let mut cfg = FanoutConfig::default();
+    if let Some(b) = batch {
+        cfg.batch = b;
+    }
+    let actor = Actor {
+        member_id: admin_id,
+        role: Role::Admin,
+        unit_id: Some(unit_id),
+        session_id: "bench".into(),
+    };
+    let worker = FanoutWorker::new(core.clone(), "bench-worker").with_config(cfg);
+    let t = Instant::now();
+    let b = service::create(
+        &core,
+        &actor,
+        BroadcastInput {
+            post_id,
+            audience: Audience {
+                all: true,
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+    )
+    .await?;
+    let progress = tokio::spawn(progress(core.clone(), b.id, t));
+    loop {
+        worker.run_once().await?;
+        let row = broadcasts::Entity::find_by_id(b.id)
+            .one(&core.db)
+            .await?
+            .context("the benchmark broadcast vanished")?;
+        if row.status == Status::Sent.as_str() {
+            break;
+        }
+    }
+    let secs = t.elapsed().as_secs_f64();
+    progress.abort();
+    let rows = inbox_items::Entity::find()
+        .filter(inbox_items::Column::BroadcastId.eq(b.id))
+        .count(&core.db)
+        .await?;
+    anyhow::ensure!(
+        rows == ids.len() as u64,
+        "fan-out wrote {rows} rows for {} recipients",
+        ids.len()
+    );
+    let rate = rows as f64 / secs;
+    println!(
+        "fan-out (batch {}): {rows} rows in {secs:.2} s = {rate:.0} rows/s, broadcast sent",
+        cfg.batch
+    );
+    println!(
+        "ratio fan-out / {ref_name}: {:.2} (goal: at least 0.5)",
+        rate / ref_rate
+    );
+    println!("{}", memory());
+    Ok(())
+}
+
+/// One unit, `n` members (plus the bench admin), one post. Returns (unit, post, admin).
+async fn seed(core: &Core, n: u64) -> anyhow::Result<(i64, i64, i64)> {
+    let now = Utc::now();
+    let unit = units::ActiveModel {
+        name: Set("基准测试支部".into()),
+        parent_id: Set(None),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&core.db)
+    .await?;
+    let admin = members::ActiveModel {
+        name: Set("bench admin".into()),
+        unit_id: Set(Some(unit.id)),
+        role: Set(Role::Admin.as_str().into()),
+        active: Set(true),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&core.db)
+    .await?;
+    let per_statement = (SQLITE_ROWS_PER_STATEMENT / 2) as u64; // a member row binds more values
+    let mut made = 0u64;
+    while made < n {
+        let txn = core.db.begin().await?;
+        let end = (made + 50_000).min(n);
+        while made < end {
+            let upto = (made + per_statement).min(end);
+            let rows = (made..upto).map(|i| members::ActiveModel {
+                name: Set(format!("党员{i:06}")),
+                unit_id: Set(Some(unit.id)),
+                role: Set(Role::Member.as_str().into()),
+                active: Set(true),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            });
+            members::Entity::insert_many(rows)
+                .exec_without_returning(&txn)
+                .await?;
+            made = upto;
+        }
+        txn.commit().await?;
+    }
+    let post = posts::ActiveModel {
+        kind: Set("classroom".into()),
+        title: Set("指尖课堂 基准测试".into()),
+        summary: Set(Some("fan-out benchmark".into())),
+        body_md: Set("正文".into()),
+        media: Set(serde_json::json!([])),
+        study_minutes: Set(0),
+        created_by: Set(Some(admin.id)),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&core.db)
+    .await?;
+    Ok((unit.id, post.id, admin.id))
+}
+
+/// A broadcast row the reference rows hang off (canceled, so no worker touches it).
+async fn reference_broadcast(core: &Core, post_id: i64) -> anyhow::Result<i64> {
+    let now = Utc::now();
+    let b = broadcasts::ActiveModel {
+        post_id: Set(post_id),
+        audience: Set(serde_json::json!({"all": true})),
+        channels: Set(serde_json::json!(["inbox"])),
+        status: Set(Status::Canceled.as_str().into()),
+        send_at: Set(now),
+        timezone: Set("Asia/Shanghai".into()),
+        read_by: Set(None),
+        urgent: Set(false),
+        audience_size: Set(0),
+        created_by: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        sent_at: Set(None),
+        lease_owner: Set(None),
+        lease_until: Set(None),
+        fanout_cursor: Set(0),
+        recurrence: Set(None),
+        next_run_at: Set(None),
+        occurrence: Set(0),
+        occurrences_sent: Set(0),
+        ..Default::default()
+    }
+    .insert(&core.db)
+    .await?;
+    Ok(b.id)
+}
+
+/// Writes one inbox row per id with the database's bulk path; returns (name, seconds).
+async fn reference(
+    core: &Core,
+    target: &Target,
+    ids: &[i64],
+    post_id: i64,
+) -> anyhow::Result<(&'static str, f64)> {
+    let bid = reference_broadcast(core, post_id).await?;
+    let now = Utc::now();
+    if target.is_postgres() {
+        let ts = now.format("%Y-%m-%d %H:%M:%S%.6f+00").to_string();
+        let mut buf = String::with_capacity(ids.len() * 48);
+        for id in ids {
+            let _ = writeln!(buf, "{id}\t{bid}\t0\t{post_id}\t{ts}");
+        }
+        let pool = core.db.get_postgres_connection_pool();
+        let mut conn = pool.acquire().await?;
+        let t = Instant::now();
+        let mut copy = conn
+            .copy_in_raw(
+                "COPY inbox_items (member_id, broadcast_id, occurrence, post_id, created_at) FROM STDIN",
+            )
+            .await?;
+        copy.send(buf.as_bytes()).await?;
+        let written = copy.finish().await?;
+        let secs = t.elapsed().as_secs_f64();
+        anyhow::ensure!(written == ids.len() as u64, "COPY wrote {written} rows");
+        Ok(("PostgreSQL COPY", secs))
+    } else {
+        let t = Instant::now();
+        let txn = core.db.begin().await?;
+        for chunk in ids.chunks(SQLITE_ROWS_PER_STATEMENT) {
+            let rows = chunk.iter().map(|m| inbox_items::ActiveModel {
+                member_id: Set(*m),
+                broadcast_id: Set(bid),
+                occurrence: Set(0),
+                post_id: Set(post_id),
+                created_at: Set(now),
+                read_at: Set(None),
+                ..Default::default()
+            });
+            inbox_items::Entity::insert_many(rows)
+                .exec_without_returning(&txn)
+                .await?;
+        }
+        txn.commit().await?;
+        Ok((
+            "SQLite multi-row insert in one transaction",
+            t.elapsed().as_secs_f64(),
+        ))
+    }
+}
+
+/// Prints the row count once a second while the fan-out runs.
+async fn progress(core: Arc<Core>, id: i64, start: Instant) {
+    let mut last = 0u64;
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let Ok(rows) = inbox_items::Entity::find()
+            .filter(inbox_items::Column::BroadcastId.eq(id))
+            .count(&core.db)
+            .await
+        else {
+            continue;
+        };
+        println!(
+            "  {:>5.1} s  {rows:>8} rows  ({} rows/s in the last second)",
+            start.elapsed().as_secs_f64(),
+            rows - last.min(rows)
+        );
+        last = rows;
+    }
+}
+
+/// Resident memory now and at its peak, from /proc (Linux).
+fn memory() -> String {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<f64>().ok())
+            .map(|kb| format!("{:.1} MiB", kb / 1024.0))
+            .unwrap_or_else(|| "unknown".into())
+    };
+    format!(
+        "resident memory: {} now, {} at peak",
+        field("VmRSS:"),
+        field("VmHWM:")
+    )
+}
+
+async fn cleanup(target: &Target) {
+    if let Some(schema) = &target.schema
+        && let Ok(db) = sea_orm::Database::connect(&target.url).await
+    {
+        let _ = db
+            .execute_unprepared(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+            .await;
+    }
+    if let Some(p) = &target.sqlite_file {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", p.display()));
+        }
+    }
+}
