@@ -335,7 +335,6 @@ async fn reference(
                 occurrence: Set(0),
                 post_id: Set(post_id),
                 created_at: Set(now),
-                read_at: Set(None),
                 ..Default::default()
             });
             inbox_items::Entity::insert_many(rows)

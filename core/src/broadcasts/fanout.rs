@@ -33,7 +33,7 @@ pub struct FanoutConfig {
 impl Default for FanoutConfig {
     fn default() -> Self {
         Self {
-            batch: 500,
+            batch: 2000,
             lease: Duration::seconds(60),
         }
     }
