@@ -214,6 +214,7 @@ pub async fn run(
             return Ok(Outcome::Stopped { inserted });
         }
         txn.commit().await?;
+        crate::live::delivered(core, b.id, 0, &ids).await; // TODO occurrence
         inserted += n;
         cursor = last;
     }
