@@ -147,7 +147,10 @@ impl App {
         let server = fingertip_api::build(
             self.core.clone(),
             listener,
-            fingertip_api::ServerOptions::default(),
+            fingertip_api::ServerOptions {
+                shutdown: Some(stop.clone()),
+                ..Default::default()
+            },
         )?;
         let handle = server.handle();
         tracing::info!(%addr, "API listening");
