@@ -12,3 +12,4 @@ mod ops;
 mod org;
 mod posts;
 mod wechat_login;
+mod ws;
