@@ -383,3 +383,60 @@ async fn ws_updates_cross_api_servers() {
     assert_eq!(next_json(&mut on_b).await["item"]["title"], "反方向");
     assert_eq!(next_json(&mut on_a).await["item"]["title"], "反方向");
 }
+
+#[tokio::test]
+async fn ws_sockets_close_with_1001_when_the_server_shuts_down_and_do_not_hold_it_up() {
+    let app = spawn_app().await;
+    let s = member_setup(&app).await;
+    let stop = tokio_util::sync::CancellationToken::new();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let server = fingertip_api::build(
+        app.core.clone(),
+        listener,
+        fingertip_api::ServerOptions {
+            workers: 1,
+            shutdown_timeout_secs: 30,
+            shutdown: Some(stop.clone()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let handle = server.handle();
+    let running = tokio::spawn(server);
+    let mut ws = connect(&ws_url(&base, &s.token)).await;
+    assert_eq!(next_json(&mut ws).await["unread_count"], 0);
+
+    // What App::serve does on SIGTERM: cancel, then stop gracefully.
+    stop.cancel();
+    tokio::time::timeout(WAIT, handle.stop(true))
+        .await
+        .expect("a graceful stop does not wait for open sockets");
+    assert_eq!(next_close(&mut ws).await, (1001, "server_shutdown".into()));
+    let _ = running.await;
+}
+
+#[tokio::test]
+async fn ws_is_in_the_openapi_document() {
+    let app = spawn_app().await;
+    let r = app
+        .request(reqwest::Method::GET, "/api/openapi.json", None, None)
+        .await;
+    let op = &r.body["paths"]["/api/v1/ws"]["get"];
+    assert!(op.is_object(), "GET /api/v1/ws is documented");
+    let params: Vec<(&str, &str, bool)> = op["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap_or(""),
+                p["in"].as_str().unwrap_or(""),
+                p["required"].as_bool().unwrap_or(false),
+            )
+        })
+        .collect();
+    assert_eq!(params, vec![("access_token", "query", false)]);
+    assert!(op["responses"]["101"].is_object());
+    assert!(r.body["components"]["schemas"]["LiveMessage"].is_object());
+}

@@ -41,6 +41,7 @@ pub struct ClientMessage {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LiveQuery {
     /// The access token, for clients that cannot set the `Authorization` header on a socket.
     pub access_token: Option<String>,
