@@ -226,10 +226,6 @@ impl Hub {
         let _ = tokio::time::timeout(Duration::from_secs(5), r.wait_for(|ok| *ok)).await;
     }
 
-    pub fn core(&self) -> &Arc<Core> {
-        &self.core
-    }
-
     async fn dispatch(&self, r: Received) {
         let result = match r {
             Received::Event(Event::InboxDelivered {

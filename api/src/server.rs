@@ -41,7 +41,9 @@ impl Default for ServerOptions {
 }
 
 /// Starts serving on `listener`. Signals are not handled here: the caller stops the returned
-/// server (gracefully) through its handle.
+/// server (gracefully) through its handle, after cancelling `opts.shutdown` so that open
+/// WebSockets close first. Must be called within a Tokio runtime: it spawns the live hub's
+/// subscriber task.
 pub fn build(
     core: Arc<Core>,
     listener: TcpListener,
