@@ -11,9 +11,11 @@ use fingertip_core::auth::tokens::TokenKeys;
 use fingertip_core::clock::{Clock, SystemClock};
 use fingertip_core::config::{Settings, redact_url};
 use fingertip_core::db::{self, DbOptions};
-use fingertip_core::ports::JobQueue;
+use fingertip_core::ports::memory_pubsub::MemoryPubSub;
 use fingertip_core::ports::memory_queue::MemoryQueue;
+use fingertip_core::ports::redis_pubsub::RedisPubSub;
 use fingertip_core::ports::redis_queue::RedisQueue;
+use fingertip_core::ports::{JobQueue, PubSub};
 use fingertip_workers::FanoutWorker;
 use tokio_util::sync::CancellationToken;
 
@@ -64,6 +66,16 @@ impl App {
             ),
             None => Arc::new(MemoryQueue::new()),
         };
+        // In-process pub/sub reaches the API and workers of this process only: right for the
+        // embedded shape, where they share this Core.
+        let pubsub: Arc<dyn PubSub> = match &settings.redis_url {
+            Some(url) => Arc::new(
+                RedisPubSub::connect(url, &settings.redis_prefix)
+                    .await
+                    .with_context(|| format!("cannot reach Redis at {}", redact_url(url)))?,
+            ),
+            None => Arc::new(MemoryPubSub::new()),
+        };
         let wechat = settings.wechat.clone().map(|cfg| {
             fingertip_wechat::WechatClient::new(
                 fingertip_wechat::http_client(Duration::from_secs(10)),
@@ -75,6 +87,7 @@ impl App {
             db,
             clock: opts.clock,
             queue,
+            pubsub,
             tokens,
             wechat,
             settings,
@@ -134,7 +147,10 @@ impl App {
         let server = fingertip_api::build(
             self.core.clone(),
             listener,
-            fingertip_api::ServerOptions::default(),
+            fingertip_api::ServerOptions {
+                shutdown: Some(stop.clone()),
+                ..Default::default()
+            },
         )?;
         let handle = server.handle();
         tracing::info!(%addr, "API listening");

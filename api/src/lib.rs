@@ -4,8 +4,10 @@
 pub mod dto;
 pub mod error;
 pub mod extract;
+pub mod hub;
 pub mod openapi;
 pub mod routes;
 pub mod server;
 
+pub use hub::LiveOptions;
 pub use server::{ServerOptions, build};

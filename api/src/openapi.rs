@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{auth, broadcasts, health, inbox, members, posts, units};
+use crate::routes::{auth, broadcasts, health, inbox, members, posts, units, ws};
 
 struct BearerAuth;
 
@@ -34,6 +34,7 @@ impl Modify for BearerAuth {
         broadcasts::create_broadcast, broadcasts::list_broadcasts, broadcasts::get_broadcast, broadcasts::update_broadcast,
         broadcasts::list_recipients, broadcasts::cancel_broadcast,
         inbox::list_inbox, inbox::get_unread_count, inbox::get_item, inbox::mark_read, inbox::read_all,
+        ws::live_socket,
     ),
     components(schemas(crate::dto::auth::BindRequiredResponse)),
     modifiers(&BearerAuth),

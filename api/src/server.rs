@@ -1,5 +1,5 @@
 //! Building the HTTP server: shared state, body limits, the error envelope for actix's own
-//! extractor errors, request logs, and the routes.
+//! extractor errors, request logs, the live hub, and the routes.
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -8,8 +8,10 @@ use std::time::Instant;
 use actix_web::dev::{Server, Service};
 use actix_web::{App, HttpServer, web};
 use fingertip_core::Core;
+use tokio_util::sync::CancellationToken;
 
 use crate::error;
+use crate::hub::{Hub, LiveOptions};
 use crate::routes;
 
 /// Largest JSON body accepted.
@@ -18,6 +20,11 @@ pub const MAX_JSON_BYTES: usize = 256 * 1024;
 pub struct ServerOptions {
     pub workers: usize,
     pub shutdown_timeout_secs: u64,
+    /// WebSocket pings, idle drop and per-socket buffers.
+    pub live: LiveOptions,
+    /// When cancelled, open WebSockets are closed (1001) so that a graceful stop does not wait
+    /// for them, and the live hub stops. Without it the hub stops when the server does.
+    pub shutdown: Option<CancellationToken>,
 }
 
 impl Default for ServerOptions {
@@ -27,21 +34,28 @@ impl Default for ServerOptions {
                 .map(|n| n.get())
                 .unwrap_or(2),
             shutdown_timeout_secs: 10,
+            live: LiveOptions::default(),
+            shutdown: None,
         }
     }
 }
 
 /// Starts serving on `listener`. Signals are not handled here: the caller stops the returned
-/// server (gracefully) through its handle.
+/// server (gracefully) through its handle, after cancelling `opts.shutdown` so that open
+/// WebSockets close first. Must be called within a Tokio runtime: it spawns the live hub's
+/// subscriber task.
 pub fn build(
     core: Arc<Core>,
     listener: TcpListener,
     opts: ServerOptions,
 ) -> std::io::Result<Server> {
+    // One hub per server (process); it stops when the server is dropped or `shutdown` fires.
+    let hub = web::Data::from(Hub::start(core.clone(), opts.live, opts.shutdown.as_ref()));
     let data = web::Data::from(core);
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
+            .app_data(hub.clone())
             .app_data(
                 web::JsonConfig::default()
                     .limit(MAX_JSON_BYTES)

@@ -9,12 +9,14 @@ use sea_orm::DatabaseConnection;
 use crate::auth::tokens::TokenKeys;
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::ports::JobQueue;
+use crate::ports::{JobQueue, PubSub};
 
 pub struct Core {
     pub db: DatabaseConnection,
     pub clock: Arc<dyn Clock>,
     pub queue: Arc<dyn JobQueue>,
+    /// Live-update events between processes (in-process when there is no Redis).
+    pub pubsub: Arc<dyn PubSub>,
     pub tokens: TokenKeys,
     /// `None` when no WeChat credentials are configured: login answers 503, pushes are off.
     pub wechat: Option<WechatClient>,

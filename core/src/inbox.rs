@@ -147,13 +147,16 @@ pub async fn get(core: &Core, member_id: i64, id: i64) -> CoreResult<InboxItemDe
 /// Marks one item read; reading it again changes nothing. Returns the item's read time.
 pub async fn mark_read(core: &Core, member_id: i64, id: i64) -> CoreResult<DateTime<Utc>> {
     let now = core.now();
-    inbox_items::Entity::update_many()
+    let r = inbox_items::Entity::update_many()
         .col_expr(inbox_items::Column::ReadAt, Expr::value(now))
         .filter(inbox_items::Column::Id.eq(id))
         .filter(inbox_items::Column::MemberId.eq(member_id))
         .filter(inbox_items::Column::ReadAt.is_null())
         .exec(&core.db)
         .await?;
+    if r.rows_affected > 0 {
+        crate::live::unread_changed(core, member_id).await;
+    }
     let row = own_row(core, member_id, id).await?;
     Ok(row.read_at.unwrap_or(now))
 }
@@ -166,5 +169,76 @@ pub async fn read_all(core: &Core, member_id: i64) -> CoreResult<u64> {
         .filter(inbox_items::Column::ReadAt.is_null())
         .exec(&core.db)
         .await?;
+    if r.rows_affected > 0 {
+        crate::live::unread_changed(core, member_id).await;
+    }
     Ok(r.rows_affected)
+}
+
+/// Most ids in one `IN (…)` list.
+const IN_CHUNK: usize = 500;
+
+/// The items that one broadcast occurrence put into these members' inboxes, as `(member id,
+/// item)`; members without such an item are left out. For live updates.
+pub async fn delivered_items(
+    core: &Core,
+    broadcast_id: i64,
+    occurrence: i64,
+    member_ids: &[i64],
+) -> CoreResult<Vec<(i64, InboxItem)>> {
+    if member_ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let b = broadcasts::Entity::find_by_id(broadcast_id)
+        .one(&core.db)
+        .await?;
+    let read_by = b.as_ref().and_then(|b| b.read_by);
+    let mut rows = Vec::new();
+    for chunk in member_ids.chunks(IN_CHUNK) {
+        rows.extend(
+            inbox_items::Entity::find()
+                .filter(inbox_items::Column::BroadcastId.eq(broadcast_id))
+                .filter(inbox_items::Column::Occurrence.eq(occurrence))
+                .filter(inbox_items::Column::MemberId.is_in(chunk.iter().copied()))
+                .all(&core.db)
+                .await?,
+        );
+    }
+    let Some(first) = rows.first() else {
+        return Ok(vec![]);
+    };
+    // One broadcast, one post: usually a single lookup.
+    let post = posts::Entity::find_by_id(first.post_id)
+        .one(&core.db)
+        .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let p = match &post {
+            Some(p) if p.id == r.post_id => Some(p.clone()),
+            _ => posts::Entity::find_by_id(r.post_id).one(&core.db).await?,
+        };
+        out.push((r.member_id, item(r, p.as_ref(), read_by)));
+    }
+    Ok(out)
+}
+
+/// Unread counts of several members at once; members with none are 0.
+pub async fn unread_counts(core: &Core, member_ids: &[i64]) -> CoreResult<HashMap<i64, u64>> {
+    let mut out: HashMap<i64, u64> = member_ids.iter().map(|m| (*m, 0)).collect();
+    for chunk in member_ids.chunks(IN_CHUNK) {
+        let counts = inbox_items::Entity::find()
+            .select_only()
+            .column(inbox_items::Column::MemberId)
+            .column_as(inbox_items::Column::Id.count(), "n")
+            .filter(inbox_items::Column::MemberId.is_in(chunk.iter().copied()))
+            .filter(inbox_items::Column::ReadAt.is_null())
+            .group_by(inbox_items::Column::MemberId)
+            .into_tuple::<(i64, i64)>()
+            .all(&core.db)
+            .await?;
+        for (m, n) in counts {
+            out.insert(m, n.max(0) as u64);
+        }
+    }
+    Ok(out)
 }

@@ -11,6 +11,7 @@ pub mod db;
 pub mod entities;
 pub mod error;
 pub mod inbox;
+pub mod live;
 pub mod org;
 pub mod paging;
 pub mod ports;

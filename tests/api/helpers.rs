@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use fingertip::{App, AppOptions};
+use fingertip_api::LiveOptions;
 use fingertip_core::Core;
 use fingertip_core::clock::ManualClock;
 use fingertip_core::config::Settings;
@@ -28,6 +29,11 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub mock: MockWechat,
     pub worker: FanoutWorker,
+    /// What built this app, so that a peer server can be built the same way.
+    pub settings: Settings,
+    db_opts: DbOptions,
+    tag: String,
+    live: LiveOptions,
     _mock_server: Option<MockServer>,
     sqlite_file: Option<PathBuf>,
     server: actix_web::dev::ServerHandle,
@@ -60,10 +66,16 @@ impl Resp {
 #[derive(Default)]
 pub struct SpawnOptions {
     pub wechat: bool,
+    /// WebSocket timings; the server's defaults when `None`.
+    pub live: Option<LiveOptions>,
 }
 
 pub async fn spawn_app() -> TestApp {
-    spawn_with(SpawnOptions { wechat: true }).await
+    spawn_with(SpawnOptions {
+        wechat: true,
+        live: None,
+    })
+    .await
 }
 
 pub async fn spawn_with(opts: SpawnOptions) -> TestApp {
@@ -124,10 +136,10 @@ pub async fn spawn_with(opts: SpawnOptions) -> TestApp {
 
     let clock = Arc::new(ManualClock::new(Utc::now()));
     let app = App::connect(
-        settings,
+        settings.clone(),
         AppOptions {
             clock: clock.clone(),
-            db: db_opts,
+            db: db_opts.clone(),
             instance: format!("test-{tag}"),
         },
     )
@@ -136,32 +148,86 @@ pub async fn spawn_with(opts: SpawnOptions) -> TestApp {
     app.migrate().await.expect("migrations apply");
     app.bootstrap_admin().await.expect("admin is created");
 
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let server = fingertip_api::build(
-        app.core.clone(),
-        listener,
-        fingertip_api::ServerOptions {
-            workers: 1,
-            shutdown_timeout_secs: 1,
-        },
-    )
-    .expect("server builds");
-    let handle = server.handle();
-    tokio::spawn(server);
+    let live = opts.live.unwrap_or_default();
+    let (base, handle) = start_server(app.core.clone(), live);
 
     TestApp {
-        base: format!("http://127.0.0.1:{port}"),
+        base,
         http: reqwest::Client::builder().build().unwrap(),
         core: app.core.clone(),
         clock,
         mock,
         worker: app.fanout_worker(0),
+        settings,
+        db_opts,
+        tag,
+        live,
 
         _mock_server: mock_server,
         sqlite_file,
         server: handle,
     }
+}
+
+/// Serves the API for `core` on a free port; returns its base URL and handle.
+fn start_server(core: Arc<Core>, live: LiveOptions) -> (String, actix_web::dev::ServerHandle) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = fingertip_api::build(
+        core,
+        listener,
+        fingertip_api::ServerOptions {
+            workers: 1,
+            shutdown_timeout_secs: 1,
+            live,
+            shutdown: None,
+        },
+    )
+    .expect("server builds");
+    let handle = server.handle();
+    tokio::spawn(server);
+    (format!("http://127.0.0.1:{port}"), handle)
+}
+
+/// A second API server (with its own worker) on the same database.
+pub struct Peer {
+    pub base: String,
+    pub worker: FanoutWorker,
+    server: actix_web::dev::ServerHandle,
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let h = self.server.clone();
+        tokio::spawn(async move { h.stop(false).await });
+    }
+}
+
+impl Peer {
+    pub async fn drain(&self) {
+        drain_worker(&self.worker).await
+    }
+
+    pub fn ws_url(&self, token: &str) -> String {
+        ws_url(&self.base, token)
+    }
+}
+
+/// The live socket's URL with the token in the query.
+pub fn ws_url(base: &str, token: &str) -> String {
+    format!(
+        "{}/api/v1/ws?access_token={token}",
+        base.replacen("http://", "ws://", 1)
+    )
+}
+
+async fn drain_worker(worker: &FanoutWorker) {
+    for _ in 0..20 {
+        if worker.run_once().await.expect("worker pass") == 0 {
+            return;
+        }
+    }
+    panic!("workers did not settle");
 }
 
 impl Drop for TestApp {
@@ -339,11 +405,38 @@ impl TestApp {
 
     /// Runs the workers until they have nothing left to do.
     pub async fn drain(&self) {
-        for _ in 0..20 {
-            if self.worker.run_once().await.expect("worker pass") == 0 {
-                return;
-            }
+        drain_worker(&self.worker).await
+    }
+
+    pub fn ws_url(&self, token: &str) -> String {
+        ws_url(&self.base, token)
+    }
+
+    /// Another API server on the same database and clock, as a second process of the
+    /// distributed shape would be. With Redis (`FINGERTIP_TEST_REDIS_URL`) it is built from the
+    /// same settings (its own pools, the same Redis prefix), so live updates cross through
+    /// Redis; without Redis it shares this app's core, and so its in-process pub/sub.
+    pub async fn spawn_peer(&self) -> Peer {
+        let core = if self.settings.redis_url.is_some() {
+            App::connect(
+                self.settings.clone(),
+                AppOptions {
+                    clock: self.clock.clone(),
+                    db: self.db_opts.clone(),
+                    instance: format!("test-{}-peer", self.tag),
+                },
+            )
+            .await
+            .expect("peer connects")
+            .core
+        } else {
+            self.core.clone()
+        };
+        let (base, server) = start_server(core.clone(), self.live);
+        Peer {
+            base,
+            worker: FanoutWorker::new(core, format!("test-{}-peer-fanout", self.tag)),
+            server,
         }
-        panic!("workers did not settle");
     }
 }

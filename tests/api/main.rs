@@ -13,3 +13,4 @@ mod org;
 mod posts;
 mod recurrence;
 mod wechat_login;
+mod ws;

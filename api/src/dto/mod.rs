@@ -5,6 +5,7 @@ pub mod auth;
 pub mod broadcasts;
 pub mod common;
 pub mod inbox;
+pub mod live;
 pub mod org;
 pub mod posts;
 

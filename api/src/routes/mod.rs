@@ -8,6 +8,7 @@ pub mod inbox;
 pub mod members;
 pub mod posts;
 pub mod units;
+pub mod ws;
 
 use actix_web::web;
 
@@ -21,6 +22,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(members::configure)
             .configure(posts::configure)
             .configure(broadcasts::configure)
-            .configure(inbox::configure),
+            .configure(inbox::configure)
+            .configure(ws::configure),
     );
 }

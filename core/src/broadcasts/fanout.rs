@@ -289,6 +289,7 @@ pub async fn run(
             return Ok(Outcome::Stopped { inserted });
         }
         txn.commit().await?;
+        crate::live::delivered(core, b.id, b.occurrence, &ids).await;
         inserted += n;
         cursor = last;
     }

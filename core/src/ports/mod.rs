@@ -1,8 +1,12 @@
 //! Ports: what the services need from the outside world, each with an in-process adapter for
 //! the embedded shape and tests, and a Redis adapter for the distributed shape.
 
+pub mod memory_pubsub;
 pub mod memory_queue;
+pub mod pubsub;
 pub mod queue;
+pub mod redis_pubsub;
 pub mod redis_queue;
 
+pub use pubsub::{Event, PubSub, Received, Subscription};
 pub use queue::{Delivery, Job, JobQueue};

@@ -1,0 +1,97 @@
+//! The pub/sub port: small, per-batch events that tell every API process that something in an
+//! inbox changed, so that it can update the WebSockets it holds.
+//!
+//! Events are hints, never the truth: a lost event (Redis restarting, a subscriber that fell
+//! behind) costs a live update, not data. The database stays the truth, and a client that
+//! reconnects reads its inbox again. A subscriber hears of a possible loss as [`Received::Gap`].
+
+use std::pin::Pin;
+
+use futures_util::{Stream, StreamExt};
+use serde::{Deserialize, Serialize};
+
+use crate::error::CoreResult;
+
+/// What happened, as small as possible: one event per fan-out batch, not per member.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// A fan-out batch committed: these members each have a new inbox item for this
+    /// broadcast occurrence.
+    InboxDelivered {
+        broadcast_id: i64,
+        occurrence: i64,
+        member_ids: Vec<i64>,
+    },
+    /// A member read something (one item or all): this is their unread count now.
+    UnreadChanged { member_id: i64, unread_count: u64 },
+}
+
+/// What a subscription yields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Received {
+    Event(Event),
+    /// Events may have been lost just before this (the subscriber fell behind, or the
+    /// connection to the broker was re-established). Whoever keeps state from events should
+    /// resynchronise it from the database.
+    Gap,
+}
+
+/// A live subscription to every event published from now on, by any process.
+pub struct Subscription {
+    inner: Pin<Box<dyn Stream<Item = Received> + Send>>,
+}
+
+impl Subscription {
+    pub fn new(stream: impl Stream<Item = Received> + Send + 'static) -> Self {
+        Self {
+            inner: Box::pin(stream),
+        }
+    }
+
+    /// The next event; `None` once the pub/sub has shut down for good.
+    pub async fn recv(&mut self) -> Option<Received> {
+        self.inner.next().await
+    }
+}
+
+#[async_trait::async_trait]
+pub trait PubSub: Send + Sync + 'static {
+    /// Sends an event to every current subscriber (of every process). Callers treat a failure
+    /// as a lost live update: they log it and go on.
+    async fn publish(&self, event: &Event) -> CoreResult<()>;
+    /// Subscribes to the events published from now on. The subscription survives broker
+    /// restarts (it reconnects by itself and reports a [`Received::Gap`]).
+    async fn subscribe(&self) -> CoreResult<Subscription>;
+    fn name(&self) -> &'static str;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_are_tagged_json() {
+        let e = Event::InboxDelivered {
+            broadcast_id: 7,
+            occurrence: 0,
+            member_ids: vec![1, 2],
+        };
+        let s = serde_json::to_string(&e).unwrap();
+        assert_eq!(
+            s,
+            r#"{"type":"inbox_delivered","broadcast_id":7,"occurrence":0,"member_ids":[1,2]}"#
+        );
+        assert_eq!(serde_json::from_str::<Event>(&s).unwrap(), e);
+        let u: Event =
+            serde_json::from_str(r#"{"type":"unread_changed","member_id":3,"unread_count":4}"#)
+                .unwrap();
+        assert_eq!(
+            u,
+            Event::UnreadChanged {
+                member_id: 3,
+                unread_count: 4
+            }
+        );
+    }
+}
