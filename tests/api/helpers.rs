@@ -28,6 +28,7 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub mock: MockWechat,
     pub worker: FanoutWorker,
+    app: App,
     _mock_server: Option<MockServer>,
     sqlite_file: Option<PathBuf>,
     server: actix_web::dev::ServerHandle,
@@ -60,10 +61,16 @@ impl Resp {
 #[derive(Default)]
 pub struct SpawnOptions {
     pub wechat: bool,
+    /// Extra settings (`FINGERTIP_*` variables), applied last.
+    pub env: Vec<(&'static str, String)>,
 }
 
 pub async fn spawn_app() -> TestApp {
-    spawn_with(SpawnOptions { wechat: true }).await
+    spawn_with(SpawnOptions {
+        wechat: true,
+        ..Default::default()
+    })
+    .await
 }
 
 pub async fn spawn_with(opts: SpawnOptions) -> TestApp {
@@ -119,6 +126,9 @@ pub async fn spawn_with(opts: SpawnOptions) -> TestApp {
         vars.insert("FINGERTIP_WECHAT_SECRET", APP_SECRET.into());
         vars.insert("FINGERTIP_WECHAT_API_BASE", m.base_url());
     }
+    for (k, v) in &opts.env {
+        vars.insert(k, v.clone());
+    }
     let settings =
         Settings::from_lookup(|k| vars.get(k).cloned()).expect("test settings are valid");
 
@@ -157,7 +167,7 @@ pub async fn spawn_with(opts: SpawnOptions) -> TestApp {
         clock,
         mock,
         worker: app.fanout_worker(0),
-
+        app,
         _mock_server: mock_server,
         sqlite_file,
         server: handle,
@@ -325,6 +335,12 @@ impl TestApp {
             .await;
         assert_eq!(r.status, 200, "bind: {:?}", r.body);
         r.body["access_token"].as_str().unwrap().to_string()
+    }
+
+    /// Another fan-out worker of this app (its own id, the same database, queue and settings),
+    /// as `fingertip work` builds them.
+    pub fn fanout_worker(&self, n: usize) -> FanoutWorker {
+        self.app.fanout_worker(n)
     }
 
     pub fn clock_now(&self) -> chrono::DateTime<Utc> {

@@ -141,7 +141,11 @@ async fn platform_trouble_is_503_or_429_never_500() {
 
 #[tokio::test]
 async fn without_wechat_credentials_login_is_503_and_the_rest_works() {
-    let app = spawn_with(SpawnOptions { wechat: false }).await;
+    let app = spawn_with(SpawnOptions {
+        wechat: false,
+        ..Default::default()
+    })
+    .await;
     let r = login(&app, "any").await;
     assert_eq!(r.status, 503);
     assert_eq!(r.code(), "upstream_unavailable");
