@@ -28,8 +28,11 @@ fn qerr(e: redis::RedisError) -> CoreError {
     CoreError::Queue(e.to_string())
 }
 
-fn is_nogroup(e: &redis::RedisError) -> bool {
-    e.to_string().contains("NOGROUP")
+/// The stream or its consumer group is gone (Redis flushed, the key deleted): NOGROUP, or
+/// UNBLOCKED for a read that was blocked on the stream when it went.
+fn is_gone(e: &redis::RedisError) -> bool {
+    let s = e.to_string();
+    s.contains("NOGROUP") || s.contains("UNBLOCKED")
 }
 
 impl RedisQueue {
@@ -97,7 +100,7 @@ impl RedisQueue {
             // Redis was flushed (or the stream deleted): nothing is pending any more. Recreate
             // the group here, because a `push` after the flush recreates only the stream (XADD
             // makes it) and would leave every worker on NOGROUP until it restarts.
-            Err(e) if is_nogroup(&e) => {
+            Err(e) if is_gone(&e) => {
                 tracing::info!(stream = %self.stream, "the job stream or its group is gone (Redis flushed?); recreating it");
                 self.ensure_group().await?;
                 Ok(vec![])
@@ -137,7 +140,7 @@ impl JobQueue for RedisQueue {
             c.xread_options(&[&self.stream], &[">"], &opts).await;
         let reply = match r {
             Ok(r) => r,
-            Err(e) if is_nogroup(&e) => {
+            Err(e) if is_gone(&e) => {
                 self.ensure_group().await?;
                 None
             }
@@ -201,6 +204,25 @@ mod tests {
     async fn flush(q: &RedisQueue, admin: &ConnectionManager) {
         let mut c = admin.clone();
         let _: usize = c.del(&q.stream).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_read_blocked_when_the_stream_is_flushed_returns_empty() {
+        let Some((q, admin)) = queue().await else {
+            return;
+        };
+        q.push(Job::Fanout { broadcast_id: 1 }).await.unwrap();
+        let got = q.pull(10, Duration::ZERO).await.unwrap();
+        q.ack(&got[0]).await.unwrap();
+        let (read, ()) = tokio::join!(q.pull(10, Duration::from_secs(2)), async {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            flush(&q, &admin).await;
+        });
+        assert!(read.expect("not an error").is_empty());
+        q.push(Job::Fanout { broadcast_id: 2 }).await.unwrap();
+        let got = q.pull(10, Duration::ZERO).await.unwrap();
+        assert_eq!(got.len(), 1, "the group is back");
+        flush(&q, &admin).await;
     }
 
     #[tokio::test]
