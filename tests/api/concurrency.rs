@@ -69,14 +69,14 @@ async fn workers_running_at_once_fan_a_broadcast_out_exactly_once() {
     let app = spawn_with(SpawnOptions {
         wechat: false,
         env: vec![
-            ("FINGERTIP_FANOUT_BATCH", "100".into()),
+            ("FINGERTIP_FANOUT_BATCH", "50".into()),
             ("FINGERTIP_FANOUT_LEASE_SECS", "5".into()),
         ],
     })
     .await;
     // The settings reach the workers that `fanout_worker` builds.
     let cfg = app.core.settings.fanout();
-    assert_eq!((cfg.batch, cfg.lease), (100, Duration::seconds(5)));
+    assert_eq!((cfg.batch, cfg.lease), (50, Duration::seconds(5)));
 
     let admin = app.admin_token().await;
     let unit = app.create_unit(&admin, "大支部", None).await;
@@ -233,4 +233,32 @@ async fn workers_running_at_once_share_many_broadcasts_and_send_each_once() {
     for id in ids {
         assert_eq!(inbox_counts(&app, id).await, (300, 300), "broadcast {id}");
     }
+}
+
+/// The largest `FINGERTIP_FANOUT_BATCH` the settings accept works on the database in use (a
+/// fan-out that bound values per row would pass SQLite's 32,766 values at 5,462 rows of 6).
+#[tokio::test]
+async fn the_largest_batch_the_settings_allow_works() {
+    let batch = *fingertip_core::config::FANOUT_BATCH_RANGE.end();
+    let app = spawn_with(SpawnOptions {
+        wechat: false,
+        env: vec![("FINGERTIP_FANOUT_BATCH", batch.to_string())],
+    })
+    .await;
+    let admin = app.admin_token().await;
+    let unit = app.create_unit(&admin, "支部", None).await;
+    let n = batch as usize + 1;
+    seed_members(&app, unit.parse().unwrap(), n).await;
+    let post = app.create_post(&admin, "通知").await;
+    let r = app
+        .post(
+            "/api/v1/admin/broadcasts",
+            &admin,
+            json!({"post_id": post, "audience": {"unit_ids": [unit]}}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let id: i64 = r.body["id"].as_str().unwrap().parse().unwrap();
+    app.drain().await;
+    assert_eq!(inbox_counts(&app, id).await, (n as i64, n as i64));
 }
