@@ -133,8 +133,10 @@ impl App {
         TcpListener::bind(bind).with_context(|| format!("cannot listen on {bind}"))
     }
 
+    /// Fan-out worker number `n` of this process, with the lease and batch from the settings.
     pub fn fanout_worker(&self, n: usize) -> FanoutWorker {
         FanoutWorker::new(self.core.clone(), format!("{}-fanout-{n}", self.instance))
+            .with_config(self.core.settings.fanout())
     }
 
     /// Serves HTTP on `listener` until `stop`, then drains requests in flight.

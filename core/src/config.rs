@@ -6,9 +6,12 @@
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::ops::RangeInclusive;
 
 use chrono_tz::Tz;
 use fingertip_wechat::WechatConfig;
+
+use crate::broadcasts::fanout::FanoutConfig;
 
 /// A string that never appears in logs.
 #[derive(Clone, PartialEq, Eq)]
@@ -56,12 +59,21 @@ pub struct Settings {
     pub wecom: Option<WecomSettings>,
     pub wecom_api_base: String,
     pub log_json: bool,
+    /// Seconds a worker's claim on a broadcast holds without renewal; a killed worker's
+    /// broadcast is taken over after at most this long.
+    pub fanout_lease_secs: u64,
+    /// Recipients written per fan-out batch (one transaction each, which also renews the lease).
+    pub fanout_batch: u64,
 }
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://fingertip.db?mode=rwc";
 pub const DEFAULT_WECHAT_API_BASE: &str = "https://api.weixin.qq.com";
 pub const DEFAULT_WECOM_API_BASE: &str = "https://qyapi.weixin.qq.com";
+pub const DEFAULT_FANOUT_LEASE_SECS: u64 = 60;
+pub const FANOUT_LEASE_SECS_RANGE: RangeInclusive<u64> = 5..=3600;
+pub const DEFAULT_FANOUT_BATCH: u64 = 2000;
+pub const FANOUT_BATCH_RANGE: RangeInclusive<u64> = 50..=10_000;
 
 impl Settings {
     /// Reads the process environment.
@@ -232,6 +244,21 @@ impl Settings {
             }
         };
 
+        let fanout_lease_secs = whole_number(
+            &mut errors,
+            "FINGERTIP_FANOUT_LEASE_SECS",
+            get("FINGERTIP_FANOUT_LEASE_SECS"),
+            DEFAULT_FANOUT_LEASE_SECS,
+            FANOUT_LEASE_SECS_RANGE,
+        );
+        let fanout_batch = whole_number(
+            &mut errors,
+            "FINGERTIP_FANOUT_BATCH",
+            get("FINGERTIP_FANOUT_BATCH"),
+            DEFAULT_FANOUT_BATCH,
+            FANOUT_BATCH_RANGE,
+        );
+
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -251,7 +278,39 @@ impl Settings {
             wecom,
             wecom_api_base,
             log_json,
+            fanout_lease_secs,
+            fanout_batch,
         })
+    }
+
+    /// The fan-out worker's lease and batch size.
+    pub fn fanout(&self) -> FanoutConfig {
+        FanoutConfig {
+            batch: self.fanout_batch,
+            lease: chrono::Duration::seconds(self.fanout_lease_secs as i64),
+        }
+    }
+}
+
+/// Parses a whole number within `range`; a bad value is one line in `errors`.
+fn whole_number(
+    errors: &mut Vec<String>,
+    name: &str,
+    value: Option<String>,
+    default: u64,
+    range: RangeInclusive<u64>,
+) -> u64 {
+    let Some(raw) = value else { return default };
+    match raw.parse::<u64>() {
+        Ok(n) if range.contains(&n) => n,
+        _ => {
+            errors.push(format!(
+                "{name}={raw:?} must be a whole number from {} to {}",
+                range.start(),
+                range.end()
+            ));
+            default
+        }
     }
 }
 
@@ -315,6 +374,39 @@ mod tests {
             errs.iter().any(|e| e.contains("FINGERTIP_JWT_SECRET")),
             "{errs:?}"
         );
+    }
+
+    #[test]
+    fn fan_out_lease_and_batch_default_and_are_bounded() {
+        let s = settings(&[]).unwrap();
+        assert_eq!((s.fanout_lease_secs, s.fanout_batch), (60, 2000));
+        assert_eq!(s.fanout().lease, chrono::Duration::seconds(60));
+        let s = settings(&[
+            ("FINGERTIP_FANOUT_LEASE_SECS", "5"),
+            ("FINGERTIP_FANOUT_BATCH", "10000"),
+        ])
+        .unwrap();
+        assert_eq!(
+            (s.fanout().lease.num_seconds(), s.fanout().batch),
+            (5, 10_000)
+        );
+        for (lease, batch) in [("4", "49"), ("3601", "10001"), ("1m", "-5"), ("2.5", "5e2")] {
+            let errs = settings(&[
+                ("FINGERTIP_FANOUT_LEASE_SECS", lease),
+                ("FINGERTIP_FANOUT_BATCH", batch),
+            ])
+            .unwrap_err();
+            assert_eq!(errs.len(), 2, "{errs:?}");
+            assert!(
+                errs[0].starts_with("FINGERTIP_FANOUT_LEASE_SECS=")
+                    && errs[0].contains("5 to 3600"),
+                "{errs:?}"
+            );
+            assert!(
+                errs[1].starts_with("FINGERTIP_FANOUT_BATCH=") && errs[1].contains("50 to 10000"),
+                "{errs:?}"
+            );
+        }
     }
 
     #[test]

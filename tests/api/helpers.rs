@@ -34,6 +34,7 @@ pub struct TestApp {
     db_opts: DbOptions,
     tag: String,
     live: LiveOptions,
+    app: App,
     _mock_server: Option<MockServer>,
     sqlite_file: Option<PathBuf>,
     server: actix_web::dev::ServerHandle,
@@ -68,12 +69,14 @@ pub struct SpawnOptions {
     pub wechat: bool,
     /// WebSocket timings; the server's defaults when `None`.
     pub live: Option<LiveOptions>,
+    /// Extra settings (`FINGERTIP_*` variables), applied last.
+    pub env: Vec<(&'static str, String)>,
 }
 
 pub async fn spawn_app() -> TestApp {
     spawn_with(SpawnOptions {
         wechat: true,
-        live: None,
+        ..Default::default()
     })
     .await
 }
@@ -131,6 +134,9 @@ pub async fn spawn_with(opts: SpawnOptions) -> TestApp {
         vars.insert("FINGERTIP_WECHAT_SECRET", APP_SECRET.into());
         vars.insert("FINGERTIP_WECHAT_API_BASE", m.base_url());
     }
+    for (k, v) in &opts.env {
+        vars.insert(k, v.clone());
+    }
     let settings =
         Settings::from_lookup(|k| vars.get(k).cloned()).expect("test settings are valid");
 
@@ -162,7 +168,7 @@ pub async fn spawn_with(opts: SpawnOptions) -> TestApp {
         db_opts,
         tag,
         live,
-
+        app,
         _mock_server: mock_server,
         sqlite_file,
         server: handle,
@@ -393,6 +399,12 @@ impl TestApp {
         r.body["access_token"].as_str().unwrap().to_string()
     }
 
+    /// Another fan-out worker of this app (its own id, the same database, queue and settings),
+    /// as `fingertip work` builds them.
+    pub fn fanout_worker(&self, n: usize) -> FanoutWorker {
+        self.app.fanout_worker(n)
+    }
+
     pub fn clock_now(&self) -> chrono::DateTime<Utc> {
         use fingertip_core::clock::Clock;
         self.clock.now()
@@ -400,7 +412,7 @@ impl TestApp {
 
     /// Another worker on the same database and queue, as a second `fingertip work` would be.
     pub fn second_worker(&self) -> FanoutWorker {
-        FanoutWorker::new(self.core.clone(), format!("{}-second", self.worker.id()))
+        self.fanout_worker(1)
     }
 
     /// Runs the workers until they have nothing left to do.

@@ -6,6 +6,7 @@ mod helpers;
 
 mod auth;
 mod broadcasts;
+mod concurrency;
 mod errors;
 mod inbox;
 mod ops;

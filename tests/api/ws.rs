@@ -229,6 +229,7 @@ async fn ws_closes_with_token_expired_when_the_access_token_runs_out() {
             ping_interval: Duration::from_millis(100),
             ..Default::default()
         }),
+        ..Default::default()
     })
     .await;
     let s = member_setup(&app).await;
@@ -290,6 +291,7 @@ async fn ws_drops_a_socket_that_stops_answering_pings_and_keeps_one_that_answers
             missed_pings: 2,
             ..Default::default()
         }),
+        ..Default::default()
     })
     .await;
     let s = member_setup(&app).await;

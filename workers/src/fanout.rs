@@ -89,7 +89,13 @@ impl FanoutWorker {
     /// Runs until `stop` is cancelled. A fan-out in progress stops at its next batch and
     /// releases its lease, so that the next worker resumes it at once.
     pub async fn run(self, stop: CancellationToken) {
-        tracing::info!(worker = %self.id, queue = self.core.queue.name(), "fan-out worker started");
+        tracing::info!(
+            worker = %self.id,
+            queue = self.core.queue.name(),
+            lease_secs = self.cfg.lease.num_seconds(),
+            batch = self.cfg.batch,
+            "fan-out worker started"
+        );
         while !stop.is_cancelled() {
             // `pass` itself stops between batches when asked, so it is never dropped mid-batch.
             if let Err(e) = self.pass(self.poll, &stop).await {

@@ -33,8 +33,8 @@ pub struct FanoutConfig {
 impl Default for FanoutConfig {
     fn default() -> Self {
         Self {
-            batch: 2000,
-            lease: Duration::seconds(60),
+            batch: crate::config::DEFAULT_FANOUT_BATCH,
+            lease: Duration::seconds(crate::config::DEFAULT_FANOUT_LEASE_SECS as i64),
         }
     }
 }
