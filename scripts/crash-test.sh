@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Crash test of the distributed shape, against real processes of the built binary on PostgreSQL
 # and Redis: fan-out workers are killed with SIGKILL mid-fan-out, Redis is flushed before, during
-# and after, and every broadcast must still reach each of its N recipients exactly once.
+# and after, and every broadcast must still reach each of its N recipients exactly once. Last, a
+# live-inbox socket on one API process must see a fan-out and a read made through another.
 #
 #   bash scripts/crash-test.sh            # after `cargo test` (CI) or `cargo test --no-run`
 #
@@ -38,7 +39,7 @@ fail() {
   exit 1
 }
 
-for tool in psql redis-cli curl jq; do
+for tool in psql redis-cli curl jq python3; do
   command -v "$tool" >/dev/null || fail "$tool is not installed"
 done
 [ -x "$BIN" ] || fail "$BIN is missing: build it with 'cargo test --workspace --no-run' (the same build as CI's cargo test)"
@@ -305,7 +306,41 @@ wait_for 120 "broadcast $B4 to be sent" is_sent "$B4"
 waited=$(($(date +%s) - took))
 exactly_once "$B4" "case 4 (SIGTERM released the lease with $c4 rows written; the next worker took over)"
 
+# --- 5. the live inbox across two API processes on one Redis -----------------------------
+say "case 5: a socket on serve sees what a worker fans out and what a read on serve2 changes"
+PORT2=$(free_port)
+API1=$API
+API2="http://127.0.0.1:$PORT2"
+saved=("${ENVV[@]}")
+ENVV+=(FINGERTIP_BIND="127.0.0.1:$PORT2") # env(1): the later assignment wins
+start serve2 serve
+ENVV=("${saved[@]}")
+wait_for 60 "the second API to be ready" curl -sf -o /dev/null "$API2/readyz"
+ME=$(api GET /api/v1/me | jq -r .id)
+python3 "$repo/scripts/ws-listen.py" "ws://127.0.0.1:$PORT/api/v1/ws" "$TOKEN" 120 >"$OUT/ws.log" 2>&1 &
+PIDS[ws]=$!
+ws_says() { grep -q "$1" "$OUT/ws.log"; }
+last_count() { grep '"unread_count"' "$OUT/ws.log" | tail -n 1 | jq -r .unread_count; }
+wait_for 10 "the socket on serve to send the unread count" ws_says '"inbox.unread_count"'
+before=$(last_count)
+API=$API2
+B5=$(api POST /api/v1/admin/broadcasts "{\"post_id\":\"$POST\",\"audience\":{\"member_ids\":[\"$ME\"]}}" | jq -r .id)
+wait_for 30 "inbox.new on the socket of serve for broadcast $B5" ws_says '"inbox.new"'
+new=$(grep '"inbox.new"' "$OUT/ws.log" | tail -n 1)
+[ "$(echo "$new" | jq -r .item.broadcast_id)" = "$B5" ] || fail "case 5: inbox.new is for another broadcast: $new"
+[ "$(echo "$new" | jq -r .unread_count)" = $((before + 1)) ] || fail "case 5: inbox.new says $(echo "$new" | jq -c .unread_count), wanted $((before + 1))"
+item=$(echo "$new" | jq -r .item.id)
+api POST "/api/v1/inbox/$item/read" >/dev/null
+count_back() { [ "$(last_count)" = "$before" ]; }
+wait_for 10 "the socket on serve to get the count after the read on serve2" count_back
+API=$API1
+pass "case 5: inbox.new (broadcast $B5, created on serve2, fanned out by work6) and the count after a read on serve2 reached the socket on serve"
+kill "${PIDS[ws]}" 2>/dev/null || true
+wait "${PIDS[ws]}" 2>/dev/null || true
+unset "PIDS[ws]"
+
 term work6
+term serve2
 term serve
 say "all cases passed in $(elapsed)"
 echo "PASS: crash test ($(elapsed), last take-over ${waited}s)"
