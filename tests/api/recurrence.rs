@@ -92,6 +92,14 @@ impl Setup {
             .await
     }
 
+    /// A recurring broadcast to the whole branch; returns its id.
+    async fn rule(&self, rrule: &str) -> String {
+        let bc = self
+            .create(json!({"post_id": self.post, "audience": {"unit_ids": [self.root]}, "recurrence": rrule}))
+            .await;
+        bc["id"].as_str().unwrap().to_string()
+    }
+
     /// Moves the clock to `at` and lets the workers do what is due.
     async fn at(&self, at: DateTime<Utc>) {
         self.app.clock.set(at);
@@ -228,13 +236,9 @@ async fn count_ends_the_rule_and_then_there_is_nothing_left_to_cancel() {
 #[tokio::test]
 async fn until_ends_the_rule() {
     let s = setup().await;
-    let bc = s
-        .create(json!({
-            "post_id": s.post, "audience": {"unit_ids": [s.root]},
-            "recurrence": "FREQ=DAILY;BYHOUR=9;BYMINUTE=0;UNTIL=20261201T235959Z"
-        }))
+    let id = &s
+        .rule("FREQ=DAILY;BYHOUR=9;BYMINUTE=0;UNTIL=20261201T235959Z")
         .await;
-    let id = bc["id"].as_str().unwrap();
     for day in [30, 1, 2] {
         let month = if day == 30 { 11 } else { 12 };
         s.at(utc(2026, month, day, 1, 0)).await;
@@ -247,13 +251,9 @@ async fn until_ends_the_rule() {
 #[tokio::test]
 async fn an_edit_between_occurrences_takes_effect_from_the_next_one() {
     let s = setup().await;
-    let bc = s
-        .create(json!({
-            "post_id": s.post, "audience": {"unit_ids": [s.root]},
-            "recurrence": "FREQ=MONTHLY;BYMONTHDAY=1;BYHOUR=9;BYMINUTE=0"
-        }))
+    let id = &s
+        .rule("FREQ=MONTHLY;BYMONTHDAY=1;BYHOUR=9;BYMINUTE=0")
         .await;
-    let id = bc["id"].as_str().unwrap();
     s.at(utc(2026, 12, 1, 1, 0)).await;
     assert_eq!(s.rows(id).await.len(), 3);
 
@@ -340,13 +340,7 @@ async fn a_one_off_can_be_moved_before_it_runs_but_not_while_it_sends() {
 #[tokio::test]
 async fn cancel_stops_every_future_occurrence() {
     let s = setup().await;
-    let bc = s
-        .create(json!({
-            "post_id": s.post, "audience": {"unit_ids": [s.root]},
-            "recurrence": "FREQ=WEEKLY;BYDAY=FR;BYHOUR=8;BYMINUTE=30"
-        }))
-        .await;
-    let id = bc["id"].as_str().unwrap();
+    let id = &s.rule("FREQ=WEEKLY;BYDAY=FR;BYHOUR=8;BYMINUTE=30").await;
     s.at(utc(2026, 12, 4, 0, 30)).await;
     let r = s
         .app
@@ -367,13 +361,7 @@ async fn cancel_stops_every_future_occurrence() {
 #[tokio::test]
 async fn missed_occurrences_while_workers_were_down_send_one_catch_up() {
     let s = setup().await;
-    let bc = s
-        .create(json!({
-            "post_id": s.post, "audience": {"unit_ids": [s.root]},
-            "recurrence": "FREQ=DAILY;BYHOUR=9;BYMINUTE=0"
-        }))
-        .await;
-    let id = bc["id"].as_str().unwrap();
+    let id = &s.rule("FREQ=DAILY;BYHOUR=9;BYMINUTE=0").await;
     s.at(utc(2026, 11, 30, 1, 0)).await;
     // The workers are down from the 30th until 3 December, 10:00 Shanghai.
     s.at(utc(2026, 12, 3, 2, 0)).await;
@@ -392,13 +380,7 @@ async fn missed_occurrences_while_workers_were_down_send_one_catch_up() {
 #[tokio::test]
 async fn two_workers_sweeping_at_once_start_each_occurrence_once() {
     let s = setup().await;
-    let bc = s
-        .create(json!({
-            "post_id": s.post, "audience": {"unit_ids": [s.root]},
-            "recurrence": "FREQ=DAILY;BYHOUR=9;BYMINUTE=0;COUNT=3"
-        }))
-        .await;
-    let id = bc["id"].as_str().unwrap();
+    let id = &s.rule("FREQ=DAILY;BYHOUR=9;BYMINUTE=0;COUNT=3").await;
     let other = s.app.second_worker();
     for day in [30, 1, 2] {
         let month = if day == 30 { 11 } else { 12 };
