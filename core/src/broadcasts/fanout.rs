@@ -5,7 +5,8 @@
 //! with `ON CONFLICT DO NOTHING` against the unique key (broadcast, occurrence, member) and
 //! recording its cursor and a renewed lease with each batch. A worker that dies leaves an
 //! expiring lease; whoever claims next resumes after the cursor, and any batch written twice is
-//! a no-op. The last step marks the broadcast `sent`, only while the lease is still ours.
+//! a no-op. The last step closes the occurrence, only while the lease is still ours: a recurring
+//! broadcast goes back to `scheduled` for its next occurrence, anything else is `sent`.
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
@@ -166,9 +167,9 @@ pub async fn claim(
 }
 
 /// Writes the inbox rows of the audience members with ids in `(after, upto]`, in one
-/// `INSERT ... SELECT` that runs inside the database: no member id travels to the worker and
-/// back, which is what keeps the fan-out close to a bulk `COPY`. Rows that exist already are
-/// left alone. Returns rows written.
+/// `INSERT ... SELECT` that runs inside the database: no value is bound per row, which is what
+/// keeps the fan-out close to a bulk `COPY`. Rows that exist already are left alone. Returns
+/// rows written.
 pub async fn insert_range(
     db: &impl ConnectionTrait,
     b: &broadcasts::Model,
