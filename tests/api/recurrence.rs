@@ -426,6 +426,18 @@ async fn rules_that_cannot_be_run_are_400_with_the_field_named() {
             json!({"recurrence": "FREQ=DAILY", "send_at": "2026-11-01T09:00:00+08:00"}),
             "send_at",
         ),
+        (
+            json!({"recurrence": "FREQ=DAILY;BYHOUR=9;BYMINUTE=0,30"}),
+            "recurrence",
+        ),
+        (
+            json!({"recurrence": "FREQ=DAILY", "send_at": "9999-12-31T23:59:00Z"}),
+            "send_at",
+        ),
+        (
+            json!({"recurrence": "FREQ=WEEKLY;BYDAY=FR", "read_by": "2026-12-31T09:00:00+08:00"}),
+            "read_by",
+        ),
     ];
     for (extra, field) in cases {
         let mut body = json!({"post_id": s.post, "audience": {"unit_ids": [s.root]}});
@@ -455,6 +467,7 @@ async fn rules_that_cannot_be_run_are_400_with_the_field_named() {
         ),
         (json!({"send_at": "2026-11-28T09:00:00+08:00"}), "send_at"),
         (json!({"timezone": "Nowhere/Special"}), "timezone"),
+        (json!({"recurrence": null}), "send_at"),
     ] {
         let r = s.patch(id, body.clone()).await;
         assert_eq!(r.status, 400, "{body} -> {:?}", r.body);

@@ -124,15 +124,19 @@ impl Drop for Registered<'_> {
     }
 }
 
-/// Sends one text frame, giving up when the hub drops the socket meanwhile.
-async fn send_text(
-    session: &mut Session,
+/// Runs one send on the session. False when it fails, when the hub drops the socket or the
+/// server stops meanwhile, or when the client has not made room within `limit` (a client that
+/// sends but never reads would otherwise park this task for good).
+async fn send_bounded(
+    hub: &Hub,
     kill: &tokio_util::sync::CancellationToken,
-    text: String,
+    limit: Duration,
+    send: impl std::future::Future<Output = Result<(), actix_ws::Closed>>,
 ) -> bool {
     tokio::select! {
-        r = session.text(text) => r.is_ok(),
+        r = tokio::time::timeout(limit, send) => matches!(r, Ok(Ok(()))),
         _ = kill.cancelled() => false,
+        _ = hub.stopping() => false,
     }
 }
 
@@ -193,7 +197,8 @@ async fn serve(
             return;
         }
     };
-    if !send_text(&mut session, &reg.kill, first.to_json()).await {
+    let limit = opts.idle_timeout();
+    if !send_bounded(&hub, &reg.kill, limit, session.text(first.to_json())).await {
         return;
     }
     tracing::debug!(member.id = member_id, conn.id = reg.id, "WebSocket open");
@@ -213,7 +218,7 @@ async fn serve(
             _ = reg.kill.cancelled() => break reason(CloseCode::Again, "too_slow"),
             out = reg.rx.recv() => match out {
                 Some(text) => {
-                    if !send_text(&mut session, &reg.kill, text).await {
+                    if !send_bounded(&hub, &reg.kill, limit, session.text(text)).await {
                         if reg.kill.is_cancelled() {
                             break reason(CloseCode::Again, "too_slow");
                         }
@@ -231,7 +236,7 @@ async fn serve(
                         break reason(CloseCode::Protocol, "protocol_error");
                     }
                     Some(Ok(Message::Ping(bytes))) => {
-                        if session.pong(&bytes).await.is_err() {
+                        if !send_bounded(&hub, &reg.kill, limit, session.pong(&bytes)).await {
                             return;
                         }
                     }
@@ -242,7 +247,7 @@ async fn serve(
                     Some(Ok(Message::Text(t))) => {
                         let is_ping = serde_json::from_str::<ClientMessage>(&t)
                             .is_ok_and(|m| m.kind == "ping");
-                        if is_ping && !send_text(&mut session, &reg.kill, LiveMessage::Pong.to_json()).await {
+                        if is_ping && !send_bounded(&hub, &reg.kill, limit, session.text(LiveMessage::Pong.to_json())).await {
                             return;
                         }
                     }
@@ -257,7 +262,7 @@ async fn serve(
                     tracing::debug!(member.id = member_id, "dropping a silent WebSocket");
                     break reason(CloseCode::Away, "ping_timeout");
                 }
-                if session.ping(b"").await.is_err() {
+                if !send_bounded(&hub, &reg.kill, limit, session.ping(b"")).await {
                     return;
                 }
             }

@@ -53,14 +53,32 @@ fn parse(text: &str) -> Result<(String, RRule<Unvalidated>), RuleError> {
     if t.len() > 500 {
         return Err(RuleError("is longer than 500 characters".into()));
     }
-    let rule: RRule<Unvalidated> = t.parse().map_err(|e| RuleError(crate_message(e)))?;
+    let rule: RRule<Unvalidated> = guarded(|| t.parse().map_err(|e| RuleError(crate_message(e))))?;
+    let hourly = || {
+        RuleError(
+            "may repeat at most hourly (FREQ=HOURLY, DAILY, WEEKLY, MONTHLY or YEARLY, with at most one BYMINUTE value and no BYSECOND other than 0)".into(),
+        )
+    };
     if matches!(rule.get_freq(), Frequency::Minutely | Frequency::Secondly) {
-        return Err(RuleError(
-            "may repeat at most hourly (FREQ=HOURLY, DAILY, WEEKLY, MONTHLY or YEARLY)".into(),
-        ));
+        return Err(hourly());
+    }
+    // Several minutes or seconds per hour would repeat more often than hourly, and long lists
+    // multiply into millions of instants per year for the evaluator to build.
+    if rule.get_by_minute().len() > 1 || rule.get_by_second().iter().any(|s| *s != 0) {
+        return Err(hourly());
     }
     Ok((t.to_string(), rule))
 }
+
+/// Runs a call into the `rrule` crate, turning a panic inside it (it has `unwrap`s on dates
+/// far outside the calendar) into a refusal instead of a dead worker thread.
+fn guarded<T>(f: impl FnOnce() -> Result<T, RuleError>) -> Result<T, RuleError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .unwrap_or_else(|_| Err(RuleError("cannot be evaluated for these dates".into())))
+}
+
+/// Occurrences closer than this are refused (a rule may repeat at most hourly).
+const MIN_SPACING_SECS: i64 = 3600;
 
 impl Rule {
     /// Builds the rule anchored at `start` (truncated to the minute, so that BYHOUR/BYMINUTE
@@ -68,10 +86,22 @@ impl Rule {
     pub fn new(text: &str, tz: Tz, start: DateTime<Utc>) -> Result<Self, RuleError> {
         let (text, rule) = parse(text)?;
         let start = start.duration_trunc(Duration::minutes(1)).unwrap_or(start);
-        let set = rule
-            .build(start.with_timezone(&rrule::Tz::Tz(tz)))
-            .map_err(|e| RuleError(crate_message(e)))?;
-        Ok(Self { text, set, tz })
+        let set = guarded(|| {
+            rule.build(start.with_timezone(&rrule::Tz::Tz(tz)))
+                .map_err(|e| RuleError(crate_message(e)))
+        })?;
+        let r = Self { text, set, tz };
+        // INTERVAL with BYHOUR lists can still bring two occurrences closer than an hour.
+        let first = r.upcoming(start, 10);
+        if first
+            .windows(2)
+            .any(|w| (w[1] - w[0]).num_seconds() < MIN_SPACING_SECS)
+        {
+            return Err(RuleError(
+                "may repeat at most hourly; two of its first occurrences are less than an hour apart".into(),
+            ));
+        }
+        Ok(r)
     }
 
     fn local(&self, t: DateTime<Utc>) -> DateTime<rrule::Tz> {
@@ -88,18 +118,22 @@ impl Rule {
         if let Some(u) = until {
             set = set.before(self.local(u));
         }
-        let r = set.all(SCAN_LIMIT);
-        (
-            r.dates.iter().map(|d| d.with_timezone(&Utc)).collect(),
-            r.limited,
-        )
+        guarded(|| {
+            let r = set.all(SCAN_LIMIT);
+            Ok((
+                r.dates.iter().map(|d| d.with_timezone(&Utc)).collect(),
+                r.limited,
+            ))
+        })
+        .unwrap_or_default()
     }
 
     /// The first occurrence at or after `from`.
     pub fn first_from(&self, from: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        let mut set = self.set.clone().after(self.local(from));
-        set = set.limit();
-        set.all(1).dates.first().map(|d| d.with_timezone(&Utc))
+        let set = self.set.clone().after(self.local(from)).limit();
+        guarded(|| Ok(set.all(1).dates.first().map(|d| d.with_timezone(&Utc))))
+            .ok()
+            .flatten()
     }
 
     /// What to run after the occurrence at `last` has gone out, given that it is now `now`.
@@ -139,11 +173,15 @@ impl Rule {
     /// Up to `n` occurrences from `from`: what the admin screens preview.
     pub fn upcoming(&self, from: DateTime<Utc>, n: u16) -> Vec<DateTime<Utc>> {
         let set = self.set.clone().after(self.local(from));
-        set.all(n)
-            .dates
-            .iter()
-            .map(|d| d.with_timezone(&Utc))
-            .collect()
+        guarded(|| {
+            Ok(set
+                .all(n)
+                .dates
+                .iter()
+                .map(|d| d.with_timezone(&Utc))
+                .collect())
+        })
+        .unwrap_or_default()
     }
 }
 
@@ -289,6 +327,28 @@ mod tests {
         assert!(bad("FREQ=MINUTELY").contains("at most hourly"));
         assert!(bad("DTSTART:20261201T090000Z\nRRULE:FREQ=DAILY").contains("send_at"));
         assert!(!bad("BYHOUR=9").is_empty());
+        // More often than hourly, directly or through lists.
+        assert!(bad("FREQ=DAILY;BYHOUR=9;BYMINUTE=0,30").contains("at most hourly"));
+        assert!(bad("FREQ=HOURLY;BYMINUTE=0;BYSECOND=0,30").contains("at most hourly"));
+        let list = |n: u32| (0..n).map(|v| v.to_string()).collect::<Vec<_>>().join(",");
+        let hostile = format!(
+            "FREQ=YEARLY;BYDAY=MO,TU,WE,TH,FR,SA,SU;BYHOUR={};BYMINUTE={};BYSECOND={}",
+            list(24),
+            list(60),
+            list(60)
+        );
+        assert!(bad(&hostile).contains("at most hourly"));
+        // Twice a day is fine; every hour is the limit.
+        assert!(Rule::new("FREQ=DAILY;BYHOUR=9,14;BYMINUTE=0", SHANGHAI, now).is_ok());
+        assert!(Rule::new("FREQ=HOURLY;BYMINUTE=0", SHANGHAI, now).is_ok());
+        // A start at the end of the calendar does not panic (the service refuses such a
+        // send_at before it gets here; this is the second line of defence).
+        let far = DateTime::<Utc>::MAX_UTC - Duration::days(1);
+        if let Ok(r) = Rule::new("FREQ=DAILY;BYHOUR=9;BYMINUTE=0", SHANGHAI, far) {
+            let _ = r.first_from(far);
+            let _ = r.next_after(far, far);
+            let _ = r.upcoming(far, 5);
+        }
         // Parses, but 30 February never comes.
         let never = Rule::new("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30", SHANGHAI, now).unwrap();
         assert_eq!(never.first_from(now), None);

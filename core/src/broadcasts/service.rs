@@ -1,6 +1,6 @@
 //! Creating, reading, listing and cancelling broadcasts.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, DurationRound, Utc};
 use chrono_tz::Tz;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -208,16 +208,14 @@ fn plan_timing(
     v: &mut Violations,
 ) -> Option<Timing> {
     if let Some(at) = new_send_at {
-        v.check(
-            at >= now - Duration::seconds(PAST_TOLERANCE_SECS),
-            "send_at",
-            "is in the past",
-        );
-        v.check(
-            at <= now + Duration::days(366 * 2),
-            "send_at",
-            "is more than two years ahead",
-        );
+        let in_past = at < now - Duration::seconds(PAST_TOLERANCE_SECS);
+        let too_far = at > now + Duration::days(366 * 2);
+        v.check(!in_past, "send_at", "is in the past");
+        v.check(!too_far, "send_at", "is more than two years ahead");
+        if in_past || too_far {
+            // Never evaluate a rule from a start outside the window.
+            return None;
+        }
     }
     let send_at = new_send_at
         .map(|at| at.max(now))
@@ -225,6 +223,13 @@ fn plan_timing(
         .unwrap_or(now);
     let recurrence = recurrence.map(str::trim).filter(|r| !r.is_empty());
     let Some(text) = recurrence else {
+        if after.is_some_and(|a| send_at <= a) {
+            v.add(
+                "send_at",
+                "is not after the occurrence already sent; give the time of the one-off send",
+            );
+            return None;
+        }
         return Some(Timing {
             tz,
             send_at,
@@ -232,6 +237,11 @@ fn plan_timing(
             next_run_at: send_at,
         });
     };
+    // A rule fires on the minute: anchor it and search from the same whole minute, so that a
+    // rule "from now" includes this minute.
+    let send_at = send_at
+        .duration_trunc(Duration::minutes(1))
+        .unwrap_or(send_at);
     let rule = match Rule::new(text, tz, send_at) {
         Ok(r) => r,
         Err(e) => {
@@ -257,6 +267,21 @@ fn plan_timing(
             );
             None
         }
+    }
+}
+
+/// A deadline is one instant: it fits a one-off send, not every occurrence of a rule.
+fn check_read_by(read_by: Option<DateTime<Utc>>, timing: Option<&Timing>, v: &mut Violations) {
+    let (Some(rb), Some(t)) = (read_by, timing) else {
+        return;
+    };
+    if t.recurrence.is_some() {
+        v.add(
+            "read_by",
+            "cannot be combined with recurrence (every occurrence would share one deadline)",
+        );
+    } else {
+        v.check(rb > t.next_run_at, "read_by", "must be after the send time");
     }
 }
 
@@ -297,9 +322,7 @@ pub async fn create(
         None,
         &mut v,
     );
-    if let (Some(rb), Some(t)) = (input.read_by, &timing) {
-        v.check(rb > t.next_run_at, "read_by", "must be after the send time");
-    }
+    check_read_by(input.read_by, timing.as_ref(), &mut v);
     v.finish()?;
     let Some(timing) = timing else {
         return Err(CoreError::Internal("schedule without a violation".into()));
@@ -414,11 +437,18 @@ pub async fn update(
     let recurrence = match &patch.recurrence {
         Some(r) => r.clone(),
         None => row.recurrence.clone(),
-    };
+    }
+    .filter(|r| !r.trim().is_empty());
     // The occurrence already sent (if any) never runs again, whatever the new rule says.
     let last_sent = (row.occurrences_sent > 0 && row.recurrence.is_some())
         .then(|| DateTime::from_timestamp(row.occurrence, 0))
         .flatten();
+    if row.recurrence.is_some() && recurrence.is_none() && patch.send_at.is_none() {
+        v.add(
+            "send_at",
+            "give the time of the one-off send when removing the rule",
+        );
+    }
     let timing = plan_timing(
         now,
         tz,
@@ -429,9 +459,7 @@ pub async fn update(
         &mut v,
     );
     let read_by = patch.read_by.unwrap_or(row.read_by);
-    if let (Some(rb), Some(t)) = (read_by, &timing) {
-        v.check(rb > t.next_run_at, "read_by", "must be after the send time");
-    }
+    check_read_by(read_by, timing.as_ref(), &mut v);
     v.finish()?;
     let Some(timing) = timing else {
         return Err(CoreError::Internal("schedule without a violation".into()));
@@ -472,11 +500,18 @@ pub async fn update(
         .set(am)
         .filter(broadcasts::Column::Id.eq(id))
         .filter(broadcasts::Column::Status.eq(Status::Scheduled.as_str()))
+        // Compare-and-set on what this edit was computed from: an occurrence that started
+        // (and maybe finished) meanwhile makes the edit fail rather than re-run it.
+        .filter(broadcasts::Column::OccurrencesSent.eq(row.occurrences_sent))
+        .filter(match row.next_run_at {
+            Some(at) => broadcasts::Column::NextRunAt.eq(at),
+            None => broadcasts::Column::NextRunAt.is_null(),
+        })
         .exec(&core.db)
         .await?;
     if r.rows_affected == 0 {
         return Err(CoreError::Conflict(
-            "the broadcast started sending while it was being edited; nothing was changed".into(),
+            "the broadcast started sending while it was being edited; nothing was changed; look at it again and retry".into(),
         ));
     }
     tracing::info!(broadcast.id = id, next_run_at = %timing.next_run_at, recurring, "broadcast edited");

@@ -192,6 +192,9 @@ async fn pump(
     }
 }
 
+/// A subscription that lived this long counts as healthy again.
+const HEALTHY_AFTER: std::time::Duration = std::time::Duration::from_secs(30);
+
 async fn subscriber(
     client: redis::Client,
     channel: String,
@@ -202,8 +205,16 @@ async fn subscriber(
     let mut backoff = cfg.backoff_min;
     loop {
         if let Some((mut sink, mut stream)) = conn.take() {
-            backoff = cfg.backoff_min;
-            match pump(&mut sink, &mut stream, &mut fwd, &cfg).await {
+            let since = std::time::Instant::now();
+            let end = pump(&mut sink, &mut stream, &mut fwd, &cfg).await;
+            // Only a connection that held for a while resets the backoff: one that a proxy or
+            // Redis keeps cutting right after subscribing must not reconnect at the minimum pace.
+            backoff = if since.elapsed() >= HEALTHY_AFTER {
+                cfg.backoff_min
+            } else {
+                (backoff * 2).min(cfg.backoff_max)
+            };
+            match end {
                 End::Unsubscribed => return,
                 End::Lost(why) => tracing::warn!(
                     channel = %channel,
