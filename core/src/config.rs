@@ -64,6 +64,17 @@ pub struct Settings {
     pub fanout_lease_secs: u64,
     /// Recipients written per fan-out batch (one transaction each, which also renews the lease).
     pub fanout_batch: u64,
+    /// Who pushes say they are from (a subscribe keyword with the `sender` source).
+    pub sender_name: String,
+    /// The link a WeCom card opens, with `{broadcast_id}`; required with WeCom.
+    pub push_link: Option<String>,
+    /// Pushes in flight at once per worker.
+    pub push_concurrency: u64,
+    /// Subscribe messages per second per mini-program, across all workers.
+    pub wechat_rate: u64,
+    /// WeCom send calls per second per app, across all workers.
+    pub wecom_rate: u64,
+    pub push_max_attempts: u64,
 }
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -72,6 +83,7 @@ pub const DEFAULT_WECHAT_API_BASE: &str = "https://api.weixin.qq.com";
 pub const DEFAULT_WECOM_API_BASE: &str = "https://qyapi.weixin.qq.com";
 pub const DEFAULT_FANOUT_LEASE_SECS: u64 = 60;
 pub const FANOUT_LEASE_SECS_RANGE: RangeInclusive<u64> = 5..=3600;
+pub const DEFAULT_SENDER_NAME: &str = "党支部";
 pub const DEFAULT_FANOUT_BATCH: u64 = 2000;
 pub const FANOUT_BATCH_RANGE: RangeInclusive<u64> = 50..=10_000;
 
@@ -258,6 +270,51 @@ impl Settings {
             DEFAULT_FANOUT_BATCH,
             FANOUT_BATCH_RANGE,
         );
+        let sender_name = get("FINGERTIP_SENDER_NAME")
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| DEFAULT_SENDER_NAME.to_string());
+        if sender_name.chars().count() > 20 {
+            errors.push("FINGERTIP_SENDER_NAME must be at most 20 characters".into());
+        }
+        let push_link = get("FINGERTIP_PUSH_LINK").filter(|s| !s.trim().is_empty());
+        match &push_link {
+            Some(l) if !(l.starts_with("https://") || l.starts_with("http://")) => errors.push(
+                format!("FINGERTIP_PUSH_LINK={l:?} must be an http(s) URL, with {{broadcast_id}} where the broadcast goes"),
+            ),
+            None if wecom.is_some() => errors.push(
+                "FINGERTIP_PUSH_LINK must be set when WeCom is configured: the page a WeCom card opens, e.g. https://example.org/fingertip/broadcasts/{broadcast_id}".into(),
+            ),
+            _ => {}
+        }
+        let push_concurrency = whole_number(
+            &mut errors,
+            "FINGERTIP_PUSH_CONCURRENCY",
+            get("FINGERTIP_PUSH_CONCURRENCY"),
+            64,
+            1..=512,
+        );
+        let wechat_rate = whole_number(
+            &mut errors,
+            "FINGERTIP_WECHAT_RATE",
+            get("FINGERTIP_WECHAT_RATE"),
+            500,
+            1..=100_000,
+        );
+        let wecom_rate = whole_number(
+            &mut errors,
+            "FINGERTIP_WECOM_RATE",
+            get("FINGERTIP_WECOM_RATE"),
+            20,
+            1..=1000,
+        );
+        let push_max_attempts = whole_number(
+            &mut errors,
+            "FINGERTIP_PUSH_MAX_ATTEMPTS",
+            get("FINGERTIP_PUSH_MAX_ATTEMPTS"),
+            8,
+            1..=50,
+        );
 
         if !errors.is_empty() {
             return Err(errors);
@@ -280,10 +337,32 @@ impl Settings {
             log_json,
             fanout_lease_secs,
             fanout_batch,
+            sender_name,
+            push_link,
+            push_concurrency,
+            wechat_rate,
+            wecom_rate,
+            push_max_attempts,
         })
     }
 
     /// The fan-out worker's lease and batch size.
+    pub fn push(&self) -> crate::push::send::SendConfig {
+        use crate::ports::Limit;
+        crate::push::send::SendConfig {
+            concurrency: self.push_concurrency as usize,
+            wechat_rate: Limit {
+                per_sec: self.wechat_rate as u32,
+            },
+            wecom_rate: Limit {
+                per_sec: self.wecom_rate as u32,
+            },
+            max_attempts: self.push_max_attempts as i32,
+            quota_zone: self.timezone,
+            ..Default::default()
+        }
+    }
+
     pub fn fanout(&self) -> FanoutConfig {
         FanoutConfig {
             batch: self.fanout_batch,

@@ -9,7 +9,8 @@ use sea_orm::DatabaseConnection;
 use crate::auth::tokens::TokenKeys;
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::ports::{JobQueue, PubSub};
+use crate::ports::push::PushPlatform;
+use crate::ports::{JobQueue, PubSub, RateLimiter};
 
 pub struct Core {
     pub db: DatabaseConnection,
@@ -20,6 +21,11 @@ pub struct Core {
     pub tokens: TokenKeys,
     /// `None` when no WeChat credentials are configured: login answers 503, pushes are off.
     pub wechat: Option<WechatClient>,
+    /// Where pushes go: the WeChat/WeCom clients (or their mock); `None` when neither is
+    /// configured, and then no push channel is either.
+    pub push: Option<Arc<dyn PushPlatform>>,
+    /// The shared per-app rate limit of pushes (in Redis when configured).
+    pub rate_limiter: Arc<dyn RateLimiter>,
     pub settings: Settings,
 }
 

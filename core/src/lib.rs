@@ -15,6 +15,7 @@ pub mod live;
 pub mod org;
 pub mod paging;
 pub mod ports;
+pub mod push;
 pub mod posts;
 
 pub use context::Core;

@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m0001_init;
 mod m0002_recurrence;
+mod m0003_push;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m0001_init::Migration),
             Box::new(m0002_recurrence::Migration),
+            Box::new(m0003_push::Migration),
         ]
     }
 }

@@ -2,5 +2,7 @@
 //! one pass and returns, so tests drive it step by step with no sleeping.
 
 pub mod fanout;
+pub mod push;
 
 pub use fanout::FanoutWorker;
+pub use push::PushWorker;

@@ -270,6 +270,10 @@ pub async fn run(
             break;
         };
         let n = insert_range(&txn, &b, &audience, &tree, (cursor, last), now).await?;
+        // The pushes of the same members, in the same transaction: a member in the inbox is
+        // a member with a delivery row for each push channel.
+        crate::push::deliveries::insert_range(&txn, &b, &audience, &tree, (cursor, last), 0, now)
+            .await?;
         // Renew the lease and move the cursor in the same transaction: if the lease is gone,
         // nothing of this batch is kept and we stop.
         let renewed = broadcasts::Entity::update_many()
@@ -396,6 +400,16 @@ pub async fn refanout(core: &Core, id: i64, cfg: &FanoutConfig) -> CoreResult<u6
         let Some(&last) = ids.last() else { break };
         inserted +=
             insert_range(&core.db, &b, &audience, &tree, (cursor, last), core.now()).await?;
+        crate::push::deliveries::insert_range(
+            &core.db,
+            &b,
+            &audience,
+            &tree,
+            (cursor, last),
+            0,
+            core.now(),
+        )
+        .await?;
         cursor = last;
     }
     Ok(inserted)

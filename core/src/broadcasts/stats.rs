@@ -17,6 +17,8 @@ pub struct ChannelStats {
     pub failed: u64,
     pub skipped: u64,
     pub pending: u64,
+    /// A worker died between handing the push to the platform and recording the answer.
+    pub unknown: u64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -59,8 +61,7 @@ pub async fn stats(core: &Core, broadcast_id: i64) -> CoreResult<Stats> {
         delivered: total,
         read,
         unread: total.saturating_sub(read),
-        // Push channels arrive with the push workers; until then nothing is pushed.
-        push: PushStats::default(),
+        push: crate::push::deliveries::stats(core, broadcast_id).await?,
     })
 }
 
@@ -110,12 +111,12 @@ pub async fn recipients(
     match state {
         Some(RecipientState::Read) => cond = cond.add(inbox_items::Column::ReadAt.is_not_null()),
         Some(RecipientState::Unread) => cond = cond.add(inbox_items::Column::ReadAt.is_null()),
-        // No push channel records failures yet, so nobody has failed.
+        // A push given up on (dead letter) or of unknown outcome, on any channel.
         Some(RecipientState::Failed) => {
-            return Ok(Page {
-                items: vec![],
-                next_cursor: None,
-            });
+            cond = cond.add(
+                inbox_items::Column::MemberId
+                    .in_subquery(crate::push::deliveries::failed_members(broadcast_id)),
+            )
         }
         None => {}
     }

@@ -3,10 +3,15 @@
 
 pub mod memory_pubsub;
 pub mod memory_queue;
+pub mod memory_rate_limit;
 pub mod pubsub;
+pub mod push;
 pub mod queue;
+pub mod rate_limit;
 pub mod redis_pubsub;
 pub mod redis_queue;
+pub mod redis_rate_limit;
 
 pub use pubsub::{Event, PubSub, Received, Subscription};
 pub use queue::{Delivery, Job, JobQueue};
+pub use rate_limit::{Limit, RateLimiter};

@@ -1,0 +1,32 @@
+use sea_orm::entity::prelude::*;
+
+/// One push of one occurrence (and round: 0 the send, n the n-th reminder) to one member on
+/// one channel. `status` is `pending`, `sending`, `sent`, `skipped`, `dead` or `unknown`.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "push_deliveries")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub broadcast_id: i64,
+    pub occurrence: i64,
+    pub round: i32,
+    pub member_id: i64,
+    pub channel: String,
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: DateTimeUtc,
+    pub lease_owner: Option<String>,
+    pub lease_until: Option<DateTimeUtc>,
+    pub last_error_code: Option<i64>,
+    pub last_error: Option<String>,
+    /// The platform's message id once it accepted the send.
+    pub msgid: Option<String>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+    pub sent_at: Option<DateTimeUtc>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

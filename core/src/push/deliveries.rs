@@ -1,0 +1,222 @@
+//! Delivery rows: written by the fan-out in the same transaction as the inbox rows, one per
+//! recipient and push channel, so that a push is never lost between "in the inbox" and "on the
+//! phone": whatever crashes, the row is there for a push worker to pick up.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query, SimpleExpr};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QuerySelect};
+
+use super::DeliveryStatus;
+use crate::Core;
+use crate::audience::Audience;
+use crate::broadcasts::Channel;
+use crate::broadcasts::stats::PushStats;
+use crate::entities::{broadcasts, members, push_deliveries};
+use crate::error::{CoreError, CoreResult};
+use crate::org::UnitTree;
+
+/// The push channels of a broadcast (inbox is not one).
+pub fn push_channels(b: &broadcasts::Model) -> Vec<Channel> {
+    serde_json::from_value::<Vec<Channel>>(b.channels.clone())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|c| *c != Channel::Inbox)
+        .collect()
+}
+
+pub fn channel_name(c: Channel) -> &'static str {
+    match c {
+        Channel::Inbox => "inbox",
+        Channel::Wechat => "wechat",
+        Channel::Wecom => "wecom",
+    }
+}
+
+/// Whether a member can be reached on a channel at all, and the reason when not.
+fn reachable(c: Channel) -> (SimpleExpr, &'static str) {
+    match c {
+        Channel::Wecom => (
+            members::Column::WecomUserid.is_not_null(),
+            "no_wecom_userid: the member has no WeCom user id",
+        ),
+        _ => (
+            members::Column::WechatOpenid.is_not_null(),
+            "not_bound: the member has not bound WeChat",
+        ),
+    }
+}
+
+/// Writes the delivery rows of round `round` for the audience members with ids in
+/// `(after, upto]`: `pending` for those the channel can reach, `skipped` with the reason for
+/// the others. Existing rows are left alone. One `INSERT ... SELECT` per channel and outcome.
+#[allow(clippy::too_many_arguments)]
+pub async fn insert_range(
+    db: &impl ConnectionTrait,
+    b: &broadcasts::Model,
+    audience: &Audience,
+    tree: &UnitTree,
+    (after, upto): (i64, i64),
+    round: i32,
+    now: DateTime<Utc>,
+) -> CoreResult<()> {
+    for channel in push_channels(b) {
+        let (can, why) = reachable(channel);
+        for (status, cond, error) in [
+            (DeliveryStatus::Pending, can.clone(), None),
+            (DeliveryStatus::Skipped, can.not(), Some(why)),
+        ] {
+            let select = Query::select()
+                .column(members::Column::Id)
+                .expr(Expr::val(b.id))
+                .expr(Expr::val(b.occurrence))
+                .expr(Expr::val(round))
+                .expr(Expr::val(channel_name(channel)))
+                .expr(Expr::val(status.as_str()))
+                .expr(Expr::val(0i32))
+                .expr(Expr::val(now))
+                .expr(Expr::val(error.map(str::to_string)))
+                .expr(Expr::val(now))
+                .expr(Expr::val(now))
+                .from(members::Entity)
+                .cond_where(
+                    audience
+                        .condition(tree)
+                        .add(members::Column::Id.gt(after))
+                        .add(members::Column::Id.lte(upto))
+                        .add(cond),
+                )
+                .to_owned();
+            let mut insert = Query::insert();
+            insert
+                .into_table(push_deliveries::Entity)
+                .columns([
+                    push_deliveries::Column::MemberId,
+                    push_deliveries::Column::BroadcastId,
+                    push_deliveries::Column::Occurrence,
+                    push_deliveries::Column::Round,
+                    push_deliveries::Column::Channel,
+                    push_deliveries::Column::Status,
+                    push_deliveries::Column::Attempts,
+                    push_deliveries::Column::NextAttemptAt,
+                    push_deliveries::Column::LastError,
+                    push_deliveries::Column::CreatedAt,
+                    push_deliveries::Column::UpdatedAt,
+                ])
+                .select_from(select)
+                .map_err(|e| CoreError::Internal(format!("delivery insert: {e}")))?
+                .on_conflict(
+                    OnConflict::columns([
+                        push_deliveries::Column::BroadcastId,
+                        push_deliveries::Column::Occurrence,
+                        push_deliveries::Column::Round,
+                        push_deliveries::Column::MemberId,
+                        push_deliveries::Column::Channel,
+                    ])
+                    .do_nothing()
+                    .to_owned(),
+                );
+            db.execute(&insert).await?;
+        }
+    }
+    Ok(())
+}
+
+#[derive(Debug, FromQueryResult)]
+struct StatusCount {
+    channel: String,
+    status: String,
+    n: i64,
+}
+
+/// Per channel: sent, failed (dead letters), skipped, pending (waiting or being sent), and
+/// unknown (a worker died mid-send).
+pub async fn stats(core: &Core, broadcast_id: i64) -> CoreResult<PushStats> {
+    let rows = push_deliveries::Entity::find()
+        .select_only()
+        .column(push_deliveries::Column::Channel)
+        .column(push_deliveries::Column::Status)
+        .column_as(Expr::col(push_deliveries::Column::Id).count(), "n")
+        .filter(push_deliveries::Column::BroadcastId.eq(broadcast_id))
+        .group_by(push_deliveries::Column::Channel)
+        .group_by(push_deliveries::Column::Status)
+        .into_model::<StatusCount>()
+        .all(&core.db)
+        .await?;
+    let mut out = PushStats::default();
+    for r in rows {
+        let c = match r.channel.as_str() {
+            "wechat" => &mut out.wechat,
+            "wecom" => &mut out.wecom,
+            _ => continue,
+        };
+        let n = u64::try_from(r.n).unwrap_or(0);
+        match DeliveryStatus::parse(&r.status) {
+            Some(DeliveryStatus::Sent) => c.sent += n,
+            Some(DeliveryStatus::Dead) => c.failed += n,
+            Some(DeliveryStatus::Skipped) => c.skipped += n,
+            Some(DeliveryStatus::Pending | DeliveryStatus::Sending) => c.pending += n,
+            Some(DeliveryStatus::Unknown) => c.unknown += n,
+            None => {}
+        }
+    }
+    Ok(out)
+}
+
+/// One delivery as the admin sees it beside a recipient.
+#[derive(Debug, Clone)]
+pub struct DeliveryView {
+    pub channel: String,
+    pub round: i32,
+    pub status: String,
+    pub attempts: i32,
+    pub last_error_code: Option<i64>,
+    pub last_error: Option<String>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+/// The deliveries of a broadcast to these members, by member.
+pub async fn of_members(
+    core: &Core,
+    broadcast_id: i64,
+    member_ids: &[i64],
+) -> CoreResult<HashMap<i64, Vec<DeliveryView>>> {
+    let mut out: HashMap<i64, Vec<DeliveryView>> = HashMap::new();
+    if member_ids.is_empty() {
+        return Ok(out);
+    }
+    for d in push_deliveries::Entity::find()
+        .filter(push_deliveries::Column::BroadcastId.eq(broadcast_id))
+        .filter(push_deliveries::Column::MemberId.is_in(member_ids.to_vec()))
+        .all(&core.db)
+        .await?
+    {
+        out.entry(d.member_id).or_default().push(DeliveryView {
+            channel: d.channel,
+            round: d.round,
+            status: d.status,
+            attempts: d.attempts,
+            last_error_code: d.last_error_code,
+            last_error: d.last_error,
+            sent_at: d.sent_at,
+        });
+    }
+    Ok(out)
+}
+
+/// Members of a broadcast with a push given up on (dead) or of unknown outcome: a subquery
+/// for the recipients list's `state=failed`.
+pub fn failed_members(broadcast_id: i64) -> sea_orm::sea_query::SelectStatement {
+    Query::select()
+        .column(push_deliveries::Column::MemberId)
+        .from(push_deliveries::Entity)
+        .and_where(Expr::col(push_deliveries::Column::BroadcastId).eq(broadcast_id))
+        .and_where(
+            Expr::col(push_deliveries::Column::Status).is_in([
+                DeliveryStatus::Dead.as_str(),
+                DeliveryStatus::Unknown.as_str(),
+            ]),
+        )
+        .to_owned()
+}

@@ -1,0 +1,63 @@
+//! Pushes to phones: WeChat subscribe messages and WeCom app messages.
+//!
+//! - `consent`: the WeChat consent ledger (one credit per `accept`, one used per send).
+//! - `templates`: which subscribe template a post kind uses and what each keyword carries.
+//! - `deliveries`: the delivery rows the fan-out writes beside the inbox rows, and their stats.
+//! - `send`: what a push worker does with due deliveries: budgets, rate limit, retries with
+//!   backoff, dead letters, and the rule that a send the platform accepted is never repeated.
+//! - `platform`: the adapter from the push port to the `fingertip-wechat` clients.
+
+pub mod consent;
+pub mod deliveries;
+mod kw;
+pub mod platform;
+pub mod send;
+pub mod templates;
+
+use serde::{Deserialize, Serialize};
+
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    /// Waiting for its first or next attempt (`next_attempt_at`).
+    Pending,
+    /// Handed to the platform by a worker that has not recorded the answer yet.
+    Sending,
+    /// Accepted by the platform (`msgid` recorded). Never sent again.
+    Sent,
+    /// Not sent and never will be, by design: the member is not bound, has no credit, or no
+    /// template is configured. The inbox item exists regardless.
+    Skipped,
+    /// Given up: a permanent error, or retries exhausted. The last error stays visible.
+    Dead,
+    /// A worker died between handing it to the platform and recording the answer: it may or
+    /// may not have arrived, and it is not sent again (a duplicate is worse than a gap that the
+    /// inbox covers anyway).
+    Unknown,
+}
+
+impl DeliveryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Sending => "sending",
+            Self::Sent => "sent",
+            Self::Skipped => "skipped",
+            Self::Dead => "dead",
+            Self::Unknown => "unknown",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "pending" => Self::Pending,
+            "sending" => Self::Sending,
+            "sent" => Self::Sent,
+            "skipped" => Self::Skipped,
+            "dead" => Self::Dead,
+            "unknown" => Self::Unknown,
+            _ => return None,
+        })
+    }
+}

@@ -1,0 +1,247 @@
+//! Which WeChat subscribe template a post kind uses, which page it opens, and which keyword
+//! carries which value. Values are fitted to each keyword type's rule before sending (a long
+//! title is cut to what a `thing` keyword takes), so a send never fails with 47003 for length.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use sea_orm::{ActiveModelTrait, EntityTrait, QueryOrder, Set};
+use serde::{Deserialize, Serialize};
+
+use super::kw::{KeywordType, fit};
+use crate::Core;
+use crate::entities::push_templates;
+use crate::error::{CoreError, CoreResult, Violations};
+
+/// Kinds that can have a template: the post kinds, and the notices meetings will send.
+pub const TEMPLATE_KINDS: [&str; 7] = [
+    "lesson",
+    "notice",
+    "announcement",
+    "disclosure",
+    "classroom",
+    "meeting",
+    "reminder",
+];
+
+/// What a keyword shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// The post's title.
+    Title,
+    /// The post's summary (or the start of its body).
+    Summary,
+    /// When the occurrence was sent (a meeting: when it starts), in the broadcast's zone.
+    Time,
+    /// Where (meetings); a dash otherwise.
+    Location,
+    /// Who sends it: the branch's name.
+    Sender,
+    /// The kind in words: 党课, 通知, 公告, 公示, 指尖课堂.
+    Kind,
+    /// The read-by date, if any.
+    Deadline,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TemplateConfig {
+    pub kind: String,
+    pub template_id: String,
+    /// Mini-program page, e.g. `pages/inbox/item?id={item_id}`.
+    pub page: Option<String>,
+    pub fields: BTreeMap<String, Source>,
+    pub updated_at: DateTime<Utc>,
+}
+
+const MAX_FIELDS: usize = 10;
+
+fn check(
+    kind: &str,
+    template_id: &str,
+    page: Option<&str>,
+    fields: &BTreeMap<String, Source>,
+) -> CoreResult<()> {
+    let mut v = Violations::new();
+    v.check(
+        TEMPLATE_KINDS.contains(&kind),
+        "kind",
+        "must be one of lesson, notice, announcement, disclosure, classroom, meeting, reminder",
+    );
+    v.check(
+        !template_id.is_empty()
+            && template_id.len() <= 128
+            && template_id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
+        "template_id",
+        "must be the subscribe template id from the mini-program console",
+    );
+    if let Some(p) = page {
+        v.check(
+            !p.is_empty() && p.len() <= 256 && !p.starts_with('/') && !p.contains(char::is_whitespace),
+            "page",
+            "must be a mini-program page path such as pages/inbox/item?id={item_id}",
+        );
+    }
+    v.check(
+        !fields.is_empty() && fields.len() <= MAX_FIELDS,
+        "fields",
+        "must map 1 to 10 template keywords to values",
+    );
+    for (name, source) in fields {
+        match KeywordType::of(name) {
+            None => v.add(
+                format!("fields.{name}"),
+                "is not a subscribe keyword name (thing1, time2, phrase3, character_string4, ...)",
+            ),
+            Some(KeywordType::Enum) => v.add(
+                format!("fields.{name}"),
+                "enum keywords take only the template's own values; choose a template without one",
+            ),
+            Some(KeywordType::Time | KeywordType::Date)
+                if !matches!(source, Source::Time | Source::Deadline) =>
+            {
+                v.add(format!("fields.{name}"), "a time or date keyword must carry time or deadline")
+            }
+            Some(_) => {}
+        }
+    }
+    v.finish()
+}
+
+fn to_config(m: push_templates::Model) -> TemplateConfig {
+    TemplateConfig {
+        kind: m.kind,
+        template_id: m.template_id,
+        page: m.page,
+        fields: serde_json::from_value(m.fields).unwrap_or_default(),
+        updated_at: m.updated_at,
+    }
+}
+
+pub async fn put(
+    core: &Core,
+    kind: &str,
+    template_id: &str,
+    page: Option<&str>,
+    fields: BTreeMap<String, Source>,
+) -> CoreResult<TemplateConfig> {
+    check(kind, template_id, page, &fields)?;
+    let now = core.now();
+    let json = serde_json::to_value(&fields).map_err(|e| CoreError::Internal(e.to_string()))?;
+    let existing = push_templates::Entity::find_by_id(kind.to_string())
+        .one(&core.db)
+        .await?;
+    let am = push_templates::ActiveModel {
+        kind: Set(kind.to_string()),
+        template_id: Set(template_id.to_string()),
+        page: Set(page.map(str::to_string)),
+        fields: Set(json),
+        updated_at: Set(now),
+    };
+    let m = if existing.is_some() {
+        am.update(&core.db).await?
+    } else {
+        am.insert(&core.db).await?
+    };
+    tracing::info!(kind, template_id, "push template configured");
+    Ok(to_config(m))
+}
+
+pub async fn get(core: &Core, kind: &str) -> CoreResult<Option<TemplateConfig>> {
+    Ok(push_templates::Entity::find_by_id(kind.to_string())
+        .one(&core.db)
+        .await?
+        .map(to_config))
+}
+
+pub async fn list(core: &Core) -> CoreResult<Vec<TemplateConfig>> {
+    Ok(push_templates::Entity::find()
+        .order_by_asc(push_templates::Column::Kind)
+        .all(&core.db)
+        .await?
+        .into_iter()
+        .map(to_config)
+        .collect())
+}
+
+pub async fn delete(core: &Core, kind: &str) -> CoreResult<()> {
+    let r = push_templates::Entity::delete_by_id(kind.to_string())
+        .exec(&core.db)
+        .await?;
+    if r.rows_affected == 0 {
+        return Err(CoreError::NotFound("push template"));
+    }
+    Ok(())
+}
+
+/// The facts a message is made of.
+#[derive(Debug, Clone)]
+pub struct Facts {
+    pub title: String,
+    pub summary: Option<String>,
+    pub kind: String,
+    pub at: DateTime<Utc>,
+    pub tz: Tz,
+    pub location: Option<String>,
+    pub sender: String,
+    pub deadline: Option<DateTime<Utc>>,
+    pub reminder: bool,
+}
+
+pub fn kind_label(kind: &str) -> &'static str {
+    match kind {
+        "lesson" => "党课",
+        "notice" => "通知",
+        "announcement" => "公告",
+        "disclosure" => "公示",
+        "classroom" => "指尖课堂",
+        "meeting" => "会议",
+        _ => "通知",
+    }
+}
+
+fn long_time(t: DateTime<Utc>, tz: Tz) -> String {
+    t.with_timezone(&tz).format("%Y年%m月%d日 %H:%M").to_string()
+}
+
+/// The raw text a source gives for a keyword of type `kind`, before fitting.
+fn raw(source: Source, kind: KeywordType, f: &Facts) -> String {
+    let when = |t: DateTime<Utc>| match kind {
+        KeywordType::Date => t.with_timezone(&f.tz).format("%Y年%m月%d日").to_string(),
+        _ => long_time(t, f.tz),
+    };
+    match source {
+        Source::Title if f.reminder => format!("提醒：{}", f.title),
+        Source::Title => f.title.clone(),
+        Source::Summary => f.summary.clone().unwrap_or_default(),
+        Source::Time => when(f.at),
+        Source::Deadline => f.deadline.map(when).unwrap_or_default(),
+        Source::Location => f.location.clone().unwrap_or_default(),
+        Source::Sender => f.sender.clone(),
+        Source::Kind if f.reminder => "提醒".into(),
+        Source::Kind => kind_label(&f.kind).into(),
+    }
+}
+
+/// The subscribe message's `data`, every value fitted to its keyword's rule.
+pub fn render(cfg: &TemplateConfig, facts: &Facts) -> BTreeMap<String, String> {
+    cfg.fields
+        .iter()
+        .filter_map(|(name, source)| {
+            let kind = KeywordType::of(name)?;
+            Some((name.clone(), fit(kind, &raw(*source, kind, facts))))
+        })
+        .collect()
+}
+
+/// The page to open, with the inbox item's id.
+pub fn page_for(cfg: &TemplateConfig, item_id: Option<i64>) -> Option<String> {
+    let page = cfg.page.as_deref()?;
+    Some(match item_id {
+        Some(id) => page.replace("{item_id}", &id.to_string()),
+        None => page.replace("{item_id}", ""),
+    })
+}
