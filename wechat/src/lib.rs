@@ -11,6 +11,7 @@ mod client;
 mod config;
 pub mod envelope;
 mod error;
+pub mod keywords;
 pub mod mock;
 
 pub use client::{Code2Session, WechatClient, http_client};
