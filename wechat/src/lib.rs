@@ -1,18 +1,47 @@
-//! Client for the WeChat server APIs used by Fingertip, plus an in-process mock of them.
+//! Client for the WeChat and WeCom server APIs used by Fingertip, plus an in-process mock of
+//! both platforms.
 //!
-//! - [`WechatClient::code2session`] exchanges a `wx.login` code for an openid.
-//! - [`WechatError::class`] tells the API layer how to answer (400 / 429 / 503 / 502).
-//! - [`mock::MockWechat`] is a small hyper server that imitates `api.weixin.qq.com` for tests
-//!   and local runs.
+//! - [`WechatClient::code2session`] exchanges a `wx.login` code for an openid;
+//!   [`WechatError::class`] tells the API layer how to answer (400 / 429 / 503 / 502).
+//! - [`WechatClient::send_subscribe`] sends a mini-program subscribe message;
+//!   [`WecomClient::send_textcard`] a WeCom app message. [`WechatError::send_disposition`]
+//!   tells the push worker whether to retry ([`SendDisposition`]).
+//! - [`keywords`] fits values to the subscribe keyword types (`thing` ≤ 20 characters,
+//!   `phrase` ≤ 5 CJK, ...), so a send is not refused with 47003.
+//! - [`mock::MockWechat`] is a small hyper server that imitates `api.weixin.qq.com` and
+//!   `qyapi.weixin.qq.com` for tests and local runs.
 //!
-//! Secrets (`secret`, `session_key`) never appear in `Debug` or `Display` output.
+//! # Access tokens
+//!
+//! Both clients cache their access token in a [`TokenStore`] ([`MemoryTokenStore`] by default;
+//! pass a shared one with `with_token_store` so that all processes use one token):
+//!
+//! - WeChat: `POST /cgi-bin/stable_token` in normal mode (never `force_refresh`), key
+//!   `wechat:stable_token:{appid}`. WeCom: `GET /cgi-bin/gettoken`, key
+//!   `wecom:token:{corpid}:{agentid}` (each app has its own token).
+//! - The token is used until fewer than 300 s of it remain; then one caller (the holder of
+//!   the store's lease lock) fetches a new one while the others keep using the old one.
+//!   With no usable token cached, the callers without the lock wait for the refresher.
+//! - On 40001/40014/42001 the client deletes the cached token only if it is still the one
+//!   that failed, gets a fresh one, and retries the call exactly once.
+//! - "Now" comes from an injectable clock (`with_clock`), in unix seconds.
+//!
+//! Secrets (`secret`, `session_key`, access tokens) never appear in `Debug` or `Display`
+//! output; errors never carry a request URL.
 
 mod client;
 mod config;
 pub mod envelope;
 mod error;
+pub mod keywords;
 pub mod mock;
+mod subscribe;
+pub mod token;
+pub mod wecom;
 
 pub use client::{Code2Session, WechatClient, http_client};
 pub use config::WechatConfig;
-pub use error::{ErrorClass, WechatError};
+pub use error::{ErrorClass, SendDisposition, WechatError, next_daily_reset};
+pub use subscribe::SubscribeMessage;
+pub use token::{CachedToken, MemoryTokenStore, StoreError, TokenStore, UnixClock, system_clock};
+pub use wecom::{TextCard, WecomClient, WecomConfig, WecomSendResult};

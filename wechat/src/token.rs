@@ -1,0 +1,505 @@
+//! Access-token cache: the [`TokenStore`] port, its in-memory adapter, and the refresh rule
+//! shared by [`WechatClient`](crate::WechatClient) and [`WecomClient`](crate::WecomClient).
+//!
+//! # Refresh rule
+//!
+//! A token is used as long as more than [`REFRESH_AHEAD_SECS`] (300 s) of its life remain.
+//! Below that, *one* caller refreshes it (the holder of [`TokenStore::try_lock`]) while every
+//! other caller keeps using the cached token, which the platform keeps valid until its own
+//! expiry (WECHAT.md §2.2). When the cache holds no usable token at all, callers that did not
+//! get the lock wait and re-read the cache until the refresher has stored one (at most
+//! [`LOCK_TTL`]). An early refresh that fails is logged and the cached token is used; it is
+//! tried again at most once every [`AHEAD_BACKOFF`] per key, across processes.
+//!
+//! On errcode 40001/40014/42001 from an API call, the client invalidates the cached token only
+//! if it still holds the failing one (compare-and-delete), fetches a fresh one through the same
+//! rule, and retries the call exactly once.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crate::error::WechatError;
+
+/// Refresh a token when fewer than this many seconds of its life remain. WeChat's stable
+/// token rotates 300 s before expiry, so an earlier refresh would only get the same token back.
+pub const REFRESH_AHEAD_SECS: i64 = 300;
+/// A cached token with fewer seconds left than this is not handed out (it would expire in
+/// flight); callers wait for a fresh one instead.
+pub const USABLE_MARGIN_SECS: i64 = 10;
+/// Lease of the refresh lock, and the longest a token fetch may take. Also the longest a caller
+/// waits for another refresher when the cache is empty.
+pub const LOCK_TTL: Duration = Duration::from_secs(30);
+/// At most one early refresh (one with a still-usable token cached) per key in this interval.
+pub const AHEAD_BACKOFF: Duration = Duration::from_secs(30);
+
+/// Unix seconds now. Injected into the clients so tests can move time.
+pub type UnixClock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// The system clock as a [`UnixClock`].
+pub fn system_clock() -> UnixClock {
+    Arc::new(|| {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+            .unwrap_or(0)
+    })
+}
+
+/// An access token and when it stops working. `Debug` redacts the value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CachedToken {
+    /// The access token (up to 512 characters).
+    pub value: String,
+    /// Unix seconds, computed as `now + expires_in` when the token was fetched.
+    pub expires_at: i64,
+}
+
+impl fmt::Debug for CachedToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CachedToken")
+            .field("value", &"***")
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+/// A failure of the token store (e.g. Redis unreachable). Its message must not contain
+/// secrets or token values.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct StoreError(Box<dyn std::error::Error + Send + Sync + 'static>);
+
+impl StoreError {
+    /// Wraps the underlying error.
+    pub fn new(e: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>) -> Self {
+        StoreError(e.into())
+    }
+}
+
+/// Shared storage for access tokens, plus a lease lock so that one process at a time refreshes
+/// a given token. Implemented in memory here ([`MemoryTokenStore`]) and over Redis elsewhere.
+///
+/// Keys are chosen by the clients (`wechat:stable_token:{appid}`,
+/// `wecom:token:{corpid}:{agentid}`); an implementation may prefix them. Tokens and locks live
+/// in separate namespaces: `try_lock(k)` never changes what `get(k)` returns.
+///
+/// Every method must be safe to call concurrently from many tasks and processes.
+#[async_trait::async_trait]
+pub trait TokenStore: Send + Sync + 'static {
+    /// The token stored under `key`, if any. May return a token whose `expires_at` has passed
+    /// (callers check it); a Redis store normally will not, because of the TTL set by `put`.
+    async fn get(&self, key: &str) -> Result<Option<CachedToken>, StoreError>;
+
+    /// Stores `token` under `key`, replacing any previous one, with time-to-live
+    /// `token.expires_at - now` seconds (Redis: `SET key value EX ttl`). When that is not
+    /// positive the store may delete the key instead.
+    async fn put(&self, key: &str, token: &CachedToken) -> Result<(), StoreError>;
+
+    /// Deletes the entry only if it still holds `value` (compare-and-delete, atomically: a Redis
+    /// store uses a Lua script or `WATCH`). A token stored meanwhile by another refresher is
+    /// left alone.
+    async fn invalidate(&self, key: &str, value: &str) -> Result<(), StoreError>;
+
+    /// Becomes the single refresher of `key` for `ttl`; false when another holds it.
+    ///
+    /// The lock is a lease (Redis: `SET lock:key 1 NX PX ttl`): it ends by itself after `ttl`
+    /// even if [`unlock`](Self::unlock) is never called (a crashed refresher), and then anyone
+    /// may take it. The clients keep every fetch shorter than the lease.
+    async fn try_lock(&self, key: &str, ttl: Duration) -> Result<bool, StoreError>;
+
+    /// Releases the lock of `key` (whoever holds it). Releasing a free lock is not an error.
+    async fn unlock(&self, key: &str) -> Result<(), StoreError>;
+}
+
+/// The default [`TokenStore`]: a map in this process. Tokens are kept until replaced or
+/// invalidated (`get` may return an expired one, as the trait allows); leases use the
+/// monotonic clock. Cheap to clone; clones share the map.
+#[derive(Clone, Default)]
+pub struct MemoryTokenStore {
+    inner: Arc<Mutex<MemoryInner>>,
+}
+
+#[derive(Default)]
+struct MemoryInner {
+    tokens: HashMap<String, CachedToken>,
+    locks: HashMap<String, Instant>,
+}
+
+impl MemoryTokenStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, MemoryInner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl fmt::Debug for MemoryTokenStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = self.lock();
+        f.debug_struct("MemoryTokenStore")
+            .field("tokens", &inner.tokens.len())
+            .field("locks", &inner.locks.len())
+            .finish()
+    }
+}
+
+#[async_trait::async_trait]
+impl TokenStore for MemoryTokenStore {
+    async fn get(&self, key: &str) -> Result<Option<CachedToken>, StoreError> {
+        Ok(self.lock().tokens.get(key).cloned())
+    }
+
+    async fn put(&self, key: &str, token: &CachedToken) -> Result<(), StoreError> {
+        self.lock().tokens.insert(key.to_owned(), token.clone());
+        Ok(())
+    }
+
+    async fn invalidate(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        if inner.tokens.get(key).is_some_and(|t| t.value == value) {
+            inner.tokens.remove(key);
+        }
+        Ok(())
+    }
+
+    async fn try_lock(&self, key: &str, ttl: Duration) -> Result<bool, StoreError> {
+        let now = Instant::now();
+        let mut inner = self.lock();
+        inner.locks.retain(|_, until| *until > now);
+        if inner.locks.contains_key(key) {
+            return Ok(false);
+        }
+        let until = now.checked_add(ttl).unwrap_or(now);
+        inner.locks.insert(key.to_owned(), until);
+        Ok(true)
+    }
+
+    async fn unlock(&self, key: &str) -> Result<(), StoreError> {
+        self.lock().locks.remove(key);
+        Ok(())
+    }
+}
+
+/// A freshly fetched token: the value and the `expires_in` the platform answered.
+pub(crate) struct Fetched {
+    pub value: String,
+    pub expires_in: i64,
+}
+
+/// One token's cache entry and the refresh rule from the module docs.
+#[derive(Clone)]
+pub(crate) struct TokenCache {
+    pub store: Arc<dyn TokenStore>,
+    pub clock: UnixClock,
+    pub key: Arc<str>,
+}
+
+impl TokenCache {
+    pub fn new(key: String) -> Self {
+        Self {
+            store: Arc::new(MemoryTokenStore::new()),
+            clock: system_clock(),
+            key: key.into(),
+        }
+    }
+
+    fn now(&self) -> i64 {
+        (self.clock)()
+    }
+
+    /// Calls `call` with a token; when it fails with a token error, invalidates that token
+    /// (compare-and-delete), gets a fresh one and calls once more.
+    pub async fn call_with_token<T, F, Fut, C, CFut>(
+        &self,
+        fetch: &F,
+        call: C,
+    ) -> Result<T, WechatError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<Fetched, WechatError>>,
+        C: Fn(String) -> CFut,
+        CFut: Future<Output = Result<T, WechatError>>,
+    {
+        let token = self.token(fetch).await?;
+        match call(token.clone()).await {
+            Err(e) if is_token_error(&e) => {
+                tracing::info!(
+                    key = %self.key,
+                    errcode = e.errcode(),
+                    "access token rejected; refreshing it and retrying once"
+                );
+                self.invalidate(&token).await;
+                let fresh = self.token(fetch).await?;
+                call(fresh).await
+            }
+            other => other,
+        }
+    }
+
+    /// A usable token: the cached one, or one fetched with `fetch` by the single refresher.
+    pub async fn token<F, Fut>(&self, fetch: &F) -> Result<String, WechatError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<Fetched, WechatError>>,
+    {
+        let cached = self.store.get(&self.key).await?;
+        if let Some(t) = cached {
+            let left = t.expires_at.saturating_sub(self.now());
+            if left >= REFRESH_AHEAD_SECS {
+                return Ok(t.value);
+            }
+            if left > USABLE_MARGIN_SECS {
+                return Ok(self.refresh_ahead(t, fetch).await);
+            }
+        }
+        self.refresh_or_wait(fetch).await
+    }
+
+    /// Deletes the cached token if it is still `failed` (after 40001/40014/42001).
+    async fn invalidate(&self, failed: &str) {
+        if let Err(e) = self.store.invalidate(&self.key, failed).await {
+            // The fresh fetch below then sees the failing token again and the retry fails
+            // with the same errcode: logged, not hidden.
+            tracing::warn!(key = %self.key, error = %e, "could not invalidate a rejected access token");
+        }
+    }
+
+    /// The cached token is still usable but due: at most one caller per `AHEAD_BACKOFF`
+    /// refreshes it; everyone else, and the refresher if the fetch fails, uses `cached`.
+    async fn refresh_ahead<F, Fut>(&self, cached: CachedToken, fetch: &F) -> String
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<Fetched, WechatError>>,
+    {
+        let gate = format!("{}:ahead", self.key);
+        match self.store.try_lock(&gate, AHEAD_BACKOFF).await {
+            Ok(true) => {}
+            Ok(false) => return cached.value,
+            Err(e) => {
+                tracing::warn!(key = %self.key, error = %e, "token store lock failed; using the cached token");
+                return cached.value;
+            }
+        }
+        match self.store.try_lock(&self.key, LOCK_TTL).await {
+            Ok(true) => {}
+            Ok(false) => return cached.value,
+            Err(e) => {
+                tracing::warn!(key = %self.key, error = %e, "token store lock failed; using the cached token");
+                return cached.value;
+            }
+        }
+        match self.fetch_locked(fetch).await {
+            Ok(value) => value,
+            Err(e) => {
+                tracing::warn!(key = %self.key, error = %e, "early access-token refresh failed; using the cached token");
+                cached.value
+            }
+        }
+    }
+
+    /// No usable token cached: become the refresher, or wait for the one that is.
+    async fn refresh_or_wait<F, Fut>(&self, fetch: &F) -> Result<String, WechatError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<Fetched, WechatError>>,
+    {
+        let deadline = tokio::time::Instant::now() + LOCK_TTL + Duration::from_secs(1);
+        let mut pause = Duration::from_millis(20);
+        loop {
+            if self.store.try_lock(&self.key, LOCK_TTL).await? {
+                return self.fetch_locked(fetch).await;
+            }
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                return Err(WechatError::TokenUnavailable {
+                    reason: "another refresher held the lock and stored no token in time".into(),
+                });
+            }
+            tokio::time::sleep(pause.min(deadline - now)).await;
+            pause = (pause * 2).min(Duration::from_millis(250));
+            if let Some(t) = self.store.get(&self.key).await?
+                && t.expires_at.saturating_sub(self.now()) > USABLE_MARGIN_SECS
+            {
+                return Ok(t.value);
+            }
+        }
+    }
+
+    /// Holding the lock: re-read (another refresher may have just finished), else fetch and
+    /// store. Always unlocks.
+    async fn fetch_locked<F, Fut>(&self, fetch: &F) -> Result<String, WechatError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<Fetched, WechatError>>,
+    {
+        let result = self.fetch_and_put(fetch).await;
+        if let Err(e) = self.store.unlock(&self.key).await {
+            // The lease ends by itself after LOCK_TTL.
+            tracing::warn!(key = %self.key, error = %e, "could not release the token lock");
+        }
+        result
+    }
+
+    async fn fetch_and_put<F, Fut>(&self, fetch: &F) -> Result<String, WechatError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<Fetched, WechatError>>,
+    {
+        if let Some(t) = self.store.get(&self.key).await?
+            && t.expires_at.saturating_sub(self.now()) >= REFRESH_AHEAD_SECS
+        {
+            return Ok(t.value);
+        }
+        let fetched = tokio::time::timeout(LOCK_TTL, fetch())
+            .await
+            .map_err(|_| WechatError::TokenUnavailable {
+                reason: "the token fetch took longer than the lock lease".into(),
+            })??;
+        let token = CachedToken {
+            expires_at: self.now().saturating_add(fetched.expires_in),
+            value: fetched.value,
+        };
+        tracing::debug!(key = %self.key, expires_at = token.expires_at, "fetched an access token");
+        if let Err(e) = self.store.put(&self.key, &token).await {
+            // This caller still has a good token; others will fetch their own.
+            tracing::warn!(key = %self.key, error = %e, "could not store the access token");
+        }
+        Ok(token.value)
+    }
+}
+
+impl fmt::Debug for TokenCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenCache")
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
+}
+
+/// True for the errcodes that mean "this access token is bad" (WECHAT.md §0).
+pub(crate) fn is_token_error(e: &WechatError) -> bool {
+    matches!(e.errcode(), Some(40001 | 40014 | 42001))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
+
+    fn cache_at(now: Arc<AtomicI64>) -> TokenCache {
+        let mut c = TokenCache::new("k".into());
+        c.clock = Arc::new(move || now.load(Ordering::SeqCst));
+        c
+    }
+
+    #[tokio::test]
+    async fn memory_store_compare_and_delete() {
+        let s = MemoryTokenStore::new();
+        let t = CachedToken {
+            value: "a".into(),
+            expires_at: 10,
+        };
+        s.put("k", &t).await.unwrap();
+        s.invalidate("k", "b").await.unwrap();
+        assert_eq!(s.get("k").await.unwrap(), Some(t));
+        s.invalidate("k", "a").await.unwrap();
+        assert_eq!(s.get("k").await.unwrap(), None);
+        s.invalidate("missing", "a").await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn memory_store_lock_is_a_lease() {
+        let s = MemoryTokenStore::new();
+        assert!(s.try_lock("k", Duration::from_millis(50)).await.unwrap());
+        assert!(!s.try_lock("k", Duration::from_millis(50)).await.unwrap());
+        // Locks and tokens are separate namespaces.
+        assert_eq!(s.get("k").await.unwrap(), None);
+        tokio::time::sleep(Duration::from_millis(80)).await;
+        assert!(s.try_lock("k", Duration::from_secs(5)).await.unwrap());
+        s.unlock("k").await.unwrap();
+        assert!(s.try_lock("k", Duration::from_secs(5)).await.unwrap());
+    }
+
+    #[test]
+    fn cached_token_debug_redacts_value() {
+        let t = CachedToken {
+            value: "secret-token".into(),
+            expires_at: 1,
+        };
+        assert!(!format!("{t:?}").contains("secret-token"));
+    }
+
+    #[tokio::test]
+    async fn failed_early_refresh_keeps_the_cached_token_and_backs_off() {
+        let now = Arc::new(AtomicI64::new(1_000));
+        let cache = cache_at(now.clone());
+        cache
+            .store
+            .put(
+                "k",
+                &CachedToken {
+                    value: "old".into(),
+                    expires_at: 1_100,
+                },
+            )
+            .await
+            .unwrap();
+        let fetches = AtomicU32::new(0);
+        let failing = || async {
+            fetches.fetch_add(1, Ordering::SeqCst);
+            Err::<Fetched, _>(WechatError::Api {
+                errcode: -1,
+                errmsg: "busy".into(),
+            })
+        };
+        assert_eq!(cache.token(&failing).await.unwrap(), "old");
+        assert_eq!(cache.token(&failing).await.unwrap(), "old");
+        assert_eq!(
+            fetches.load(Ordering::SeqCst),
+            1,
+            "second call is inside the backoff"
+        );
+    }
+
+    #[tokio::test]
+    async fn same_token_returned_late_is_not_refetched_every_call() {
+        // WeCom may hand back the same token until it expires.
+        let now = Arc::new(AtomicI64::new(1_000));
+        let cache = cache_at(now.clone());
+        let fetches = AtomicU32::new(0);
+        let fetch = || async {
+            fetches.fetch_add(1, Ordering::SeqCst);
+            Ok(Fetched {
+                value: "same".into(),
+                expires_in: 100,
+            })
+        };
+        for _ in 0..5 {
+            assert_eq!(cache.token(&fetch).await.unwrap(), "same");
+        }
+        // The first fetch, then one early refresh; the rest fall inside the backoff.
+        assert_eq!(fetches.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn hard_refresh_error_is_returned_and_the_lock_released() {
+        let now = Arc::new(AtomicI64::new(1_000));
+        let cache = cache_at(now);
+        let err = cache
+            .token(&|| async {
+                Err::<Fetched, _>(WechatError::Api {
+                    errcode: 40125,
+                    errmsg: "x".into(),
+                })
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(err.errcode(), Some(40125));
+        assert!(cache.store.try_lock("k", LOCK_TTL).await.unwrap());
+    }
+}
