@@ -11,12 +11,18 @@ use fingertip_core::auth::tokens::TokenKeys;
 use fingertip_core::clock::{Clock, SystemClock};
 use fingertip_core::config::{Settings, redact_url};
 use fingertip_core::db::{self, DbOptions};
+use fingertip_core::ports::RateLimiter;
 use fingertip_core::ports::memory_pubsub::MemoryPubSub;
 use fingertip_core::ports::memory_queue::MemoryQueue;
+use fingertip_core::ports::memory_rate_limit::MemoryRateLimiter;
+use fingertip_core::ports::push::PushPlatform;
 use fingertip_core::ports::redis_pubsub::RedisPubSub;
 use fingertip_core::ports::redis_queue::RedisQueue;
+use fingertip_core::ports::redis_rate_limit::RedisRateLimiter;
+use fingertip_core::ports::redis_token_store::RedisTokenStore;
 use fingertip_core::ports::{JobQueue, PubSub};
-use fingertip_workers::FanoutWorker;
+use fingertip_core::push::platform::WechatPlatform;
+use fingertip_workers::{FanoutWorker, PushWorker};
 use tokio_util::sync::CancellationToken;
 
 /// What differs between a production start and a test.
@@ -76,12 +82,57 @@ impl App {
             ),
             None => Arc::new(MemoryPubSub::new()),
         };
+        // Platform access tokens and the push rate limit are shared by every process through
+        // Redis when there is one, and kept in this process otherwise.
+        let redis_conn = match &settings.redis_url {
+            Some(url) => Some(
+                redis::Client::open(url.as_str())?
+                    .get_connection_manager()
+                    .await
+                    .with_context(|| format!("cannot reach Redis at {}", redact_url(url)))?,
+            ),
+            None => None,
+        };
+        let clock = opts.clock.clone();
+        let unix_now: fingertip_wechat::UnixClock = Arc::new(move || clock.now().timestamp());
+        let token_store: Arc<dyn fingertip_wechat::TokenStore> = match &redis_conn {
+            Some(c) => Arc::new(RedisTokenStore::new(
+                c.clone(),
+                &settings.redis_prefix,
+                unix_now.clone(),
+            )),
+            None => Arc::new(fingertip_wechat::MemoryTokenStore::new()),
+        };
+        let rate_limiter: Arc<dyn RateLimiter> = match &redis_conn {
+            Some(c) => Arc::new(RedisRateLimiter::new(c.clone(), &settings.redis_prefix)),
+            None => Arc::new(MemoryRateLimiter::new()),
+        };
+        let http = fingertip_wechat::http_client(Duration::from_secs(10));
         let wechat = settings.wechat.clone().map(|cfg| {
-            fingertip_wechat::WechatClient::new(
-                fingertip_wechat::http_client(Duration::from_secs(10)),
-                cfg,
-            )
+            fingertip_wechat::WechatClient::new(http.clone(), cfg)
+                .with_token_store(token_store.clone())
+                .with_clock(unix_now.clone())
         });
+        let wecom = settings.wecom.as_ref().map(|w| {
+            fingertip_wechat::WecomClient::new(
+                http.clone(),
+                fingertip_wechat::WecomConfig {
+                    api_base: w.api_base.clone(),
+                    corpid: w.corp_id.clone(),
+                    secret: w.secret.expose().to_string(),
+                    agentid: w.agent_id,
+                },
+            )
+            .with_token_store(token_store.clone())
+            .with_clock(unix_now.clone())
+        });
+        let push: Option<Arc<dyn PushPlatform>> =
+            (wechat.is_some() || wecom.is_some()).then(|| {
+                Arc::new(WechatPlatform {
+                    wechat: wechat.clone(),
+                    wecom,
+                }) as Arc<dyn PushPlatform>
+            });
         let tokens = TokenKeys::new(settings.jwt_secret.expose())?;
         let core = Core {
             db,
@@ -90,6 +141,8 @@ impl App {
             pubsub,
             tokens,
             wechat,
+            push,
+            rate_limiter,
             settings,
         };
         Ok(Self {
@@ -134,6 +187,15 @@ impl App {
     }
 
     /// Fan-out worker number `n` of this process, with the lease and batch from the settings.
+    /// A push worker, when a push platform is configured.
+    pub fn push_worker(&self, n: usize) -> Option<PushWorker> {
+        PushWorker::new(
+            self.core.clone(),
+            format!("{}-push-{n}", self.instance),
+            self.core.settings.push(),
+        )
+    }
+
     pub fn fanout_worker(&self, n: usize) -> FanoutWorker {
         FanoutWorker::new(self.core.clone(), format!("{}-fanout-{n}", self.instance))
             .with_config(self.core.settings.fanout())
@@ -166,11 +228,18 @@ impl App {
     /// Runs the workers until `stop`; waits a bounded time for them to finish their batch.
     pub async fn work(&self, stop: CancellationToken) -> anyhow::Result<()> {
         let worker = self.fanout_worker(0);
-        let task = tokio::spawn(worker.run(stop.clone()));
+        let mut tasks = vec![tokio::spawn(worker.run(stop.clone()))];
+        match self.push_worker(0) {
+            Some(p) => tasks.push(tokio::spawn(p.run(stop.clone()))),
+            None => tracing::info!("no push platform configured: no push worker"),
+        }
         stop.cancelled().await;
-        if tokio::time::timeout(Duration::from_secs(15), task)
-            .await
-            .is_err()
+        if tokio::time::timeout(
+            Duration::from_secs(15),
+            futures_util::future::join_all(tasks),
+        )
+        .await
+        .is_err()
         {
             tracing::warn!(
                 "workers did not stop within 15 s; their leases will expire and be taken over"

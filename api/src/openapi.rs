@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{auth, broadcasts, health, inbox, members, posts, units, ws};
+use crate::routes::{auth, broadcasts, health, inbox, members, posts, push, units, ws};
 
 struct BearerAuth;
 
@@ -32,7 +32,8 @@ impl Modify for BearerAuth {
         members::create_member, members::list_members, members::get_member, members::patch_member, members::import_members,
         posts::create_post, posts::list_posts, posts::get_post, posts::patch_post,
         broadcasts::create_broadcast, broadcasts::list_broadcasts, broadcasts::get_broadcast, broadcasts::update_broadcast,
-        broadcasts::list_recipients, broadcasts::cancel_broadcast,
+        broadcasts::list_recipients, broadcasts::cancel_broadcast, broadcasts::remind_broadcast,
+        push::record_subscriptions, push::get_subscriptions, push::list_templates, push::put_template, push::delete_template,
         inbox::list_inbox, inbox::get_unread_count, inbox::get_item, inbox::mark_read, inbox::read_all,
         ws::live_socket,
     ),
@@ -44,6 +45,7 @@ impl Modify for BearerAuth {
         (name = "content", description = "Posts (admin)"),
         (name = "broadcasts", description = "Broadcasts (admin)"),
         (name = "inbox", description = "The member's inbox"),
+        (name = "push", description = "WeChat subscribe consents (member) and push templates (admin)"),
         (name = "operations", description = "Health"),
     )
 )]

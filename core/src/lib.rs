@@ -15,8 +15,8 @@ pub mod live;
 pub mod org;
 pub mod paging;
 pub mod ports;
-pub mod push;
 pub mod posts;
+pub mod push;
 
 pub use context::Core;
 pub use error::{CoreError, CoreResult, FieldError};

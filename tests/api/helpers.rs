@@ -13,7 +13,7 @@ use fingertip_core::clock::ManualClock;
 use fingertip_core::config::Settings;
 use fingertip_core::db::DbOptions;
 use fingertip_wechat::mock::{MockServer, MockWechat};
-use fingertip_workers::FanoutWorker;
+use fingertip_workers::{FanoutWorker, PushWorker};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -29,6 +29,8 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub mock: MockWechat,
     pub worker: FanoutWorker,
+    /// The push worker (when WeChat or WeCom is configured); `drain()` runs it too.
+    pub pusher: Option<PushWorker>,
     /// What built this app, so that a peer server can be built the same way.
     pub settings: Settings,
     db_opts: DbOptions,
@@ -164,6 +166,7 @@ pub async fn spawn_with(opts: SpawnOptions) -> TestApp {
         clock,
         mock,
         worker: app.fanout_worker(0),
+        pusher: app.push_worker(0),
         settings,
         db_opts,
         tag,
@@ -211,7 +214,7 @@ impl Drop for Peer {
 
 impl Peer {
     pub async fn drain(&self) {
-        drain_worker(&self.worker).await
+        drain_worker(&self.worker, None).await
     }
 
     pub fn ws_url(&self, token: &str) -> String {
@@ -227,9 +230,17 @@ pub fn ws_url(base: &str, token: &str) -> String {
     )
 }
 
-async fn drain_worker(worker: &FanoutWorker) {
-    for _ in 0..20 {
-        if worker.run_once().await.expect("worker pass") == 0 {
+async fn drain_worker(worker: &FanoutWorker, pusher: Option<&PushWorker>) {
+    for _ in 0..50 {
+        let fanned = worker.run_once().await.expect("worker pass");
+        let pushed = match pusher {
+            Some(p) => {
+                let r = p.run_once().await.expect("push pass");
+                r.claimed + r.unknown
+            }
+            None => 0,
+        };
+        if fanned == 0 && pushed == 0 {
             return;
         }
     }
@@ -417,7 +428,7 @@ impl TestApp {
 
     /// Runs the workers until they have nothing left to do.
     pub async fn drain(&self) {
-        drain_worker(&self.worker).await
+        drain_worker(&self.worker, self.pusher.as_ref()).await
     }
 
     pub fn ws_url(&self, token: &str) -> String {

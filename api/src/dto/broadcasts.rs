@@ -136,6 +136,9 @@ pub struct ChannelStatsBody {
     pub failed: u64,
     pub skipped: u64,
     pub pending: u64,
+    /// Pushes whose outcome is unknown: a worker died after handing them to the platform
+    /// (they are not resent, to avoid duplicates).
+    pub unknown: u64,
 }
 
 impl From<ChannelStats> for ChannelStatsBody {
@@ -145,6 +148,7 @@ impl From<ChannelStats> for ChannelStatsBody {
             failed: c.failed,
             skipped: c.skipped,
             pending: c.pending,
+            unknown: c.unknown,
         }
     }
 }
@@ -267,16 +271,23 @@ pub struct RecipientResponse {
     pub unit_id: Option<String>,
     pub delivered_at: DateTime<Utc>,
     pub read_at: Option<DateTime<Utc>>,
+    /// The pushes to this member (every channel and reminder round), with the last error of
+    /// those that failed.
+    pub push: Vec<crate::dto::push::DeliveryResponse>,
 }
 
-impl From<RecipientView> for RecipientResponse {
-    fn from(r: RecipientView) -> Self {
+impl RecipientResponse {
+    pub fn new(
+        r: RecipientView,
+        push: Vec<fingertip_core::push::deliveries::DeliveryView>,
+    ) -> Self {
         Self {
             member_id: id_str(r.member_id),
             name: r.name,
             unit_id: r.unit_id.map(id_str),
             delivered_at: r.delivered_at,
             read_at: r.read_at,
+            push: push.into_iter().map(Into::into).collect(),
         }
     }
 }

@@ -8,5 +8,6 @@ pub mod inbox;
 pub mod live;
 pub mod org;
 pub mod posts;
+pub mod push;
 
 pub use common::*;

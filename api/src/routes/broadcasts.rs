@@ -19,7 +19,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(get_broadcast)
         .service(update_broadcast)
         .service(list_recipients)
-        .service(cancel_broadcast);
+        .service(cancel_broadcast)
+        .service(remind_broadcast);
 }
 
 /// Send a post to an audience, now or at `send_at`.
@@ -126,7 +127,12 @@ pub async fn list_recipients(
         .map(RecipientState::parse)
         .transpose()?;
     let p = stats::recipients(&core, id, state, page).await?;
-    Ok(web::Json(Paged::from_page(p, RecipientResponse::from)))
+    let ids: Vec<i64> = p.items.iter().map(|r| r.member_id).collect();
+    let mut pushes = fingertip_core::push::deliveries::of_members(&core, id, &ids).await?;
+    Ok(web::Json(Paged::from_page(p, |r| {
+        let push = pushes.remove(&r.member_id).unwrap_or_default();
+        RecipientResponse::new(r, push)
+    })))
 }
 
 /// Cancel a broadcast that has not finished sending; 409 when there is nothing left to cancel.
@@ -144,4 +150,20 @@ pub async fn cancel_broadcast(
         service::cancel(&core, id).await?,
         None,
     )))
+}
+
+/// Re-notify, on the broadcast's push channels, the members who have not read its latest
+/// occurrence. 202: the reminder is queued for the push workers.
+#[utoipa::path(post, path = "/api/v1/admin/broadcasts/{id}/remind", tag = "broadcasts", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 202, body = crate::dto::push::RemindResponse), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+#[post("/admin/broadcasts/{id}/remind")]
+pub async fn remind_broadcast(
+    core: web::Data<Core>,
+    _m: Manager,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let id = path_id(&id, "broadcast")?;
+    let (round, reminded) = fingertip_core::push::deliveries::remind(&core, id).await?;
+    Ok(HttpResponse::Accepted().json(crate::dto::push::RemindResponse { round, reminded }))
 }

@@ -7,6 +7,7 @@ pub mod health;
 pub mod inbox;
 pub mod members;
 pub mod posts;
+pub mod push;
 pub mod units;
 pub mod ws;
 
@@ -23,6 +24,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(posts::configure)
             .configure(broadcasts::configure)
             .configure(inbox::configure)
+            .configure(push::configure)
             .configure(ws::configure),
     );
 }

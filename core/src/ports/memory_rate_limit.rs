@@ -79,7 +79,10 @@ mod tests {
                 }
                 max = max.max(i - j + 1);
             }
-            assert!(max as u32 <= per_sec, "{per_sec}/s let {max} through in one second");
+            assert!(
+                max as u32 <= per_sec,
+                "{per_sec}/s let {max} through in one second"
+            );
             // And it is not far below: at least 80 % of the limit in steady state.
             let in_third_second = times
                 .iter()

@@ -11,6 +11,7 @@ pub mod rate_limit;
 pub mod redis_pubsub;
 pub mod redis_queue;
 pub mod redis_rate_limit;
+pub mod redis_token_store;
 
 pub use pubsub::{Event, PubSub, Received, Subscription};
 pub use queue::{Delivery, Job, JobQueue};

@@ -36,10 +36,7 @@ pub async fn record(
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         {
-            v.add(
-                "results",
-                format!("{tid:?} is not a subscribe template id"),
-            );
+            v.add("results", format!("{tid:?} is not a subscribe template id"));
         }
         if r.len() > 64 {
             v.add("results", format!("the result for {tid:?} is too long"));

@@ -6,14 +6,17 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query, SimpleExpr};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QuerySelect};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait,
+    QueryFilter, QuerySelect, TransactionTrait,
+};
 
 use super::DeliveryStatus;
 use crate::Core;
 use crate::audience::Audience;
 use crate::broadcasts::Channel;
 use crate::broadcasts::stats::PushStats;
-use crate::entities::{broadcasts, members, push_deliveries};
+use crate::entities::{broadcasts, inbox_items, members, push_deliveries};
 use crate::error::{CoreError, CoreResult};
 use crate::org::UnitTree;
 
@@ -51,13 +54,27 @@ fn reachable(c: Channel) -> (SimpleExpr, &'static str) {
 /// Writes the delivery rows of round `round` for the audience members with ids in
 /// `(after, upto]`: `pending` for those the channel can reach, `skipped` with the reason for
 /// the others. Existing rows are left alone. One `INSERT ... SELECT` per channel and outcome.
-#[allow(clippy::too_many_arguments)]
 pub async fn insert_range(
     db: &impl ConnectionTrait,
     b: &broadcasts::Model,
     audience: &Audience,
     tree: &UnitTree,
     (after, upto): (i64, i64),
+    round: i32,
+    now: DateTime<Utc>,
+) -> CoreResult<()> {
+    let members_cond = audience
+        .condition(tree)
+        .add(members::Column::Id.gt(after))
+        .add(members::Column::Id.lte(upto));
+    insert_where(db, b, members_cond, round, now).await
+}
+
+/// Writes the delivery rows of round `round` for the members matching `members_cond`.
+async fn insert_where(
+    db: &impl ConnectionTrait,
+    b: &broadcasts::Model,
+    members_cond: Condition,
     round: i32,
     now: DateTime<Utc>,
 ) -> CoreResult<()> {
@@ -80,13 +97,7 @@ pub async fn insert_range(
                 .expr(Expr::val(now))
                 .expr(Expr::val(now))
                 .from(members::Entity)
-                .cond_where(
-                    audience
-                        .condition(tree)
-                        .add(members::Column::Id.gt(after))
-                        .add(members::Column::Id.lte(upto))
-                        .add(cond),
-                )
+                .cond_where(members_cond.clone().add(cond))
                 .to_owned();
             let mut insert = Query::insert();
             insert
@@ -212,11 +223,105 @@ pub fn failed_members(broadcast_id: i64) -> sea_orm::sea_query::SelectStatement 
         .column(push_deliveries::Column::MemberId)
         .from(push_deliveries::Entity)
         .and_where(Expr::col(push_deliveries::Column::BroadcastId).eq(broadcast_id))
-        .and_where(
-            Expr::col(push_deliveries::Column::Status).is_in([
-                DeliveryStatus::Dead.as_str(),
-                DeliveryStatus::Unknown.as_str(),
-            ]),
-        )
+        .and_where(Expr::col(push_deliveries::Column::Status).is_in([
+            DeliveryStatus::Dead.as_str(),
+            DeliveryStatus::Unknown.as_str(),
+        ]))
         .to_owned()
+}
+
+/// Re-notifies the members who have not read the latest occurrence: a new round of
+/// deliveries on the broadcast's push channels. Returns (round, members reminded).
+pub async fn remind(core: &Core, broadcast_id: i64) -> CoreResult<(i32, u64)> {
+    let b = broadcasts::Entity::find_by_id(broadcast_id)
+        .one(&core.db)
+        .await?
+        .ok_or(CoreError::NotFound("broadcast"))?;
+    if b.status == crate::broadcasts::Status::Canceled.as_str() {
+        return Err(CoreError::Conflict("the broadcast was canceled".into()));
+    }
+    let channels = push_channels(&b);
+    if channels.is_empty() {
+        return Err(CoreError::Conflict(
+            "the broadcast has no push channel to remind on (it was sent to the inbox only)".into(),
+        ));
+    }
+    let occurrence: Option<i64> = inbox_items::Entity::find()
+        .select_only()
+        .column_as(Expr::col(inbox_items::Column::Occurrence).max(), "o")
+        .filter(inbox_items::Column::BroadcastId.eq(broadcast_id))
+        .into_tuple::<Option<i64>>()
+        .one(&core.db)
+        .await?
+        .flatten();
+    let Some(occurrence) = occurrence else {
+        return Err(CoreError::Conflict(
+            "nothing has been delivered yet, so there is nobody to remind".into(),
+        ));
+    };
+    let last: Option<i32> = push_deliveries::Entity::find()
+        .select_only()
+        .column_as(Expr::col(push_deliveries::Column::Round).max(), "r")
+        .filter(push_deliveries::Column::BroadcastId.eq(broadcast_id))
+        .filter(push_deliveries::Column::Occurrence.eq(occurrence))
+        .into_tuple::<Option<i32>>()
+        .one(&core.db)
+        .await?
+        .flatten();
+    let round = last.unwrap_or(0) + 1;
+    let busy = push_deliveries::Entity::find()
+        .filter(push_deliveries::Column::BroadcastId.eq(broadcast_id))
+        .filter(push_deliveries::Column::Occurrence.eq(occurrence))
+        .filter(push_deliveries::Column::Round.eq(round - 1))
+        .filter(push_deliveries::Column::Round.gt(0))
+        .filter(push_deliveries::Column::Status.is_in([
+            DeliveryStatus::Pending.as_str(),
+            DeliveryStatus::Sending.as_str(),
+        ]))
+        .count(&core.db)
+        .await?;
+    if busy > 0 {
+        return Err(CoreError::Conflict(
+            "the previous reminder is still being sent".into(),
+        ));
+    }
+    let unread = Query::select()
+        .column(inbox_items::Column::MemberId)
+        .from(inbox_items::Entity)
+        .and_where(Expr::col(inbox_items::Column::BroadcastId).eq(broadcast_id))
+        .and_where(Expr::col(inbox_items::Column::Occurrence).eq(occurrence))
+        .and_where(Expr::col(inbox_items::Column::ReadAt).is_null())
+        .to_owned();
+    let audience = Audience {
+        all: true,
+        ..Default::default()
+    };
+    let mut at_occurrence = b.clone();
+    at_occurrence.occurrence = occurrence;
+    let now = core.now();
+    let txn = core.db.begin().await?;
+    insert_where(
+        &txn,
+        &at_occurrence,
+        audience
+            .condition(&UnitTree::default())
+            .add(members::Column::Id.in_subquery(unread.clone())),
+        round,
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    let reminded = inbox_items::Entity::find()
+        .filter(inbox_items::Column::BroadcastId.eq(broadcast_id))
+        .filter(inbox_items::Column::Occurrence.eq(occurrence))
+        .filter(inbox_items::Column::ReadAt.is_null())
+        .count(&core.db)
+        .await?;
+    tracing::info!(
+        broadcast.id = broadcast_id,
+        round,
+        reminded,
+        "reminder queued"
+    );
+    Ok((round, reminded))
 }

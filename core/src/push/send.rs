@@ -24,8 +24,7 @@ use chrono_tz::Tz;
 use futures_util::StreamExt;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
+    ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 
 use super::DeliveryStatus;
@@ -118,20 +117,42 @@ pub struct Sender {
 
 #[derive(Debug, Clone)]
 enum Outcome {
-    Sent { msgid: String },
+    Sent {
+        msgid: String,
+    },
     /// Not sent, by design (reason).
-    Skip { reason: String },
-    NoConsent { code: Option<i64>, message: String },
-    Retry { code: Option<i64>, message: String, tomorrow: bool },
-    Dead { code: Option<i64>, message: String },
+    Skip {
+        reason: String,
+    },
+    NoConsent {
+        code: Option<i64>,
+        message: String,
+    },
+    Retry {
+        code: Option<i64>,
+        message: String,
+        tomorrow: bool,
+    },
+    Dead {
+        code: Option<i64>,
+        message: String,
+    },
 }
 
 impl Outcome {
     fn of_failure(f: &PushFailure) -> Self {
         let (code, message) = (f.errcode, f.message.clone());
         match f.disposition {
-            Disposition::Retry => Outcome::Retry { code, message, tomorrow: false },
-            Disposition::RetryTomorrow => Outcome::Retry { code, message, tomorrow: true },
+            Disposition::Retry => Outcome::Retry {
+                code,
+                message,
+                tomorrow: false,
+            },
+            Disposition::RetryTomorrow => Outcome::Retry {
+                code,
+                message,
+                tomorrow: true,
+            },
             Disposition::NoConsent => Outcome::NoConsent { code, message },
             Disposition::Permanent => Outcome::Dead { code, message },
         }
@@ -150,7 +171,10 @@ impl SendConfig {
     /// base × 2^(attempts-1), capped, times a jitter in [0.5, 1.5].
     pub fn backoff(&self, attempts: i32) -> Duration {
         let exp = attempts.clamp(1, 20) - 1;
-        let raw = self.backoff_base.num_milliseconds().saturating_mul(1i64 << exp);
+        let raw = self
+            .backoff_base
+            .num_milliseconds()
+            .saturating_mul(1i64 << exp);
         let capped = Ord::min(raw, self.backoff_max.num_milliseconds());
         Duration::milliseconds((capped as f64 * jitter_factor()) as i64)
     }
@@ -234,7 +258,10 @@ impl Sender {
         let mut claimed = vec![];
         for chunk in ids.chunks(500) {
             push_deliveries::Entity::update_many()
-                .col_expr(push_deliveries::Column::LeaseOwner, Expr::value(&self.worker))
+                .col_expr(
+                    push_deliveries::Column::LeaseOwner,
+                    Expr::value(&self.worker),
+                )
                 .col_expr(
                     push_deliveries::Column::LeaseUntil,
                     Expr::value(now + self.cfg.lease),
@@ -269,12 +296,21 @@ impl Sender {
         if rows.is_empty() {
             return Ok(report);
         }
-        let (wechat, rest): (Vec<_>, Vec<_>) = rows.into_iter().partition(|r| r.channel == "wechat");
+        let (wechat, rest): (Vec<_>, Vec<_>) =
+            rows.into_iter().partition(|r| r.channel == "wechat");
         let (wecom, other): (Vec<_>, Vec<_>) = rest.into_iter().partition(|r| r.channel == "wecom");
         if !other.is_empty() {
             let outcomes = other
                 .iter()
-                .map(|r| (r.clone(), Outcome::Dead { code: None, message: format!("unknown channel {:?}", r.channel) }))
+                .map(|r| {
+                    (
+                        r.clone(),
+                        Outcome::Dead {
+                            code: None,
+                            message: format!("unknown channel {:?}", r.channel),
+                        },
+                    )
+                })
                 .collect::<Vec<_>>();
             self.record(&outcomes, &mut report, false).await?;
         }
@@ -292,7 +328,10 @@ impl Sender {
     async fn release(&self, ids: &[i64]) -> CoreResult<()> {
         for chunk in ids.chunks(500) {
             push_deliveries::Entity::update_many()
-                .col_expr(push_deliveries::Column::LeaseOwner, Expr::value(Option::<String>::None))
+                .col_expr(
+                    push_deliveries::Column::LeaseOwner,
+                    Expr::value(Option::<String>::None),
+                )
                 .col_expr(
                     push_deliveries::Column::LeaseUntil,
                     Expr::value(Option::<DateTime<Utc>>::None),
@@ -323,7 +362,10 @@ impl Sender {
                 push_deliveries::Column::Attempts,
                 Expr::col(push_deliveries::Column::Attempts).add(1),
             )
-            .col_expr(push_deliveries::Column::LeaseUntil, Expr::value(now + self.cfg.lease))
+            .col_expr(
+                push_deliveries::Column::LeaseUntil,
+                Expr::value(now + self.cfg.lease),
+            )
             .col_expr(push_deliveries::Column::UpdatedAt, Expr::value(now))
             .filter(push_deliveries::Column::Id.is_in(ids.clone()))
             .filter(push_deliveries::Column::LeaseOwner.eq(&self.worker))
@@ -377,8 +419,16 @@ impl Sender {
         let txn = self.core.db.begin().await?;
         for (row, outcome) in outcomes {
             let (status, next, code, error, msgid) = match outcome {
-                Outcome::Sent { msgid } => (DeliveryStatus::Sent, None, None, None, Some(msgid.clone())),
-                Outcome::Skip { reason } => (DeliveryStatus::Skipped, None, None, Some(reason.clone()), None),
+                Outcome::Sent { msgid } => {
+                    (DeliveryStatus::Sent, None, None, None, Some(msgid.clone()))
+                }
+                Outcome::Skip { reason } => (
+                    DeliveryStatus::Skipped,
+                    None,
+                    None,
+                    Some(reason.clone()),
+                    None,
+                ),
                 Outcome::NoConsent { code, message } => (
                     DeliveryStatus::Skipped,
                     None,
@@ -386,13 +436,20 @@ impl Sender {
                     Some(format!("no_consent: {message}")),
                     None,
                 ),
-                Outcome::Retry { code, message, tomorrow } => {
+                Outcome::Retry {
+                    code,
+                    message,
+                    tomorrow,
+                } => {
                     if row.attempts >= self.cfg.max_attempts {
                         (
                             DeliveryStatus::Dead,
                             None,
                             *code,
-                            Some(format!("retries exhausted after {} attempts: {message}", row.attempts)),
+                            Some(format!(
+                                "retries exhausted after {} attempts: {message}",
+                                row.attempts
+                            )),
                             None,
                         )
                     } else {
@@ -401,16 +458,32 @@ impl Sender {
                         } else {
                             now + self.cfg.backoff(row.attempts)
                         };
-                        (DeliveryStatus::Pending, Some(at), *code, Some(message.clone()), None)
+                        (
+                            DeliveryStatus::Pending,
+                            Some(at),
+                            *code,
+                            Some(message.clone()),
+                            None,
+                        )
                     }
                 }
-                Outcome::Dead { code, message } => {
-                    (DeliveryStatus::Dead, None, *code, Some(message.clone()), None)
-                }
+                Outcome::Dead { code, message } => (
+                    DeliveryStatus::Dead,
+                    None,
+                    *code,
+                    Some(message.clone()),
+                    None,
+                ),
             };
             let mut q = push_deliveries::Entity::update_many()
-                .col_expr(push_deliveries::Column::Status, Expr::value(status.as_str()))
-                .col_expr(push_deliveries::Column::LeaseOwner, Expr::value(Option::<String>::None))
+                .col_expr(
+                    push_deliveries::Column::Status,
+                    Expr::value(status.as_str()),
+                )
+                .col_expr(
+                    push_deliveries::Column::LeaseOwner,
+                    Expr::value(Option::<String>::None),
+                )
                 .col_expr(
                     push_deliveries::Column::LeaseUntil,
                     Expr::value(Option::<DateTime<Utc>>::None),
@@ -447,7 +520,15 @@ impl Sender {
         let Some(app) = self.platform.wechat_app() else {
             let out: Vec<_> = rows
                 .into_iter()
-                .map(|r| (r, Outcome::Dead { code: None, message: "wechat is not configured on this server".into() }))
+                .map(|r| {
+                    (
+                        r,
+                        Outcome::Dead {
+                            code: None,
+                            message: "wechat is not configured on this server".into(),
+                        },
+                    )
+                })
                 .collect();
             return self.record(&out, report, false).await;
         };
@@ -462,10 +543,8 @@ impl Sender {
         }
         self.record(&decided, report, false).await?;
         let key = format!("wechat:{app}");
-        let chunks: Vec<Vec<(push_deliveries::Model, WechatPush)>> = sendable
-            .chunks(WECHAT_CHUNK)
-            .map(|c| c.to_vec())
-            .collect();
+        let chunks: Vec<Vec<(push_deliveries::Model, WechatPush)>> =
+            sendable.chunks(WECHAT_CHUNK).map(|c| c.to_vec()).collect();
         let parallel = (self.cfg.concurrency / WECHAT_CHUNK).max(1);
         let mut stream = futures_util::stream::iter(chunks)
             .map(|chunk| self.wechat_chunk(chunk, &key, stop))
@@ -517,15 +596,32 @@ impl Sender {
         }
         let messages: HashMap<i64, WechatPush> =
             chunk.iter().map(|(r, m)| (r.id, m.clone())).collect();
-        let rows = self.mark_sending(chunk.into_iter().map(|(r, _)| r).collect()).await?;
+        let rows = self
+            .mark_sending(chunk.into_iter().map(|(r, _)| r).collect())
+            .await?;
         let sends = rows.into_iter().map(|row| {
             let msg = messages.get(&row.id).cloned();
             async move {
                 let Some(msg) = msg else {
-                    return (row, Outcome::Dead { code: None, message: "message lost".into() });
+                    return (
+                        row,
+                        Outcome::Dead {
+                            code: None,
+                            message: "message lost".into(),
+                        },
+                    );
                 };
-                if let Err(e) = rate_limit::acquire(self.limiter.as_ref(), key, self.cfg.wechat_rate).await {
-                    return (row, Outcome::Retry { code: None, message: e.to_string(), tomorrow: false });
+                if let Err(e) =
+                    rate_limit::acquire(self.limiter.as_ref(), key, self.cfg.wechat_rate).await
+                {
+                    return (
+                        row,
+                        Outcome::Retry {
+                            code: None,
+                            message: e.to_string(),
+                            tomorrow: false,
+                        },
+                    );
                 }
                 let o = match self.platform.send_wechat(&msg).await {
                     Ok(msgid) => Outcome::Sent { msgid },
@@ -548,7 +644,15 @@ impl Sender {
         let Some(app) = self.platform.wecom_app() else {
             let out: Vec<_> = rows
                 .into_iter()
-                .map(|r| (r, Outcome::Dead { code: None, message: "wecom is not configured on this server".into() }))
+                .map(|r| {
+                    (
+                        r,
+                        Outcome::Dead {
+                            code: None,
+                            message: "wecom is not configured on this server".into(),
+                        },
+                    )
+                })
                 .collect();
             return self.record(&out, report, false).await;
         };
@@ -592,36 +696,56 @@ impl Sender {
         for ((bid, _, round), members) in groups {
             for call in members.chunks(WECOM_CALL_MAX) {
                 if stop() {
-                    self.release(&call.iter().map(|(r, _)| r.id).collect::<Vec<_>>()).await?;
+                    self.release(&call.iter().map(|(r, _)| r.id).collect::<Vec<_>>())
+                        .await?;
                     continue;
                 }
                 let card = ctx.wecom_card(&self.core, bid, round > 0);
                 let users: HashMap<i64, String> =
                     call.iter().map(|(r, u)| (r.id, u.clone())).collect();
-                let rows = self.mark_sending(call.iter().map(|(r, _)| r.clone()).collect()).await?;
+                let rows = self
+                    .mark_sending(call.iter().map(|(r, _)| r.clone()).collect())
+                    .await?;
                 if rows.is_empty() {
                     continue;
                 }
                 let push = WecomPush {
-                    userids: rows.iter().filter_map(|r| users.get(&r.id).cloned()).collect(),
+                    userids: rows
+                        .iter()
+                        .filter_map(|r| users.get(&r.id).cloned())
+                        .collect(),
                     title: card.0,
                     description: card.1,
                     url: card.2,
                 };
-                let outcomes: Vec<(push_deliveries::Model, Outcome)> =
-                    match rate_limit::acquire(self.limiter.as_ref(), &key, self.cfg.wecom_rate).await {
-                        Err(e) => rows
-                            .into_iter()
-                            .map(|r| (r, Outcome::Retry { code: None, message: e.to_string(), tomorrow: false }))
-                            .collect(),
-                        Ok(()) => match self.platform.send_wecom(&push).await {
-                            Ok(accepted) => {
-                                let invalid: HashSet<String> = accepted
-                                    .invalid_users
-                                    .iter()
-                                    .map(|u| u.to_lowercase())
-                                    .collect();
-                                rows.into_iter()
+                let outcomes: Vec<(push_deliveries::Model, Outcome)> = match rate_limit::acquire(
+                    self.limiter.as_ref(),
+                    &key,
+                    self.cfg.wecom_rate,
+                )
+                .await
+                {
+                    Err(e) => rows
+                        .into_iter()
+                        .map(|r| {
+                            (
+                                r,
+                                Outcome::Retry {
+                                    code: None,
+                                    message: e.to_string(),
+                                    tomorrow: false,
+                                },
+                            )
+                        })
+                        .collect(),
+                    Ok(()) => match self.platform.send_wecom(&push).await {
+                        Ok(accepted) => {
+                            let invalid: HashSet<String> = accepted
+                                .invalid_users
+                                .iter()
+                                .map(|u| u.to_lowercase())
+                                .collect();
+                            rows.into_iter()
                                     .map(|r| {
                                         let u = users.get(&r.id).map(|u| u.to_lowercase()).unwrap_or_default();
                                         let o = if invalid.contains(&u) {
@@ -635,13 +759,13 @@ impl Sender {
                                         (r, o)
                                     })
                                     .collect()
-                            }
-                            Err(f) => {
-                                let o = Outcome::of_failure(&f);
-                                rows.into_iter().map(|r| (r, o.clone())).collect()
-                            }
-                        },
-                    };
+                        }
+                        Err(f) => {
+                            let o = Outcome::of_failure(&f);
+                            rows.into_iter().map(|r| (r, o.clone())).collect()
+                        }
+                    },
+                };
                 if let Some(hook) = &self.crash_after_send
                     && hook()
                 {
@@ -730,8 +854,18 @@ impl Context {
         rows: impl Iterator<Item = &'a push_deliveries::Model>,
     ) -> CoreResult<Self> {
         let rows: Vec<&push_deliveries::Model> = rows.collect();
-        let member_ids: Vec<i64> = rows.iter().map(|r| r.member_id).collect::<HashSet<_>>().into_iter().collect();
-        let broadcast_ids: Vec<i64> = rows.iter().map(|r| r.broadcast_id).collect::<HashSet<_>>().into_iter().collect();
+        let member_ids: Vec<i64> = rows
+            .iter()
+            .map(|r| r.member_id)
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let broadcast_ids: Vec<i64> = rows
+            .iter()
+            .map(|r| r.broadcast_id)
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
         let mut members_map = HashMap::new();
         for chunk in member_ids.chunks(500) {
             for m in members::Entity::find()
@@ -803,7 +937,10 @@ impl Context {
         let b = self.broadcasts.get(&r.broadcast_id)?;
         let p = self.posts.get(&b.post_id)?;
         let kind = if r.round > 0 {
-            self.templates.get("reminder").map(|_| "reminder").unwrap_or(p.kind.as_str())
+            self.templates
+                .get("reminder")
+                .map(|_| "reminder")
+                .unwrap_or(p.kind.as_str())
         } else {
             p.kind.as_str()
         };
@@ -816,7 +953,12 @@ impl Context {
         core: &Core,
         rows: &[push_deliveries::Model],
     ) -> CoreResult<HashMap<(i64, String), i64>> {
-        let member_ids: Vec<i64> = rows.iter().map(|r| r.member_id).collect::<HashSet<_>>().into_iter().collect();
+        let member_ids: Vec<i64> = rows
+            .iter()
+            .map(|r| r.member_id)
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
         let mut out = HashMap::new();
         for chunk in member_ids.chunks(500) {
             for c in wechat_credits::Entity::find()
@@ -841,7 +983,13 @@ impl Context {
         Some(Facts {
             title: p.title.clone(),
             summary: p.summary.clone().or_else(|| {
-                Some(p.body_md.chars().filter(|c| !"#*>`_".contains(*c)).take(40).collect())
+                Some(
+                    p.body_md
+                        .chars()
+                        .filter(|c| !"#*>`_".contains(*c))
+                        .take(40)
+                        .collect(),
+                )
             }),
             kind: p.kind.clone(),
             at,
@@ -868,11 +1016,20 @@ impl Context {
             .wechat_openid
             .clone()
             .ok_or_else(|| "not_bound: the member has not bound WeChat".to_string())?;
-        let post_kind = self.posts.get(&b.post_id).map(|p| p.kind.clone()).unwrap_or_default();
+        let post_kind = self
+            .posts
+            .get(&b.post_id)
+            .map(|p| p.kind.clone())
+            .unwrap_or_default();
         let t = self.template_of(r).ok_or_else(|| {
             format!("no_template: no subscribe template is configured for {post_kind}")
         })?;
-        if credits.get(&(r.member_id, t.template_id.clone())).copied().unwrap_or(0) <= 0 {
+        if credits
+            .get(&(r.member_id, t.template_id.clone()))
+            .copied()
+            .unwrap_or(0)
+            <= 0
+        {
             return Err(format!(
                 "no_credit: the member has not allowed a message of template {}",
                 t.template_id
@@ -881,7 +1038,10 @@ impl Context {
         let facts = self
             .facts(core, b, r.round > 0)
             .ok_or_else(|| "the post no longer exists".to_string())?;
-        let item = self.items.get(&(r.broadcast_id, r.occurrence, r.member_id)).copied();
+        let item = self
+            .items
+            .get(&(r.broadcast_id, r.occurrence, r.member_id))
+            .copied();
         Ok(WechatPush {
             openid,
             template_id: t.template_id.clone(),
@@ -899,7 +1059,12 @@ impl Context {
     }
 
     /// (title, description, url) of the WeCom text card of a broadcast.
-    fn wecom_card(&self, core: &Core, broadcast_id: i64, reminder: bool) -> (String, String, String) {
+    fn wecom_card(
+        &self,
+        core: &Core,
+        broadcast_id: i64,
+        reminder: bool,
+    ) -> (String, String, String) {
         let b = self.broadcasts.get(&broadcast_id);
         let facts = b.and_then(|b| self.facts(core, b, reminder));
         let url = core
@@ -943,7 +1108,12 @@ impl Context {
         rows: &[push_deliveries::Model],
         now: DateTime<Utc>,
     ) -> CoreResult<HashMap<i64, Vec<DateTime<Utc>>>> {
-        let member_ids: Vec<i64> = rows.iter().map(|r| r.member_id).collect::<HashSet<_>>().into_iter().collect();
+        let member_ids: Vec<i64> = rows
+            .iter()
+            .map(|r| r.member_id)
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
         let mut out: HashMap<i64, Vec<DateTime<Utc>>> = HashMap::new();
         for chunk in member_ids.chunks(500) {
             let sent: Vec<(i64, Option<DateTime<Utc>>)> = push_deliveries::Entity::find()
@@ -967,7 +1137,9 @@ impl Context {
 }
 
 fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// How long to wait before the next pass when this one found nothing.

@@ -80,7 +80,10 @@ fn check(
     );
     if let Some(p) = page {
         v.check(
-            !p.is_empty() && p.len() <= 256 && !p.starts_with('/') && !p.contains(char::is_whitespace),
+            !p.is_empty()
+                && p.len() <= 256
+                && !p.starts_with('/')
+                && !p.contains(char::is_whitespace),
             "page",
             "must be a mini-program page path such as pages/inbox/item?id={item_id}",
         );
@@ -103,7 +106,10 @@ fn check(
             Some(KeywordType::Time | KeywordType::Date)
                 if !matches!(source, Source::Time | Source::Deadline) =>
             {
-                v.add(format!("fields.{name}"), "a time or date keyword must carry time or deadline")
+                v.add(
+                    format!("fields.{name}"),
+                    "a time or date keyword must carry time or deadline",
+                )
             }
             Some(_) => {}
         }
@@ -204,7 +210,9 @@ pub fn kind_label(kind: &str) -> &'static str {
 }
 
 fn long_time(t: DateTime<Utc>, tz: Tz) -> String {
-    t.with_timezone(&tz).format("%Y年%m月%d日 %H:%M").to_string()
+    t.with_timezone(&tz)
+        .format("%Y年%m月%d日 %H:%M")
+        .to_string()
 }
 
 /// The raw text a source gives for a keyword of type `kind`, before fitting.
