@@ -15,7 +15,7 @@
 //! use fingertip_wechat::keywords::{KeywordType, fit, validate};
 //! let kind = KeywordType::of("thing1").unwrap();
 //! let v = fit(kind, "关于认真学习贯彻党的二十届三中全会精神的专题党课通知");
-//! assert_eq!(v, "关于认真学习贯彻党的二十届三中全会精神的…");
+//! assert_eq!(v, "关于认真学习贯彻党的二十届三中全会精神…"); // 19 + …
 //! assert!(validate(kind, &v).is_ok());
 //! assert_eq!(fit(KeywordType::Phrase, "已发布 (new)"), "已发布");
 //! ```

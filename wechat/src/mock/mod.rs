@@ -1,23 +1,62 @@
-//! An in-process mock of `api.weixin.qq.com` (hyper 1, HTTP/1.1), for tests and local runs.
+//! An in-process mock of `api.weixin.qq.com` and `qyapi.weixin.qq.com` (hyper 1, HTTP/1.1),
+//! for tests and local runs. The paths of the two hosts don't overlap, so one server serves
+//! both: point `WechatConfig::api_base` and `WecomConfig::api_base` at the same `base_url()`.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
 //! use fingertip_wechat::mock::MockWechat;
-//! let server = MockWechat::new("wx-appid", "secret").start(([127, 0, 0, 1], 0).into()).await?;
+//! let mock = MockWechat::new("wx-appid", "secret");
+//! mock.register_template("tpl-lesson", &["thing1", "time2"]);
+//! mock.grant_subscription("openid-1", "tpl-lesson", 3);
+//! mock.add_wecom_agent("ww-corp", 1000002, "corp-secret");
+//! mock.add_wecom_users(1000002, &["ZhangSan", "lisi"]);
+//! let server = mock.start(([127, 0, 0, 1], 0).into()).await?;
 //! let code = server.state().issue_code("openid-1");
-//! // point a WechatClient at server.base_url() and log in with `code` ...
+//! // point the clients at server.base_url(), log in with `code`, send ...
 //! server.shutdown().await;
 //! # Ok(()) }
 //! ```
 //!
-//! Routes: `GET /sns/jscode2session`; control routes for curl users:
+//! WeChat routes (always HTTP 200 with a JSON body; errmsg ends in a random trace id):
+//! - `GET /sns/jscode2session`: codes are single use, expire after 300 s; 40029/40163/40226/45011.
+//! - `GET /cgi-bin/token` (classic): a new token on each call, the previous one valid 300 s
+//!   more. `POST /cgi-bin/stable_token`: the same token until 300 s before it expires, then a
+//!   new one (the old one stays valid to its end); `force_refresh` at most 20 a day (45009) and
+//!   30 s apart. Tokens are `mock-at-<n>`, `expires_in` 7200 s ([`MockWechat::set_token_ttl`]).
+//! - `POST /cgi-bin/message/subscribe/send`: token (41001 missing, 40001 unknown, 42001
+//!   expired) → template registered (40037) → openid known (40003) → a grant left (43101) →
+//!   every registered keyword present and every value valid for its type prefix
+//!   ([`crate::keywords::validate`], 47003 `argument invalid! data.<key>.value invalid`) →
+//!   page allowed, if pages were configured (41030) → one grant used, `msgid` a u64 > 2^53.
+//!   Failed sends keep the grant.
+//! - `GET /cgi-bin/gettoken` (WeCom, per agent, renews like the stable token) and
+//!   `POST /cgi-bin/message/send`: token (41001/40014/42001), agentid known (40056) and the
+//!   token's own (301002), msgtype known (40008), textcard fields present (44004); recipients
+//!   split into the agent's users and `invaliduser` (lower-cased); all invalid → 81013;
+//!   `msgid` a string. `@all` means every user of the agent.
+//!
+//! Control routes for curl users (each mirrors a `MockWechat` method):
 //! `POST /mock/codes {"openid","blocked"?,"unionid"?}` → `{"code"}`,
-//! `POST /mock/faults {"path","errcode","count"?}` → `{"ok":true}`,
-//! `POST /mock/advance {"secs"}` → `{"ok":true}`, `GET /mock/calls` → `{"<path>": n}`.
+//! `POST /mock/faults {"path","errcode","count"?}` (the next `count` calls to `path` answer
+//! `errcode` before any other check),
+//! `POST /mock/advance {"secs"}` (moves the mock's clock),
+//! `POST /mock/templates {"template_id","keywords"}`,
+//! `POST /mock/grants {"openid","template_id","count"?}` → `{"ok","grants"}`,
+//! `POST /mock/openids {"openids"}`, `POST /mock/pages {"pages"}`,
+//! `POST /mock/wecom/agents {"corpid","agentid","secret"}`,
+//! `POST /mock/wecom/users {"agentid","userids"}`,
+//! `POST /mock/tokens/expire` (→ 42001), `POST /mock/tokens/invalidate` (→ 40001/40014),
+//! `POST /mock/latency {"ms"}`, `POST /mock/reset` (zero the counters),
+//! `GET /mock/calls` → `{"<path>": n}`,
+//! `GET /mock/stats` → `{"calls","token_fetches","sends":{"total","per_user","peak_per_second"}}`,
+//! `GET /mock/sent` → the accepted sends.
 //! Anything else: HTTP 404 `{"errcode":-1,"errmsg":"mock: no such path"}`.
 
+mod control;
 mod routes;
+mod sends;
 mod state;
+mod tokens;
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -30,7 +69,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 
+pub use sends::{SENT_LOG_CAP, SendStats, SentKind, SentMessage};
 pub use state::{CODE_TTL, DEFAULT_MINUTE_LIMIT, MockWechat};
+pub use tokens::{DEFAULT_TOKEN_TTL, FORCE_REFRESH_PER_DAY, FORCE_REFRESH_SPACING, TOKEN_GRACE};
 
 /// How long shutdown waits for open connections to finish their current request.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);

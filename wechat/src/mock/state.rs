@@ -1,11 +1,15 @@
-//! The mock's state: issued codes, fault injection, call counters, its clock, and the
-//! knobs tests turn.
+//! The mock's state: issued codes, tokens, templates and grants, WeCom agents and users,
+//! fault injection, call and send counters, its clock, and the knobs tests turn.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use serde_json::Value;
 use uuid::Uuid;
+
+use super::sends::{Reject, SendStats, Sends, SentMessage, WecomAccepted};
+use super::tokens::{DEFAULT_TOKEN_TTL, Owner, TokenProblem, Tokens};
 
 /// A `wx.login` code is valid this long (WECHAT.md §1).
 pub const CODE_TTL: Duration = Duration::from_secs(300);
@@ -34,6 +38,11 @@ struct State {
     calls: HashMap<String, u64>,
     /// Per-openid fixed one-minute windows: (window start, calls in it).
     minute: HashMap<String, (Instant, u32)>,
+    token_ttl: Duration,
+    tokens: Tokens,
+    /// Successful token answers, by path.
+    token_fetches: HashMap<String, u64>,
+    sends: Sends,
 }
 
 struct IssuedCode {
@@ -78,6 +87,10 @@ impl MockWechat {
                 faults: HashMap::new(),
                 calls: HashMap::new(),
                 minute: HashMap::new(),
+                token_ttl: DEFAULT_TOKEN_TTL,
+                tokens: Tokens::default(),
+                token_fetches: HashMap::new(),
+                sends: Sends::default(),
             })),
         }
     }
@@ -86,7 +99,8 @@ impl MockWechat {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Moves the mock's clock forward (expires codes, resets minute counters) without sleeping.
+    /// Moves the mock's clock forward (expires codes and tokens, resets minute counters)
+    /// without sleeping. Send rates (`peak_per_second`) are measured in real time.
     pub fn advance(&self, d: Duration) {
         let mut s = self.lock();
         s.offset = s.offset.saturating_add(d);
@@ -126,7 +140,8 @@ impl MockWechat {
         }
     }
 
-    /// Delay added to every WeChat route (not the `/mock/` routes).
+    /// Delay added to every WeChat route (not the `/mock/` routes). Requests wait
+    /// concurrently: the delay is not taken under any lock.
     pub fn set_latency(&self, d: Duration) {
         self.lock().latency = d;
     }
@@ -150,9 +165,115 @@ impl MockWechat {
             .collect()
     }
 
+    /// Lifetime (`expires_in`) of tokens issued from now on (default 7200 s).
+    pub fn set_token_ttl(&self, ttl: Duration) {
+        self.lock().token_ttl = ttl;
+    }
+
+    /// Every issued token expires now: API calls answer 42001 until a new one is fetched.
+    pub fn expire_tokens(&self) {
+        let mut s = self.lock();
+        let now = s.now();
+        s.tokens.expire_all(now);
+    }
+
+    /// Every issued token becomes unknown: API calls answer 40001 (WeCom: 40014) until a new
+    /// one is fetched.
+    pub fn invalidate_tokens(&self) {
+        self.lock().tokens.invalidate_all();
+    }
+
+    /// Successful token answers on `path` (`/cgi-bin/stable_token`, `/cgi-bin/token`,
+    /// `/cgi-bin/gettoken`). Unlike [`calls`](Self::calls), injected faults don't count.
+    pub fn token_fetches(&self, path: &str) -> u64 {
+        self.lock().token_fetches.get(path).copied().unwrap_or(0)
+    }
+
+    /// All token fetch counters, by path.
+    pub fn all_token_fetches(&self) -> BTreeMap<String, u64> {
+        self.lock()
+            .token_fetches
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect()
+    }
+
+    /// A subscribe template and its keyword names (e.g. `["thing1", "time2"]`): a send must
+    /// carry each of them. Replaces an earlier registration of `template_id`.
+    pub fn register_template(&self, template_id: &str, keywords: &[&str]) {
+        self.lock().sends.register_template(template_id, keywords);
+    }
+
+    /// Makes `openid` a user of the mini-program (sends to unknown openids answer 40003).
+    /// Issuing a login code or a grant does this too.
+    pub fn add_openid(&self, openid: &str) {
+        self.lock().sends.add_openid(openid);
+    }
+
+    /// The user accepted `template_id` `n` more times: `n` more sends are allowed.
+    pub fn grant_subscription(&self, openid: &str, template_id: &str, n: u32) {
+        self.lock().sends.grant(openid, template_id, n);
+    }
+
+    /// Sends of `template_id` to `openid` still allowed.
+    pub fn grants(&self, openid: &str, template_id: &str) -> u32 {
+        self.lock().sends.grants(openid, template_id)
+    }
+
+    /// From the first call on, only these pages (path before `?`) are accepted; others
+    /// answer 41030. Until then any page is.
+    pub fn allow_pages(&self, pages: &[&str]) {
+        self.lock().sends.allow_pages(pages);
+    }
+
+    /// A WeCom app: `gettoken` with `corpid` and `secret` issues tokens for `agentid`.
+    pub fn add_wecom_agent(&self, corpid: &str, agentid: i64, secret: &str) {
+        self.lock().sends.add_agent(corpid, agentid, secret);
+    }
+
+    /// Members visible to app `agentid` (case-insensitive).
+    pub fn add_wecom_users(&self, agentid: i64, userids: &[&str]) {
+        self.lock().sends.add_users(agentid, userids);
+    }
+
+    /// Counters of accepted sends.
+    pub fn send_stats(&self) -> SendStats {
+        self.lock().sends.stats()
+    }
+
+    /// Accepted sends to an openid or (lower-cased) WeCom userid.
+    pub fn sends_to(&self, user: &str) -> u64 {
+        self.lock().sends.sends_to(user)
+    }
+
+    /// Accepted send requests, both APIs.
+    pub fn total_sends(&self) -> u64 {
+        self.lock().sends.stats().total
+    }
+
+    /// The most accepted sends within any one-second window (real time).
+    pub fn peak_sends_per_second(&self) -> u64 {
+        self.lock().sends.stats().peak_per_second
+    }
+
+    /// The accepted sends, oldest first (the last 100,000).
+    pub fn sent(&self) -> Vec<SentMessage> {
+        self.lock().sends.sent()
+    }
+
+    /// Zeroes the call, token-fetch and send counters and clears the send log. Tokens,
+    /// templates, grants and users stay.
+    pub fn reset_counters(&self) {
+        let mut s = self.lock();
+        s.calls.clear();
+        s.token_fetches.clear();
+        s.sends.reset_counters();
+    }
+
     fn insert_code(&self, openid: &str, blocked: bool) -> String {
         let code = Uuid::new_v4().simple().to_string();
         let mut s = self.lock();
+        s.sends.add_openid(openid);
         let now = s.now();
         s.codes
             .retain(|_, c| now.saturating_duration_since(c.issued_at) < CODE_RETENTION);
@@ -236,7 +357,110 @@ impl MockWechat {
     }
 }
 
+impl MockWechat {
+    /// `GET /cgi-bin/token` (classic): a new token on every call.
+    pub(crate) fn classic_token(&self, p: &TokenParams<'_>) -> Result<(String, u64), i64> {
+        let mut s = self.lock();
+        s.check_app(p)?;
+        let (now, ttl) = (s.now(), s.token_ttl);
+        let answer = s.tokens.classic(now, ttl);
+        s.count_fetch("/cgi-bin/token");
+        Ok(answer)
+    }
+
+    /// `POST /cgi-bin/stable_token`.
+    pub(crate) fn stable_token(
+        &self,
+        p: &TokenParams<'_>,
+        force_refresh: bool,
+    ) -> Result<(String, u64), i64> {
+        let mut s = self.lock();
+        s.check_app(p)?;
+        let (now, ttl) = (s.now(), s.token_ttl);
+        let answer = s.tokens.stable(now, ttl, force_refresh)?;
+        s.count_fetch("/cgi-bin/stable_token");
+        Ok(answer)
+    }
+
+    /// `GET /cgi-bin/gettoken` (WeCom).
+    pub(crate) fn wecom_token(
+        &self,
+        corpid: Option<&str>,
+        secret: Option<&str>,
+    ) -> Result<(String, u64), i64> {
+        let mut s = self.lock();
+        let agentid = s.sends.agent_for(corpid, secret)?;
+        let (now, ttl) = (s.now(), s.token_ttl);
+        let answer = s.tokens.wecom(agentid, now, ttl);
+        s.count_fetch("/cgi-bin/gettoken");
+        Ok(answer)
+    }
+
+    /// `POST /cgi-bin/message/subscribe/send`: token, then body, then the send rules.
+    pub(crate) fn subscribe_send(
+        &self,
+        token: Option<&str>,
+        body: Result<Value, i64>,
+    ) -> Result<u64, Reject> {
+        let mut s = self.lock();
+        let now = s.now();
+        match s.tokens.check(token, now) {
+            Ok(Owner::MiniProgram) => {}
+            Ok(Owner::Wecom { .. }) | Err(TokenProblem::Unknown) => return Err(40001.into()),
+            Err(TokenProblem::Missing) => return Err(41001.into()),
+            Err(TokenProblem::Expired) => return Err(42001.into()),
+        }
+        let body = body?;
+        s.sends.subscribe(&body, Instant::now())
+    }
+
+    /// `POST /cgi-bin/message/send` (WeCom).
+    pub(crate) fn wecom_send(
+        &self,
+        token: Option<&str>,
+        body: Result<Value, i64>,
+    ) -> Result<WecomAccepted, Reject> {
+        let mut s = self.lock();
+        let now = s.now();
+        let agentid = match s.tokens.check(token, now) {
+            Ok(Owner::Wecom { agentid }) => agentid,
+            Ok(Owner::MiniProgram) | Err(TokenProblem::Unknown) => return Err(40014.into()),
+            Err(TokenProblem::Missing) => return Err(41001.into()),
+            Err(TokenProblem::Expired) => return Err(42001.into()),
+        };
+        let body = body?;
+        s.sends.wecom(&body, agentid, Instant::now())
+    }
+}
+
+/// The appid/secret/grant_type of a mini-program token request (absent ones are `None`).
+pub(crate) struct TokenParams<'a> {
+    pub appid: Option<&'a str>,
+    pub secret: Option<&'a str>,
+    pub grant_type: Option<&'a str>,
+}
+
 impl State {
+    fn check_app(&self, p: &TokenParams<'_>) -> Result<(), i64> {
+        if p.grant_type != Some("client_credential") {
+            return Err(40002);
+        }
+        match p.appid {
+            None | Some("") => return Err(41002),
+            Some(a) if a != self.appid => return Err(40013),
+            Some(_) => {}
+        }
+        match p.secret {
+            None | Some("") => Err(41004),
+            Some(x) if x != self.secret => Err(40125),
+            Some(_) => Ok(()),
+        }
+    }
+
+    fn count_fetch(&mut self, path: &str) {
+        *self.token_fetches.entry(path.to_owned()).or_insert(0) += 1;
+    }
+
     fn now(&self) -> Instant {
         let real = Instant::now();
         real.checked_add(self.offset).unwrap_or(real)
