@@ -73,7 +73,13 @@ pub struct SpawnOptions {
     pub live: Option<LiveOptions>,
     /// Extra settings (`FINGERTIP_*` variables), applied last.
     pub env: Vec<(&'static str, String)>,
+    /// Configure WeCom too (against the same mock, which serves both hosts' paths).
+    pub wecom: bool,
 }
+
+pub const WECOM_CORPID: &str = "ww-test-corp";
+pub const WECOM_SECRET: &str = "wecom-test-secret";
+pub const WECOM_AGENTID: i64 = 1000002;
 
 pub async fn spawn_app() -> TestApp {
     spawn_with(SpawnOptions {
@@ -135,6 +141,17 @@ pub async fn spawn_with(opts: SpawnOptions) -> TestApp {
         vars.insert("FINGERTIP_WECHAT_APPID", APPID.into());
         vars.insert("FINGERTIP_WECHAT_SECRET", APP_SECRET.into());
         vars.insert("FINGERTIP_WECHAT_API_BASE", m.base_url());
+        if opts.wecom {
+            mock.add_wecom_agent(WECOM_CORPID, WECOM_AGENTID, WECOM_SECRET);
+            vars.insert("FINGERTIP_WECOM_CORPID", WECOM_CORPID.into());
+            vars.insert("FINGERTIP_WECOM_SECRET", WECOM_SECRET.into());
+            vars.insert("FINGERTIP_WECOM_AGENTID", WECOM_AGENTID.to_string());
+            vars.insert("FINGERTIP_WECOM_API_BASE", m.base_url());
+            vars.insert(
+                "FINGERTIP_PUSH_LINK",
+                "https://fingertip.example/b/{broadcast_id}".into(),
+            );
+        }
     }
     for (k, v) in &opts.env {
         vars.insert(k, v.clone());
@@ -419,6 +436,13 @@ impl TestApp {
     pub fn clock_now(&self) -> chrono::DateTime<Utc> {
         use fingertip_core::clock::Clock;
         self.clock.now()
+    }
+
+    /// A second push worker (another id), as a second `fingertip work` would run.
+    pub fn second_push_worker(&self) -> PushWorker {
+        self.app
+            .push_worker(1)
+            .expect("a push platform is configured")
     }
 
     /// Another worker on the same database and queue, as a second `fingertip work` would be.

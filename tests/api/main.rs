@@ -12,6 +12,7 @@ mod inbox;
 mod ops;
 mod org;
 mod posts;
+mod push;
 mod recurrence;
 mod wechat_login;
 mod ws;
