@@ -48,6 +48,15 @@ enum Command {
         /// The app secret the mock accepts.
         #[arg(long, default_value = "mock-secret")]
         secret: String,
+        /// The WeCom corp id the mock accepts.
+        #[arg(long, default_value = "ww-mock-corpid")]
+        corpid: String,
+        /// The secret of the mock's WeCom app.
+        #[arg(long, default_value = "mock-corpsecret")]
+        corpsecret: String,
+        /// The id of the mock's WeCom app.
+        #[arg(long, default_value_t = 1000002)]
+        agentid: i64,
     },
 }
 
@@ -77,10 +86,15 @@ async fn main() -> std::process::ExitCode {
         bind,
         appid,
         secret,
+        corpid,
+        corpsecret,
+        agentid,
     }) = &cli.command
     {
         init_logs(false);
-        return match run_mock(*bind, appid, secret).await {
+        let mock = fingertip_wechat::mock::MockWechat::new(appid, secret);
+        mock.add_wecom_agent(corpid, *agentid, corpsecret);
+        return match run_mock(*bind, mock, *agentid).await {
             Ok(()) => std::process::ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("fingertip: {e:#}");
@@ -171,10 +185,26 @@ async fn run(command: Option<Command>, settings: Settings) -> anyhow::Result<()>
     }
 }
 
-async fn run_mock(bind: std::net::SocketAddr, appid: &str, secret: &str) -> anyhow::Result<()> {
-    let mock = fingertip_wechat::mock::MockWechat::new(appid, secret);
+async fn run_mock(
+    bind: std::net::SocketAddr,
+    mock: fingertip_wechat::mock::MockWechat,
+    agentid: i64,
+) -> anyhow::Result<()> {
     let server = mock.start(bind).await?;
-    tracing::info!(addr = %server.addr(), "WeChat mock listening; point FINGERTIP_WECHAT_API_BASE at {}", server.base_url());
+    let base = server.base_url();
+    tracing::info!(addr = %server.addr(), "WeChat and WeCom mock listening; point FINGERTIP_WECHAT_API_BASE at {base}");
+    println!(
+        "WeChat/WeCom mock at {base} (both hosts' paths on one server). Control routes, e.g.:\n\
+         \x20 curl -s -XPOST {base}/mock/templates -d '{{\"template_id\":\"tpl-lesson\",\"keywords\":[\"thing1\",\"time2\"]}}'\n\
+         \x20 curl -s -XPOST {base}/mock/grants -d '{{\"openid\":\"o-1\",\"template_id\":\"tpl-lesson\",\"count\":3}}'\n\
+         \x20 curl -s -XPOST {base}/mock/codes -d '{{\"openid\":\"o-1\"}}'        # a wx.login code\n\
+         \x20 curl -s -XPOST {base}/mock/wecom/users -d '{{\"agentid\":{agentid},\"userids\":[\"zhangsan\"]}}'\n\
+         \x20 curl -s -XPOST {base}/mock/faults -d '{{\"path\":\"/cgi-bin/message/subscribe/send\",\"errcode\":-1,\"count\":2}}'\n\
+         \x20 curl -s -XPOST {base}/mock/latency -d '{{\"ms\":50}}'\n\
+         \x20 curl -s -XPOST {base}/mock/tokens/expire      # or /mock/tokens/invalidate\n\
+         \x20 curl -s {base}/mock/stats; curl -s {base}/mock/sent\n\
+         All routes: the fingertip_wechat::mock module docs."
+    );
     fingertip::shutdown::on_signal().cancelled().await;
     server.shutdown().await;
     Ok(())

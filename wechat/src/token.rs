@@ -487,6 +487,78 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_late_token_error_does_not_drop_the_newer_token() {
+        // The call fails with the old token after another refresher already stored a new one:
+        // the compare-and-delete keeps the new one, and the retry uses it without a fetch.
+        let now = Arc::new(AtomicI64::new(1_000));
+        let cache = cache_at(now);
+        let old = CachedToken {
+            value: "old".into(),
+            expires_at: 9_000,
+        };
+        cache.store.put("k", &old).await.unwrap();
+        let fetches = AtomicU32::new(0);
+        let fetch = || async {
+            fetches.fetch_add(1, Ordering::SeqCst);
+            Ok(Fetched {
+                value: "fetched".into(),
+                expires_in: 7200,
+            })
+        };
+        let used = Mutex::new(Vec::new());
+        let result = cache
+            .call_with_token(&fetch, |token| {
+                used.lock().unwrap().push(token.clone());
+                let store = cache.store.clone();
+                async move {
+                    if token == "old" {
+                        let newer = CachedToken {
+                            value: "newer".into(),
+                            expires_at: 9_000,
+                        };
+                        store.put("k", &newer).await.unwrap();
+                        return Err(WechatError::Api {
+                            errcode: 40001,
+                            errmsg: "x".into(),
+                        });
+                    }
+                    Ok(token)
+                }
+            })
+            .await;
+        assert_eq!(result.unwrap(), "newer");
+        assert_eq!(*used.lock().unwrap(), vec!["old", "newer"]);
+        assert_eq!(fetches.load(Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test]
+    async fn token_errors_are_retried_once_other_errors_not_at_all() {
+        let now = Arc::new(AtomicI64::new(1_000));
+        let cache = cache_at(now);
+        let fetch = || async {
+            Ok(Fetched {
+                value: "t".into(),
+                expires_in: 7200,
+            })
+        };
+        for (errcode, expected_calls) in [(42001, 2), (40014, 2), (40001, 2), (-1, 1), (43101, 1)] {
+            let calls = AtomicU32::new(0);
+            let err = cache
+                .call_with_token(&fetch, |_| async {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    Err::<(), _>(WechatError::Api {
+                        errcode,
+                        errmsg: "x".into(),
+                    })
+                })
+                .await
+                .unwrap_err();
+            assert_eq!(err.errcode(), Some(errcode));
+            assert_eq!(calls.load(Ordering::SeqCst), expected_calls, "{errcode}");
+        }
+    }
+
+    #[tokio::test]
     async fn hard_refresh_error_is_returned_and_the_lock_released() {
         let now = Arc::new(AtomicI64::new(1_000));
         let cache = cache_at(now);
