@@ -37,24 +37,30 @@ pub struct BenchOptions {
     pub database_url: Option<String>,
     /// Recipients per fan-out transaction; `None` is the worker's default.
     pub batch: Option<u64>,
+    /// Recipients of the push benchmark (0 skips it).
+    pub pushes: u64,
+    /// Skip the fan-out benchmark.
+    pub skip_fanout: bool,
+    /// Subscribe messages per second allowed (the rate limit under test).
+    pub push_rate: u64,
 }
 
 /// Rows per statement when seeding and in the SQLite reference: SQLite takes at most 32,766
 /// bound values per statement, and an inbox row has five.
 const SQLITE_ROWS_PER_STATEMENT: usize = 32_766 / 5;
 
-struct Target {
+pub(crate) struct Target {
     url: String,
     schema: Option<String>,
     sqlite_file: Option<std::path::PathBuf>,
 }
 
 impl Target {
-    fn new(url: Option<String>) -> Self {
+    fn new(url: Option<String>, what: &str) -> Self {
         match url {
             Some(url) if url.starts_with("postgres") => Self {
                 url,
-                schema: Some(format!("bench_{}", std::process::id())),
+                schema: Some(format!("bench_{what}_{}", std::process::id())),
                 sqlite_file: None,
             },
             Some(url) => Self {
@@ -63,8 +69,8 @@ impl Target {
                 sqlite_file: None,
             },
             None => {
-                let path =
-                    std::env::temp_dir().join(format!("fingertip-bench-{}.db", std::process::id()));
+                let path = std::env::temp_dir()
+                    .join(format!("fingertip-bench-{what}-{}.db", std::process::id()));
                 Self {
                     url: format!("sqlite://{}?mode=rwc", path.display()),
                     schema: None,
@@ -81,10 +87,29 @@ impl Target {
 
 pub async fn run(opts: BenchOptions) -> anyhow::Result<()> {
     anyhow::ensure!(opts.members >= 1, "--members must be at least 1");
-    let target = Target::new(opts.database_url);
-    let result = bench(&opts.members, opts.batch, &target).await;
-    cleanup(&target).await;
-    result
+    if !opts.skip_fanout {
+        let target = Target::new(opts.database_url.clone(), "fanout");
+        let result = bench(&opts.members, opts.batch, &target).await;
+        cleanup(&target).await;
+        result?;
+    }
+    if opts.pushes > 0 {
+        for latency_ms in [0u64, 50] {
+            println!();
+            let target = Target::new(opts.database_url.clone(), "push");
+            let result = crate::bench_push::run(
+                &target.url,
+                target.schema.clone(),
+                opts.pushes,
+                latency_ms,
+                opts.push_rate,
+            )
+            .await;
+            cleanup(&target).await;
+            result?;
+        }
+    }
+    Ok(())
 }
 
 async fn bench(n: &u64, batch: Option<u64>, target: &Target) -> anyhow::Result<()> {
@@ -371,7 +396,7 @@ async fn progress(core: Arc<Core>, id: i64, start: Instant) {
 }
 
 /// Resident memory now and at its peak, from /proc (Linux).
-fn memory() -> String {
+pub(crate) fn memory() -> String {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let field = |name: &str| {
         status

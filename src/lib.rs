@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod bench;
+pub mod bench_push;
 pub mod shutdown;
 
 pub use app::{App, AppOptions};

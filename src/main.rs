@@ -36,6 +36,15 @@ enum Command {
         /// Recipients per fan-out transaction (default: the worker's).
         #[arg(long)]
         batch: Option<u64>,
+        /// Recipients of the push benchmark, run at 0 ms and 50 ms mock latency (0 skips it).
+        #[arg(long, default_value_t = 10_000)]
+        pushes: u64,
+        /// The subscribe-message rate limit the push benchmark runs under (sends per second).
+        #[arg(long, default_value_t = 1000)]
+        push_rate: u64,
+        /// Run only the push benchmark.
+        #[arg(long)]
+        skip_fanout: bool,
     },
     /// Run a local mock of the WeChat and WeCom servers, for demos and manual tests.
     MockWechat {
@@ -106,12 +115,18 @@ async fn main() -> std::process::ExitCode {
         members,
         database_url,
         batch,
+        pushes,
+        push_rate,
+        skip_fanout,
     }) = &cli.command
     {
         return match fingertip::bench::run(fingertip::bench::BenchOptions {
             members: *members,
             database_url: database_url.clone(),
             batch: *batch,
+            pushes: *pushes,
+            push_rate: *push_rate,
+            skip_fanout: *skip_fanout,
         })
         .await
         {

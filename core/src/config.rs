@@ -298,7 +298,7 @@ impl Settings {
             &mut errors,
             "FINGERTIP_WECHAT_RATE",
             get("FINGERTIP_WECHAT_RATE"),
-            500,
+            1000,
             1..=100_000,
         );
         let wecom_rate = whole_number(

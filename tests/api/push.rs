@@ -174,6 +174,25 @@ async fn members_with_credit_get_one_push_the_others_are_skipped_and_counted() {
     assert_eq!(b.app.mock.sends_to(&b.openid(2)), 0);
     assert_eq!(b.credits(0).await, 1, "one credit used");
     assert_eq!(b.credits(1).await, 0);
+    // Admins see who can still be reached by push.
+    let admin = b.app.admin_token().await;
+    let m0 = b.members[0]["id"].as_str().unwrap();
+    let r = b
+        .app
+        .get(&format!("/api/v1/admin/members/{m0}"), &admin)
+        .await;
+    assert_eq!(r.body["wechat_credits"][LESSON_TEMPLATE], 1, "{:?}", r.body);
+    let list = b
+        .app
+        .get(&format!("/api/v1/admin/members?unit_id={}", b.unit), &admin)
+        .await;
+    let credits: Vec<i64> = list.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["wechat_credits"][LESSON_TEMPLATE].as_i64().unwrap_or(0))
+        .collect();
+    assert_eq!(credits.iter().sum::<i64>(), 1, "{credits:?}");
 
     // The message: fitted values, the page with the member's own inbox item.
     let sent = b.app.mock.sent();

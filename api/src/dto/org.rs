@@ -86,6 +86,9 @@ pub struct MemberResponse {
     /// Present until the member binds a WeChat account; hand it to them to bind.
     pub invite_code: Option<String>,
     pub wechat_bound: bool,
+    /// WeChat subscribe template id → sends the member still allows. A member with none for
+    /// a kind's template cannot be reached by a WeChat push of that kind (the inbox still is).
+    pub wechat_credits: std::collections::BTreeMap<String, i64>,
     pub active: bool,
     pub created_at: DateTime<Utc>,
 }
@@ -102,6 +105,7 @@ impl From<MemberView> for MemberResponse {
             wecom_userid: m.wecom_userid,
             invite_code: if m.wechat_bound { None } else { m.invite_code },
             wechat_bound: m.wechat_bound,
+            wechat_credits: Default::default(),
             active: m.active,
             created_at: m.created_at,
         }

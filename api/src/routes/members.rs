@@ -4,6 +4,7 @@ use actix_web::{HttpResponse, get, patch, post, web};
 use fingertip_core::Core;
 use fingertip_core::org::{MemberFilter, MemberInput, MemberPatch, import, members};
 use fingertip_core::paging::PageRequest;
+use fingertip_core::push::consent;
 use futures_util::StreamExt;
 
 use crate::dto::org::*;
@@ -63,7 +64,14 @@ pub async fn list_members(
         q: q.q.clone(),
     };
     let p = members::list(&core, &m.0, &f, page).await?;
-    Ok(web::Json(Paged::from_page(p, MemberResponse::from)))
+    let ids: Vec<i64> = p.items.iter().map(|v| v.id).collect();
+    let mut credits = consent::credits_of_many(&core, &ids).await?;
+    Ok(web::Json(Paged::from_page(p, |v| {
+        let c = credits.remove(&v.id).unwrap_or_default();
+        let mut r = MemberResponse::from(v);
+        r.wechat_credits = c;
+        r
+    })))
 }
 
 #[utoipa::path(get, path = "/api/v1/admin/members/{id}", tag = "organisation", security(("bearer" = [])),
@@ -75,7 +83,9 @@ pub async fn get_member(
     id: web::Path<String>,
 ) -> ApiResult<web::Json<MemberResponse>> {
     let id = path_id(&id, "member")?;
-    Ok(web::Json(members::get(&core, &m.0, id).await?.into()))
+    let mut r = MemberResponse::from(members::get(&core, &m.0, id).await?);
+    r.wechat_credits = consent::credits_of(&core, id).await?;
+    Ok(web::Json(r))
 }
 
 #[utoipa::path(patch, path = "/api/v1/admin/members/{id}", tag = "organisation", security(("bearer" = [])),

@@ -66,7 +66,7 @@ impl Default for SendConfig {
             max_attempts: 8,
             backoff_base: Duration::seconds(5),
             backoff_max: Duration::minutes(30),
-            wechat_rate: Limit { per_sec: 500 },
+            wechat_rate: Limit { per_sec: 1000 },
             wecom_rate: Limit { per_sec: 20 },
             wecom_per_minute: 30,
             wecom_per_hour: 1000,
