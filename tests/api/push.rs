@@ -267,6 +267,34 @@ async fn a_43101_zeroes_the_credit_and_counts_the_push_as_skipped() {
 }
 
 #[tokio::test]
+async fn one_credit_pays_for_one_push_even_when_two_are_due_at_once() {
+    let b = branch(spawn_app().await, 2).await;
+    b.subscribe(0, 1).await;
+    let first = b.broadcast(json!(["wechat"])).await;
+    let second = b.broadcast(json!(["wechat"])).await;
+    b.app.drain().await;
+    assert_eq!(b.app.mock.sends_to(&b.openid(0)), 1);
+    assert_eq!(
+        b.app.mock.calls(SEND_PATH),
+        1,
+        "no second send ending in 43101"
+    );
+    let me = b.members[0]["id"].as_str().unwrap().to_string();
+    let mut statuses = vec![];
+    for id in [&first, &second] {
+        for d in b.deliveries(id).await {
+            if d.member_id.to_string() == me {
+                statuses.push((d.status, d.last_error.unwrap_or_default()));
+            }
+        }
+    }
+    statuses.sort();
+    assert_eq!(statuses[0].0, "sent");
+    assert_eq!(statuses[1].0, "skipped");
+    assert!(statuses[1].1.starts_with("no_credit"), "{statuses:?}");
+}
+
+#[tokio::test]
 async fn an_invalidated_token_is_refreshed_once_and_every_push_arrives_once() {
     let b = branch(spawn_app().await, 9).await;
     for i in 0..8 {

@@ -35,6 +35,11 @@ pub enum Disposition {
     NoConsent,
     /// Retrying cannot help (bad openid, bad template, bad value, no permission).
     Permanent,
+    /// The request left but no answer came back (timeout, broken reply, gateway error): the
+    /// platform may have accepted it, so it must not be sent again.
+    InDoubt,
+    /// Nothing was sent (no access token could be had): try again soon; not an attempt.
+    NotSent,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -20,7 +20,8 @@ impl Limit {
         let per_sec = u64::from(self.per_sec.max(1));
         let burst = (per_sec / 10).max(1);
         let steady = (per_sec - burst).max(1);
-        let interval = 1_000_000 / steady;
+        // Rounded up: a shorter interval would let more than `per_sec` through.
+        let interval = 1_000_000u64.div_ceil(steady);
         (interval.max(1), interval * burst.saturating_sub(1))
     }
 }

@@ -14,14 +14,26 @@ pub struct WechatPlatform {
 }
 
 fn failure(e: WechatError) -> PushFailure {
-    let disposition = match e.send_disposition() {
-        SendDisposition::Retry => Disposition::Retry,
-        SendDisposition::RetryTomorrow => Disposition::RetryTomorrow,
-        SendDisposition::NoConsent => Disposition::NoConsent,
-        SendDisposition::Permanent => Disposition::Permanent,
-        // Our own credentials or setup: retried with backoff (an operator may fix it in the
-        // meantime) and dead-lettered once the attempts run out.
-        SendDisposition::Misconfigured => Disposition::Retry,
+    let disposition = match &e {
+        // Never reached the platform: safe to send again.
+        WechatError::Transport { source } if source.is_connect() => Disposition::Retry,
+        // The request may have been accepted and the answer lost: a retry could deliver twice.
+        // (A timeout while fetching the token lands here too; that push is given up as
+        // unknown rather than risking a duplicate.)
+        WechatError::Transport { .. } | WechatError::Decode { .. } => Disposition::InDoubt,
+        WechatError::HttpStatus {
+            status: 500 | 502 | 504,
+        } => Disposition::InDoubt,
+        WechatError::TokenStore(_) | WechatError::TokenUnavailable { .. } => Disposition::NotSent,
+        _ => match e.send_disposition() {
+            SendDisposition::Retry => Disposition::Retry,
+            SendDisposition::RetryTomorrow => Disposition::RetryTomorrow,
+            SendDisposition::NoConsent => Disposition::NoConsent,
+            SendDisposition::Permanent => Disposition::Permanent,
+            // Our own credentials or setup: retried with backoff (an operator may fix it in
+            // the meantime) and dead-lettered once the attempts run out.
+            SendDisposition::Misconfigured => Disposition::Retry,
+        },
     };
     PushFailure {
         disposition,

@@ -34,7 +34,7 @@ use crate::broadcasts::Status;
 use crate::entities::{broadcasts, inbox_items, members, posts, push_deliveries, wechat_credits};
 use crate::error::CoreResult;
 use crate::ports::push::{Disposition, PushFailure, PushPlatform, WechatPush, WecomPush};
-use crate::ports::rate_limit::{self, Limit, RateLimiter};
+use crate::ports::rate_limit::{Limit, RateLimiter};
 
 #[derive(Debug, Clone)]
 pub struct SendConfig {
@@ -97,9 +97,20 @@ impl PassReport {
         match o {
             Outcome::Sent { .. } => self.sent += 1,
             Outcome::Skip { .. } | Outcome::NoConsent { .. } => self.skipped += 1,
-            Outcome::Retry { .. } => self.retried += 1,
+            Outcome::Retry { .. } | Outcome::NotSent { .. } => self.retried += 1,
             Outcome::Dead { .. } => self.dead += 1,
+            Outcome::InDoubt { .. } => self.unknown += 1,
         }
+    }
+
+    fn merge(&mut self, o: PassReport) {
+        self.claimed += o.claimed;
+        self.sent += o.sent;
+        self.skipped += o.skipped;
+        self.retried += o.retried;
+        self.dead += o.dead;
+        self.deferred += o.deferred;
+        self.unknown += o.unknown;
     }
 }
 
@@ -137,6 +148,16 @@ enum Outcome {
         code: Option<i64>,
         message: String,
     },
+    /// The request left but no answer came back (timeout, broken reply): it may have arrived,
+    /// so it is not sent again.
+    InDoubt {
+        message: String,
+    },
+    /// Nothing left this process (no token could be had): try again soon, without counting
+    /// the attempt.
+    NotSent {
+        message: String,
+    },
 }
 
 impl Outcome {
@@ -155,6 +176,8 @@ impl Outcome {
             },
             Disposition::NoConsent => Outcome::NoConsent { code, message },
             Disposition::Permanent => Outcome::Dead { code, message },
+            Disposition::InDoubt => Outcome::InDoubt { message },
+            Disposition::NotSent => Outcome::NotSent { message },
         }
     }
 }
@@ -350,6 +373,7 @@ impl Sender {
     async fn mark_sending(
         &self,
         rows: Vec<push_deliveries::Model>,
+        extra_lease: Duration,
     ) -> CoreResult<Vec<push_deliveries::Model>> {
         let now = self.now();
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
@@ -364,7 +388,7 @@ impl Sender {
             )
             .col_expr(
                 push_deliveries::Column::LeaseUntil,
-                Expr::value(now + self.cfg.lease),
+                Expr::value(now + self.cfg.lease + extra_lease),
             )
             .col_expr(push_deliveries::Column::UpdatedAt, Expr::value(now))
             .filter(push_deliveries::Column::Id.is_in(ids.clone()))
@@ -474,6 +498,22 @@ impl Sender {
                     Some(message.clone()),
                     None,
                 ),
+                Outcome::InDoubt { message } => (
+                    DeliveryStatus::Unknown,
+                    None,
+                    None,
+                    Some(format!(
+                        "outcome_unknown: the request left but no answer came back ({message}); not sent again to avoid a duplicate"
+                    )),
+                    None,
+                ),
+                Outcome::NotSent { message } => (
+                    DeliveryStatus::Pending,
+                    Some(now + Duration::seconds(30)),
+                    None,
+                    Some(format!("not sent: {message}")),
+                    None,
+                ),
             };
             let mut q = push_deliveries::Entity::update_many()
                 .col_expr(
@@ -494,16 +534,31 @@ impl Sender {
             if let Some(at) = next {
                 q = q.col_expr(push_deliveries::Column::NextAttemptAt, Expr::value(at));
             }
+            if matches!(outcome, Outcome::NotSent { .. }) && sending {
+                q = q.col_expr(
+                    push_deliveries::Column::Attempts,
+                    Expr::col(push_deliveries::Column::Attempts).sub(1),
+                );
+            }
             if let Some(m) = msgid {
                 q = q
                     .col_expr(push_deliveries::Column::Msgid, Expr::value(m))
                     .col_expr(push_deliveries::Column::SentAt, Expr::value(now));
             }
-            q.filter(push_deliveries::Column::Id.eq(row.id))
+            let r = q
+                .filter(push_deliveries::Column::Id.eq(row.id))
                 .filter(push_deliveries::Column::LeaseOwner.eq(&self.worker))
                 .filter(push_deliveries::Column::Status.eq(from.as_str()))
                 .exec(&txn)
                 .await?;
+            if r.rows_affected == 0 {
+                tracing::warn!(
+                    worker = %self.worker,
+                    delivery.id = row.id,
+                    outcome = ?outcome,
+                    "a push outcome could not be recorded: the row's lease was lost meanwhile"
+                );
+            }
             report.add(outcome);
         }
         txn.commit().await?;
@@ -532,96 +587,101 @@ impl Sender {
                 .collect();
             return self.record(&out, report, false).await;
         };
-        let credits = ctx.credits(&self.core, &rows).await?;
+        let mut credits = ctx.credits(&self.core, &rows).await?;
         let mut decided = vec![];
         let mut sendable: Vec<(push_deliveries::Model, WechatPush)> = vec![];
         for r in rows {
-            match ctx.wechat_message(&r, &credits, &self.core) {
+            // Each send uses one of the credits counted here, so a member with one credit and
+            // three due pushes gets one push and two `no_credit` skips, not two 43101s.
+            match ctx.wechat_message(&r, &mut credits, &self.core) {
                 Ok(m) => sendable.push((r, m)),
                 Err(reason) => decided.push((r, Outcome::Skip { reason })),
             }
         }
         self.record(&decided, report, false).await?;
         let key = format!("wechat:{app}");
+        let chunk = WECHAT_CHUNK.min(self.cfg.concurrency).max(1);
         let chunks: Vec<Vec<(push_deliveries::Model, WechatPush)>> =
-            sendable.chunks(WECHAT_CHUNK).map(|c| c.to_vec()).collect();
-        let parallel = (self.cfg.concurrency / WECHAT_CHUNK).max(1);
+            sendable.chunks(chunk).map(|c| c.to_vec()).collect();
+        let parallel = (self.cfg.concurrency / chunk).max(1);
+        // Each chunk does all its own work (reserve, mark, send, record) inside its future, so
+        // that nothing here keeps the other chunks' requests from being polled; an error in one
+        // chunk does not abandon the others.
         let mut stream = futures_util::stream::iter(chunks)
-            .map(|chunk| self.wechat_chunk(chunk, &key, stop))
+            .map(|c| self.wechat_chunk(c, &key, ctx, stop))
             .buffer_unordered(parallel);
+        let mut first_error = None;
         while let Some(r) = stream.next().await {
-            let (outcomes, unsent) = r?;
-            if !unsent.is_empty() {
-                self.release(&unsent).await?;
-            }
-            if outcomes.is_empty() {
-                continue;
-            }
-            if let Some(hook) = &self.crash_after_send
-                && hook()
-            {
-                // Simulated death: the platform has the sends, we record nothing.
-                return Ok(());
-            }
-            // Credits first, then the rows: both in the same transaction would be nicer, but
-            // a credit used without its row recorded only makes the count lower than real.
-            for (row, o) in &outcomes {
-                if let Some(tid) = ctx.template_of(row).map(|t| t.template_id.clone()) {
-                    match o {
-                        Outcome::Sent { .. } => {
-                            super::consent::use_one(&self.core.db, row.member_id, &tid).await?
-                        }
-                        Outcome::NoConsent { .. } => {
-                            super::consent::zero(&self.core.db, row.member_id, &tid).await?
-                        }
-                        _ => {}
-                    }
+            match r {
+                Ok(Some(part)) => report.merge(part),
+                Ok(None) => return Ok(()), // simulated death (test hook)
+                Err(e) => {
+                    tracing::error!(worker = %self.worker, error = %e, "a push chunk failed; its rows return after their lease");
+                    first_error.get_or_insert(e);
                 }
             }
-            self.record(&outcomes, report, true).await?;
         }
-        Ok(())
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
     }
 
-    /// Marks a chunk sending, sends it (each under the rate limit), and returns the outcomes,
-    /// plus the ids of rows it did not start because of `stop`.
+    /// One chunk: reserve the rate for every message, mark the rows `sending` (with a lease
+    /// that covers the wait), send, then record. `Ok(None)` when the test hook "kills" the
+    /// worker after the sends.
     async fn wechat_chunk(
         &self,
         chunk: Vec<(push_deliveries::Model, WechatPush)>,
         key: &str,
+        ctx: &Context,
         stop: &(dyn Fn() -> bool + Sync),
-    ) -> CoreResult<(Vec<(push_deliveries::Model, Outcome)>, Vec<i64>)> {
+    ) -> CoreResult<Option<PassReport>> {
+        let mut report = PassReport::default();
+        let ids: Vec<i64> = chunk.iter().map(|(r, _)| r.id).collect();
         if stop() {
-            return Ok((vec![], chunk.iter().map(|(r, _)| r.id).collect()));
+            self.release(&ids).await?;
+            return Ok(Some(report));
         }
+        // The rate first: if the limiter (Redis) is down nothing is sent and no attempt is
+        // counted, so an outage never dead-letters a push that did not go out.
+        let mut waits = Vec::with_capacity(chunk.len());
+        for _ in &chunk {
+            match self.limiter.reserve(key, self.cfg.wechat_rate).await {
+                Ok(w) => waits.push(w),
+                Err(e) => {
+                    let at = self.now() + Duration::seconds(30);
+                    let back: Vec<(i64, DateTime<Utc>)> = ids.iter().map(|id| (*id, at)).collect();
+                    self.defer(&back, &format!("not sent, rate limiter unavailable: {e}"))
+                        .await?;
+                    report.deferred += back.len();
+                    return Ok(Some(report));
+                }
+            }
+        }
+        let longest = waits.iter().max().copied().unwrap_or_default();
+        let waits: HashMap<i64, StdDuration> = ids.iter().copied().zip(waits).collect();
         let messages: HashMap<i64, WechatPush> =
             chunk.iter().map(|(r, m)| (r.id, m.clone())).collect();
         let rows = self
-            .mark_sending(chunk.into_iter().map(|(r, _)| r).collect())
+            .mark_sending(
+                chunk.into_iter().map(|(r, _)| r).collect(),
+                Duration::from_std(longest).unwrap_or_default(),
+            )
             .await?;
         let sends = rows.into_iter().map(|row| {
             let msg = messages.get(&row.id).cloned();
+            let wait = waits.get(&row.id).copied().unwrap_or_default();
             async move {
                 let Some(msg) = msg else {
-                    return (
-                        row,
-                        Outcome::Dead {
-                            code: None,
-                            message: "message lost".into(),
-                        },
-                    );
+                    let o = Outcome::Dead {
+                        code: None,
+                        message: "message lost".into(),
+                    };
+                    return (row, o);
                 };
-                if let Err(e) =
-                    rate_limit::acquire(self.limiter.as_ref(), key, self.cfg.wechat_rate).await
-                {
-                    return (
-                        row,
-                        Outcome::Retry {
-                            code: None,
-                            message: e.to_string(),
-                            tomorrow: false,
-                        },
-                    );
+                if !wait.is_zero() {
+                    tokio::time::sleep(wait).await;
                 }
                 let o = match self.platform.send_wechat(&msg).await {
                     Ok(msgid) => Outcome::Sent { msgid },
@@ -631,7 +691,29 @@ impl Sender {
             }
         });
         let outcomes = futures_util::future::join_all(sends).await;
-        Ok((outcomes, vec![]))
+        if let Some(hook) = &self.crash_after_send
+            && hook()
+        {
+            // Simulated death: the platform has the sends, we record nothing.
+            return Ok(None);
+        }
+        // Credits first, then the rows: a credit used without its row recorded only makes the
+        // count lower than real, never a second send.
+        for (row, o) in &outcomes {
+            if let Some(tid) = ctx.template_of(row).map(|t| t.template_id.clone()) {
+                match o {
+                    Outcome::Sent { .. } => {
+                        super::consent::use_one(&self.core.db, row.member_id, &tid).await?
+                    }
+                    Outcome::NoConsent { .. } => {
+                        super::consent::zero(&self.core.db, row.member_id, &tid).await?
+                    }
+                    _ => {}
+                }
+            }
+        }
+        self.record(&outcomes, &mut report, true).await?;
+        Ok(Some(report))
     }
 
     async fn wecom(
@@ -693,7 +775,11 @@ impl Sender {
                 .push((r, userid));
         }
         self.record(&decided, report, false).await?;
-        self.defer(&deferred).await?;
+        self.defer(
+            &deferred,
+            "deferred: the member's WeCom budget (30 a minute, 1,000 an hour) is used up",
+        )
+        .await?;
         report.deferred += deferred.len();
         let key = format!("wecom:{app}");
         for ((bid, _, round), members) in groups {
@@ -706,8 +792,24 @@ impl Sender {
                 let card = ctx.wecom_card(&self.core, bid, round > 0);
                 let users: HashMap<i64, String> =
                     call.iter().map(|(r, u)| (r.id, u.clone())).collect();
+                // The rate first, as for WeChat: a limiter outage sends nothing, counts nothing.
+                let wait = match self.limiter.reserve(&key, self.cfg.wecom_rate).await {
+                    Ok(w) => w,
+                    Err(e) => {
+                        let at = self.now() + Duration::seconds(30);
+                        let back: Vec<(i64, DateTime<Utc>)> =
+                            call.iter().map(|(r, _)| (r.id, at)).collect();
+                        self.defer(&back, &format!("not sent, rate limiter unavailable: {e}"))
+                            .await?;
+                        report.deferred += back.len();
+                        continue;
+                    }
+                };
                 let rows = self
-                    .mark_sending(call.iter().map(|(r, _)| r.clone()).collect())
+                    .mark_sending(
+                        call.iter().map(|(r, _)| r.clone()).collect(),
+                        Duration::from_std(wait).unwrap_or_default(),
+                    )
                     .await?;
                 if rows.is_empty() {
                     continue;
@@ -721,27 +823,11 @@ impl Sender {
                     description: card.1,
                     url: card.2,
                 };
-                let outcomes: Vec<(push_deliveries::Model, Outcome)> = match rate_limit::acquire(
-                    self.limiter.as_ref(),
-                    &key,
-                    self.cfg.wecom_rate,
-                )
-                .await
-                {
-                    Err(e) => rows
-                        .into_iter()
-                        .map(|r| {
-                            (
-                                r,
-                                Outcome::Retry {
-                                    code: None,
-                                    message: e.to_string(),
-                                    tomorrow: false,
-                                },
-                            )
-                        })
-                        .collect(),
-                    Ok(()) => match self.platform.send_wecom(&push).await {
+                if !wait.is_zero() {
+                    tokio::time::sleep(wait).await;
+                }
+                let outcomes: Vec<(push_deliveries::Model, Outcome)> = {
+                    match self.platform.send_wecom(&push).await {
                         Ok(accepted) => {
                             let invalid: HashSet<String> = accepted
                                 .invalid_users
@@ -767,7 +853,7 @@ impl Sender {
                             let o = Outcome::of_failure(&f);
                             rows.into_iter().map(|r| (r, o.clone())).collect()
                         }
-                    },
+                    }
                 };
                 if let Some(hook) = &self.crash_after_send
                     && hook()
@@ -781,7 +867,7 @@ impl Sender {
     }
 
     /// Puts rows back for later without counting an attempt (the WeCom per-member budget).
-    async fn defer(&self, rows: &[(i64, DateTime<Utc>)]) -> CoreResult<()> {
+    async fn defer(&self, rows: &[(i64, DateTime<Utc>)], why: &str) -> CoreResult<()> {
         if rows.is_empty() {
             return Ok(());
         }
@@ -790,15 +876,15 @@ impl Sender {
         for (id, at) in rows {
             push_deliveries::Entity::update_many()
                 .col_expr(push_deliveries::Column::NextAttemptAt, Expr::value(*at))
-                .col_expr(push_deliveries::Column::LeaseOwner, Expr::value(Option::<String>::None))
+                .col_expr(
+                    push_deliveries::Column::LeaseOwner,
+                    Expr::value(Option::<String>::None),
+                )
                 .col_expr(
                     push_deliveries::Column::LeaseUntil,
                     Expr::value(Option::<DateTime<Utc>>::None),
                 )
-                .col_expr(
-                    push_deliveries::Column::LastError,
-                    Expr::value("deferred: the member's WeCom budget (30 a minute, 1,000 an hour) is used up"),
-                )
+                .col_expr(push_deliveries::Column::LastError, Expr::value(why))
                 .col_expr(push_deliveries::Column::UpdatedAt, Expr::value(now))
                 .filter(push_deliveries::Column::Id.eq(*id))
                 .filter(push_deliveries::Column::LeaseOwner.eq(&self.worker))
@@ -1007,7 +1093,7 @@ impl Context {
     fn wechat_message(
         &self,
         r: &push_deliveries::Model,
-        credits: &HashMap<(i64, String), i64>,
+        credits: &mut HashMap<(i64, String), i64>,
         core: &Core,
     ) -> Result<WechatPush, String> {
         let b = self.broadcast_live(r)?;
@@ -1027,16 +1113,14 @@ impl Context {
         let t = self.template_of(r).ok_or_else(|| {
             format!("no_template: no subscribe template is configured for {post_kind}")
         })?;
-        if credits
-            .get(&(r.member_id, t.template_id.clone()))
-            .copied()
-            .unwrap_or(0)
-            <= 0
-        {
-            return Err(format!(
-                "no_credit: the member has not allowed a message of template {}",
-                t.template_id
-            ));
+        match credits.get_mut(&(r.member_id, t.template_id.clone())) {
+            Some(left) if *left > 0 => *left -= 1,
+            _ => {
+                return Err(format!(
+                    "no_credit: the member has not allowed a message of template {}",
+                    t.template_id
+                ));
+            }
         }
         let facts = self
             .facts(core, b, r.round > 0)
@@ -1104,7 +1188,8 @@ impl Context {
         }
     }
 
-    /// Each member's WeCom sends within the last hour.
+    /// Each member's WeCom sends within the last hour: accepted ones, and those being sent or
+    /// of unknown outcome (they may have arrived, so they count against the budget too).
     async fn wecom_recent(
         &self,
         core: &Core,
@@ -1119,20 +1204,23 @@ impl Context {
             .collect();
         let mut out: HashMap<i64, Vec<DateTime<Utc>>> = HashMap::new();
         for chunk in member_ids.chunks(500) {
-            let sent: Vec<(i64, Option<DateTime<Utc>>)> = push_deliveries::Entity::find()
+            let sent: Vec<(i64, DateTime<Utc>)> = push_deliveries::Entity::find()
                 .select_only()
                 .column(push_deliveries::Column::MemberId)
-                .column(push_deliveries::Column::SentAt)
+                .column(push_deliveries::Column::UpdatedAt)
                 .filter(push_deliveries::Column::MemberId.is_in(chunk.to_vec()))
                 .filter(push_deliveries::Column::Channel.eq("wecom"))
-                .filter(push_deliveries::Column::SentAt.gt(now - Duration::hours(1)))
+                .filter(push_deliveries::Column::Status.is_in([
+                    DeliveryStatus::Sent.as_str(),
+                    DeliveryStatus::Sending.as_str(),
+                    DeliveryStatus::Unknown.as_str(),
+                ]))
+                .filter(push_deliveries::Column::UpdatedAt.gt(now - Duration::hours(1)))
                 .into_tuple()
                 .all(&core.db)
                 .await?;
             for (m, at) in sent {
-                if let Some(at) = at {
-                    out.entry(m).or_default().push(at);
-                }
+                out.entry(m).or_default().push(at);
             }
         }
         Ok(out)
