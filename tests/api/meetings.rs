@@ -618,3 +618,137 @@ impl Branch {
         r.body["code"].as_str().unwrap_or("000000").to_string()
     }
 }
+
+#[tokio::test]
+async fn canceling_stops_reminders_and_tells_invitees_urgently() {
+    let b = branch().await;
+    let app = &b.app;
+    let starts = thursday_afternoon();
+    let m = b.create_meeting(general_meeting(&b, starts)).await;
+    let id = m["id"].as_str().unwrap().to_string();
+    app.drain().await;
+    let r = app
+        .post(
+            &format!("/api/v1/admin/meetings/{id}/cancel"),
+            &b.admin(),
+            json!({"reason": "上级检查改期"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body["status"], "canceled");
+    app.drain().await;
+    assert_eq!(b.count("张三").await, 2);
+    let rec = b.record(&id).await;
+    assert!(broadcast_ids(&rec, "reminder", "scheduled").is_empty());
+    assert_eq!(broadcast_ids(&rec, "reminder", "canceled").len(), 2);
+    let cancel = broadcast_ids(&rec, "cancel", "sent");
+    let bc = app
+        .get(
+            &format!("/api/v1/admin/broadcasts/{}", cancel[0]),
+            &b.admin(),
+        )
+        .await;
+    assert_eq!(bc.body["urgent"], true);
+    // No reminder ever arrives; answers and a second cancel are conflicts.
+    app.clock.set(starts - Duration::minutes(30));
+    b.relogin().await;
+    app.drain().await;
+    assert_eq!(b.count("张三").await, 2);
+    let r = b.answer(&id, "张三", json!({"answer": "attending"})).await;
+    assert_eq!(r.status, 409);
+    let r = app
+        .post(
+            &format!("/api/v1/admin/meetings/{id}/cancel"),
+            &b.admin(),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 409);
+}
+
+#[tokio::test]
+async fn quorum_rules_per_kind_and_bad_input() {
+    let b = branch().await;
+    let app = &b.app;
+    let starts = thursday_afternoon();
+    let base = |kind: &str| {
+        json!({
+            "kind": kind, "title": "支委会", "unit_id": b.unit,
+            "starts_at": rfc(starts), "ends_at": rfc(starts + Duration::hours(1)),
+            "place": "书记办公室", "audience": {"unit_ids": [b.unit]}, "reminder_offsets": [],
+        })
+    };
+    let committee = b.create_meeting(base("committee_meeting")).await;
+    let cid = committee["id"].as_str().unwrap().to_string();
+    let lesson = b.create_meeting(base("party_lesson")).await;
+    let lid = lesson["id"].as_str().unwrap().to_string();
+    app.clock.set(starts);
+    b.relogin().await;
+    let code = b.code(&cid).await;
+    assert_eq!(b.check_in(&cid, "张三", &code).await.status, 200);
+    // Committee members are 张三 and 李四: one of two is not more than half.
+    let q = b.record(&cid).await["quorum"].clone();
+    assert_eq!(
+        q,
+        json!({"rule": "committee_meeting", "eligible": 2, "present": 1, "required": 2, "held": false})
+    );
+    assert_eq!(b.check_in(&cid, "李四", &code).await.status, 200);
+    assert_eq!(b.record(&cid).await["quorum"]["held"], true);
+    assert_eq!(b.record(&lid).await["quorum"], json!({"rule": "none"}));
+    // Make-up without a linked lesson is a conflict, even after the end.
+    app.clock.set(starts + Duration::hours(2));
+    b.relogin().await;
+    let r = app
+        .post(
+            &format!("/api/v1/admin/meetings/{lid}/make-up"),
+            &b.admin(),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 409, "{:?}", r.body);
+
+    // Bad input: each a 400 naming the field.
+    let admin = b.admin();
+    let now = app.clock_now();
+    for (patch, field) in [
+        (json!({"kind": "party"}), "kind"),
+        (json!({"title": " "}), "title"),
+        (json!({"place": null}), "place"),
+        (
+            json!({"ends_at": rfc(now + Duration::hours(20))}),
+            "ends_at",
+        ),
+        (
+            json!({"starts_at": rfc(now - Duration::hours(1))}),
+            "starts_at",
+        ),
+        (json!({"reminder_offsets": [0]}), "reminder_offsets"),
+        (json!({"online_link": "ftp://x"}), "online_link"),
+        (json!({"timezone": "Mars/Olympus"}), "timezone"),
+        (json!({"audience": {"tags": ["没有这个标签"]}}), "audience"),
+    ] {
+        let mut body = base("general_meeting");
+        body["starts_at"] = json!(rfc(now + Duration::days(1)));
+        body["ends_at"] = json!(rfc(now + Duration::days(1) + Duration::hours(1)));
+        for (k, v) in patch.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let r = app.post("/api/v1/admin/meetings", &admin, body).await;
+        assert_eq!(r.status, 400, "{field}: {:?}", r.body);
+        assert_eq!(r.code(), "validation_failed");
+        assert!(
+            r.detail_fields().contains(&field.to_string()),
+            "{field}: {:?}",
+            r.body
+        );
+    }
+    // Members cannot manage meetings; an id that names nothing is a 404.
+    let r = app
+        .post("/api/v1/admin/meetings", &b.token("张三"), base("other"))
+        .await;
+    assert_eq!(r.status, 403);
+    let r = app.get("/api/v1/admin/meetings/abc", &admin).await;
+    assert_eq!(r.status, 404);
+    let r = app.get("/api/v1/admin/meetings/999999", &admin).await;
+    assert_eq!(r.status, 404);
+}
