@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{auth, broadcasts, health, inbox, members, posts, push, units, ws};
+use crate::routes::{auth, broadcasts, health, inbox, meetings, members, posts, push, units, ws};
 
 struct BearerAuth;
 
@@ -34,6 +34,10 @@ impl Modify for BearerAuth {
         broadcasts::create_broadcast, broadcasts::list_broadcasts, broadcasts::get_broadcast, broadcasts::update_broadcast,
         broadcasts::list_recipients, broadcasts::cancel_broadcast, broadcasts::remind_broadcast,
         push::record_subscriptions, push::get_subscriptions, push::list_templates, push::put_template, push::delete_template,
+        meetings::create_meeting, meetings::list_meetings, meetings::meetings_summary, meetings::get_meeting,
+        meetings::update_meeting, meetings::cancel_meeting, meetings::checkin_code, meetings::record_attendance,
+        meetings::put_minutes, meetings::make_up, meetings::attendance_csv,
+        meetings::my_meetings, meetings::my_meeting, meetings::answer_meeting, meetings::check_in,
         inbox::list_inbox, inbox::get_unread_count, inbox::get_item, inbox::mark_read, inbox::read_all,
         ws::live_socket,
     ),
@@ -45,6 +49,7 @@ impl Modify for BearerAuth {
         (name = "content", description = "Posts (admin)"),
         (name = "broadcasts", description = "Broadcasts (admin)"),
         (name = "inbox", description = "The member's inbox"),
+        (name = "meetings", description = "Meetings: notices, answers, check-in, attendance, minutes (member and admin)"),
         (name = "push", description = "WeChat subscribe consents (member) and push templates (admin)"),
         (name = "operations", description = "Health"),
     )

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Core;
 use crate::auth::{Role, Scope};
-use crate::entities::{member_tags, members};
+use crate::entities::{meeting_invitees, member_tags, members};
 use crate::error::{CoreResult, Violations};
 use crate::org::UnitTree;
 
@@ -35,6 +35,22 @@ pub struct Audience {
     /// The units the creator manages when the creator is a secretary; fixed at creation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope_units: Option<Vec<i64>>,
+    /// Only invitees of a meeting, as they stand when the fan-out runs (meeting notices,
+    /// reminders and nudges). Set by `core::meetings`, never by a client.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meeting: Option<MeetingSelector>,
+}
+
+/// Cuts an audience to a meeting's invitees, evaluated at fan-out time.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MeetingSelector {
+    pub meeting_id: i64,
+    /// Only invitees whose answer is one of these (`none`, `attending`, `leave`); empty: any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub answers: Vec<String>,
+    /// Only invitees with no presence recorded (no check-in, or recorded absent): make-up study.
+    #[serde(default)]
+    pub absent_only: bool,
 }
 
 impl Audience {
@@ -103,6 +119,24 @@ impl Audience {
         let mut cond = Condition::all().add(members::Column::Active.eq(true));
         if let Some(scope) = &self.scope_units {
             cond = cond.add(members::Column::UnitId.is_in(scope.clone()));
+        }
+        if let Some(m) = &self.meeting {
+            // `members.id IN (SELECT member_id FROM meeting_invitees WHERE meeting_id = ? …)`
+            let mut q = Query::select();
+            q.column(meeting_invitees::Column::MemberId)
+                .from(meeting_invitees::Entity)
+                .and_where(Expr::col(meeting_invitees::Column::MeetingId).eq(m.meeting_id));
+            if !m.answers.is_empty() {
+                q.and_where(Expr::col(meeting_invitees::Column::Answer).is_in(m.answers.clone()));
+            }
+            if m.absent_only {
+                q.cond_where(
+                    Condition::any()
+                        .add(Expr::col(meeting_invitees::Column::Attendance).is_null())
+                        .add(Expr::col(meeting_invitees::Column::Attendance).eq("absent")),
+                );
+            }
+            cond = cond.add(members::Column::Id.in_subquery(q.to_owned()));
         }
         if self.all {
             return cond;

@@ -12,6 +12,7 @@ pub mod entities;
 pub mod error;
 pub mod inbox;
 pub mod live;
+pub mod meetings;
 pub mod org;
 pub mod paging;
 pub mod ports;

@@ -13,12 +13,13 @@ use crate::entities::posts;
 use crate::error::{CoreError, CoreResult, Violations};
 use crate::paging::{Page, PageRequest};
 
-pub const KINDS: [&str; 5] = [
+pub const KINDS: [&str; 6] = [
     "lesson",
     "notice",
     "announcement",
     "disclosure",
     "classroom",
+    "meeting",
 ];
 pub const MEDIA_KINDS: [&str; 5] = ["image", "video", "audio", "link", "file"];
 pub const MAX_MEDIA: usize = 20;
@@ -99,7 +100,7 @@ fn check(
         v.check(
             KINDS.contains(&k),
             "kind",
-            "must be one of lesson, notice, announcement, disclosure, classroom",
+            "must be one of lesson, notice, announcement, disclosure, classroom, meeting",
         );
     }
     if let Some(t) = title {
@@ -236,7 +237,7 @@ pub async fn list(
         if !KINDS.contains(&k) {
             return Err(CoreError::invalid(
                 "kind",
-                "must be one of lesson, notice, announcement, disclosure, classroom",
+                "must be one of lesson, notice, announcement, disclosure, classroom, meeting",
             ));
         }
         cond = cond.add(posts::Column::Kind.eq(k));

@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 mod m0001_init;
 mod m0002_recurrence;
 mod m0003_push;
+mod m0004_meetings;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0001_init::Migration),
             Box::new(m0002_recurrence::Migration),
             Box::new(m0003_push::Migration),
+            Box::new(m0004_meetings::Migration),
         ]
     }
 }

@@ -9,6 +9,7 @@ mod broadcasts;
 mod concurrency;
 mod errors;
 mod inbox;
+mod meetings;
 mod ops;
 mod org;
 mod posts;

@@ -70,6 +70,7 @@ impl AudienceBody {
                     .collect::<Vec<_>>(),
             )?,
             scope_units: None,
+            meeting: None,
         })
     }
 

@@ -6,6 +6,7 @@ pub mod broadcasts;
 pub mod common;
 pub mod inbox;
 pub mod live;
+pub mod meetings;
 pub mod org;
 pub mod posts;
 pub mod push;

@@ -35,7 +35,7 @@ impl From<Media> for MediaBody {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreatePostRequest {
-    /// lesson, notice, announcement, disclosure or classroom
+    /// lesson, notice, announcement, disclosure, classroom or meeting (meeting notices are usually written by the server)
     pub kind: String,
     pub title: String,
     pub summary: Option<String>,

@@ -5,6 +5,7 @@ pub mod broadcasts;
 pub mod docs;
 pub mod health;
 pub mod inbox;
+pub mod meetings;
 pub mod members;
 pub mod posts;
 pub mod push;
@@ -24,6 +25,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(posts::configure)
             .configure(broadcasts::configure)
             .configure(inbox::configure)
+            .configure(meetings::configure)
             .configure(push::configure)
             .configure(ws::configure),
     );

@@ -2,6 +2,9 @@
 
 pub mod broadcasts;
 pub mod inbox_items;
+pub mod meeting_broadcasts;
+pub mod meeting_invitees;
+pub mod meetings;
 pub mod member_tags;
 pub mod members;
 pub mod posts;

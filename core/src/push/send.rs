@@ -31,7 +31,10 @@ use super::DeliveryStatus;
 use super::templates::{self, Facts, TemplateConfig};
 use crate::Core;
 use crate::broadcasts::Status;
-use crate::entities::{broadcasts, inbox_items, members, posts, push_deliveries, wechat_credits};
+use crate::entities::{
+    broadcasts, inbox_items, meeting_broadcasts, meetings, members, posts, push_deliveries,
+    wechat_credits,
+};
 use crate::error::CoreResult;
 use crate::ports::push::{Disposition, PushFailure, PushPlatform, WechatPush, WecomPush};
 use crate::ports::rate_limit::{Limit, RateLimiter};
@@ -935,6 +938,8 @@ struct Context {
     templates: HashMap<String, TemplateConfig>,
     /// (broadcast, occurrence, member) → inbox item id.
     items: HashMap<(i64, i64, i64), i64>,
+    /// Broadcast id → the meeting it was sent for (its time and place fill `time`/`location`).
+    meetings: HashMap<i64, meetings::Model>,
 }
 
 impl Context {
@@ -1002,7 +1007,27 @@ impl Context {
                 items.insert((b, o, m), id);
             }
         }
+        let links = meeting_broadcasts::Entity::find()
+            .filter(meeting_broadcasts::Column::BroadcastId.is_in(broadcast_ids.clone()))
+            .all(&core.db)
+            .await?;
+        let mut meetings_map = HashMap::new();
+        if !links.is_empty() {
+            let rows: HashMap<i64, meetings::Model> = meetings::Entity::find()
+                .filter(meetings::Column::Id.is_in(links.iter().map(|l| l.meeting_id)))
+                .all(&core.db)
+                .await?
+                .into_iter()
+                .map(|m| (m.id, m))
+                .collect();
+            for l in links {
+                if let Some(m) = rows.get(&l.meeting_id) {
+                    meetings_map.insert(l.broadcast_id, m.clone());
+                }
+            }
+        }
         Ok(Self {
+            meetings: meetings_map,
             members: members_map,
             broadcasts: broadcasts_map,
             posts: posts_map,
@@ -1064,7 +1089,10 @@ impl Context {
     fn facts(&self, core: &Core, b: &broadcasts::Model, reminder: bool) -> Option<Facts> {
         let p = self.posts.get(&b.post_id)?;
         let tz: Tz = b.timezone.parse().unwrap_or(core.settings.timezone);
-        let at = if b.recurrence.is_some() {
+        let meeting = self.meetings.get(&b.id);
+        let at = if let Some(m) = meeting {
+            m.starts_at
+        } else if b.recurrence.is_some() {
             DateTime::from_timestamp(b.occurrence, 0).unwrap_or(b.send_at)
         } else {
             b.send_at
@@ -1083,7 +1111,7 @@ impl Context {
             kind: p.kind.clone(),
             at,
             tz,
-            location: None,
+            location: meeting.map(crate::meetings::where_text),
             sender: core.settings.sender_name.clone(),
             deadline: b.read_by,
             reminder,

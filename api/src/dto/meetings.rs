@@ -1,0 +1,389 @@
+use chrono::{DateTime, FixedOffset, Utc};
+use fingertip_core::meetings::record::{Counts, InviteeRow, KindSummary, MeetingRecord, Quorum};
+use fingertip_core::meetings::{MeetingView, MyMeeting};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::broadcasts::AudienceBody;
+use super::common::{IdIn, double_option, id_str};
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateMeetingRequest {
+    /// general_meeting, committee_meeting, group_meeting, party_lesson, themed_day, study_day
+    /// or other.
+    pub kind: String,
+    pub title: String,
+    /// The unit holding the meeting; default the creator's unit.
+    pub unit_id: Option<IdIn>,
+    pub starts_at: DateTime<FixedOffset>,
+    pub ends_at: DateTime<FixedOffset>,
+    /// A place, an online link, or both (at least one).
+    pub place: Option<String>,
+    pub online_link: Option<String>,
+    /// Markdown.
+    pub agenda: Option<String>,
+    /// Who is invited, as for broadcasts; resolved to invitees when the meeting is created.
+    pub audience: AudienceBody,
+    /// The lesson taught, re-sent as make-up study.
+    pub post_id: Option<IdIn>,
+    /// IANA zone the notices show times in; default the server's.
+    pub timezone: Option<String>,
+    /// Minutes before the start when reminders go out; default [1440, 60]; at most 5.
+    pub reminder_offsets: Option<Vec<i32>>,
+}
+
+/// Absent fields stay; `place`, `online_link` and `post_id` may be `null` to clear them.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateMeetingRequest {
+    pub title: Option<String>,
+    pub starts_at: Option<DateTime<FixedOffset>>,
+    pub ends_at: Option<DateTime<FixedOffset>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub place: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub online_link: Option<Option<String>>,
+    pub agenda: Option<String>,
+    pub audience: Option<AudienceBody>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub post_id: Option<Option<IdIn>>,
+    pub reminder_offsets: Option<Vec<i32>>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CancelMeetingRequest {
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct AnswerRequest {
+    /// attending or leave
+    pub answer: String,
+    /// Required with leave.
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CheckInRequest {
+    /// The six digits on the organiser's phone.
+    pub code: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct AttendanceRequest {
+    pub member_id: IdIn,
+    /// present, late or absent
+    pub status: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct MinutesRequest {
+    pub minutes_md: String,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct MakeUpRequest {
+    /// Default 7 days from now.
+    pub read_by: Option<DateTime<FixedOffset>>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct MyMeetingsQuery {
+    /// upcoming (default: not yet ended, soonest first) or past (latest first)
+    pub when: Option<String>,
+    pub limit: Option<u64>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct MeetingsQuery {
+    /// A unit (with its subtree); default every unit the caller manages.
+    pub unit_id: Option<String>,
+    /// Calendar year in the server's zone; default this year.
+    pub year: Option<i32>,
+    pub limit: Option<u64>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct SummaryQuery {
+    pub unit_id: Option<String>,
+    pub year: Option<i32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeetingResponse {
+    pub id: String,
+    pub kind: String,
+    pub title: String,
+    pub unit_id: Option<String>,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub place: Option<String>,
+    pub online_link: Option<String>,
+    pub agenda: String,
+    pub audience: AudienceBody,
+    pub post_id: Option<String>,
+    pub timezone: String,
+    pub reminder_offsets: Vec<i32>,
+    /// scheduled or canceled
+    pub status: String,
+    pub notice_broadcast_id: Option<String>,
+    pub minutes_md: Option<String>,
+    pub minutes_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<MeetingView> for MeetingResponse {
+    fn from(v: MeetingView) -> Self {
+        let m = v.row;
+        Self {
+            id: id_str(m.id),
+            kind: m.kind,
+            title: m.title,
+            unit_id: m.unit_id.map(id_str),
+            starts_at: m.starts_at,
+            ends_at: m.ends_at,
+            place: m.place,
+            online_link: m.online_link,
+            agenda: m.agenda,
+            audience: AudienceBody::from_core(&v.audience),
+            post_id: m.post_id.map(id_str),
+            timezone: m.timezone,
+            reminder_offsets: v.reminder_offsets,
+            status: m.status,
+            notice_broadcast_id: m.notice_broadcast_id.map(id_str),
+            minutes_md: m.minutes_md,
+            minutes_at: m.minutes_at,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}
+
+/// A meeting as an invitee sees it, with their own answer and attendance.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MyMeetingResponse {
+    pub id: String,
+    pub kind: String,
+    pub title: String,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub place: Option<String>,
+    pub online_link: Option<String>,
+    pub agenda: String,
+    pub post_id: Option<String>,
+    /// scheduled or canceled
+    pub status: String,
+    /// none, attending or leave
+    pub answer: String,
+    pub reason: Option<String>,
+    /// present, late, absent (recorded by hand) or null
+    pub attendance: Option<String>,
+    pub checked_in_at: Option<DateTime<Utc>>,
+}
+
+impl From<MyMeeting> for MyMeetingResponse {
+    fn from(v: MyMeeting) -> Self {
+        let m = v.meeting.row;
+        Self {
+            id: id_str(m.id),
+            kind: m.kind,
+            title: m.title,
+            starts_at: m.starts_at,
+            ends_at: m.ends_at,
+            place: m.place,
+            online_link: m.online_link,
+            agenda: m.agenda,
+            post_id: m.post_id.map(id_str),
+            status: m.status,
+            answer: v.answer,
+            reason: v.reason,
+            attendance: v.attendance,
+            checked_in_at: v.checked_in_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CountsBody {
+    pub invited: u64,
+    pub attending: u64,
+    pub leave: u64,
+    pub no_answer: u64,
+    pub present: u64,
+    pub late: u64,
+    pub absent: u64,
+}
+
+impl From<Counts> for CountsBody {
+    fn from(c: Counts) -> Self {
+        Self {
+            invited: c.invited,
+            attending: c.attending,
+            leave: c.leave,
+            no_answer: c.no_answer,
+            present: c.present,
+            late: c.late,
+            absent: c.absent,
+        }
+    }
+}
+
+/// `rule` is general_meeting (over invitees without the tag 预备党员), committee_meeting
+/// (over invitees with the tag 支委) or none (the other fields are then absent).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QuorumBody {
+    pub rule: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub eligible: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub present: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub required: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held: Option<bool>,
+}
+
+impl From<Quorum> for QuorumBody {
+    fn from(q: Quorum) -> Self {
+        let some = q.rule != "none";
+        Self {
+            rule: q.rule.to_string(),
+            eligible: some.then_some(q.eligible),
+            present: some.then_some(q.present),
+            required: some.then_some(q.required),
+            held: some.then_some(q.held),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InviteeResponse {
+    pub member_id: String,
+    pub name: String,
+    pub unit_id: Option<String>,
+    pub unit_name: Option<String>,
+    pub tags: Vec<String>,
+    /// none, attending or leave
+    pub answer: String,
+    pub reason: Option<String>,
+    pub answered_at: Option<DateTime<Utc>>,
+    /// present, late, absent or null (no check-in)
+    pub attendance: Option<String>,
+    pub checked_in_at: Option<DateTime<Utc>>,
+    /// code or manual
+    pub check_in_method: Option<String>,
+}
+
+impl From<InviteeRow> for InviteeResponse {
+    fn from(r: InviteeRow) -> Self {
+        Self {
+            member_id: id_str(r.member_id),
+            name: r.name,
+            unit_id: r.unit_id.map(id_str),
+            unit_name: r.unit_name,
+            tags: r.tags,
+            answer: r.answer,
+            reason: r.reason,
+            answered_at: r.answered_at,
+            attendance: r.attendance,
+            checked_in_at: r.checked_in_at,
+            check_in_method: r.check_in_method,
+        }
+    }
+}
+
+/// A broadcast sent for the meeting.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeetingBroadcastBody {
+    pub broadcast_id: String,
+    /// notice, change, cancel, reminder, nudge or make_up
+    pub purpose: String,
+    pub offset_minutes: Option<i32>,
+    pub status: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeetingRecordResponse {
+    #[serde(flatten)]
+    pub meeting: MeetingResponse,
+    pub counts: CountsBody,
+    pub quorum: QuorumBody,
+    pub invitees: Vec<InviteeResponse>,
+    pub broadcasts: Vec<MeetingBroadcastBody>,
+}
+
+impl MeetingRecordResponse {
+    pub fn new(r: MeetingRecord, b: Vec<(i64, String, Option<i32>, String)>) -> Self {
+        Self {
+            meeting: r.meeting.into(),
+            counts: r.counts.into(),
+            quorum: r.quorum.into(),
+            invitees: r.invitees.into_iter().map(Into::into).collect(),
+            broadcasts: b
+                .into_iter()
+                .map(
+                    |(id, purpose, offset_minutes, status)| MeetingBroadcastBody {
+                        broadcast_id: id_str(id),
+                        purpose,
+                        offset_minutes,
+                        status,
+                    },
+                )
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CheckinCodeResponse {
+    pub code: String,
+    /// When this code stops being the current one (it is still accepted for one more window).
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MakeUpResponse {
+    pub broadcast_id: String,
+    pub recipients: u64,
+    pub read_by: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KindSummaryBody {
+    pub kind: String,
+    pub label: String,
+    pub total: u64,
+    pub held: u64,
+    /// Q1..Q4
+    pub quarters: Vec<u64>,
+    /// January..December
+    pub months: Vec<u64>,
+}
+
+impl From<KindSummary> for KindSummaryBody {
+    fn from(k: KindSummary) -> Self {
+        Self {
+            kind: k.kind,
+            label: k.label.to_string(),
+            total: k.total,
+            held: k.held,
+            quarters: k.quarters.to_vec(),
+            months: k.months.to_vec(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SummaryResponse {
+    pub year: i32,
+    pub unit_id: Option<String>,
+    pub kinds: Vec<KindSummaryBody>,
+}

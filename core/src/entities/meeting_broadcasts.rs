@@ -1,0 +1,21 @@
+use sea_orm::entity::prelude::*;
+
+/// A broadcast sent for a meeting: the notice, a change or cancellation, a reminder, a nudge, a
+/// make-up study task.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "meeting_broadcasts")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub broadcast_id: i64,
+    pub meeting_id: i64,
+    /// `notice`, `change`, `cancel`, `reminder`, `nudge` or `make_up`.
+    pub purpose: String,
+    /// For reminders and nudges: minutes before the start.
+    pub offset_minutes: Option<i32>,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

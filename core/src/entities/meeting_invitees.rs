@@ -1,0 +1,25 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "meeting_invitees")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub meeting_id: i64,
+    pub member_id: i64,
+    /// `none`, `attending` or `leave`.
+    pub answer: String,
+    pub reason: Option<String>,
+    pub answered_at: Option<DateTimeUtc>,
+    /// `present`, `late`, `absent` (recorded by hand) or `None` (no check-in).
+    pub attendance: Option<String>,
+    pub checked_in_at: Option<DateTimeUtc>,
+    /// `code` or `manual`.
+    pub check_in_method: Option<String>,
+    pub recorded_by: Option<i64>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
