@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Core;
 use crate::auth::{Role, Scope};
-use crate::entities::{meeting_invitees, member_tags, members};
+use crate::entities::{meeting_invitees, meetings, member_tags, members};
 use crate::error::{CoreResult, Violations};
 use crate::org::UnitTree;
 
@@ -51,6 +51,10 @@ pub struct MeetingSelector {
     /// Only invitees with no presence recorded (no check-in, or recorded absent): make-up study.
     #[serde(default)]
     pub absent_only: bool,
+    /// Nobody while the meeting is canceled (reminders and nudges: one that slipped past the
+    /// cancel must not tell people to come).
+    #[serde(default)]
+    pub only_while_scheduled: bool,
 }
 
 impl Audience {
@@ -134,6 +138,18 @@ impl Audience {
                     Condition::any()
                         .add(Expr::col(meeting_invitees::Column::Attendance).is_null())
                         .add(Expr::col(meeting_invitees::Column::Attendance).eq("absent")),
+                );
+            }
+            if m.only_while_scheduled {
+                q.and_where(
+                    Expr::col(meeting_invitees::Column::MeetingId).in_subquery(
+                        Query::select()
+                            .column(meetings::Column::Id)
+                            .from(meetings::Entity)
+                            .and_where(Expr::col(meetings::Column::Id).eq(m.meeting_id))
+                            .and_where(Expr::col(meetings::Column::Status).eq("scheduled"))
+                            .to_owned(),
+                    ),
                 );
             }
             cond = cond.add(members::Column::Id.in_subquery(q.to_owned()));

@@ -45,6 +45,7 @@ enum MeetingInvitees {
     CheckedInAt,
     CheckInMethod,
     RecordedBy,
+    CheckinFailures,
 }
 
 #[derive(DeriveIden)]
@@ -122,6 +123,7 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone_null(MeetingInvitees::CheckedInAt))
                     .col(string_null(MeetingInvitees::CheckInMethod))
                     .col(big_integer_null(MeetingInvitees::RecordedBy))
+                    .col(integer(MeetingInvitees::CheckinFailures).default(0))
                     .foreign_key(
                         ForeignKey::create()
                             .from(MeetingInvitees::Table, MeetingInvitees::MeetingId)

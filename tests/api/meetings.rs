@@ -250,7 +250,8 @@ async fn a_general_meeting_from_notice_to_record() {
     let rec = b.record(&id).await;
     assert_eq!(
         rec["counts"],
-        json!({"invited": 6, "attending": 1, "leave": 1, "no_answer": 4, "present": 0, "late": 0, "absent": 6})
+        json!({"invited": 6, "attending": 1, "leave": 1, "no_answer": 4, "present": 0, "late": 0, "absent": 5}),
+        "leave is excused, not counted as absent"
     );
     let li = rec["invitees"]
         .as_array()
@@ -435,7 +436,7 @@ async fn a_general_meeting_from_notice_to_record() {
     );
     assert_eq!(rec["counts"]["present"], 2);
     assert_eq!(rec["counts"]["late"], 2);
-    assert_eq!(rec["counts"]["absent"], 2);
+    assert_eq!(rec["counts"]["absent"], 1, "李四 is on leave, not absent");
 
     // Minutes and make-up only once it has ended.
     let minutes = json!({"minutes_md": "# 会议记录\n\n应到6人，实到4人。"});
@@ -545,7 +546,7 @@ async fn a_general_meeting_from_notice_to_record() {
     assert_eq!(row("张三")[6], "签到码");
     assert_eq!(row("李四")[2], "请假");
     assert_eq!(row("李四")[3], "在外地审计现场");
-    assert_eq!(row("李四")[4], "缺席");
+    assert_eq!(row("李四")[4], "请假", "on leave, not absent");
     assert_eq!(row("钱七")[4], "迟到");
     assert_eq!(row("钱七")[6], "手工登记");
     assert_eq!(row("周九")[2], "未回复");
@@ -751,4 +752,93 @@ async fn quorum_rules_per_kind_and_bad_input() {
     assert_eq!(r.status, 404);
     let r = app.get("/api/v1/admin/meetings/999999", &admin).await;
     assert_eq!(r.status, 404);
+}
+
+#[tokio::test]
+async fn guessing_codes_cheating_the_sheet_and_side_doors_are_refused() {
+    let b = branch().await;
+    let app = &b.app;
+    let starts = thursday_afternoon();
+    let m = b
+        .create_meeting(json!({
+            "kind": "general_meeting", "title": "党员大会", "unit_id": b.unit,
+            "starts_at": rfc(starts), "ends_at": rfc(starts + Duration::hours(1)),
+            "place": "三楼会议室", "audience": {"unit_ids": [b.unit]},
+        }))
+        .await;
+    let id = m["id"].as_str().unwrap().to_string();
+    // A reason that a spreadsheet would run as a formula.
+    let r = b
+        .answer(
+            &id,
+            "李四",
+            json!({"answer": "leave", "reason": "=HYPERLINK(\"http://x\",\"点此\")"}),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    // Its reminders belong to the meeting: the broadcasts API refuses to edit them.
+    app.drain().await;
+    let rec = b.record(&id).await;
+    let reminder = rec["broadcasts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["purpose"] == "reminder")
+        .expect("a reminder")["broadcast_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = app
+        .patch(
+            &format!("/api/v1/admin/broadcasts/{reminder}"),
+            &b.admin(),
+            json!({"audience": {"all": true}}),
+        )
+        .await;
+    assert_eq!(r.status, 409, "{:?}", r.body);
+
+    // Guessing the code: ten wrong tries, then 429 even with the right one.
+    app.clock.set(starts);
+    b.relogin().await;
+    let right = b.code(&id).await;
+    let wrong = if right == "000000" {
+        "000001"
+    } else {
+        "000000"
+    };
+    for _ in 0..10 {
+        assert_eq!(b.check_in(&id, "张三", wrong).await.status, 400);
+    }
+    let r = b.check_in(&id, "张三", &right).await;
+    assert_eq!(r.status, 429, "{:?}", r.body);
+    assert_eq!(r.code(), "rate_limited");
+
+    // The sheet neutralises the formula.
+    app.clock.set(starts + Duration::hours(2));
+    b.relogin().await;
+    let csv = app
+        .http
+        .get(format!(
+            "{}/api/v1/admin/meetings/{id}/attendance.csv",
+            app.base
+        ))
+        .bearer_auth(b.admin())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(csv.contains("'=HYPERLINK"), "{csv}");
+
+    // A garbled optional body is a 400, not silently the default.
+    let r = app
+        .post_raw(
+            &format!("/api/v1/admin/meetings/{id}/make-up"),
+            &b.admin(),
+            "application/json",
+            b"{\"read_by\": \"next friday\"}".to_vec(),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{:?}", r.body);
 }

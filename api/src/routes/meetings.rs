@@ -4,9 +4,9 @@
 use actix_web::http::header;
 use actix_web::{HttpResponse, get, patch, post, put, web};
 use chrono::Utc;
-use fingertip_core::Core;
 use fingertip_core::meetings::{self, MeetingInput, MeetingPatch, record};
 use fingertip_core::paging::{PageRequest, parse_id};
+use fingertip_core::{Core, CoreError};
 
 use crate::dto::Paged;
 use crate::dto::meetings::*;
@@ -162,10 +162,10 @@ pub async fn cancel_meeting(
     core: web::Data<Core>,
     m: Manager,
     id: web::Path<String>,
-    body: Option<web::Json<CancelMeetingRequest>>,
+    body: web::Bytes,
 ) -> ApiResult<web::Json<MeetingResponse>> {
     let id = path_id(&id, "meeting")?;
-    let reason = body.and_then(|b| b.into_inner().reason);
+    let reason = optional_json::<CancelMeetingRequest>(&body)?.and_then(|b| b.reason);
     Ok(web::Json(
         meetings::cancel(&core, &m.0, id, reason).await?.into(),
     ))
@@ -238,11 +238,11 @@ pub async fn make_up(
     core: web::Data<Core>,
     m: Manager,
     id: web::Path<String>,
-    body: Option<web::Json<MakeUpRequest>>,
+    body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
     let id = path_id(&id, "meeting")?;
-    let read_by = body
-        .and_then(|b| b.into_inner().read_by)
+    let read_by = optional_json::<MakeUpRequest>(&body)?
+        .and_then(|b| b.read_by)
         .map(|t| t.with_timezone(&Utc));
     let (b, n, read_by) = meetings::make_up(&core, &m.0, id, read_by).await?;
     Ok(HttpResponse::Created().json(MakeUpResponse {
@@ -338,4 +338,15 @@ pub async fn check_in(
             .await?
             .into(),
     ))
+}
+
+/// An optional JSON body: empty means none; anything else must parse (a 400 naming `body`
+/// otherwise, never silently ignored).
+fn optional_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> ApiResult<Option<T>> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    serde_json::from_slice(body)
+        .map(Some)
+        .map_err(|e| CoreError::invalid("body", format!("the JSON body is not valid: {e}")).into())
 }

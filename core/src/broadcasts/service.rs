@@ -410,6 +410,16 @@ pub async fn update(
         .one(&core.db)
         .await?
         .ok_or(CoreError::NotFound("broadcast"))?;
+    let of_meeting = crate::entities::meeting_broadcasts::Entity::find()
+        .filter(crate::entities::meeting_broadcasts::Column::BroadcastId.eq(id))
+        .one(&core.db)
+        .await?;
+    if let Some(mb) = of_meeting {
+        return Err(CoreError::Conflict(format!(
+            "this broadcast belongs to meeting {} ({}); edit the meeting instead",
+            mb.meeting_id, mb.purpose
+        )));
+    }
     let status = Status::parse(&row.status).unwrap_or(Status::Failed);
     match status {
         Status::Scheduled => {}

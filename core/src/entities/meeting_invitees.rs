@@ -17,6 +17,9 @@ pub struct Model {
     /// `code` or `manual`.
     pub check_in_method: Option<String>,
     pub recorded_by: Option<i64>,
+    /// Wrong check-in codes entered; after `MAX_CHECKIN_FAILURES` the member must be
+    /// recorded by hand (a 6-digit code must not be guessable by scripting).
+    pub checkin_failures: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

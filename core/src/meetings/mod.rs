@@ -14,10 +14,10 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
-use sea_orm::sea_query::{Expr, OnConflict, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, Set, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 
@@ -47,6 +47,9 @@ pub const MAX_REMINDERS: usize = 5;
 pub const CHECK_IN_OPENS_MINUTES: i64 = 30;
 /// A check-in later than this after the start is `late`.
 pub const LATE_AFTER_MINUTES: i64 = 10;
+/// Wrong check-in codes a member may enter for one meeting: 10 guesses of a 6-digit code
+/// (two windows valid) succeed with odds of 2 in 100,000.
+pub const MAX_CHECKIN_FAILURES: i32 = 10;
 pub const MAX_AGENDA_CHARS: usize = 20_000;
 pub const MAX_MINUTES_CHARS: usize = 100_000;
 
@@ -315,9 +318,19 @@ fn invitees_audience(meeting_id: i64, answers: &[&str], absent_only: bool) -> Au
             meeting_id,
             answers: answers.iter().map(|a| a.to_string()).collect(),
             absent_only,
+            only_while_scheduled: false,
         }),
         ..Default::default()
     }
+}
+
+/// Reminders and nudges: nobody once the meeting is canceled.
+fn reminder_audience(meeting_id: i64, answers: &[&str]) -> Audience {
+    let mut a = invitees_audience(meeting_id, answers, false);
+    if let Some(m) = a.meeting.as_mut() {
+        m.only_while_scheduled = true;
+    }
+    a
 }
 
 async fn remember(
@@ -407,7 +420,7 @@ async fn schedule_reminders(core: &Core, actor: &Actor, m: &meetings::Model) -> 
             "reminder",
             format!("会议提醒：{}", m.title),
             format!("您已报名参加，请准时出席。\n\n{}", details_md(m, tz)),
-            invitees_audience(m.id, &["attending"], false),
+            reminder_audience(m.id, &["attending"]),
             Some(at),
             false,
             Some(offset),
@@ -423,7 +436,7 @@ async fn schedule_reminders(core: &Core, actor: &Actor, m: &meetings::Model) -> 
                 "您还没有回复是否参加，请在小程序中选择参加或请假（请假需写明原因）。\n\n{}",
                 details_md(m, tz)
             ),
-            invitees_audience(m.id, &["none"], false),
+            reminder_audience(m.id, &["none"]),
             Some(at),
             false,
             Some(offset),
@@ -684,8 +697,38 @@ pub async fn update(
         am.audience = Set(to_json(a)?);
     }
     am.updated_at = Set(now);
+    if starts_at != old.starts_at || audience.is_some() {
+        let checked_in = meeting_invitees::Entity::find()
+            .filter(meeting_invitees::Column::MeetingId.eq(id))
+            .filter(meeting_invitees::Column::Attendance.is_not_null())
+            .count(&core.db)
+            .await?;
+        if checked_in > 0 {
+            return Err(CoreError::Conflict(
+                "people have already checked in; cancel this meeting and call a new one instead of moving it or changing who is invited".into(),
+            ));
+        }
+    }
     let txn = core.db.begin().await?;
-    let row = am.update(&txn).await?;
+    // Compare-and-set on what this edit was computed from: two edits at once must not each
+    // reschedule the reminders.
+    let r = meetings::Entity::update_many()
+        .set(am)
+        .filter(meetings::Column::Id.eq(id))
+        .filter(meetings::Column::UpdatedAt.eq(old.updated_at))
+        .filter(meetings::Column::Status.eq("scheduled"))
+        .exec(&txn)
+        .await?;
+    if r.rows_affected == 0 {
+        txn.rollback().await?;
+        return Err(CoreError::Conflict(
+            "the meeting was changed meanwhile; look at it again and retry".into(),
+        ));
+    }
+    let row = meetings::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or(CoreError::NotFound("meeting"))?;
     if let Some(a) = &audience {
         resolve_invitees(&txn, id, a, &tree, true).await?;
     }
@@ -906,8 +949,22 @@ pub async fn check_in(core: &Core, actor: &Actor, id: i64, code: &str) -> CoreRe
             "the meeting has ended; check-in is closed".into(),
         ));
     }
+    if inv.checkin_failures >= MAX_CHECKIN_FAILURES {
+        return Err(CoreError::RateLimited {
+            message: "too many wrong codes; ask the organiser to record your attendance".into(),
+            retry_after_secs: 3600,
+        });
+    }
     let key = checkin::derive_key(core.settings.jwt_secret.expose());
     if !checkin::accepts(&key, id, now, code) {
+        meeting_invitees::Entity::update_many()
+            .col_expr(
+                meeting_invitees::Column::CheckinFailures,
+                Expr::col(meeting_invitees::Column::CheckinFailures).add(1),
+            )
+            .filter(meeting_invitees::Column::Id.eq(inv.id))
+            .exec(&core.db)
+            .await?;
         return Err(CoreError::invalid(
             "code",
             "is wrong or has expired; enter the code shown now",
@@ -961,9 +1018,27 @@ pub async fn record_attendance(
             "attendance can be recorded from 30 minutes before the start".into(),
         ));
     }
+    // A secretary records only members of their own subtree.
+    let member = members::Entity::find_by_id(member_id)
+        .one(&core.db)
+        .await?
+        .ok_or_else(|| CoreError::invalid("member_id", "is not invited to this meeting"))?;
+    let tree = UnitTree::load(&core.db).await?;
+    if !tree.scope_of(actor).allows_unit(member.unit_id) {
+        return Err(CoreError::Forbidden(
+            "this member is outside the units you manage".into(),
+        ));
+    }
+    let keep_time = status != "absent" && inv.checked_in_at.is_some();
+    let first_time = inv.checked_in_at;
     let mut am: meeting_invitees::ActiveModel = inv.into();
     am.attendance = Set(Some(status.into()));
-    am.checked_in_at = Set((status != "absent").then_some(now));
+    // A code check-in keeps its own time; a hand record marks itself manual either way.
+    am.checked_in_at = Set(if keep_time {
+        first_time
+    } else {
+        (status != "absent").then_some(now)
+    });
     am.check_in_method = Set(Some("manual".into()));
     am.recorded_by = Set(Some(actor.member_id));
     Ok(am.update(&core.db).await?)
@@ -1023,6 +1098,16 @@ pub async fn make_up(
             "the meeting has no linked lesson (post_id) to re-send".into(),
         ));
     };
+    let already = meeting_broadcasts::Entity::find()
+        .filter(meeting_broadcasts::Column::MeetingId.eq(id))
+        .filter(meeting_broadcasts::Column::Purpose.eq("make_up"))
+        .count(&core.db)
+        .await?;
+    if already > 0 {
+        return Err(CoreError::Conflict(
+            "make-up study was already assigned for this meeting".into(),
+        ));
+    }
     let audience = invitees_audience(id, &[], true);
     let tree = UnitTree::load(&core.db).await?;
     let n = audience.count(core, &tree).await?;

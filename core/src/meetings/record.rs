@@ -29,7 +29,7 @@ pub struct Counts {
     /// On time (code or manual).
     pub present: u64,
     pub late: u64,
-    /// Invited and neither present nor late.
+    /// Invited, neither present nor late, and not on leave.
     pub absent: u64,
 }
 
@@ -86,6 +86,8 @@ pub fn counts(rows: &[InviteeRow]) -> Counts {
         match r.attendance.as_deref() {
             Some("present") => c.present += 1,
             Some("late") => c.late += 1,
+            // Leave is excused: inspections count it apart from absence.
+            _ if r.answer == "leave" => {}
             _ => c.absent += 1,
         }
     }
@@ -204,11 +206,22 @@ fn answer_label(a: &str) -> &'static str {
     }
 }
 
-fn attendance_label(a: Option<&str>) -> &'static str {
+fn attendance_label(a: Option<&str>, answer: &str) -> &'static str {
     match a {
         Some("present") => "已签到",
         Some("late") => "迟到",
+        _ if answer == "leave" => "请假",
         _ => "缺席",
+    }
+}
+
+/// A cell a spreadsheet will not run: text starting with `=`, `+`, `-`, `@`, a tab or a CR
+/// (a formula, in Excel and WPS) gets a leading apostrophe.
+fn cell(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
     }
 }
 
@@ -241,11 +254,11 @@ pub async fn attendance_csv(core: &Core, actor: &Actor, id: i64) -> CoreResult<V
             _ => "",
         };
         w.write_record([
-            r.name.as_str(),
-            r.unit_name.as_deref().unwrap_or(""),
+            cell(&r.name).as_str(),
+            cell(r.unit_name.as_deref().unwrap_or("")).as_str(),
             answer_label(&r.answer),
-            r.reason.as_deref().unwrap_or(""),
-            attendance_label(r.attendance.as_deref()),
+            cell(r.reason.as_deref().unwrap_or("")).as_str(),
+            attendance_label(r.attendance.as_deref(), &r.answer),
             at.as_str(),
             method,
         ])
