@@ -434,3 +434,41 @@ async fn bad_series_input_names_the_field() {
         .await;
     assert_eq!(r.status, 403, "{:?}", r.body);
 }
+
+#[tokio::test]
+async fn an_occurrence_that_cannot_be_created_is_skipped_and_the_series_goes_on() {
+    let b = branch(utc(2026, 11, 30, 1, 0)).await;
+    let li = b.members[1]["id"].as_str().unwrap().to_string();
+    let s = b
+        .create(b.study_day(json!({"audience": {"member_ids": [li]}})))
+        .await;
+    let id = s["id"].as_str().unwrap().to_string();
+    let member = format!("/api/v1/admin/members/{li}");
+
+    // The only invitee leaves before the first Friday's notice time: nobody to invite.
+    let r = b
+        .app
+        .patch(&member, &b.admin().await, json!({"active": false}))
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    b.app.clock.set(utc(2026, 12, 2, 1, 0));
+    b.app.drain().await;
+    b.app.drain().await;
+    assert!(b.meeting_starts(&id).await.is_empty());
+    let s = b.series(&id).await;
+    assert_eq!(time(&s["next_at"]), first_friday() + Duration::weeks(1));
+
+    // Back the next week: that Friday's meeting is created as usual.
+    let r = b
+        .app
+        .patch(&member, &b.admin().await, json!({"active": true}))
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    b.app.clock.set(utc(2026, 12, 9, 1, 0));
+    b.app.drain().await;
+    assert_eq!(
+        b.meeting_starts(&id).await,
+        vec![first_friday() + Duration::weeks(1)]
+    );
+    assert_eq!(b.notices(1).await, 1);
+}
