@@ -8,8 +8,10 @@
 //!
 //! Exactly one meeting per occurrence: the meeting insert carries `series_id`, and the unique
 //! key (series_id, starts_at) turns a second insert (another worker, or a retry after a crash
-//! between the insert and the advance) into a conflict that counts as done. Advancing `next_at`
-//! is a compare-and-set on its old value, so only one worker moves a series forward.
+//! between the insert and the advance) into a conflict that counts as done. A worker works on a
+//! series only under an expiring lease in its row, so it may finish an occurrence another left
+//! half-made (meeting inserted, notice or reminders missing) without racing the one still
+//! sending it. Advancing `next_at` is a compare-and-set on its old value (and the lease).
 
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use chrono_tz::Tz;
