@@ -3,7 +3,9 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{auth, broadcasts, health, inbox, meetings, members, posts, push, units, ws};
+use crate::routes::{
+    auth, broadcasts, health, inbox, meeting_series, meetings, members, posts, push, units, ws,
+};
 
 struct BearerAuth;
 
@@ -38,6 +40,7 @@ impl Modify for BearerAuth {
         meetings::update_meeting, meetings::cancel_meeting, meetings::checkin_code, meetings::record_attendance,
         meetings::put_minutes, meetings::make_up, meetings::attendance_csv,
         meetings::my_meetings, meetings::my_meeting, meetings::answer_meeting, meetings::check_in,
+        meeting_series::create_series, meeting_series::list_series, meeting_series::get_series, meeting_series::cancel_series,
         inbox::list_inbox, inbox::get_unread_count, inbox::get_item, inbox::mark_read, inbox::read_all,
         ws::live_socket,
     ),

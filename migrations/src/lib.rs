@@ -9,6 +9,7 @@ mod m0001_init;
 mod m0002_recurrence;
 mod m0003_push;
 mod m0004_meetings;
+mod m0005_meeting_series;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_recurrence::Migration),
             Box::new(m0003_push::Migration),
             Box::new(m0004_meetings::Migration),
+            Box::new(m0005_meeting_series::Migration),
         ]
     }
 }

@@ -9,6 +9,7 @@ mod broadcasts;
 mod concurrency;
 mod errors;
 mod inbox;
+mod meeting_series;
 mod meetings;
 mod ops;
 mod org;

@@ -1,11 +1,13 @@
 //! The fan-out worker: wakes on a queued job or every poll interval, moves due scheduled
-//! broadcasts to `sending`, and fans out every `sending` broadcast whose lease is free.
+//! broadcasts to `sending`, materializes the due occurrences of meeting series, and fans out
+//! every `sending` broadcast whose lease is free.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use fingertip_core::Core;
 use fingertip_core::broadcasts::fanout::{self, FanoutConfig, Outcome};
+use fingertip_core::meetings;
 use fingertip_core::ports::Job;
 use tokio_util::sync::CancellationToken;
 
@@ -68,6 +70,11 @@ impl FanoutWorker {
             if let Err(e) = self.core.queue.ack(&d).await {
                 tracing::warn!(worker = %self.id, error = %e, "could not acknowledge a job");
             }
+        }
+        // Meetings of a series whose notice time has come: created here, so that their notices
+        // (broadcasts now `sending`) are fanned out by the sweep below in this same pass.
+        if let Err(e) = meetings::series::materialize_due(&self.core, &self.id).await {
+            tracing::warn!(worker = %self.id, error = %e, "meeting series sweep failed; retrying next pass");
         }
         fanout::promote_due(&self.core).await?;
         for id in fanout::claimable(&self.core, &self.id, 16).await? {

@@ -1,5 +1,6 @@
 use chrono::{DateTime, FixedOffset, Utc};
 use fingertip_core::meetings::record::{Counts, InviteeRow, KindSummary, MeetingRecord, Quorum};
+use fingertip_core::meetings::series::SeriesView;
 use fingertip_core::meetings::{MeetingView, MyMeeting};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -136,6 +137,8 @@ pub struct MeetingResponse {
     pub notice_broadcast_id: Option<String>,
     pub minutes_md: Option<String>,
     pub minutes_at: Option<DateTime<Utc>>,
+    /// The meeting series this meeting is an occurrence of.
+    pub series_id: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -161,6 +164,7 @@ impl From<MeetingView> for MeetingResponse {
             notice_broadcast_id: m.notice_broadcast_id.map(id_str),
             minutes_md: m.minutes_md,
             minutes_at: m.minutes_at,
+            series_id: m.series_id.map(id_str),
             created_at: m.created_at,
             updated_at: m.updated_at,
         }
@@ -386,4 +390,102 @@ pub struct SummaryResponse {
     pub year: i32,
     pub unit_id: Option<String>,
     pub kinds: Vec<KindSummaryBody>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateMeetingSeriesRequest {
+    /// As for a meeting: general_meeting, committee_meeting, group_meeting, party_lesson,
+    /// themed_day, study_day or other.
+    pub kind: String,
+    pub title: String,
+    pub unit_id: Option<IdIn>,
+    /// The rule's anchor: occurrences are the rule's starts at or after it (not in the past).
+    pub starts_at: DateTime<FixedOffset>,
+    /// Each occurrence ends this many minutes after its start (1..=10080).
+    pub duration_minutes: i32,
+    /// An iCalendar RRULE evaluated in `timezone`, at most daily, e.g.
+    /// `FREQ=WEEKLY;BYDAY=FR;BYHOUR=8;BYMINUTE=30`.
+    pub recurrence: String,
+    /// How long before each occurrence its meeting is created and its notice sent; default
+    /// 4320 (3 days), 60..=43200.
+    pub notice_lead_minutes: Option<i32>,
+    pub place: Option<String>,
+    pub online_link: Option<String>,
+    pub agenda: Option<String>,
+    pub audience: AudienceBody,
+    pub post_id: Option<IdIn>,
+    /// IANA zone the rule is evaluated in; default the server's.
+    pub timezone: Option<String>,
+    pub reminder_offsets: Option<Vec<i32>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeetingSeriesResponse {
+    pub id: String,
+    pub kind: String,
+    pub title: String,
+    pub unit_id: Option<String>,
+    pub duration_minutes: i32,
+    pub place: Option<String>,
+    pub online_link: Option<String>,
+    pub agenda: String,
+    pub audience: AudienceBody,
+    pub post_id: Option<String>,
+    pub reminder_offsets: Vec<i32>,
+    pub timezone: String,
+    pub recurrence: String,
+    pub starts_at: DateTime<Utc>,
+    pub notice_lead_minutes: i32,
+    /// Start of the next occurrence not yet materialized; null once the rule ended or the
+    /// series was canceled.
+    pub next_at: Option<DateTime<Utc>>,
+    /// Up to 5 starts not yet materialized, from `next_at`.
+    pub upcoming: Vec<DateTime<Utc>>,
+    /// active or canceled
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<SeriesView> for MeetingSeriesResponse {
+    fn from(v: SeriesView) -> Self {
+        let s = v.row;
+        Self {
+            id: id_str(s.id),
+            kind: s.kind,
+            title: s.title,
+            unit_id: s.unit_id.map(id_str),
+            duration_minutes: s.duration_minutes,
+            place: s.place,
+            online_link: s.online_link,
+            agenda: s.agenda,
+            audience: AudienceBody::from_core(&v.audience),
+            post_id: s.post_id.map(id_str),
+            reminder_offsets: v.reminder_offsets,
+            timezone: s.timezone,
+            recurrence: s.recurrence,
+            starts_at: s.starts_at,
+            notice_lead_minutes: s.notice_lead_minutes,
+            next_at: s.next_at,
+            upcoming: v.upcoming,
+            status: s.status,
+            created_at: s.created_at,
+            updated_at: s.updated_at,
+        }
+    }
+}
+
+/// A series with the meetings materialized from it so far (soonest first).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeetingSeriesDetailResponse {
+    #[serde(flatten)]
+    pub series: MeetingSeriesResponse,
+    pub meetings: Vec<MeetingResponse>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct SeriesQuery {
+    pub limit: Option<u64>,
+    pub cursor: Option<String>,
 }

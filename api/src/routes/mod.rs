@@ -5,6 +5,7 @@ pub mod broadcasts;
 pub mod docs;
 pub mod health;
 pub mod inbox;
+pub mod meeting_series;
 pub mod meetings;
 pub mod members;
 pub mod posts;
@@ -26,6 +27,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(broadcasts::configure)
             .configure(inbox::configure)
             .configure(meetings::configure)
+            .configure(meeting_series::configure)
             .configure(push::configure)
             .configure(ws::configure),
     );

@@ -4,6 +4,7 @@ pub mod broadcasts;
 pub mod inbox_items;
 pub mod meeting_broadcasts;
 pub mod meeting_invitees;
+pub mod meeting_series;
 pub mod meetings;
 pub mod member_tags;
 pub mod members;

@@ -9,6 +9,7 @@
 
 pub mod checkin;
 pub mod record;
+pub mod series;
 
 use std::collections::HashMap;
 
@@ -477,9 +478,32 @@ async fn cancel_reminders(core: &Core, meeting_id: i64) -> CoreResult<()> {
     Ok(())
 }
 
-pub async fn create(core: &Core, actor: &Actor, input: MeetingInput) -> CoreResult<MeetingView> {
+/// A meeting input that passed every check, ready to insert.
+struct Prepared {
+    kind: String,
+    title: String,
+    unit_id: Option<i64>,
+    starts_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+    place: Option<String>,
+    online_link: Option<String>,
+    agenda: String,
+    audience: Audience,
+    post_id: Option<i64>,
+    tz: Tz,
+    offsets: Vec<i32>,
+    tree: UnitTree,
+}
+
+/// Checks a meeting input as `create` does, adding to `v` (the caller's own violations, so
+/// that a client hears of every failing field at once).
+async fn prepare(
+    core: &Core,
+    actor: &Actor,
+    input: MeetingInput,
+    mut v: Violations,
+) -> CoreResult<Prepared> {
     let now = core.now();
-    let mut v = Violations::new();
     v.check(KINDS.contains(&input.kind.as_str()), "kind", KINDS_TEXT);
     v.text(&input.title, "title", 200);
     check_times(&mut v, now, input.starts_at, input.ends_at);
@@ -539,21 +563,54 @@ pub async fn create(core: &Core, actor: &Actor, input: MeetingInput) -> CoreResu
     if audience.count(core, &tree).await? == 0 {
         return Err(CoreError::invalid("audience", "selects no active member"));
     }
+    Ok(Prepared {
+        kind: input.kind,
+        title: input.title.trim().to_string(),
+        unit_id,
+        starts_at: input.starts_at,
+        ends_at: input.ends_at,
+        place,
+        online_link,
+        agenda,
+        audience,
+        post_id: input.post_id,
+        tz,
+        offsets,
+        tree,
+    })
+}
 
+pub async fn create(core: &Core, actor: &Actor, input: MeetingInput) -> CoreResult<MeetingView> {
+    create_in_series(core, actor, input, None).await
+}
+
+/// Creates a meeting, as an occurrence of `series_id` when given. An occurrence that exists
+/// already (same series and start) fails with a unique violation before anything is sent
+/// (see [`CoreError::is_unique_violation`]).
+pub async fn create_in_series(
+    core: &Core,
+    actor: &Actor,
+    input: MeetingInput,
+    series_id: Option<i64>,
+) -> CoreResult<MeetingView> {
+    let now = core.now();
+    let p = prepare(core, actor, input, Violations::new()).await?;
+    let (tz, tree, audience) = (p.tz, p.tree, p.audience);
     let txn = core.db.begin().await?;
     let row = meetings::ActiveModel {
-        kind: Set(input.kind),
-        title: Set(input.title.trim().to_string()),
-        unit_id: Set(unit_id),
-        starts_at: Set(input.starts_at),
-        ends_at: Set(input.ends_at),
-        place: Set(place),
-        online_link: Set(online_link),
-        agenda: Set(agenda),
+        kind: Set(p.kind),
+        title: Set(p.title),
+        unit_id: Set(p.unit_id),
+        starts_at: Set(p.starts_at),
+        ends_at: Set(p.ends_at),
+        place: Set(p.place),
+        online_link: Set(p.online_link),
+        agenda: Set(p.agenda),
         audience: Set(to_json(&audience)?),
-        post_id: Set(input.post_id),
+        post_id: Set(p.post_id),
         timezone: Set(tz.name().to_string()),
-        reminder_offsets: Set(to_json(&offsets)?),
+        reminder_offsets: Set(to_json(&p.offsets)?),
+        series_id: Set(series_id),
         status: Set("scheduled".into()),
         notice_broadcast_id: Set(None),
         minutes_md: Set(None),
@@ -568,6 +625,19 @@ pub async fn create(core: &Core, actor: &Actor, input: MeetingInput) -> CoreResu
     resolve_invitees(&txn, row.id, &audience, &tree, false).await?;
     txn.commit().await?;
 
+    let row = send_first_notice(core, actor, row).await?;
+    schedule_reminders(core, actor, &row).await?;
+    tracing::info!(meeting.id = row.id, kind = %row.kind, "meeting created");
+    Ok(MeetingView::from_row(row))
+}
+
+/// The notice of a new meeting, remembered in `notice_broadcast_id`.
+async fn send_first_notice(
+    core: &Core,
+    actor: &Actor,
+    row: meetings::Model,
+) -> CoreResult<meetings::Model> {
+    let tz = tz_of(core, &row);
     let notice = send_notice(
         core,
         actor,
@@ -586,10 +656,40 @@ pub async fn create(core: &Core, actor: &Actor, input: MeetingInput) -> CoreResu
     .await?;
     let mut am: meetings::ActiveModel = row.into();
     am.notice_broadcast_id = Set(Some(notice));
-    let row = am.update(&core.db).await?;
-    schedule_reminders(core, actor, &row).await?;
-    tracing::info!(meeting.id = row.id, kind = %row.kind, "meeting created");
-    Ok(MeetingView::from_row(row))
+    Ok(am.update(&core.db).await?)
+}
+
+/// Finishes what [`create_in_series`] may have left undone after its insert (the worker died,
+/// or a later step failed): the notice and the reminders, each only if none was recorded.
+/// Called by the series materializer while it holds the series' lease, so never twice at once.
+pub(crate) async fn complete_occurrence(
+    core: &Core,
+    actor: &Actor,
+    row: meetings::Model,
+) -> CoreResult<()> {
+    if row.status != "scheduled" {
+        return Ok(());
+    }
+    let purposes: Vec<String> = meeting_broadcasts::Entity::find()
+        .filter(meeting_broadcasts::Column::MeetingId.eq(row.id))
+        .all(&core.db)
+        .await?
+        .into_iter()
+        .map(|r| r.purpose)
+        .collect();
+    let has = |p: &[&str]| purposes.iter().any(|x| p.contains(&x.as_str()));
+    let mut row = row;
+    if !has(&["notice"]) {
+        tracing::warn!(
+            meeting.id = row.id,
+            "occurrence had no notice; sending it now"
+        );
+        row = send_first_notice(core, actor, row).await?;
+    }
+    if !has(&["reminder", "nudge"]) {
+        schedule_reminders(core, actor, &row).await?;
+    }
+    Ok(())
 }
 
 fn ensure_open(m: &meetings::Model, now: DateTime<Utc>) -> CoreResult<()> {

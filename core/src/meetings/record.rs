@@ -347,7 +347,7 @@ fn year_bounds(year: i32, tz: Tz) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
 
 /// Which units a list covers: the unit asked for with its subtree (within the actor's scope),
 /// or everything the actor manages.
-fn unit_filter(
+pub(super) fn unit_filter(
     tree: &UnitTree,
     scope: &Scope,
     unit_id: Option<i64>,

@@ -1,0 +1,549 @@
+//! Recurring meetings (the Friday study day): a series is a meeting template and an RRULE.
+//!
+//! The rule is evaluated by [`Rule`], the same evaluator as recurring broadcasts, in the
+//! series' time zone from its anchor `starts_at`. The workers materialize each occurrence as an
+//! ordinary meeting `notice_lead_minutes` before it starts ([`materialize_due`]), through the
+//! same path as [`super::create`], so it gets its invitees, notice and reminders. `next_at` is
+//! the start of the next occurrence not yet materialized.
+//!
+//! Exactly one meeting per occurrence: the meeting insert carries `series_id`, and the unique
+//! key (series_id, starts_at) turns a second insert (another worker, or a retry after a crash
+//! between the insert and the advance) into a conflict that counts as done. A worker works on a
+//! series only under an expiring lease in its row, so it may finish an occurrence another left
+//! half-made (meeting inserted, notice or reminders missing) without racing the one still
+//! sending it. Advancing `next_at` is a compare-and-set on its old value (and the lease).
+
+use chrono::{DateTime, Duration, DurationRound, Utc};
+use chrono_tz::Tz;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    Set,
+};
+
+use super::{MeetingInput, MeetingView, prepare, to_json};
+use crate::Core;
+use crate::audience::Audience;
+use crate::auth::{Actor, Role};
+use crate::broadcasts::schedule::Rule;
+use crate::entities::{meeting_series, meetings, members};
+use crate::error::{CoreError, CoreResult, Violations};
+use crate::org::UnitTree;
+use crate::paging::{Page, PageRequest};
+
+/// Default notice lead: each occurrence is created (and its notice sent) 3 days before it.
+pub const DEFAULT_NOTICE_LEAD_MINUTES: i32 = 4320;
+/// How many occurrences one series may materialize in one pass.
+const MAX_PER_PASS: usize = 20;
+/// How long a worker's claim on a series holds (it is released at the end of its pass).
+const LEASE_SECS: i64 = 300;
+/// Occurrences of a meeting series must be at least this far apart (a day, less the hour a
+/// daylight-saving change can take away).
+const MIN_SPACING_SECS: i64 = 23 * 3600;
+
+#[derive(Debug, Clone, Default)]
+pub struct SeriesInput {
+    pub kind: String,
+    pub title: String,
+    pub unit_id: Option<i64>,
+    /// The rule's anchor; the first occurrence is the rule's first start at or after it.
+    pub starts_at: DateTime<Utc>,
+    pub duration_minutes: i32,
+    pub place: Option<String>,
+    pub online_link: Option<String>,
+    pub agenda: Option<String>,
+    pub audience: Audience,
+    pub post_id: Option<i64>,
+    pub timezone: Option<String>,
+    pub reminder_offsets: Option<Vec<i32>>,
+    pub recurrence: String,
+    pub notice_lead_minutes: Option<i32>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SeriesView {
+    pub row: meeting_series::Model,
+    pub audience: Audience,
+    pub reminder_offsets: Vec<i32>,
+    /// Up to 5 starts not yet materialized, from `next_at` (empty once ended or canceled).
+    pub upcoming: Vec<DateTime<Utc>>,
+}
+
+impl SeriesView {
+    pub fn from_row(row: meeting_series::Model) -> Self {
+        let upcoming = match (row.status.as_str(), row.next_at, rule_of(&row)) {
+            ("active", Some(next), Some(rule)) => rule.upcoming(next, 5),
+            _ => vec![],
+        };
+        Self {
+            audience: serde_json::from_value(row.audience.clone()).unwrap_or_default(),
+            reminder_offsets: serde_json::from_value(row.reminder_offsets.clone())
+                .unwrap_or_default(),
+            upcoming,
+            row,
+        }
+    }
+}
+
+fn tz_of(row: &meeting_series::Model) -> Tz {
+    row.timezone.parse().unwrap_or(chrono_tz::Asia::Shanghai)
+}
+
+fn rule_of(row: &meeting_series::Model) -> Option<Rule> {
+    match Rule::new(&row.recurrence, tz_of(row), row.starts_at) {
+        Ok(r) => Some(r),
+        Err(e) => {
+            // Validated when saved; only a hand-edited row gets here.
+            tracing::error!(series.id = row.id, error = %e, "stored rule no longer parses");
+            None
+        }
+    }
+}
+
+/// The broadcast limits (at most hourly) apply first; a meeting may repeat at most daily.
+fn check_daily(rule: &Rule, from: DateTime<Utc>) -> Result<(), String> {
+    let text = rule.text.to_ascii_uppercase();
+    let more_than_daily = text.contains("FREQ=HOURLY")
+        || text
+            .split(';')
+            .any(|part| part.starts_with("BYHOUR=") && part.contains(','))
+        || rule
+            .upcoming(from, 20)
+            .windows(2)
+            .any(|w| (w[1] - w[0]).num_seconds() < MIN_SPACING_SECS);
+    if more_than_daily {
+        Err("a meeting may repeat at most daily (one BYHOUR value, no FREQ=HOURLY)".into())
+    } else {
+        Ok(())
+    }
+}
+
+/// Creates a series and materializes at once the occurrences already inside the notice lead.
+pub async fn create(core: &Core, actor: &Actor, input: SeriesInput) -> CoreResult<SeriesView> {
+    let now = core.now();
+    let mut v = Violations::new();
+    let tz: Tz = input
+        .timezone
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(core.settings.timezone);
+    let duration_ok = (1..=7 * 24 * 60).contains(&input.duration_minutes);
+    v.check(
+        duration_ok,
+        "duration_minutes",
+        "must be between 1 and 10080 (7 days)",
+    );
+    let lead = input
+        .notice_lead_minutes
+        .unwrap_or(DEFAULT_NOTICE_LEAD_MINUTES);
+    v.check(
+        (60..=43_200).contains(&lead),
+        "notice_lead_minutes",
+        "must be between 60 and 43200 (30 days)",
+    );
+    let anchor = input
+        .starts_at
+        .duration_trunc(Duration::minutes(1))
+        .unwrap_or(input.starts_at);
+    let in_past = input.starts_at < now - Duration::seconds(60);
+    let too_far = input.starts_at > now + Duration::days(366 * 2);
+    v.check(!in_past, "starts_at", "is in the past");
+    v.check(!too_far, "starts_at", "is more than two years ahead");
+    let mut first = None;
+    if !in_past && !too_far {
+        match Rule::new(&input.recurrence, tz, anchor) {
+            Err(e) => v.add("recurrence", e.0),
+            Ok(rule) => {
+                if let Err(e) = check_daily(&rule, anchor) {
+                    v.add("recurrence", e);
+                } else {
+                    first = rule.first_from(anchor.max(now));
+                    if first.is_none() {
+                        v.add(
+                            "recurrence",
+                            "never fires from starts_at on (check COUNT, UNTIL and the BY parts)",
+                        );
+                    }
+                }
+            }
+        }
+    }
+    // The template is checked as the first occurrence (a placeholder start when there is none,
+    // so that only the fields above report the rule's problems).
+    let starts = first.unwrap_or(now + Duration::days(1));
+    let duration = if duration_ok {
+        input.duration_minutes
+    } else {
+        60
+    };
+    let recurrence = input.recurrence;
+    let p = prepare(
+        core,
+        actor,
+        MeetingInput {
+            kind: input.kind,
+            title: input.title,
+            unit_id: input.unit_id,
+            starts_at: starts,
+            ends_at: starts + Duration::minutes(duration as i64),
+            place: input.place,
+            online_link: input.online_link,
+            agenda: input.agenda,
+            audience: input.audience,
+            post_id: input.post_id,
+            timezone: input.timezone,
+            reminder_offsets: input.reminder_offsets,
+        },
+        v,
+    )
+    .await?;
+    let rule_text = Rule::new(&recurrence, p.tz, anchor)
+        .map(|r| r.text)
+        .map_err(|e| CoreError::invalid("recurrence", e.0))?;
+    let row = meeting_series::ActiveModel {
+        kind: Set(p.kind),
+        title: Set(p.title),
+        unit_id: Set(p.unit_id),
+        duration_minutes: Set(duration),
+        place: Set(p.place),
+        online_link: Set(p.online_link),
+        agenda: Set(p.agenda),
+        audience: Set(to_json(&p.audience)?),
+        post_id: Set(p.post_id),
+        reminder_offsets: Set(to_json(&p.offsets)?),
+        timezone: Set(p.tz.name().to_string()),
+        recurrence: Set(rule_text),
+        starts_at: Set(anchor),
+        notice_lead_minutes: Set(lead),
+        next_at: Set(first),
+        status: Set("active".into()),
+        created_by: Set(Some(actor.member_id)),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&core.db)
+    .await?;
+    tracing::info!(series.id = row.id, rule = %row.recurrence, "meeting series created");
+    let id = row.id;
+    // A failure here leaves the occurrence to the workers' next sweep.
+    if let Err(e) = materialize_series(core, id, &format!("api:{}", actor.session_id)).await {
+        tracing::warn!(series.id = id, error = %e, "could not materialize at creation; the workers will");
+    }
+    let row = meeting_series::Entity::find_by_id(id)
+        .one(&core.db)
+        .await?
+        .ok_or(CoreError::NotFound("meeting series"))?;
+    Ok(SeriesView::from_row(row))
+}
+
+/// The series, if the actor manages its unit; otherwise it does not exist for them.
+pub async fn find_managed(
+    core: &Core,
+    actor: &Actor,
+    id: i64,
+) -> CoreResult<meeting_series::Model> {
+    let s = meeting_series::Entity::find_by_id(id)
+        .one(&core.db)
+        .await?
+        .ok_or(CoreError::NotFound("meeting series"))?;
+    let tree = UnitTree::load(&core.db).await?;
+    if !tree.scope_of(actor).allows_unit(s.unit_id) {
+        return Err(CoreError::NotFound("meeting series"));
+    }
+    Ok(s)
+}
+
+/// The series with its materialized meetings, soonest first.
+pub async fn get(
+    core: &Core,
+    actor: &Actor,
+    id: i64,
+) -> CoreResult<(SeriesView, Vec<MeetingView>)> {
+    let s = find_managed(core, actor, id).await?;
+    let ms = meetings_of(core, id).await?;
+    Ok((SeriesView::from_row(s), ms))
+}
+
+pub async fn meetings_of(core: &Core, id: i64) -> CoreResult<Vec<MeetingView>> {
+    Ok(meetings::Entity::find()
+        .filter(meetings::Column::SeriesId.eq(id))
+        .order_by_asc(meetings::Column::StartsAt)
+        .all(&core.db)
+        .await?
+        .into_iter()
+        .map(MeetingView::from_row)
+        .collect())
+}
+
+/// The series of the units the actor manages, newest first.
+pub async fn list(core: &Core, actor: &Actor, page: PageRequest) -> CoreResult<Page<SeriesView>> {
+    let tree = UnitTree::load(&core.db).await?;
+    let scope = tree.scope_of(actor);
+    let mut q = meeting_series::Entity::find();
+    if let Some(units) = super::record::unit_filter(&tree, &scope, None)? {
+        q = q.filter(meeting_series::Column::UnitId.is_in(units));
+    }
+    if let Some(after) = page.after {
+        q = q.filter(meeting_series::Column::Id.lt(after));
+    }
+    let rows = q
+        .order_by_desc(meeting_series::Column::Id)
+        .limit(page.limit + 1)
+        .all(&core.db)
+        .await?;
+    Ok(Page::from_rows(rows, page, |r| r.id).map(SeriesView::from_row))
+}
+
+/// Stops a series: no further occurrences are materialized. Meetings already materialized
+/// stay; each can be canceled on its own. 409 when the series is already canceled.
+pub async fn cancel(core: &Core, actor: &Actor, id: i64) -> CoreResult<SeriesView> {
+    let now = core.now();
+    find_managed(core, actor, id).await?;
+    let r = meeting_series::Entity::update_many()
+        .col_expr(meeting_series::Column::Status, Expr::value("canceled"))
+        .col_expr(
+            meeting_series::Column::NextAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(meeting_series::Column::UpdatedAt, Expr::value(now))
+        .filter(meeting_series::Column::Id.eq(id))
+        .filter(meeting_series::Column::Status.eq("active"))
+        .exec(&core.db)
+        .await?;
+    if r.rows_affected == 0 {
+        return Err(CoreError::Conflict(
+            "the meeting series was canceled".into(),
+        ));
+    }
+    tracing::info!(series.id = id, "meeting series canceled");
+    let row = find_managed(core, actor, id).await?;
+    Ok(SeriesView::from_row(row))
+}
+
+/// Who creates the meetings of a series: its creator, with their current role and unit.
+async fn creator_of(core: &Core, s: &meeting_series::Model) -> CoreResult<Actor> {
+    let m = match s.created_by {
+        Some(id) => members::Entity::find_by_id(id).one(&core.db).await?,
+        None => None,
+    };
+    let m = m
+        .filter(|m| m.active)
+        .ok_or_else(|| CoreError::Forbidden("the series' creator is no longer active".into()))?;
+    let role: Role = m
+        .role
+        .parse()
+        .map_err(|e: String| CoreError::Forbidden(e))?;
+    if !role.is_manager() {
+        return Err(CoreError::Forbidden(
+            "the series' creator no longer manages meetings".into(),
+        ));
+    }
+    Ok(Actor {
+        member_id: m.id,
+        role,
+        unit_id: m.unit_id,
+        session_id: format!("meeting-series:{}", s.id),
+    })
+}
+
+fn input_of(s: &meeting_series::Model, at: DateTime<Utc>) -> MeetingInput {
+    MeetingInput {
+        kind: s.kind.clone(),
+        title: s.title.clone(),
+        unit_id: s.unit_id,
+        starts_at: at,
+        ends_at: at + Duration::minutes(s.duration_minutes as i64),
+        place: s.place.clone(),
+        online_link: s.online_link.clone(),
+        agenda: Some(s.agenda.clone()),
+        audience: serde_json::from_value(s.audience.clone()).unwrap_or_default(),
+        post_id: s.post_id,
+        timezone: Some(s.timezone.clone()),
+        reminder_offsets: serde_json::from_value(s.reminder_offsets.clone()).ok(),
+    }
+}
+
+/// Whether a failure to create an occurrence is about the occurrence itself (skip it), as
+/// opposed to an outage (leave `next_at` alone and retry on the next pass).
+fn skips_occurrence(e: &CoreError) -> bool {
+    matches!(
+        e,
+        CoreError::Validation { .. } | CoreError::NotFound(_) | CoreError::Forbidden(_)
+    )
+}
+
+/// Claims a series for `worker` (an expiring lease in its row): `None` when another worker
+/// holds it or it is no longer active.
+async fn claim(core: &Core, id: i64, worker: &str) -> CoreResult<Option<meeting_series::Model>> {
+    let now = core.now();
+    let r = meeting_series::Entity::update_many()
+        .col_expr(meeting_series::Column::LeaseOwner, Expr::value(worker))
+        .col_expr(
+            meeting_series::Column::LeaseUntil,
+            Expr::value(now + Duration::seconds(LEASE_SECS)),
+        )
+        .filter(meeting_series::Column::Id.eq(id))
+        .filter(meeting_series::Column::Status.eq("active"))
+        .filter(
+            Condition::any()
+                .add(meeting_series::Column::LeaseUntil.is_null())
+                .add(meeting_series::Column::LeaseUntil.lt(now))
+                .add(meeting_series::Column::LeaseOwner.eq(worker)),
+        )
+        .exec(&core.db)
+        .await?;
+    if r.rows_affected == 0 {
+        return Ok(None);
+    }
+    Ok(meeting_series::Entity::find_by_id(id).one(&core.db).await?)
+}
+
+async fn release(core: &Core, id: i64, worker: &str) -> CoreResult<()> {
+    meeting_series::Entity::update_many()
+        .col_expr(
+            meeting_series::Column::LeaseOwner,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            meeting_series::Column::LeaseUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(meeting_series::Column::Id.eq(id))
+        .filter(meeting_series::Column::LeaseOwner.eq(worker))
+        .exec(&core.db)
+        .await?;
+    Ok(())
+}
+
+/// Creates the meeting of the occurrence at `at`, or, when it exists already (a worker died
+/// or failed after the insert), sends what it is missing.
+async fn materialize_one(
+    core: &Core,
+    s: &meeting_series::Model,
+    at: DateTime<Utc>,
+) -> CoreResult<bool> {
+    let actor = creator_of(core, s).await?;
+    let existing = meetings::Entity::find()
+        .filter(meetings::Column::SeriesId.eq(s.id))
+        .filter(meetings::Column::StartsAt.eq(at))
+        .one(&core.db)
+        .await?;
+    if let Some(m) = existing {
+        super::complete_occurrence(core, &actor, m).await?;
+        return Ok(false);
+    }
+    match super::create_in_series(core, &actor, input_of(s, at), Some(s.id)).await {
+        Ok(m) => {
+            tracing::info!(series.id = s.id, meeting.id = m.row.id, occurrence.at = %at, "occurrence materialized");
+            Ok(true)
+        }
+        // The unique key: someone else inserted it meanwhile (a worker whose lease had run
+        // out); whoever holds the lease next completes it.
+        Err(e) if e.is_unique_violation() => {
+            tracing::debug!(series.id = s.id, occurrence.at = %at, "occurrence already materialized");
+            Ok(false)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Materializes the due occurrences of one series (those whose start minus the notice lead
+/// has come) under the series' lease, advancing `next_at` after each with a compare-and-set.
+/// Returns how many meetings this call created.
+async fn materialize_series(core: &Core, id: i64, worker: &str) -> CoreResult<u64> {
+    let Some(s) = claim(core, id, worker).await? else {
+        return Ok(0);
+    };
+    let out = materialize_claimed(core, s, worker).await;
+    release(core, id, worker).await?;
+    out
+}
+
+async fn materialize_claimed(
+    core: &Core,
+    mut s: meeting_series::Model,
+    worker: &str,
+) -> CoreResult<u64> {
+    let mut made = 0;
+    let lead = Duration::minutes(s.notice_lead_minutes as i64);
+    for _ in 0..MAX_PER_PASS {
+        let Some(at) = s.next_at else { break };
+        let now = core.now();
+        if at - lead > now {
+            break;
+        }
+        let next = match rule_of(&s) {
+            // Never earlier than now: occurrences whose start passed unmaterialized (the
+            // workers were down) are skipped in one step.
+            Some(rule) => rule.first_from((at + Duration::seconds(1)).max(now)),
+            None => None,
+        };
+        if at <= now {
+            tracing::warn!(series.id = s.id, occurrence.at = %at, "occurrence started before it was materialized; skipped");
+        } else {
+            match materialize_one(core, &s, at).await {
+                Ok(true) => made += 1,
+                Ok(false) => {}
+                // About this occurrence (the audience selects nobody now, the creator left):
+                // skipped, so that the series does not retry it forever.
+                Err(e) if skips_occurrence(&e) => {
+                    tracing::error!(series.id = s.id, occurrence.at = %at, error = %e, "occurrence could not be created; skipped");
+                }
+                // An outage: `next_at` stays, the next pass retries (and completes).
+                Err(e) => return Err(e),
+            }
+        }
+        // Compare-and-set: only a worker that still holds the lease and sees `at` moves on.
+        let r = meeting_series::Entity::update_many()
+            .col_expr(meeting_series::Column::NextAt, Expr::value(next))
+            .col_expr(meeting_series::Column::UpdatedAt, Expr::value(now))
+            .filter(meeting_series::Column::Id.eq(s.id))
+            .filter(meeting_series::Column::Status.eq("active"))
+            .filter(meeting_series::Column::LeaseOwner.eq(worker))
+            .filter(meeting_series::Column::NextAt.eq(at))
+            .exec(&core.db)
+            .await?;
+        if r.rows_affected == 0 {
+            break;
+        }
+        if next.is_none() {
+            tracing::info!(series.id = s.id, "meeting series ended");
+        }
+        s.next_at = next;
+    }
+    Ok(made)
+}
+
+/// The workers' sweep: materializes every active series' occurrences that are due. A series
+/// that fails (an outage) is logged and retried on the next pass without holding up the
+/// others. Returns how many meetings were created.
+pub async fn materialize_due(core: &Core, worker: &str) -> CoreResult<u64> {
+    let now = core.now();
+    // The lead differs per series; the upper bound narrows the scan to series due within the
+    // longest allowed lead, and each is checked exactly below.
+    let due = meeting_series::Entity::find()
+        .filter(meeting_series::Column::Status.eq("active"))
+        .filter(meeting_series::Column::NextAt.lte(now + Duration::minutes(43_200)))
+        .order_by_asc(meeting_series::Column::NextAt)
+        .limit(500)
+        .all(&core.db)
+        .await?;
+    let mut made = 0;
+    for s in due {
+        let Some(at) = s.next_at else { continue };
+        if at - Duration::minutes(s.notice_lead_minutes as i64) > now {
+            continue;
+        }
+        let id = s.id;
+        match materialize_series(core, id, worker).await {
+            Ok(n) => made += n,
+            Err(e) => {
+                tracing::warn!(worker, series.id = id, error = %e, "could not materialize; retrying on the next pass")
+            }
+        }
+    }
+    Ok(made)
+}
