@@ -4,7 +4,10 @@ use std::time::Duration;
 
 use fingertip_migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
 
 /// Options beyond the URL, mainly for tests.
 #[derive(Debug, Clone, Default)]
@@ -64,4 +67,18 @@ pub async fn pending_migrations(db: &DatabaseConnection) -> Result<Vec<String>, 
         .iter()
         .map(|m| m.name().to_string())
         .collect())
+}
+
+/// Begins a transaction that will write. On SQLite it takes the write lock at `BEGIN`
+/// (`BEGIN IMMEDIATE`), so it waits out another writer on the busy timeout instead of failing
+/// with "database is locked" when a deferred transaction that has read tries to write after
+/// another commit (the API and the workers share one file in the embedded shape). PostgreSQL
+/// gets a plain `BEGIN`.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        isolation_level: None,
+        access_mode: None,
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+    })
+    .await
 }

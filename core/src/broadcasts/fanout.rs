@@ -12,7 +12,6 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
 };
 
 use super::schedule::{Rule, occurrence_key};
@@ -262,7 +261,7 @@ pub async fn run(
             release(core, b.id, worker).await?;
             return Ok(Outcome::Stopped { inserted });
         }
-        let txn = core.db.begin().await?;
+        let txn = crate::db::begin_write(&core.db).await?;
         let ids = next_batch(&txn, &audience, &tree, cursor, cfg.batch).await?;
         let now = core.now();
         let Some(&last) = ids.last() else {

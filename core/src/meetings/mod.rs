@@ -18,7 +18,7 @@ use chrono_tz::Tz;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, Set, TransactionTrait,
+    QueryOrder, Set,
 };
 use serde::{Deserialize, Serialize};
 
@@ -596,7 +596,7 @@ pub async fn create_in_series(
     let now = core.now();
     let p = prepare(core, actor, input, Violations::new()).await?;
     let (tz, tree, audience) = (p.tz, p.tree, p.audience);
-    let txn = core.db.begin().await?;
+    let txn = crate::db::begin_write(&core.db).await?;
     let row = meetings::ActiveModel {
         kind: Set(p.kind),
         title: Set(p.title),
@@ -809,7 +809,7 @@ pub async fn update(
             ));
         }
     }
-    let txn = core.db.begin().await?;
+    let txn = crate::db::begin_write(&core.db).await?;
     // Compare-and-set on what this edit was computed from: two edits at once must not each
     // reschedule the reminders.
     let r = meetings::Entity::update_many()

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 use super::tree::UnitTree;
@@ -221,7 +221,7 @@ pub async fn insert(
     now: DateTime<Utc>,
 ) -> CoreResult<i64> {
     for _ in 0..5 {
-        let txn = db.begin().await?;
+        let txn = crate::db::begin_write(db).await?;
         let row = members::ActiveModel {
             name: Set(input.name.clone()),
             unit_id: Set(input.unit_id),
@@ -317,7 +317,7 @@ pub async fn patch(core: &Core, actor: &Actor, id: i64, p: MemberPatch) -> CoreR
             "you cannot change your own role or deactivate yourself".into(),
         ));
     }
-    let txn = core.db.begin().await?;
+    let txn = crate::db::begin_write(&core.db).await?;
     let mut am: members::ActiveModel = m.into();
     if let Some(n) = name {
         am.name = Set(n);

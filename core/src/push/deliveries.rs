@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query, SimpleExpr};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait,
-    QueryFilter, QuerySelect, TransactionTrait,
+    QueryFilter, QuerySelect,
 };
 
 use super::DeliveryStatus;
@@ -299,7 +299,7 @@ pub async fn remind(core: &Core, broadcast_id: i64) -> CoreResult<(i32, u64)> {
     let mut at_occurrence = b.clone();
     at_occurrence.occurrence = occurrence;
     let now = core.now();
-    let txn = core.db.begin().await?;
+    let txn = crate::db::begin_write(&core.db).await?;
     insert_where(
         &txn,
         &at_occurrence,

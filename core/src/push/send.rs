@@ -23,9 +23,7 @@ use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use futures_util::StreamExt;
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
-};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::DeliveryStatus;
 use super::templates::{self, Facts, TemplateConfig};
@@ -443,7 +441,7 @@ impl Sender {
         } else {
             DeliveryStatus::Pending
         };
-        let txn = self.core.db.begin().await?;
+        let txn = crate::db::begin_write(&self.core.db).await?;
         for (row, outcome) in outcomes {
             let (status, next, code, error, msgid) = match outcome {
                 Outcome::Sent { msgid } => {
@@ -875,7 +873,7 @@ impl Sender {
             return Ok(());
         }
         let now = self.now();
-        let txn = self.core.db.begin().await?;
+        let txn = crate::db::begin_write(&self.core.db).await?;
         for (id, at) in rows {
             push_deliveries::Entity::update_many()
                 .col_expr(push_deliveries::Column::NextAttemptAt, Expr::value(*at))
