@@ -4,6 +4,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use actix_web::HttpMessage;
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
@@ -45,6 +46,7 @@ impl FromRequest for Auth {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let token = bearer(req);
         let core = core_of(req);
+        let req = req.clone();
         Box::pin(async move {
             let core = core?;
             let token = token.ok_or_else(|| {
@@ -52,7 +54,10 @@ impl FromRequest for Auth {
                     "missing bearer token (Authorization: Bearer <access_token>)".into(),
                 )
             })?;
-            Ok(Auth(service::authenticate(&core, &token).await?))
+            let actor = service::authenticate(&core, &token).await?;
+            // For the audit log, which the server writes once the response is known.
+            req.extensions_mut().insert(actor.clone());
+            Ok(Auth(actor))
         })
     }
 }

@@ -6,8 +6,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use actix_web::dev::{Server, Service};
-use actix_web::{App, HttpServer, web};
+use actix_web::{App, HttpMessage, HttpServer, web};
 use fingertip_core::Core;
+use fingertip_core::audit;
+use fingertip_core::auth::Actor;
 use tokio_util::sync::CancellationToken;
 
 use crate::error;
@@ -63,6 +65,30 @@ pub fn build(
             )
             .app_data(web::QueryConfig::default().error_handler(error::query_error))
             .app_data(web::PathConfig::default().error_handler(error::path_error))
+            .wrap_fn({
+                let core = data.clone();
+                move |req, srv| {
+                    // Every admin write request goes to the audit log with its outcome.
+                    let audited = req.path().starts_with("/api/v1/admin/")
+                        && !matches!(req.method().as_str(), "GET" | "HEAD" | "OPTIONS");
+                    let (method, path) = (req.method().to_string(), req.path().to_string());
+                    let fut = srv.call(req);
+                    let core = core.clone();
+                    async move {
+                        let res = fut.await?;
+                        if audited {
+                            let actor = res.request().extensions().get::<Actor>().cloned();
+                            let status = res.status().as_u16();
+                            if let Err(e) =
+                                audit::record(&core, actor.as_ref(), &method, &path, status).await
+                            {
+                                tracing::error!(error = %e, %method, %path, "could not write the audit log");
+                            }
+                        }
+                        Ok(res)
+                    }
+                }
+            })
             .wrap_fn(|req, srv| {
                 let (method, path) = (req.method().clone(), req.path().to_string());
                 let start = Instant::now();

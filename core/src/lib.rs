@@ -2,6 +2,7 @@
 //! Nothing here knows HTTP.
 
 pub mod audience;
+pub mod audit;
 pub mod auth;
 pub mod broadcasts;
 pub mod clock;

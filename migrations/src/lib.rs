@@ -10,6 +10,7 @@ mod m0002_recurrence;
 mod m0003_push;
 mod m0004_meetings;
 mod m0005_meeting_series;
+mod m0006_audit_log;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0003_push::Migration),
             Box::new(m0004_meetings::Migration),
             Box::new(m0005_meeting_series::Migration),
+            Box::new(m0006_audit_log::Migration),
         ]
     }
 }

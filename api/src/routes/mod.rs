@@ -1,5 +1,6 @@
 //! Routes, one module per resource, each registered by its own `configure`.
 
+pub mod audit;
 pub mod auth;
 pub mod broadcasts;
 pub mod docs;
@@ -20,6 +21,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     docs::configure(cfg);
     cfg.service(
         web::scope("/api/v1")
+            .configure(audit::configure)
             .configure(auth::configure)
             .configure(units::configure)
             .configure(members::configure)
