@@ -358,8 +358,6 @@ impl Settings {
                 per_sec: self.wecom_rate as u32,
             },
             max_attempts: self.push_max_attempts as i32,
-            // WeChat's daily quotas reset at midnight Beijing time, whatever our zone.
-            quota_zone: chrono_tz::Asia::Shanghai,
             ..Default::default()
         }
     }

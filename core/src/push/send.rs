@@ -54,8 +54,6 @@ pub struct SendConfig {
     pub wecom_rate: Limit,
     pub wecom_per_minute: usize,
     pub wecom_per_hour: usize,
-    /// The zone whose midnight resets WeChat's daily quota (45009).
-    pub quota_zone: Tz,
 }
 
 impl Default for SendConfig {
@@ -71,7 +69,6 @@ impl Default for SendConfig {
             wecom_rate: Limit { per_sec: 20 },
             wecom_per_minute: 30,
             wecom_per_hour: 1000,
-            quota_zone: chrono_tz::Asia::Shanghai,
         }
     }
 }
@@ -203,16 +200,12 @@ impl SendConfig {
         Duration::milliseconds((capped as f64 * jitter_factor()) as i64)
     }
 
-    /// WeChat's daily quota resets at midnight; try again a few minutes after it.
+    /// WeChat's daily quota resets at midnight Beijing time (the platform client knows when);
+    /// try again a few minutes after it.
     pub fn after_daily_reset(&self, now: DateTime<Utc>) -> DateTime<Utc> {
-        let local = now.with_timezone(&self.quota_zone);
-        let tomorrow = local.date_naive() + Duration::days(1);
-        let midnight = tomorrow
-            .and_hms_opt(0, 0, 0)
-            .and_then(|t| t.and_local_timezone(self.quota_zone).earliest())
-            .map(|t| t.with_timezone(&Utc))
-            .unwrap_or(now + Duration::days(1));
-        midnight + Duration::seconds((300.0 * jitter_factor()) as i64)
+        let reset = fingertip_wechat::next_daily_reset(now.timestamp());
+        DateTime::from_timestamp(reset, 0).unwrap_or(now + Duration::days(1))
+            + Duration::seconds((300.0 * jitter_factor()) as i64)
     }
 }
 
