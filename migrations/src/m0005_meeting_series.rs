@@ -27,6 +27,7 @@ enum MeetingSeries {
     StartsAt,
     NoticeLeadMinutes,
     NextAt,
+    MaterializeAt,
     Status,
     LeaseOwner,
     LeaseUntil,
@@ -65,6 +66,7 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone(MeetingSeries::StartsAt))
                     .col(integer(MeetingSeries::NoticeLeadMinutes).default(4320))
                     .col(timestamp_with_time_zone_null(MeetingSeries::NextAt))
+                    .col(timestamp_with_time_zone_null(MeetingSeries::MaterializeAt))
                     .col(string(MeetingSeries::Status))
                     .col(string_null(MeetingSeries::LeaseOwner))
                     .col(timestamp_with_time_zone_null(MeetingSeries::LeaseUntil))
@@ -77,10 +79,10 @@ impl MigrationTrait for Migration {
         manager
             .create_index(
                 Index::create()
-                    .name("idx_meeting_series_status_next_at")
+                    .name("idx_meeting_series_status_materialize_at")
                     .table(MeetingSeries::Table)
                     .col(MeetingSeries::Status)
-                    .col(MeetingSeries::NextAt)
+                    .col(MeetingSeries::MaterializeAt)
                     .to_owned(),
             )
             .await?;

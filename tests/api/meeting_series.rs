@@ -292,9 +292,14 @@ async fn a_crash_between_create_and_advance_does_not_double() {
         assert_eq!(b.notices(i).await, 1, "member {i}");
     }
 
-    // The same after the advance is undone by hand (a crash after the insert, before the CAS).
+    // The same after the advance is undone by hand (a crash after the insert, before the CAS,
+    // which writes `next_at` and `materialize_at` together).
     meeting_series::Entity::update_many()
         .col_expr(meeting_series::Column::NextAt, Expr::value(first_friday()))
+        .col_expr(
+            meeting_series::Column::MaterializeAt,
+            Expr::value(first_friday() - Duration::days(3)),
+        )
         .filter(meeting_series::Column::Id.eq(id))
         .exec(&b.app.core.db)
         .await

@@ -24,6 +24,9 @@ pub struct Model {
     pub notice_lead_minutes: i32,
     /// Start of the next occurrence not yet materialized; `None` once the rule has ended.
     pub next_at: Option<DateTimeUtc>,
+    /// `next_at` minus the notice lead: when the workers create that occurrence's meeting.
+    /// Kept beside `next_at` so that the sweep is one indexed comparison.
+    pub materialize_at: Option<DateTimeUtc>,
     /// `active` or `canceled`.
     pub status: String,
     /// The worker materializing the series, and until when its claim holds.

@@ -218,6 +218,7 @@ pub async fn create(core: &Core, actor: &Actor, input: SeriesInput) -> CoreResul
         starts_at: Set(anchor),
         notice_lead_minutes: Set(lead),
         next_at: Set(first),
+        materialize_at: Set(first.map(|f| f - Duration::minutes(i64::from(lead)))),
         status: Set("active".into()),
         created_by: Set(Some(actor.member_id)),
         created_at: Set(now),
@@ -306,6 +307,10 @@ pub async fn cancel(core: &Core, actor: &Actor, id: i64) -> CoreResult<SeriesVie
         .col_expr(meeting_series::Column::Status, Expr::value("canceled"))
         .col_expr(
             meeting_series::Column::NextAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(
+            meeting_series::Column::MaterializeAt,
             Expr::value(Option::<DateTime<Utc>>::None),
         )
         .col_expr(meeting_series::Column::UpdatedAt, Expr::value(now))
@@ -499,6 +504,10 @@ async fn materialize_claimed(
         // Compare-and-set: only a worker that still holds the lease and sees `at` moves on.
         let r = meeting_series::Entity::update_many()
             .col_expr(meeting_series::Column::NextAt, Expr::value(next))
+            .col_expr(
+                meeting_series::Column::MaterializeAt,
+                Expr::value(next.map(|n| n - Duration::minutes(i64::from(s.notice_lead_minutes)))),
+            )
             .col_expr(meeting_series::Column::UpdatedAt, Expr::value(now))
             .filter(meeting_series::Column::Id.eq(s.id))
             .filter(meeting_series::Column::Status.eq("active"))
@@ -522,22 +531,19 @@ async fn materialize_claimed(
 /// others. Returns how many meetings were created.
 pub async fn materialize_due(core: &Core, worker: &str) -> CoreResult<u64> {
     let now = core.now();
-    // The lead differs per series; the upper bound narrows the scan to series due within the
-    // longest allowed lead, and each is checked exactly below.
-    let due = meeting_series::Entity::find()
+    // `materialize_at` is `next_at` minus the series' lead, so "due" is one indexed comparison.
+    let due: Vec<i64> = meeting_series::Entity::find()
+        .select_only()
+        .column(meeting_series::Column::Id)
         .filter(meeting_series::Column::Status.eq("active"))
-        .filter(meeting_series::Column::NextAt.lte(now + Duration::minutes(43_200)))
-        .order_by_asc(meeting_series::Column::NextAt)
+        .filter(meeting_series::Column::MaterializeAt.lte(now))
+        .order_by_asc(meeting_series::Column::MaterializeAt)
         .limit(500)
+        .into_tuple()
         .all(&core.db)
         .await?;
     let mut made = 0;
-    for s in due {
-        let Some(at) = s.next_at else { continue };
-        if at - Duration::minutes(s.notice_lead_minutes as i64) > now {
-            continue;
-        }
-        let id = s.id;
+    for id in due {
         match materialize_series(core, id, worker).await {
             Ok(n) => made += n,
             Err(e) => {
