@@ -11,7 +11,7 @@ use actix_web::{FromRequest, HttpRequest, web};
 use fingertip_core::auth::{Actor, service};
 use fingertip_core::{Core, CoreError};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ApiResult};
 
 /// The bearer token of a request, from the `Authorization` header.
 pub fn bearer(req: &HttpRequest) -> Option<String> {
@@ -89,4 +89,15 @@ pub fn path_id(raw: &str, what: &'static str) -> Result<i64, ApiError> {
         .ok()
         .filter(|v| *v > 0)
         .ok_or(ApiError::Core(CoreError::NotFound(what)))
+}
+
+/// An optional JSON body: empty means none; anything else must parse (a 400 naming `body`
+/// otherwise, never silently ignored).
+pub fn optional_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> ApiResult<Option<T>> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    serde_json::from_slice(body)
+        .map(Some)
+        .map_err(|e| CoreError::invalid("body", format!("the JSON body is not valid: {e}")).into())
 }

@@ -7,7 +7,7 @@ use fingertip_core::org::members;
 
 use crate::dto::auth::*;
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{Auth, bearer};
+use crate::extract::{Auth, bearer, optional_json};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(admin_login)
@@ -89,9 +89,9 @@ pub async fn refresh(
 pub async fn logout(
     core: web::Data<Core>,
     req: HttpRequest,
-    body: Option<web::Json<LogoutRequest>>,
+    body: web::Bytes,
 ) -> ApiResult<web::Json<OkResponse>> {
-    match body.and_then(|b| b.into_inner().refresh_token) {
+    match optional_json::<LogoutRequest>(&body)?.and_then(|b| b.refresh_token) {
         Some(rt) => service::logout_refresh(&core, &rt).await?,
         None => {
             let token = bearer(&req).ok_or_else(|| {

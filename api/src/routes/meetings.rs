@@ -4,14 +4,14 @@
 use actix_web::http::header;
 use actix_web::{HttpResponse, get, patch, post, put, web};
 use chrono::Utc;
+use fingertip_core::Core;
 use fingertip_core::meetings::{self, MeetingInput, MeetingPatch, record};
 use fingertip_core::paging::{PageRequest, parse_id};
-use fingertip_core::{Core, CoreError};
 
 use crate::dto::Paged;
 use crate::dto::meetings::*;
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{Auth, Manager, path_id};
+use crate::extract::{Auth, Manager, optional_json, path_id};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     // `summary` before `{id}`, so that it is not read as an id.
@@ -338,15 +338,4 @@ pub async fn check_in(
             .await?
             .into(),
     ))
-}
-
-/// An optional JSON body: empty means none; anything else must parse (a 400 naming `body`
-/// otherwise, never silently ignored).
-fn optional_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> ApiResult<Option<T>> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(None);
-    }
-    serde_json::from_slice(body)
-        .map(Some)
-        .map_err(|e| CoreError::invalid("body", format!("the JSON body is not valid: {e}")).into())
 }
