@@ -14,7 +14,7 @@ use crate::Core;
 use crate::audience::Audience;
 use crate::auth::Actor;
 use crate::entities::{broadcasts, posts};
-use crate::error::{CoreError, CoreResult, Violations};
+use crate::error::{CoreError, CoreResult, Violations, to_json};
 use crate::org::UnitTree;
 use crate::paging::{Page, PageRequest};
 use crate::ports::Job;
@@ -283,10 +283,6 @@ fn check_read_by(read_by: Option<DateTime<Utc>>, timing: Option<&Timing>, v: &mu
     } else {
         v.check(rb > t.next_run_at, "read_by", "must be after the send time");
     }
-}
-
-fn to_json<T: Serialize>(value: &T) -> CoreResult<serde_json::Value> {
-    serde_json::to_value(value).map_err(|e| CoreError::Internal(e.to_string()))
 }
 
 async fn find_post(core: &Core, id: i64) -> CoreResult<posts::Model> {

@@ -28,7 +28,7 @@ use crate::auth::{Actor, Scope};
 use crate::broadcasts::service as broadcasts_service;
 use crate::broadcasts::{BroadcastInput, Status as BroadcastStatus};
 use crate::entities::{broadcasts, meeting_broadcasts, meeting_invitees, meetings, members, posts};
-use crate::error::{CoreError, CoreResult, Violations};
+use crate::error::{CoreError, CoreResult, Violations, to_json};
 use crate::org::UnitTree;
 use crate::posts::PostInput;
 
@@ -149,10 +149,6 @@ pub struct MyMeeting {
     pub reason: Option<String>,
     pub attendance: Option<String>,
     pub checked_in_at: Option<DateTime<Utc>>,
-}
-
-fn to_json<T: Serialize>(value: &T) -> CoreResult<serde_json::Value> {
-    serde_json::to_value(value).map_err(|e| CoreError::Internal(e.to_string()))
 }
 
 fn clean(s: Option<String>) -> Option<String> {

@@ -21,13 +21,13 @@ use sea_orm::{
     Set,
 };
 
-use super::{MeetingInput, MeetingView, prepare, to_json};
+use super::{MeetingInput, MeetingView, prepare};
 use crate::Core;
 use crate::audience::Audience;
 use crate::auth::{Actor, Role};
 use crate::broadcasts::schedule::Rule;
 use crate::entities::{meeting_series, meetings, members};
-use crate::error::{CoreError, CoreResult, Violations};
+use crate::error::{CoreError, CoreResult, Violations, to_json};
 use crate::org::UnitTree;
 use crate::paging::{Page, PageRequest};
 
