@@ -6,21 +6,24 @@ use std::time::Duration;
 
 use anyhow::Context;
 use fingertip_core::Core;
+use fingertip_core::auth::password;
 use fingertip_core::auth::service::ensure_admin;
 use fingertip_core::auth::tokens::TokenKeys;
 use fingertip_core::clock::{Clock, SystemClock};
 use fingertip_core::config::{Settings, redact_url};
 use fingertip_core::db::{self, DbOptions};
-use fingertip_core::ports::RateLimiter;
 use fingertip_core::ports::memory_pubsub::MemoryPubSub;
 use fingertip_core::ports::memory_queue::MemoryQueue;
 use fingertip_core::ports::memory_rate_limit::MemoryRateLimiter;
+use fingertip_core::ports::memory_throttle::MemoryThrottle;
 use fingertip_core::ports::push::PushPlatform;
 use fingertip_core::ports::redis_pubsub::RedisPubSub;
 use fingertip_core::ports::redis_queue::RedisQueue;
 use fingertip_core::ports::redis_rate_limit::RedisRateLimiter;
+use fingertip_core::ports::redis_throttle::RedisThrottle;
 use fingertip_core::ports::redis_token_store::RedisTokenStore;
 use fingertip_core::ports::{JobQueue, PubSub};
+use fingertip_core::ports::{RateLimiter, Throttle};
 use fingertip_core::push::platform::WechatPlatform;
 use fingertip_workers::{FanoutWorker, PushWorker};
 use tokio_util::sync::CancellationToken;
@@ -107,6 +110,10 @@ impl App {
             Some(c) => Arc::new(RedisRateLimiter::new(c.clone(), &settings.redis_prefix)),
             None => Arc::new(MemoryRateLimiter::new()),
         };
+        let throttle: Arc<dyn Throttle> = match &redis_conn {
+            Some(c) => Arc::new(RedisThrottle::new(c.clone(), &settings.redis_prefix)),
+            None => Arc::new(MemoryThrottle::new()),
+        };
         let http = fingertip_wechat::http_client(Duration::from_secs(10));
         let wechat = settings.wechat.clone().map(|cfg| {
             fingertip_wechat::WechatClient::new(http.clone(), cfg)
@@ -143,6 +150,8 @@ impl App {
             wechat,
             push,
             rate_limiter,
+            throttle,
+            password_slots: Arc::new(tokio::sync::Semaphore::new(password::MAX_CONCURRENT_HASHES)),
             settings,
         };
         Ok(Self {

@@ -134,8 +134,15 @@ pub async fn run(
             mock.grant_subscription(o, TEMPLATE, 1);
         }
     }
+    let actor = Actor {
+        member_id: ids.first().map(|(id, _)| *id).unwrap_or(0),
+        role: Role::Admin,
+        unit_id: Some(unit.id),
+        session_id: "bench".into(),
+    };
     templates::put(
         &core,
+        &actor,
         "classroom",
         TEMPLATE,
         Some("pages/inbox/item?id={item_id}"),
@@ -159,12 +166,6 @@ pub async fn run(
     }
     .insert(&core.db)
     .await?;
-    let actor = Actor {
-        member_id: ids.first().map(|(id, _)| *id).unwrap_or(0),
-        role: Role::Admin,
-        unit_id: Some(unit.id),
-        session_id: "bench".into(),
-    };
     let b = service::create(
         &core,
         &actor,

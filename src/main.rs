@@ -46,6 +46,11 @@ enum Command {
         #[arg(long)]
         skip_fanout: bool,
     },
+    /// The audit log: `fingertip audit verify` recomputes the hash chain.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Run a local mock of the WeChat and WeCom servers, for demos and manual tests.
     MockWechat {
         /// Address to listen on.
@@ -67,6 +72,13 @@ enum Command {
         #[arg(long, default_value_t = 1000002)]
         agentid: i64,
     },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Recompute the audit chain from its first entry. Prints the number of entries and the
+    /// last hash (exit 0), or the first entry that does not match (exit 1).
+    Verify,
 }
 
 fn init_logs(json: bool) {
@@ -184,6 +196,32 @@ async fn run(command: Option<Command>, settings: Settings) -> anyhow::Result<()>
         Some(Command::Work) => {
             app.require_migrated().await?;
             app.work(fingertip::shutdown::on_signal()).await
+        }
+        Some(Command::Audit {
+            command: AuditCommand::Verify,
+        }) => {
+            app.require_migrated().await?;
+            let v = fingertip_core::audit::verify(&app.core.db).await?;
+            match &v.first_mismatch {
+                None => {
+                    println!(
+                        "ok: {} entries; last entry {} has hash {}",
+                        v.entries, v.last_seq, v.last_hash
+                    );
+                    Ok(())
+                }
+                Some(m) => {
+                    println!(
+                        "MISMATCH at entry {}{}: {}\nentries 1 to {} hold (last good hash {})",
+                        m.seq,
+                        m.id.map(|i| format!(" (row id {i})")).unwrap_or_default(),
+                        m.reason,
+                        v.last_seq,
+                        v.last_hash
+                    );
+                    anyhow::bail!("the audit chain does not verify")
+                }
+            }
         }
         None => {
             app.migrate().await?;

@@ -1,4 +1,5 @@
-//! Request extractors: the authenticated caller, and path ids.
+//! Request extractors: the authenticated caller (what they may do is decided by the core
+//! services, which take the caller), the client's address, path ids and optional bodies.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -62,25 +63,26 @@ impl FromRequest for Auth {
     }
 }
 
-/// An admin or a secretary; members get 403.
-pub struct Manager(pub Actor);
-
-impl FromRequest for Manager {
-    type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
-
-    fn from_request(req: &HttpRequest, p: &mut Payload) -> Self::Future {
-        let auth = Auth::from_request(req, p);
-        Box::pin(async move {
-            let Auth(actor) = auth.await?;
-            if !actor.role.is_manager() {
-                return Err(
-                    CoreError::Forbidden("this needs an admin or a secretary".into()).into(),
-                );
-            }
-            Ok(Manager(actor))
-        })
-    }
+/// The client's address, for the abuse limits and the audit log: the TCP peer, or, with
+/// `FINGERTIP_TRUST_FORWARDED_FOR=true` (behind a proxy that overwrites the header), the
+/// address the proxy forwarded.
+pub fn client(req: &HttpRequest) -> service::Client {
+    let trust = req
+        .app_data::<web::Data<Core>>()
+        .is_some_and(|c| c.settings.trust_forwarded_for);
+    let info = req.connection_info();
+    let addr = if trust {
+        info.realip_remote_addr()
+    } else {
+        info.peer_addr()
+    };
+    // Only the host: the port changes with every connection.
+    let addr = addr.unwrap_or("unknown");
+    let host = match addr.parse::<std::net::SocketAddr>() {
+        Ok(sa) => sa.ip().to_string(),
+        Err(_) => addr.chars().take(64).collect(),
+    };
+    service::Client::new(host)
 }
 
 /// Parses a path id; anything that is not an id names nothing, so it is a 404.

@@ -29,7 +29,7 @@ impl Modify for BearerAuth {
 #[openapi(
     info(title = "Fingertip", description = "The fingertip classroom: broadcasts to members' inboxes and phones."),
     paths(
-        health::healthz, health::readyz, audit::list_audit,
+        health::healthz, health::readyz, audit::list_audit, audit::verify_audit,
         auth::admin_login, auth::wechat_login, auth::wechat_bind, auth::refresh, auth::logout, auth::me,
         units::create_unit, units::list_units,
         members::create_member, members::list_members, members::get_member, members::patch_member, members::import_members,

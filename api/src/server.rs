@@ -1,5 +1,5 @@
 //! Building the HTTP server: shared state, body limits, the error envelope for actix's own
-//! extractor errors, request logs, the live hub, and the routes.
+//! extractor errors, refusals in the audit log, request logs, the live hub, and the routes.
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -68,21 +68,19 @@ pub fn build(
             .wrap_fn({
                 let core = data.clone();
                 move |req, srv| {
-                    // Every admin write request goes to the audit log with its outcome.
-                    let audited = req.path().starts_with("/api/v1/admin/")
-                        && !matches!(req.method().as_str(), "GET" | "HEAD" | "OPTIONS");
+                    // A signed-in caller refused an admin action (403) is on record: auditors
+                    // want to see who tried what they may not do. Anonymous requests write
+                    // nothing, and the entries per caller are bounded.
+                    let admin = req.path().starts_with("/api/v1/admin/");
                     let (method, path) = (req.method().to_string(), req.path().to_string());
                     let fut = srv.call(req);
                     let core = core.clone();
                     async move {
                         let res = fut.await?;
-                        if audited {
+                        if admin && res.status() == actix_web::http::StatusCode::FORBIDDEN {
                             let actor = res.request().extensions().get::<Actor>().cloned();
-                            let status = res.status().as_u16();
-                            if let Err(e) =
-                                audit::record(&core, actor.as_ref(), &method, &path, status).await
-                            {
-                                tracing::error!(error = %e, %method, %path, "could not write the audit log");
+                            if let Some(actor) = actor {
+                                audit::record_denied(&core, &actor, &method, &path).await;
                             }
                         }
                         Ok(res)

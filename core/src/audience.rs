@@ -1,8 +1,11 @@
 //! Who a broadcast reaches.
 //!
-//! `all` selects every active member. Otherwise the filters that are given combine with AND
-//! (units, including their subtrees; roles; tags, any of them), and `member_ids` adds people
-//! on top. A secretary's audience is always cut to their own subtree.
+//! `all` selects every active member of the organisation, that is every active member who
+//! belongs to a unit (an account without a unit, such as the bootstrap admin, is not on the
+//! roster and is not a recipient, so read rates can reach 100%). Otherwise the filters that
+//! are given combine with AND (units, including their subtrees; roles; tags, any of them),
+//! and `member_ids` adds people on top. A secretary's audience is always cut to their own
+//! subtree.
 
 use std::collections::HashSet;
 
@@ -155,7 +158,7 @@ impl Audience {
             cond = cond.add(members::Column::Id.in_subquery(q.to_owned()));
         }
         if self.all {
-            return cond;
+            return cond.add(members::Column::UnitId.is_not_null());
         }
         let mut pick = Condition::any();
         if self.has_filters() {

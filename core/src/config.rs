@@ -75,6 +75,9 @@ pub struct Settings {
     /// WeCom send calls per second per app, across all workers.
     pub wecom_rate: u64,
     pub push_max_attempts: u64,
+    /// Take the client's address from `X-Forwarded-For`/`Forwarded` (behind a reverse proxy
+    /// that overwrites them) instead of the TCP peer, for the abuse limits and the audit log.
+    pub trust_forwarded_for: bool,
 }
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -244,6 +247,17 @@ impl Settings {
             }
         };
 
+        let trust_forwarded_for = match get("FINGERTIP_TRUST_FORWARDED_FOR").as_deref() {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(other) => {
+                errors.push(format!(
+                    "FINGERTIP_TRUST_FORWARDED_FOR={other:?} must be true or false"
+                ));
+                false
+            }
+        };
+
         let log_json = match get("FINGERTIP_LOG_FORMAT").as_deref() {
             None => production,
             Some("json") => true,
@@ -335,6 +349,7 @@ impl Settings {
             wecom,
             wecom_api_base,
             log_json,
+            trust_forwarded_for,
             fanout_lease_secs,
             fanout_batch,
             sender_name,

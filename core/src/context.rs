@@ -10,7 +10,7 @@ use crate::auth::tokens::TokenKeys;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::ports::push::PushPlatform;
-use crate::ports::{JobQueue, PubSub, RateLimiter};
+use crate::ports::{JobQueue, PubSub, RateLimiter, Throttle};
 
 pub struct Core {
     pub db: DatabaseConnection,
@@ -26,6 +26,11 @@ pub struct Core {
     pub push: Option<Arc<dyn PushPlatform>>,
     /// The shared per-app rate limit of pushes (in Redis when configured).
     pub rate_limiter: Arc<dyn RateLimiter>,
+    /// Attempt counts for the abuse limits (logins, invite codes), in Redis when configured.
+    pub throttle: Arc<dyn Throttle>,
+    /// Password hashes computed at once (argon2 takes ~19 MiB and tens of ms each): a flood of
+    /// logins queues here instead of taking the process's memory.
+    pub password_slots: Arc<tokio::sync::Semaphore>,
     pub settings: Settings,
 }
 

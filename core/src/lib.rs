@@ -1,6 +1,7 @@
 //! Fingertip's domain: entities, rules and services, and the ports they use.
 //! Nothing here knows HTTP.
 
+pub mod access;
 pub mod audience;
 pub mod audit;
 pub mod auth;

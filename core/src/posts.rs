@@ -7,10 +7,15 @@ use sea_orm::{
 };
 use serde::{Deserialize, Serialize};
 
+use serde_json::json;
+
 use crate::Core;
+use crate::access;
+use crate::audit::{self, Event};
 use crate::auth::Actor;
 use crate::entities::posts;
 use crate::error::{CoreError, CoreResult, Violations};
+use crate::org::UnitTree;
 use crate::paging::{Page, PageRequest};
 
 pub const KINDS: [&str; 6] = [
@@ -36,6 +41,8 @@ pub struct Media {
 
 #[derive(Debug, Clone, Default)]
 pub struct PostInput {
+    /// The unit the post belongs to; see [`access::owner_unit`] for the default.
+    pub unit_id: Option<i64>,
     pub kind: String,
     pub title: String,
     pub summary: Option<String>,
@@ -57,6 +64,8 @@ pub struct PostPatch {
 #[derive(Debug, Clone)]
 pub struct PostView {
     pub id: i64,
+    /// The unit the post belongs to; `None`: the whole organisation.
+    pub unit_id: Option<i64>,
     pub kind: String,
     pub title: String,
     pub summary: Option<String>,
@@ -71,6 +80,7 @@ impl From<posts::Model> for PostView {
     fn from(p: posts::Model) -> Self {
         Self {
             id: p.id,
+            unit_id: p.unit_id,
             media: media_of(&p),
             kind: p.kind,
             title: p.title,
@@ -149,7 +159,7 @@ fn norm_summary(s: Option<String>) -> Option<String> {
     s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
 }
 
-pub async fn create(core: &Core, actor: &Actor, input: PostInput) -> CoreResult<PostView> {
+fn check_input(input: &PostInput) -> CoreResult<()> {
     let mut v = Violations::new();
     check(
         &mut v,
@@ -160,9 +170,16 @@ pub async fn create(core: &Core, actor: &Actor, input: PostInput) -> CoreResult<
         Some(&input.media),
         input.study_minutes,
     );
-    v.finish()?;
-    let now = core.now();
-    let row = posts::ActiveModel {
+    v.finish()
+}
+
+fn new_row(
+    actor: &Actor,
+    unit_id: Option<i64>,
+    input: PostInput,
+    now: DateTime<Utc>,
+) -> posts::ActiveModel {
+    posts::ActiveModel {
         kind: Set(input.kind),
         title: Set(input.title.trim().to_string()),
         summary: Set(norm_summary(input.summary)),
@@ -170,28 +187,95 @@ pub async fn create(core: &Core, actor: &Actor, input: PostInput) -> CoreResult<
         media: Set(media_json(&input.media)),
         study_minutes: Set(input.study_minutes.unwrap_or(0)),
         created_by: Set(Some(actor.member_id)),
+        unit_id: Set(unit_id),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
     }
-    .insert(&core.db)
+}
+
+/// Writes a post; it belongs to `input.unit_id` (within the actor's scope), by default to
+/// the organisation for an admin and to a secretary's own unit.
+pub async fn create(core: &Core, actor: &Actor, input: PostInput) -> CoreResult<PostView> {
+    access::require_manager(actor)?;
+    check_input(&input)?;
+    let tree = UnitTree::load(&core.db).await?;
+    let unit_id = access::owner_unit(&tree, actor, input.unit_id)?;
+    let now = core.now();
+    let txn = crate::db::begin_write(&core.db).await?;
+    let summary = json!({"kind": input.kind, "title": input.title.trim(), "unit_id": unit_id});
+    let row = new_row(actor, unit_id, input, now).insert(&txn).await?;
+    audit::append(
+        &txn,
+        now,
+        &actor.into(),
+        Event::new("post.create")
+            .target("post", row.id)
+            .summary(summary),
+    )
     .await?;
+    txn.commit().await?;
     Ok(row.into())
 }
 
-pub async fn get(core: &Core, id: i64) -> CoreResult<PostView> {
-    Ok(posts::Entity::find_by_id(id)
-        .one(&core.db)
+/// A post made by another service as part of its own (audited) action, e.g. a meeting's
+/// notice: it belongs to `unit_id`, and writes no audit entry of its own.
+pub(crate) async fn create_part_of(
+    core: &Core,
+    actor: &Actor,
+    unit_id: Option<i64>,
+    input: PostInput,
+) -> CoreResult<PostView> {
+    check_input(&input)?;
+    Ok(new_row(actor, unit_id, input, core.now())
+        .insert(&core.db)
         .await?
-        .ok_or(CoreError::NotFound("post"))?
         .into())
 }
 
-pub async fn patch(core: &Core, id: i64, p: PostPatch) -> CoreResult<PostView> {
+/// A post the actor may read: their own unit's (subtree), or an organisation-wide one.
+async fn find_readable(core: &Core, actor: &Actor, id: i64) -> CoreResult<posts::Model> {
+    access::require_manager(actor)?;
     let row = posts::Entity::find_by_id(id)
         .one(&core.db)
         .await?
         .ok_or(CoreError::NotFound("post"))?;
+    let tree = UnitTree::load(&core.db).await?;
+    if !tree.scope_of(actor).may_use_post(row.unit_id) {
+        return Err(CoreError::NotFound("post"));
+    }
+    Ok(row)
+}
+
+pub async fn get(core: &Core, actor: &Actor, id: i64) -> CoreResult<PostView> {
+    Ok(find_readable(core, actor, id).await?.into())
+}
+
+/// Whether the actor may send this post in a broadcast (the same rule as reading it); a
+/// post they may not see is "does not exist" for the field `post_id`.
+pub async fn usable(
+    core: &Core,
+    actor: &Actor,
+    tree: &UnitTree,
+    id: i64,
+) -> CoreResult<posts::Model> {
+    posts::Entity::find_by_id(id)
+        .one(&core.db)
+        .await?
+        .filter(|p| tree.scope_of(actor).may_use_post(p.unit_id))
+        .ok_or_else(|| CoreError::invalid("post_id", "does not exist"))
+}
+
+/// Edits a post: only one that belongs to the actor's scope (a secretary reads
+/// organisation-wide posts but cannot change them: every inbox that shows one would change).
+pub async fn patch(core: &Core, actor: &Actor, id: i64, p: PostPatch) -> CoreResult<PostView> {
+    let row = find_readable(core, actor, id).await?;
+    let tree = UnitTree::load(&core.db).await?;
+    if !tree.scope_of(actor).owns(row.unit_id) {
+        return Err(CoreError::Forbidden(
+            "this post belongs to the whole organisation; only an admin can change it. Write your own post to send it".into(),
+        ));
+    }
     let mut v = Violations::new();
     check(
         &mut v,
@@ -203,35 +287,58 @@ pub async fn patch(core: &Core, id: i64, p: PostPatch) -> CoreResult<PostView> {
         p.study_minutes,
     );
     v.finish()?;
+    let mut changed: Vec<&str> = vec![];
     let mut am: posts::ActiveModel = row.into();
     if let Some(k) = p.kind {
         am.kind = Set(k);
+        changed.push("kind");
     }
     if let Some(t) = p.title {
         am.title = Set(t.trim().to_string());
+        changed.push("title");
     }
     if let Some(s) = p.summary {
         am.summary = Set(norm_summary(s));
+        changed.push("summary");
     }
     if let Some(b) = p.body_md {
         am.body_md = Set(b);
+        changed.push("body_md");
     }
     if let Some(m) = p.media {
         am.media = Set(media_json(&m));
+        changed.push("media");
     }
     if let Some(m) = p.study_minutes {
         am.study_minutes = Set(m);
+        changed.push("study_minutes");
     }
-    am.updated_at = Set(core.now());
-    Ok(am.update(&core.db).await?.into())
+    let now = core.now();
+    am.updated_at = Set(now);
+    let txn = crate::db::begin_write(&core.db).await?;
+    let row = am.update(&txn).await?;
+    audit::append(
+        &txn,
+        now,
+        &actor.into(),
+        Event::new("post.update")
+            .target("post", id)
+            .summary(json!({"changed": changed, "title": row.title})),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(row.into())
 }
 
-/// Newest first, optionally of one kind.
+/// Newest first, optionally of one kind: for a secretary, their scope's posts and the
+/// organisation-wide ones.
 pub async fn list(
     core: &Core,
+    actor: &Actor,
     kind: Option<&str>,
     page: PageRequest,
 ) -> CoreResult<Page<PostView>> {
+    access::require_manager(actor)?;
     let mut cond = Condition::all();
     if let Some(k) = kind {
         if !KINDS.contains(&k) {
@@ -241,6 +348,14 @@ pub async fn list(
             ));
         }
         cond = cond.add(posts::Column::Kind.eq(k));
+    }
+    let tree = UnitTree::load(&core.db).await?;
+    if let Some(units) = tree.scope_of(actor).units() {
+        cond = cond.add(
+            Condition::any()
+                .add(posts::Column::UnitId.is_null())
+                .add(posts::Column::UnitId.is_in(units)),
+        );
     }
     if let Some(after) = page.after {
         cond = cond.add(posts::Column::Id.lt(after));

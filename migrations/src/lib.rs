@@ -11,6 +11,7 @@ mod m0003_push;
 mod m0004_meetings;
 mod m0005_meeting_series;
 mod m0006_audit_log;
+mod m0007_trust;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0004_meetings::Migration),
             Box::new(m0005_meeting_series::Migration),
             Box::new(m0006_audit_log::Migration),
+            Box::new(m0007_trust::Migration),
         ]
     }
 }

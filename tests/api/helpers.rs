@@ -35,6 +35,7 @@ pub struct TestApp {
     pub settings: Settings,
     db_opts: DbOptions,
     tag: String,
+    admin_cache: tokio::sync::Mutex<Option<(String, chrono::DateTime<Utc>)>>,
     live: LiveOptions,
     app: App,
     _mock_server: Option<MockServer>,
@@ -187,6 +188,7 @@ pub async fn spawn_with(opts: SpawnOptions) -> TestApp {
         settings,
         db_opts,
         tag,
+        admin_cache: Default::default(),
         live,
         app,
         _mock_server: mock_server,
@@ -357,11 +359,23 @@ impl TestApp {
         r.body
     }
 
+    /// An access token of the bootstrap admin. Logged in once and reused while it has more
+    /// than five minutes to live on the test clock: tests ask for it often, and password
+    /// logins are throttled (10 a quarter hour per username) like in production.
     pub async fn admin_token(&self) -> String {
-        self.admin_login().await["access_token"]
+        let now = self.clock_now();
+        let mut cached = self.admin_cache.lock().await;
+        if let Some((token, until)) = cached.as_ref()
+            && now < *until
+        {
+            return token.clone();
+        }
+        let token = self.admin_login().await["access_token"]
             .as_str()
             .unwrap()
-            .to_string()
+            .to_string();
+        *cached = Some((token.clone(), now + chrono::Duration::minutes(10)));
+        token
     }
 
     pub async fn create_unit(&self, token: &str, name: &str, parent: Option<&str>) -> String {

@@ -95,6 +95,9 @@ impl AudienceBody {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateBroadcastRequest {
+    /// The unit the broadcast belongs to (a secretary manages only their subtree's
+    /// broadcasts). Default: the whole organisation for an admin, a secretary's own unit.
+    pub unit_id: Option<IdIn>,
     pub post_id: IdIn,
     pub audience: AudienceBody,
     /// inbox is always included; without this field every configured push channel is used.
@@ -187,6 +190,8 @@ impl From<Stats> for StatsBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BroadcastResponse {
     pub id: String,
+    /// The unit the broadcast belongs to; null: the whole organisation (an admin's).
+    pub unit_id: Option<String>,
     pub post_id: String,
     /// The post's title.
     pub title: String,
@@ -219,6 +224,7 @@ impl BroadcastResponse {
     pub fn new(b: BroadcastView, stats: Option<Stats>) -> Self {
         Self {
             id: id_str(b.id),
+            unit_id: b.unit_id.map(id_str),
             post_id: id_str(b.post_id),
             title: b.title,
             status: b.status.as_str().into(),

@@ -35,6 +35,9 @@ impl From<Media> for MediaBody {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreatePostRequest {
+    /// The unit the post belongs to (a secretary manages only their subtree's posts). Default:
+    /// the whole organisation for an admin, a secretary's own unit.
+    pub unit_id: Option<super::common::IdIn>,
     /// lesson, notice, announcement, disclosure, classroom or meeting (meeting notices are usually written by the server)
     pub kind: String,
     pub title: String,
@@ -61,6 +64,8 @@ pub struct PatchPostRequest {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PostResponse {
     pub id: String,
+    /// The unit the post belongs to; null: the whole organisation (an admin's).
+    pub unit_id: Option<String>,
     pub kind: String,
     pub title: String,
     pub summary: Option<String>,
@@ -75,6 +80,7 @@ impl From<PostView> for PostResponse {
     fn from(p: PostView) -> Self {
         Self {
             id: id_str(p.id),
+            unit_id: p.unit_id.map(id_str),
             kind: p.kind,
             title: p.title,
             summary: p.summary,

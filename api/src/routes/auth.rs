@@ -7,7 +7,7 @@ use fingertip_core::org::members;
 
 use crate::dto::auth::*;
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{Auth, bearer, optional_json};
+use crate::extract::{Auth, bearer, client, optional_json};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(admin_login)
@@ -24,10 +24,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[post("/auth/admin/login")]
 pub async fn admin_login(
     core: web::Data<Core>,
+    req: HttpRequest,
     body: web::Json<AdminLoginRequest>,
 ) -> ApiResult<web::Json<TokenResponse>> {
     Ok(web::Json(
-        service::admin_login(&core, &body.username, &body.password)
+        service::admin_login(&core, &body.username, &body.password, &client(&req))
             .await?
             .into(),
     ))
@@ -60,10 +61,11 @@ pub async fn wechat_login(
 #[post("/auth/wechat/bind")]
 pub async fn wechat_bind(
     core: web::Data<Core>,
+    req: HttpRequest,
     body: web::Json<BindRequest>,
 ) -> ApiResult<web::Json<TokenResponse>> {
     Ok(web::Json(
-        service::bind(&core, &body.bind_token, &body.invite_code)
+        service::bind(&core, &body.bind_token, &body.invite_code, &client(&req))
             .await?
             .into(),
     ))

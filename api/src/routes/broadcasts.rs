@@ -11,7 +11,7 @@ use fingertip_core::paging::PageRequest;
 use crate::dto::Paged;
 use crate::dto::broadcasts::*;
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{Manager, path_id};
+use crate::extract::{Auth, path_id};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(create_broadcast)
@@ -30,11 +30,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[post("/admin/broadcasts")]
 pub async fn create_broadcast(
     core: web::Data<Core>,
-    m: Manager,
+    a: Auth,
     body: web::Json<CreateBroadcastRequest>,
 ) -> ApiResult<HttpResponse> {
     let b = body.into_inner();
     let input = BroadcastInput {
+        unit_id: b.unit_id.map(|u| u.parse("unit_id")).transpose()?,
         post_id: b.post_id.parse("post_id")?,
         audience: b.audience.to_core()?,
         channels: b.channels,
@@ -44,7 +45,7 @@ pub async fn create_broadcast(
         read_by: b.read_by.map(|t| t.with_timezone(&Utc)),
         urgent: b.urgent,
     };
-    let v = service::create(&core, &m.0, input).await?;
+    let v = service::create(&core, &a.0, input).await?;
     Ok(HttpResponse::Created().json(BroadcastResponse::new(v, None)))
 }
 
@@ -54,11 +55,17 @@ pub async fn create_broadcast(
 #[get("/admin/broadcasts")]
 pub async fn list_broadcasts(
     core: web::Data<Core>,
-    _m: Manager,
+    a: Auth,
     q: web::Query<BroadcastQuery>,
 ) -> ApiResult<web::Json<Paged<BroadcastResponse>>> {
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
-    let p = service::list(&core, q.status.as_deref().filter(|s| !s.is_empty()), page).await?;
+    let p = service::list(
+        &core,
+        &a.0,
+        q.status.as_deref().filter(|s| !s.is_empty()),
+        page,
+    )
+    .await?;
     Ok(web::Json(Paged::from_page(p, |b| {
         BroadcastResponse::new(b, None)
     })))
@@ -70,12 +77,12 @@ pub async fn list_broadcasts(
 #[get("/admin/broadcasts/{id}")]
 pub async fn get_broadcast(
     core: web::Data<Core>,
-    _m: Manager,
+    a: Auth,
     id: web::Path<String>,
 ) -> ApiResult<web::Json<BroadcastResponse>> {
     let id = path_id(&id, "broadcast")?;
-    let b = service::find(&core, id).await?;
-    let s = stats::stats(&core, id).await?;
+    let b = service::get(&core, &a.0, id).await?;
+    let s = stats::stats(&core, &a.0, id).await?;
     Ok(web::Json(BroadcastResponse::new(b, Some(s))))
 }
 
@@ -87,7 +94,7 @@ pub async fn get_broadcast(
 #[patch("/admin/broadcasts/{id}")]
 pub async fn update_broadcast(
     core: web::Data<Core>,
-    m: Manager,
+    a: Auth,
     id: web::Path<String>,
     body: web::Json<UpdateBroadcastRequest>,
 ) -> ApiResult<web::Json<BroadcastResponse>> {
@@ -103,7 +110,7 @@ pub async fn update_broadcast(
         read_by: b.read_by.map(|o| o.map(|t| t.with_timezone(&Utc))),
         urgent: b.urgent,
     };
-    let v = service::update(&core, &m.0, id, patch).await?;
+    let v = service::update(&core, &a.0, id, patch).await?;
     Ok(web::Json(BroadcastResponse::new(v, None)))
 }
 
@@ -114,7 +121,7 @@ pub async fn update_broadcast(
 #[get("/admin/broadcasts/{id}/recipients")]
 pub async fn list_recipients(
     core: web::Data<Core>,
-    _m: Manager,
+    a: Auth,
     id: web::Path<String>,
     q: web::Query<RecipientQuery>,
 ) -> ApiResult<web::Json<Paged<RecipientResponse>>> {
@@ -126,7 +133,7 @@ pub async fn list_recipients(
         .filter(|s| !s.is_empty())
         .map(RecipientState::parse)
         .transpose()?;
-    let p = stats::recipients(&core, id, state, page).await?;
+    let p = stats::recipients(&core, &a.0, id, state, page).await?;
     let ids: Vec<i64> = p.items.iter().map(|r| r.member_id).collect();
     let mut pushes = fingertip_core::push::deliveries::of_members(&core, id, &ids).await?;
     Ok(web::Json(Paged::from_page(p, |r| {
@@ -142,12 +149,12 @@ pub async fn list_recipients(
 #[post("/admin/broadcasts/{id}/cancel")]
 pub async fn cancel_broadcast(
     core: web::Data<Core>,
-    _m: Manager,
+    a: Auth,
     id: web::Path<String>,
 ) -> ApiResult<web::Json<BroadcastResponse>> {
     let id = path_id(&id, "broadcast")?;
     Ok(web::Json(BroadcastResponse::new(
-        service::cancel(&core, id).await?,
+        service::cancel(&core, &a.0, id).await?,
         None,
     )))
 }
@@ -160,10 +167,10 @@ pub async fn cancel_broadcast(
 #[post("/admin/broadcasts/{id}/remind")]
 pub async fn remind_broadcast(
     core: web::Data<Core>,
-    _m: Manager,
+    a: Auth,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let id = path_id(&id, "broadcast")?;
-    let (round, reminded) = fingertip_core::push::deliveries::remind(&core, id).await?;
+    let (round, reminded) = fingertip_core::push::deliveries::remind(&core, &a.0, id).await?;
     Ok(HttpResponse::Accepted().json(crate::dto::push::RemindResponse { round, reminded }))
 }

@@ -10,7 +10,7 @@ use fingertip_core::paging::PageRequest;
 use crate::dto::Paged;
 use crate::dto::meetings::*;
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{Manager, path_id};
+use crate::extract::{Auth, path_id};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(create_series)
@@ -27,7 +27,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[post("/admin/meeting-series")]
 pub async fn create_series(
     core: web::Data<Core>,
-    m: Manager,
+    a: Auth,
     body: web::Json<CreateMeetingSeriesRequest>,
 ) -> ApiResult<HttpResponse> {
     let b = body.into_inner();
@@ -47,7 +47,7 @@ pub async fn create_series(
         recurrence: b.recurrence,
         notice_lead_minutes: b.notice_lead_minutes,
     };
-    let v = series::create(&core, &m.0, input).await?;
+    let v = series::create(&core, &a.0, input).await?;
     let meetings = series::meetings_of(&core, v.row.id).await?;
     Ok(HttpResponse::Created().json(MeetingSeriesDetailResponse {
         series: v.into(),
@@ -61,11 +61,11 @@ pub async fn create_series(
 #[get("/admin/meeting-series")]
 pub async fn list_series(
     core: web::Data<Core>,
-    m: Manager,
+    a: Auth,
     q: web::Query<SeriesQuery>,
 ) -> ApiResult<web::Json<Paged<MeetingSeriesResponse>>> {
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
-    let p = series::list(&core, &m.0, page).await?;
+    let p = series::list(&core, &a.0, page).await?;
     Ok(web::Json(Paged::from_page(p, MeetingSeriesResponse::from)))
 }
 
@@ -75,11 +75,11 @@ pub async fn list_series(
 #[get("/admin/meeting-series/{id}")]
 pub async fn get_series(
     core: web::Data<Core>,
-    m: Manager,
+    a: Auth,
     id: web::Path<String>,
 ) -> ApiResult<web::Json<MeetingSeriesDetailResponse>> {
     let id = path_id(&id, "meeting series")?;
-    let (v, meetings) = series::get(&core, &m.0, id).await?;
+    let (v, meetings) = series::get(&core, &a.0, id).await?;
     Ok(web::Json(MeetingSeriesDetailResponse {
         series: v.into(),
         meetings: meetings.into_iter().map(Into::into).collect(),
@@ -94,9 +94,9 @@ pub async fn get_series(
 #[post("/admin/meeting-series/{id}/cancel")]
 pub async fn cancel_series(
     core: web::Data<Core>,
-    m: Manager,
+    a: Auth,
     id: web::Path<String>,
 ) -> ApiResult<web::Json<MeetingSeriesResponse>> {
     let id = path_id(&id, "meeting series")?;
-    Ok(web::Json(series::cancel(&core, &m.0, id).await?.into()))
+    Ok(web::Json(series::cancel(&core, &a.0, id).await?.into()))
 }

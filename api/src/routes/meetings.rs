@@ -11,7 +11,7 @@ use fingertip_core::paging::{PageRequest, parse_id};
 use crate::dto::Paged;
 use crate::dto::meetings::*;
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{Auth, Manager, optional_json, path_id};
+use crate::extract::{Auth, optional_json, path_id};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     // `summary` before `{id}`, so that it is not read as an id.
@@ -48,7 +48,7 @@ fn unit_param(raw: Option<&str>) -> ApiResult<Option<i64>> {
 #[post("/admin/meetings")]
 pub async fn create_meeting(
     core: web::Data<Core>,
-    m: Manager,
+    a: Auth,
     body: web::Json<CreateMeetingRequest>,
 ) -> ApiResult<HttpResponse> {
     let b = body.into_inner();
@@ -66,7 +66,7 @@ pub async fn create_meeting(
         timezone: b.timezone,
         reminder_offsets: b.reminder_offsets,
     };
-    let v = meetings::create(&core, &m.0, input).await?;
+    let v = meetings::create(&core, &a.0, input).await?;
     Ok(HttpResponse::Created().json(MeetingResponse::from(v)))
 }
 
@@ -77,12 +77,12 @@ pub async fn create_meeting(
 #[get("/admin/meetings")]
 pub async fn list_meetings(
     core: web::Data<Core>,
-    m: Manager,
+    a: Auth,
     q: web::Query<MeetingsQuery>,
 ) -> ApiResult<web::Json<Paged<MeetingResponse>>> {
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     let unit = unit_param(q.unit_id.as_deref())?;
-    let p = record::list(&core, &m.0, unit, q.year, page).await?;
+    let p = record::list(&core, &a.0, unit, q.year, page).await?;
     Ok(web::Json(Paged::from_page(p, MeetingResponse::from)))
 }
 
@@ -92,11 +92,11 @@ pub async fn list_meetings(
 #[get("/admin/meetings/summary")]
 pub async fn meetings_summary(
     core: web::Data<Core>,
-    m: Manager,
+    a: Auth,
     q: web::Query<SummaryQuery>,
 ) -> ApiResult<web::Json<SummaryResponse>> {
     let unit = unit_param(q.unit_id.as_deref())?;
-    let (year, kinds) = record::summary(&core, &m.0, unit, q.year).await?;
+    let (year, kinds) = record::summary(&core, &a.0, unit, q.year).await?;
     Ok(web::Json(SummaryResponse {
         year,
         unit_id: unit.map(|u| u.to_string()),
@@ -111,11 +111,11 @@ pub async fn meetings_summary(
 #[get("/admin/meetings/{id}")]
 pub async fn get_meeting(
     core: web::Data<Core>,
-    m: Manager,
+    a: Auth,
     id: web::Path<String>,
 ) -> ApiResult<web::Json<MeetingRecordResponse>> {
     let id = path_id(&id, "meeting")?;
-    let r = record::record(&core, &m.0, id).await?;
+    let r = record::record(&core, &a.0, id).await?;
     let b = meetings::broadcasts_of(&core, id).await?;
     Ok(web::Json(MeetingRecordResponse::new(r, b)))
 }
@@ -128,7 +128,7 @@ pub async fn get_meeting(
 #[patch("/admin/meetings/{id}")]
 pub async fn update_meeting(
     core: web::Data<Core>,
-    m: Manager,
+    a: Auth,
     id: web::Path<String>,
     body: web::Json<UpdateMeetingRequest>,
 ) -> ApiResult<web::Json<MeetingResponse>> {
@@ -149,7 +149,7 @@ pub async fn update_meeting(
         reminder_offsets: b.reminder_offsets,
     };
     Ok(web::Json(
-        meetings::update(&core, &m.0, id, patch).await?.into(),
+        meetings::update(&core, &a.0, id, patch).await?.into(),
     ))
 }
 
@@ -160,14 +160,14 @@ pub async fn update_meeting(
 #[post("/admin/meetings/{id}/cancel")]
 pub async fn cancel_meeting(
     core: web::Data<Core>,
-    m: Manager,
+    a: Auth,
     id: web::Path<String>,
     body: web::Bytes,
 ) -> ApiResult<web::Json<MeetingResponse>> {
     let id = path_id(&id, "meeting")?;
     let reason = optional_json::<CancelMeetingRequest>(&body)?.and_then(|b| b.reason);
     Ok(web::Json(
-        meetings::cancel(&core, &m.0, id, reason).await?.into(),
+        meetings::cancel(&core, &a.0, id, reason).await?.into(),
     ))
 }
 
@@ -178,11 +178,11 @@ pub async fn cancel_meeting(
 #[get("/admin/meetings/{id}/checkin-code")]
 pub async fn checkin_code(
     core: web::Data<Core>,
-    m: Manager,
+    a: Auth,
     id: web::Path<String>,
 ) -> ApiResult<web::Json<CheckinCodeResponse>> {
     let id = path_id(&id, "meeting")?;
-    let (code, expires_at) = meetings::checkin_code(&core, &m.0, id).await?;
+    let (code, expires_at) = meetings::checkin_code(&core, &a.0, id).await?;
     Ok(web::Json(CheckinCodeResponse { code, expires_at }))
 }
 
@@ -193,13 +193,13 @@ pub async fn checkin_code(
 #[post("/admin/meetings/{id}/attendance")]
 pub async fn record_attendance(
     core: web::Data<Core>,
-    m: Manager,
+    a: Auth,
     id: web::Path<String>,
     body: web::Json<AttendanceRequest>,
 ) -> ApiResult<web::Json<InviteeResponse>> {
     let id = path_id(&id, "meeting")?;
     let member_id = body.member_id.parse("member_id")?;
-    meetings::record_attendance(&core, &m.0, id, member_id, &body.status).await?;
+    meetings::record_attendance(&core, &a.0, id, member_id, &body.status).await?;
     let row = record::invitees(&core, id)
         .await?
         .into_iter()
@@ -215,14 +215,14 @@ pub async fn record_attendance(
 #[put("/admin/meetings/{id}/minutes")]
 pub async fn put_minutes(
     core: web::Data<Core>,
-    m: Manager,
+    a: Auth,
     id: web::Path<String>,
     body: web::Json<MinutesRequest>,
 ) -> ApiResult<web::Json<MeetingResponse>> {
     let id = path_id(&id, "meeting")?;
     let b = body.into_inner();
     Ok(web::Json(
-        meetings::set_minutes(&core, &m.0, id, b.minutes_md)
+        meetings::set_minutes(&core, &a.0, id, b.minutes_md)
             .await?
             .into(),
     ))
@@ -236,7 +236,7 @@ pub async fn put_minutes(
 #[post("/admin/meetings/{id}/make-up")]
 pub async fn make_up(
     core: web::Data<Core>,
-    m: Manager,
+    a: Auth,
     id: web::Path<String>,
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
@@ -244,7 +244,7 @@ pub async fn make_up(
     let read_by = optional_json::<MakeUpRequest>(&body)?
         .and_then(|b| b.read_by)
         .map(|t| t.with_timezone(&Utc));
-    let (b, n, read_by) = meetings::make_up(&core, &m.0, id, read_by).await?;
+    let (b, n, read_by) = meetings::make_up(&core, &a.0, id, read_by).await?;
     Ok(HttpResponse::Created().json(MakeUpResponse {
         broadcast_id: b.to_string(),
         recipients: n,
@@ -259,11 +259,11 @@ pub async fn make_up(
 #[get("/admin/meetings/{id}/attendance.csv")]
 pub async fn attendance_csv(
     core: web::Data<Core>,
-    m: Manager,
+    a: Auth,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let id = path_id(&id, "meeting")?;
-    let body = record::attendance_csv(&core, &m.0, id).await?;
+    let body = record::attendance_csv(&core, &a.0, id).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
         .insert_header((

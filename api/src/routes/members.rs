@@ -10,7 +10,7 @@ use futures_util::StreamExt;
 use crate::dto::org::*;
 use crate::dto::{Paged, parse_ids};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{Manager, path_id};
+use crate::extract::{Auth, path_id};
 
 /// Largest roster file accepted.
 pub const MAX_CSV_BYTES: usize = 2 * 1024 * 1024;
@@ -28,7 +28,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[post("/admin/members")]
 pub async fn create_member(
     core: web::Data<Core>,
-    m: Manager,
+    a: Auth,
     body: web::Json<CreateMemberRequest>,
 ) -> ApiResult<HttpResponse> {
     let b = body.into_inner();
@@ -40,7 +40,7 @@ pub async fn create_member(
         phone: b.phone,
         wecom_userid: b.wecom_userid,
     };
-    let v = members::create(&core, &m.0, &input).await?;
+    let v = members::create(&core, &a.0, &input).await?;
     Ok(HttpResponse::Created().json(MemberResponse::from(v)))
 }
 
@@ -50,7 +50,7 @@ pub async fn create_member(
 #[get("/admin/members")]
 pub async fn list_members(
     core: web::Data<Core>,
-    m: Manager,
+    a: Auth,
     q: web::Query<MemberQuery>,
 ) -> ApiResult<web::Json<Paged<MemberResponse>>> {
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
@@ -63,7 +63,7 @@ pub async fn list_members(
         tag: q.tag.clone(),
         q: q.q.clone(),
     };
-    let p = members::list(&core, &m.0, &f, page).await?;
+    let p = members::list(&core, &a.0, &f, page).await?;
     let ids: Vec<i64> = p.items.iter().map(|v| v.id).collect();
     let mut credits = consent::credits_of_many(&core, &ids).await?;
     Ok(web::Json(Paged::from_page(p, |v| {
@@ -79,11 +79,11 @@ pub async fn list_members(
 #[get("/admin/members/{id}")]
 pub async fn get_member(
     core: web::Data<Core>,
-    m: Manager,
+    a: Auth,
     id: web::Path<String>,
 ) -> ApiResult<web::Json<MemberResponse>> {
     let id = path_id(&id, "member")?;
-    let mut r = MemberResponse::from(members::get(&core, &m.0, id).await?);
+    let mut r = MemberResponse::from(members::get(&core, &a.0, id).await?);
     r.wechat_credits = consent::credits_of(&core, id).await?;
     Ok(web::Json(r))
 }
@@ -94,7 +94,7 @@ pub async fn get_member(
 #[patch("/admin/members/{id}")]
 pub async fn patch_member(
     core: web::Data<Core>,
-    m: Manager,
+    a: Auth,
     id: web::Path<String>,
     body: web::Json<PatchMemberRequest>,
 ) -> ApiResult<web::Json<MemberResponse>> {
@@ -109,7 +109,9 @@ pub async fn patch_member(
         wecom_userid: b.wecom_userid,
         active: b.active,
     };
-    Ok(web::Json(members::patch(&core, &m.0, id, p).await?.into()))
+    Ok(web::Json(
+        members::patch(&core, &a.0, id, p, "api").await?.into(),
+    ))
 }
 
 /// Import a roster as CSV (`name,unit,role,tags,phone,wecom_userid`, tags separated by `;`).
@@ -120,7 +122,7 @@ pub async fn patch_member(
 #[post("/admin/members/import")]
 pub async fn import_members(
     core: web::Data<Core>,
-    m: Manager,
+    a: Auth,
     mut payload: web::Payload,
 ) -> ApiResult<web::Json<ImportResponse>> {
     let mut body = web::BytesMut::new();
@@ -135,6 +137,6 @@ pub async fn import_members(
         body.extend_from_slice(&chunk);
     }
     Ok(web::Json(
-        import::import_csv(&core, &m.0, &body).await?.into(),
+        import::import_csv(&core, &a.0, &body).await?.into(),
     ))
 }

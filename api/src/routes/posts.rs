@@ -8,7 +8,7 @@ use fingertip_core::posts::{self, PostInput, PostPatch};
 use crate::dto::Paged;
 use crate::dto::posts::*;
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{Manager, path_id};
+use crate::extract::{Auth, path_id};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(create_post)
@@ -22,11 +22,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[post("/admin/posts")]
 pub async fn create_post(
     core: web::Data<Core>,
-    m: Manager,
+    a: Auth,
     body: web::Json<CreatePostRequest>,
 ) -> ApiResult<HttpResponse> {
     let b = body.into_inner();
     let input = PostInput {
+        unit_id: b.unit_id.map(|u| u.parse("unit_id")).transpose()?,
         kind: b.kind,
         title: b.title,
         summary: b.summary,
@@ -34,7 +35,7 @@ pub async fn create_post(
         media: b.media.into_iter().map(Into::into).collect(),
         study_minutes: b.study_minutes,
     };
-    Ok(HttpResponse::Created().json(PostResponse::from(posts::create(&core, &m.0, input).await?)))
+    Ok(HttpResponse::Created().json(PostResponse::from(posts::create(&core, &a.0, input).await?)))
 }
 
 #[utoipa::path(get, path = "/api/v1/admin/posts", tag = "content", security(("bearer" = [])),
@@ -42,11 +43,17 @@ pub async fn create_post(
 #[get("/admin/posts")]
 pub async fn list_posts(
     core: web::Data<Core>,
-    _m: Manager,
+    a: Auth,
     q: web::Query<PostQuery>,
 ) -> ApiResult<web::Json<Paged<PostResponse>>> {
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
-    let p = posts::list(&core, q.kind.as_deref().filter(|k| !k.is_empty()), page).await?;
+    let p = posts::list(
+        &core,
+        &a.0,
+        q.kind.as_deref().filter(|k| !k.is_empty()),
+        page,
+    )
+    .await?;
     Ok(web::Json(Paged::from_page(p, PostResponse::from)))
 }
 
@@ -55,11 +62,11 @@ pub async fn list_posts(
 #[get("/admin/posts/{id}")]
 pub async fn get_post(
     core: web::Data<Core>,
-    _m: Manager,
+    a: Auth,
     id: web::Path<String>,
 ) -> ApiResult<web::Json<PostResponse>> {
     Ok(web::Json(
-        posts::get(&core, path_id(&id, "post")?).await?.into(),
+        posts::get(&core, &a.0, path_id(&id, "post")?).await?.into(),
     ))
 }
 
@@ -69,7 +76,7 @@ pub async fn get_post(
 #[patch("/admin/posts/{id}")]
 pub async fn patch_post(
     core: web::Data<Core>,
-    _m: Manager,
+    a: Auth,
     id: web::Path<String>,
     body: web::Json<PatchPostRequest>,
 ) -> ApiResult<web::Json<PostResponse>> {
@@ -83,6 +90,8 @@ pub async fn patch_post(
         study_minutes: b.study_minutes,
     };
     Ok(web::Json(
-        posts::patch(&core, path_id(&id, "post")?, p).await?.into(),
+        posts::patch(&core, &a.0, path_id(&id, "post")?, p)
+            .await?
+            .into(),
     ))
 }

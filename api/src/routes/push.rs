@@ -1,13 +1,12 @@
 //! Push set-up: the member's subscribe consents and the admins' subscribe templates.
 
 use actix_web::{HttpResponse, delete, get, post, put, web};
-use fingertip_core::auth::Role;
+use fingertip_core::Core;
 use fingertip_core::push::{consent, templates};
-use fingertip_core::{Core, CoreError};
 
 use crate::dto::push::*;
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{Auth, Manager};
+use crate::extract::Auth;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(record_subscriptions)
@@ -15,13 +14,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(list_templates)
         .service(put_template)
         .service(delete_template);
-}
-
-fn admin_only(m: &Manager) -> ApiResult<()> {
-    if m.0.role != Role::Admin {
-        return Err(CoreError::Forbidden("push templates are set by an admin".into()).into());
-    }
-    Ok(())
 }
 
 /// Record what `wx.requestSubscribeMessage` returned: each `accept*` is one more send credit.
@@ -54,12 +46,9 @@ pub async fn get_subscriptions(
 #[utoipa::path(get, path = "/api/v1/admin/push/templates", tag = "push", security(("bearer" = [])),
     responses((status = 200, body = TemplateList), (status = 403, body = ErrorBody)))]
 #[get("/admin/push/templates")]
-pub async fn list_templates(
-    core: web::Data<Core>,
-    _m: Manager,
-) -> ApiResult<web::Json<TemplateList>> {
+pub async fn list_templates(core: web::Data<Core>, a: Auth) -> ApiResult<web::Json<TemplateList>> {
     Ok(web::Json(TemplateList {
-        items: templates::list(&core)
+        items: templates::list(&core, &a.0)
             .await?
             .into_iter()
             .map(Into::into)
@@ -74,13 +63,20 @@ pub async fn list_templates(
 #[put("/admin/push/templates/{kind}")]
 pub async fn put_template(
     core: web::Data<Core>,
-    m: Manager,
+    a: Auth,
     kind: web::Path<String>,
     body: web::Json<TemplateRequest>,
 ) -> ApiResult<web::Json<TemplateResponse>> {
-    admin_only(&m)?;
     let b = body.into_inner();
-    let t = templates::put(&core, &kind, &b.template_id, b.page.as_deref(), b.fields).await?;
+    let t = templates::put(
+        &core,
+        &a.0,
+        &kind,
+        &b.template_id,
+        b.page.as_deref(),
+        b.fields,
+    )
+    .await?;
     Ok(web::Json(t.into()))
 }
 
@@ -90,10 +86,9 @@ pub async fn put_template(
 #[delete("/admin/push/templates/{kind}")]
 pub async fn delete_template(
     core: web::Data<Core>,
-    m: Manager,
+    a: Auth,
     kind: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    admin_only(&m)?;
-    templates::delete(&core, &kind).await?;
+    templates::delete(&core, &a.0, &kind).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -6,7 +6,7 @@ use fingertip_core::org::units;
 
 use crate::dto::org::*;
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::Manager;
+use crate::extract::Auth;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(create_unit).service(list_units);
@@ -17,7 +17,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[post("/admin/units")]
 pub async fn create_unit(
     core: web::Data<Core>,
-    m: Manager,
+    a: Auth,
     body: web::Json<CreateUnitRequest>,
 ) -> ApiResult<HttpResponse> {
     let parent = body
@@ -25,7 +25,7 @@ pub async fn create_unit(
         .as_ref()
         .map(|p| p.parse("parent_id"))
         .transpose()?;
-    let u = units::create(&core, &m.0, &body.name, parent).await?;
+    let u = units::create(&core, &a.0, &body.name, parent).await?;
     Ok(HttpResponse::Created().json(UnitResponse::from(u)))
 }
 
@@ -33,11 +33,8 @@ pub async fn create_unit(
 #[utoipa::path(get, path = "/api/v1/admin/units", tag = "organisation", security(("bearer" = [])),
     responses((status = 200, body = UnitTreeResponse)))]
 #[get("/admin/units")]
-pub async fn list_units(
-    core: web::Data<Core>,
-    m: Manager,
-) -> ApiResult<web::Json<UnitTreeResponse>> {
-    let items = units::tree(&core, &m.0)
+pub async fn list_units(core: web::Data<Core>, a: Auth) -> ApiResult<web::Json<UnitTreeResponse>> {
+    let items = units::tree(&core, &a.0)
         .await?
         .into_iter()
         .map(Into::into)

@@ -5,14 +5,60 @@ use fingertip_wechat::ErrorClass;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
+use serde_json::json;
+
 use super::password;
 use super::roles::{Actor, Role};
 use super::secrets::{normalize_invite_code, random_token, sha256_hex};
 use super::tokens::{ACCESS_TTL_SECS, REFRESH_TTL_DAYS};
 use crate::Core;
+use crate::audit::{self, Event, Who};
 use crate::entities::{members, refresh_tokens, sessions};
 use crate::error::{CoreError, CoreResult, Violations};
 use crate::org::members::{MemberView, view};
+use crate::ports::throttle::{self, Rule};
+
+/// Password logins per client address: a person retyping is far below it.
+pub const LOGINS_PER_ADDRESS: Rule = Rule {
+    max: 20,
+    window_secs: 60,
+};
+/// Password logins per username, whoever tries: a guesser gets 10 tries a quarter hour.
+pub const LOGINS_PER_USERNAME: Rule = Rule {
+    max: 10,
+    window_secs: 15 * 60,
+};
+/// Invite-code attempts per WeChat account (the bind token's): 10 an hour, so that the
+/// 8-character codes (31^8 ≈ 8.5·10^11) cannot be guessed.
+pub const BINDS_PER_ACCOUNT: Rule = Rule {
+    max: 10,
+    window_secs: 3600,
+};
+/// Invite-code attempts per client address.
+pub const BINDS_PER_ADDRESS: Rule = Rule {
+    max: 30,
+    window_secs: 600,
+};
+
+/// The client's address as the API established it (the peer, or the proxy's forwarded one
+/// when configured), for the abuse limits and the audit log.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Client {
+    pub address: String,
+}
+
+impl Client {
+    pub fn new(address: impl Into<String>) -> Self {
+        Self {
+            address: address.into(),
+        }
+    }
+}
+
+/// A throttle key that does not carry user input as it is (a username can be anything).
+fn key(kind: &str, value: &str) -> String {
+    format!("{kind}:{}", &sha256_hex(value)[..32])
+}
 
 #[derive(Debug, Clone)]
 pub struct TokenPair {
@@ -35,7 +81,7 @@ fn unauthorized(msg: &str) -> CoreError {
 /// Creates or resets the configured admin at start-up. Several processes starting at once
 /// may race here: the loser of the insert finds the winner's row and resets it instead.
 pub async fn ensure_admin(core: &Core, username: &str, pw: &str) -> CoreResult<i64> {
-    let hash = password::hash(pw.to_string()).await?;
+    let hash = password::hash(&core.password_slots, pw.to_string()).await?;
     for _ in 0..3 {
         let now = core.now();
         let existing = members::Entity::find()
@@ -118,28 +164,82 @@ async fn issue_pair(core: &Core, member: &members::Model, sid: &str) -> CoreResu
     })
 }
 
-pub async fn admin_login(core: &Core, username: &str, pw: &str) -> CoreResult<TokenPair> {
+/// Password login for admins and secretaries. Throttled per client address and per
+/// username (429 with `Retry-After`); an unknown username costs the same work as a known one;
+/// every attempt that gets as far as the password is in the audit log.
+pub async fn admin_login(
+    core: &Core,
+    username: &str,
+    pw: &str,
+    client: &Client,
+) -> CoreResult<TokenPair> {
     let mut v = Violations::new();
     v.text(username, "username", 64);
     v.check(!pw.is_empty(), "password", "must not be empty");
     v.check(pw.len() <= 1024, "password", "is too long");
     v.finish()?;
-    let bad = || unauthorized("wrong username or password");
-    let m = members::Entity::find()
-        .filter(members::Column::Username.eq(username.trim()))
+    let username = username.trim();
+    let now = core.now();
+    let slow_down = "too many login attempts; wait a little and try again";
+    throttle::check(
+        core.throttle.as_ref(),
+        &key("login:addr", &client.address),
+        LOGINS_PER_ADDRESS,
+        now,
+        slow_down,
+    )
+    .await?;
+    throttle::check(
+        core.throttle.as_ref(),
+        &key("login:user", &username.to_lowercase()),
+        LOGINS_PER_USERNAME,
+        now,
+        slow_down,
+    )
+    .await?;
+    let found = members::Entity::find()
+        .filter(members::Column::Username.eq(username))
         .one(&core.db)
-        .await?
-        .ok_or_else(bad)?;
-    let hash = m.password_hash.clone().ok_or_else(bad)?;
-    if !m.active || !password::verify(pw.to_string(), hash).await {
-        return Err(bad());
+        .await?;
+    let stored = found.as_ref().and_then(|m| m.password_hash.clone());
+    // Always one argon2 check, against a dummy hash when there is no account.
+    let password_ok = password::verify(&core.password_slots, pw.to_string(), stored).await?;
+    let role: Option<Role> = found.as_ref().and_then(|m| m.role.parse().ok());
+    let refusal = match &found {
+        None => Some("unknown_username"),
+        Some(_) if !password_ok => Some("wrong_password"),
+        Some(m) if !m.active => Some("inactive"),
+        Some(_) if !role.is_some_and(Role::is_manager) => Some("not_a_manager"),
+        Some(_) => None,
+    };
+    if let Some(reason) = refusal {
+        let mut e = Event::new("auth.login_failed").summary(json!({
+            "username": username.chars().take(64).collect::<String>(),
+            "reason": reason,
+            "address": client.address,
+        }));
+        if let Some(m) = &found {
+            e = e.target("member", m.id);
+        }
+        audit::record(core, &Who::anonymous(), e).await?;
+        tracing::info!(reason, "password login refused");
+        return Err(if reason == "not_a_manager" {
+            CoreError::Forbidden("password login is for admins and secretaries".into())
+        } else {
+            unauthorized("wrong username or password")
+        });
     }
-    let role: Role = m.role.parse().unwrap_or(Role::Member);
-    if !role.is_manager() {
-        return Err(CoreError::Forbidden(
-            "password login is for admins and secretaries".into(),
-        ));
-    }
+    let (Some(m), Some(role)) = (found, role) else {
+        return Err(unauthorized("wrong username or password"));
+    };
+    audit::record(
+        core,
+        &Who::member(m.id, role),
+        Event::new("auth.login")
+            .target("member", m.id)
+            .summary(json!({"method": "password", "address": client.address})),
+    )
+    .await?;
     tracing::info!(member.id = m.id, "admin logged in");
     start_session(core, &m).await
 }
@@ -191,12 +291,36 @@ pub async fn wechat_login(core: &Core, code: &str) -> CoreResult<LoginOutcome> {
 
 /// Links the WeChat account behind `bind_token` to the roster entry holding `invite_code`.
 /// The code works once.
-pub async fn bind(core: &Core, bind_token: &str, invite_code: &str) -> CoreResult<TokenPair> {
+/// Attempts are throttled per WeChat account and per client address (429 with `Retry-After`).
+pub async fn bind(
+    core: &Core,
+    bind_token: &str,
+    invite_code: &str,
+    client: &Client,
+) -> CoreResult<TokenPair> {
     let mut v = Violations::new();
     v.text(bind_token, "bind_token", 2048);
     v.text(invite_code, "invite_code", 32);
     v.finish()?;
-    let openid = core.tokens.verify_bind(bind_token.trim(), core.now())?;
+    let now = core.now();
+    let slow_down = "too many invite-code attempts; check the code with your branch secretary and try again later";
+    throttle::check(
+        core.throttle.as_ref(),
+        &key("bind:addr", &client.address),
+        BINDS_PER_ADDRESS,
+        now,
+        slow_down,
+    )
+    .await?;
+    let openid = core.tokens.verify_bind(bind_token.trim(), now)?;
+    throttle::check(
+        core.throttle.as_ref(),
+        &key("bind:account", &openid),
+        BINDS_PER_ACCOUNT,
+        now,
+        slow_down,
+    )
+    .await?;
     let code = normalize_invite_code(invite_code);
     let bad_code = || {
         CoreError::invalid(
@@ -210,6 +334,7 @@ pub async fn bind(core: &Core, bind_token: &str, invite_code: &str) -> CoreResul
         .one(&core.db)
         .await?
         .ok_or_else(bad_code)?;
+    let txn = crate::db::begin_write(&core.db).await?;
     let r = members::Entity::update_many()
         .col_expr(members::Column::WechatOpenid, Expr::value(openid))
         .col_expr(
@@ -219,10 +344,22 @@ pub async fn bind(core: &Core, bind_token: &str, invite_code: &str) -> CoreResul
         .col_expr(members::Column::UpdatedAt, Expr::value(core.now()))
         .filter(members::Column::Id.eq(m.id))
         .filter(members::Column::InviteCode.eq(code))
-        .exec(&core.db)
+        .exec(&txn)
         .await;
     match r {
-        Ok(r) if r.rows_affected == 1 => {}
+        Ok(r) if r.rows_affected == 1 => {
+            let role = m.role.parse().unwrap_or(Role::Member);
+            audit::append(
+                &txn,
+                now,
+                &Who::member(m.id, role),
+                Event::new("auth.bind")
+                    .target("member", m.id)
+                    .summary(json!({"address": client.address})),
+            )
+            .await?;
+            txn.commit().await?;
+        }
         Ok(_) => return Err(bad_code()),
         Err(e) if crate::error::is_unique_violation(&e) => {
             return Err(CoreError::Conflict(
@@ -269,6 +406,14 @@ pub async fn refresh(core: &Core, token: &str) -> CoreResult<TokenPair> {
     }
     if row.used_at.is_some() {
         revoke_session(core, &session.id).await?;
+        audit::record(
+            core,
+            &Who::anonymous(),
+            Event::new("auth.session_revoked")
+                .target("member", session.member_id)
+                .summary(json!({"reason": "refresh token reused"})),
+        )
+        .await?;
         tracing::warn!(session.id = %session.id, member.id = session.member_id, "refresh token reused; session revoked");
         return Err(unauthorized(
             "this refresh token was already used; the session is revoked, log in again",

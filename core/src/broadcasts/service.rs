@@ -8,10 +8,13 @@ use sea_orm::{
     Set,
 };
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 
 use super::schedule::{Rule, occurrence_key};
 use crate::Core;
+use crate::access;
 use crate::audience::Audience;
+use crate::audit::{self, Event};
 use crate::auth::Actor;
 use crate::entities::{broadcasts, posts};
 use crate::error::{CoreError, CoreResult, Violations, to_json};
@@ -73,6 +76,8 @@ impl Channel {
 
 #[derive(Debug, Clone, Default)]
 pub struct BroadcastInput {
+    /// The unit the broadcast belongs to; see [`access::owner_unit`] for the default.
+    pub unit_id: Option<i64>,
     pub post_id: i64,
     pub audience: Audience,
     /// Names as the client sent them; `None` means every configured channel.
@@ -87,6 +92,8 @@ pub struct BroadcastInput {
 #[derive(Debug, Clone)]
 pub struct BroadcastView {
     pub id: i64,
+    /// The unit the broadcast belongs to; `None`: the whole organisation.
+    pub unit_id: Option<i64>,
     pub post_id: i64,
     pub title: String,
     pub status: Status,
@@ -111,6 +118,7 @@ impl BroadcastView {
         let status = Status::parse(&b.status).unwrap_or(Status::Failed);
         Self {
             id: b.id,
+            unit_id: b.unit_id,
             post_id: b.post_id,
             title,
             status,
@@ -285,13 +293,6 @@ fn check_read_by(read_by: Option<DateTime<Utc>>, timing: Option<&Timing>, v: &mu
     }
 }
 
-async fn find_post(core: &Core, id: i64) -> CoreResult<posts::Model> {
-    posts::Entity::find_by_id(id)
-        .one(&core.db)
-        .await?
-        .ok_or_else(|| CoreError::invalid("post_id", "does not exist"))
-}
-
 /// Wakes a worker for a broadcast that is due now. Only a wake-up call: if it is lost, the
 /// workers' sweep finds the broadcast anyway.
 async fn wake(core: &Core, id: i64) {
@@ -300,10 +301,37 @@ async fn wake(core: &Core, id: i64) {
     }
 }
 
+/// Schedules a broadcast. It belongs to `input.unit_id` (within the actor's scope; by default
+/// the organisation for an admin and a secretary's own unit), sends a post the actor may use,
+/// and its audience is cut to the actor's scope.
 pub async fn create(
     core: &Core,
     actor: &Actor,
+    input: BroadcastInput,
+) -> CoreResult<BroadcastView> {
+    access::require_manager(actor)?;
+    let tree = UnitTree::load(&core.db).await?;
+    let unit_id = access::owner_unit(&tree, actor, input.unit_id)?;
+    insert(core, actor, unit_id, input, true).await
+}
+
+/// A broadcast made by another service as part of its own (audited) action, e.g. a meeting's
+/// notice or reminder: it belongs to `unit_id` and writes no audit entry of its own.
+pub(crate) async fn create_part_of(
+    core: &Core,
+    actor: &Actor,
+    unit_id: Option<i64>,
+    input: BroadcastInput,
+) -> CoreResult<BroadcastView> {
+    insert(core, actor, unit_id, input, false).await
+}
+
+async fn insert(
+    core: &Core,
+    actor: &Actor,
+    unit_id: Option<i64>,
     mut input: BroadcastInput,
+    audited: bool,
 ) -> CoreResult<BroadcastView> {
     let now = core.now();
     let mut v = Violations::new();
@@ -324,8 +352,8 @@ pub async fn create(
         return Err(CoreError::Internal("schedule without a violation".into()));
     };
 
-    let post = find_post(core, input.post_id).await?;
     let tree = UnitTree::load(&core.db).await?;
+    let post = crate::posts::usable(core, actor, &tree, input.post_id).await?;
     input.audience.validate(core, &tree).await?;
     input.audience.restrict_to(&tree.scope_of(actor));
     let size = input.audience.count(core, &tree).await?;
@@ -339,7 +367,9 @@ pub async fn create(
         Status::Scheduled
     };
     let recurring = timing.recurrence.is_some();
+    let txn = crate::db::begin_write(&core.db).await?;
     let row = broadcasts::ActiveModel {
+        unit_id: Set(unit_id),
         post_id: Set(post.id),
         audience: Set(to_json(&input.audience)?),
         channels: Set(to_json(&channels)?),
@@ -356,14 +386,35 @@ pub async fn create(
         lease_owner: Set(None),
         lease_until: Set(None),
         fanout_cursor: Set(0),
-        recurrence: Set(timing.recurrence),
+        recurrence: Set(timing.recurrence.clone()),
         next_run_at: Set(Some(timing.next_run_at)),
         occurrence: Set(occurrence_key(recurring, timing.next_run_at)),
         occurrences_sent: Set(0),
         ..Default::default()
     }
-    .insert(&core.db)
+    .insert(&txn)
     .await?;
+    if audited {
+        audit::append(
+            &txn,
+            now,
+            &actor.into(),
+            Event::new("broadcast.create")
+                .target("broadcast", row.id)
+                .summary(json!({
+                    "post_id": post.id,
+                    "title": post.title,
+                    "unit_id": unit_id,
+                    "audience_size": size,
+                    "status": status.as_str(),
+                    "next_run_at": timing.next_run_at,
+                    "recurrence": timing.recurrence,
+                    "urgent": input.urgent,
+                })),
+        )
+        .await?;
+    }
+    txn.commit().await?;
     if status == Status::Sending {
         wake(core, row.id).await;
     }
@@ -377,6 +428,20 @@ pub async fn create(
         "broadcast created"
     );
     Ok(BroadcastView::from_row(row, post.title))
+}
+
+/// The broadcast, if it belongs to the actor's scope; otherwise it does not exist for them.
+pub async fn find_managed(core: &Core, actor: &Actor, id: i64) -> CoreResult<broadcasts::Model> {
+    access::require_manager(actor)?;
+    let row = broadcasts::Entity::find_by_id(id)
+        .one(&core.db)
+        .await?
+        .ok_or(CoreError::NotFound("broadcast"))?;
+    let tree = UnitTree::load(&core.db).await?;
+    if !tree.scope_of(actor).owns(row.unit_id) {
+        return Err(CoreError::NotFound("broadcast"));
+    }
+    Ok(row)
 }
 
 /// A change to a scheduled broadcast; `None` leaves a field as it is.
@@ -402,10 +467,7 @@ pub async fn update(
     patch: BroadcastPatch,
 ) -> CoreResult<BroadcastView> {
     let now = core.now();
-    let row = broadcasts::Entity::find_by_id(id)
-        .one(&core.db)
-        .await?
-        .ok_or(CoreError::NotFound("broadcast"))?;
+    let row = find_managed(core, actor, id).await?;
     let of_meeting = crate::entities::meeting_broadcasts::Entity::find()
         .filter(crate::entities::meeting_broadcasts::Column::BroadcastId.eq(id))
         .one(&core.db)
@@ -471,14 +533,25 @@ pub async fn update(
         return Err(CoreError::Internal("schedule without a violation".into()));
     };
 
-    let post = find_post(core, patch.post_id.unwrap_or(row.post_id)).await?;
     let tree = UnitTree::load(&core.db).await?;
+    let post = match patch.post_id {
+        Some(p) if p != row.post_id => crate::posts::usable(core, actor, &tree, p).await?,
+        // The post it already sends stays usable, whoever wrote it.
+        _ => posts::Entity::find_by_id(row.post_id)
+            .one(&core.db)
+            .await?
+            .ok_or_else(|| CoreError::invalid("post_id", "does not exist"))?,
+    };
+    let stored: Audience = serde_json::from_value(row.audience.clone()).unwrap_or_default();
+    let audience_changed = patch.audience.is_some();
     let mut audience: Audience = match patch.audience {
         Some(mut a) => {
             a.validate(core, &tree).await?;
+            // The cut made when it was created (a secretary's scope) stays.
+            a.scope_units = stored.scope_units.clone();
             a
         }
-        None => serde_json::from_value(row.audience.clone()).unwrap_or_default(),
+        None => stored,
     };
     audience.restrict_to(&tree.scope_of(actor));
     let size = audience.count(core, &tree).await?;
@@ -502,6 +575,7 @@ pub async fn update(
     am.audience_size = Set(size as i64);
     am.updated_at = Set(now);
     // Only while still scheduled: a worker that promoted it meanwhile wins, and we say so.
+    let txn = crate::db::begin_write(&core.db).await?;
     let r = broadcasts::Entity::update_many()
         .set(am)
         .filter(broadcasts::Column::Id.eq(id))
@@ -513,13 +587,42 @@ pub async fn update(
             Some(at) => broadcasts::Column::NextRunAt.eq(at),
             None => broadcasts::Column::NextRunAt.is_null(),
         })
-        .exec(&core.db)
+        .exec(&txn)
         .await?;
     if r.rows_affected == 0 {
         return Err(CoreError::Conflict(
             "the broadcast started sending while it was being edited; nothing was changed; look at it again and retry".into(),
         ));
     }
+    let mut changed: Vec<&str> = vec![];
+    for (given, name) in [
+        (patch.post_id.is_some(), "post_id"),
+        (audience_changed, "audience"),
+        (patch.channels.is_some(), "channels"),
+        (patch.send_at.is_some(), "send_at"),
+        (patch.recurrence.is_some(), "recurrence"),
+        (patch.timezone.is_some(), "timezone"),
+        (patch.read_by.is_some(), "read_by"),
+        (patch.urgent.is_some(), "urgent"),
+    ] {
+        if given {
+            changed.push(name);
+        }
+    }
+    audit::append(
+        &txn,
+        now,
+        &actor.into(),
+        Event::new("broadcast.update")
+            .target("broadcast", id)
+            .summary(json!({
+                "changed": changed,
+                "audience_size": size,
+                "next_run_at": timing.next_run_at,
+            })),
+    )
+    .await?;
+    txn.commit().await?;
     tracing::info!(broadcast.id = id, next_run_at = %timing.next_run_at, recurring, "broadcast edited");
     if due_now {
         // Due at once: the workers' next pass promotes it; wake them.
@@ -528,7 +631,14 @@ pub async fn update(
     find(core, id).await
 }
 
-pub async fn find(core: &Core, id: i64) -> CoreResult<BroadcastView> {
+/// One broadcast as the actor may see it (one of their scope's).
+pub async fn get(core: &Core, actor: &Actor, id: i64) -> CoreResult<BroadcastView> {
+    find_managed(core, actor, id).await?;
+    find(core, id).await
+}
+
+/// The view of a broadcast, with its next occurrences; no access check (see [`get`]).
+pub(crate) async fn find(core: &Core, id: i64) -> CoreResult<BroadcastView> {
     let b = broadcasts::Entity::find_by_id(id)
         .one(&core.db)
         .await?
@@ -548,12 +658,14 @@ pub async fn find(core: &Core, id: i64) -> CoreResult<BroadcastView> {
     Ok(view)
 }
 
-/// Newest first, optionally with one status.
+/// Newest first, optionally with one status: the broadcasts of the actor's scope.
 pub async fn list(
     core: &Core,
+    actor: &Actor,
     status: Option<&str>,
     page: PageRequest,
 ) -> CoreResult<Page<BroadcastView>> {
+    access::require_manager(actor)?;
     let mut cond = Condition::all();
     if let Some(s) = status {
         let s = Status::parse(s).ok_or_else(|| {
@@ -563,6 +675,10 @@ pub async fn list(
             )
         })?;
         cond = cond.add(broadcasts::Column::Status.eq(s.as_str()));
+    }
+    let tree = UnitTree::load(&core.db).await?;
+    if let Some(units) = tree.scope_of(actor).units() {
+        cond = cond.add(broadcasts::Column::UnitId.is_in(units));
     }
     if let Some(after) = page.after {
         cond = cond.add(broadcasts::Column::Id.lt(after));
@@ -587,16 +703,49 @@ pub async fn list(
     }))
 }
 
-/// Cancels a broadcast that has not finished sending, and every future occurrence of a
-/// recurring one. 409 once it is sent or canceled.
-pub async fn cancel(core: &Core, id: i64) -> CoreResult<BroadcastView> {
-    let now = core.now();
+/// Cancels a broadcast of the actor's scope that has not finished sending, and every future
+/// occurrence of a recurring one. 409 once it is sent or canceled.
+pub async fn cancel(core: &Core, actor: &Actor, id: i64) -> CoreResult<BroadcastView> {
+    find_managed(core, actor, id).await?;
+    let txn = crate::db::begin_write(&core.db).await?;
+    let canceled = cancel_in(core, &txn, id).await?;
+    if canceled {
+        audit::append(
+            &txn,
+            core.now(),
+            &actor.into(),
+            Event::new("broadcast.cancel").target("broadcast", id),
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    let view = find(core, id).await?;
+    if !canceled {
+        return Err(CoreError::Conflict(format!(
+            "the broadcast is already {}; there is nothing left to cancel",
+            view.status.as_str()
+        )));
+    }
+    tracing::info!(broadcast.id = id, "broadcast canceled");
+    Ok(view)
+}
+
+/// Cancels a broadcast as part of another service's (audited) action, e.g. a meeting's
+/// reminders when it moves; `Ok(false)` when it had already gone out or been canceled.
+pub(crate) async fn cancel_part_of(core: &Core, id: i64) -> CoreResult<bool> {
+    let txn = crate::db::begin_write(&core.db).await?;
+    let canceled = cancel_in(core, &txn, id).await?;
+    txn.commit().await?;
+    Ok(canceled)
+}
+
+async fn cancel_in(core: &Core, txn: &sea_orm::DatabaseTransaction, id: i64) -> CoreResult<bool> {
     let r = broadcasts::Entity::update_many()
         .col_expr(
             broadcasts::Column::Status,
             Expr::value(Status::Canceled.as_str()),
         )
-        .col_expr(broadcasts::Column::UpdatedAt, Expr::value(now))
+        .col_expr(broadcasts::Column::UpdatedAt, Expr::value(core.now()))
         .col_expr(
             broadcasts::Column::NextRunAt,
             Expr::value(Option::<DateTime<Utc>>::None),
@@ -606,15 +755,7 @@ pub async fn cancel(core: &Core, id: i64) -> CoreResult<BroadcastView> {
             broadcasts::Column::Status
                 .is_in([Status::Scheduled.as_str(), Status::Sending.as_str()]),
         )
-        .exec(&core.db)
+        .exec(txn)
         .await?;
-    let view = find(core, id).await?;
-    if r.rows_affected == 0 {
-        return Err(CoreError::Conflict(format!(
-            "the broadcast is already {}; there is nothing left to cancel",
-            view.status.as_str()
-        )));
-    }
-    tracing::info!(broadcast.id = id, "broadcast canceled");
-    Ok(view)
+    Ok(r.rows_affected > 0)
 }

@@ -7,8 +7,10 @@ use sea_orm::{
 };
 
 use crate::Core;
-use crate::entities::{broadcasts, inbox_items, members};
+use crate::auth::Actor;
+use crate::entities::{inbox_items, members};
 use crate::error::{CoreError, CoreResult};
+use crate::org::UnitTree;
 use crate::paging::{Page, PageRequest};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -42,7 +44,9 @@ struct Counts {
     read: i64,
 }
 
-pub async fn stats(core: &Core, broadcast_id: i64) -> CoreResult<Stats> {
+/// Delivery, read and push counts of a broadcast of the actor's scope.
+pub async fn stats(core: &Core, actor: &Actor, broadcast_id: i64) -> CoreResult<Stats> {
+    super::service::find_managed(core, actor, broadcast_id).await?;
     let c = inbox_items::Entity::find()
         .select_only()
         .column_as(Expr::col(inbox_items::Column::Id).count(), "total")
@@ -96,18 +100,20 @@ pub struct RecipientView {
     pub read_at: Option<DateTime<Utc>>,
 }
 
-/// Recipients in delivery order, optionally only those in one state.
+/// Recipients in delivery order, optionally only those in one state. A secretary sees only
+/// the recipients who are in their scope now.
 pub async fn recipients(
     core: &Core,
+    actor: &Actor,
     broadcast_id: i64,
     state: Option<RecipientState>,
     page: PageRequest,
 ) -> CoreResult<Page<RecipientView>> {
-    broadcasts::Entity::find_by_id(broadcast_id)
-        .one(&core.db)
-        .await?
-        .ok_or(CoreError::NotFound("broadcast"))?;
+    super::service::find_managed(core, actor, broadcast_id).await?;
     let mut cond = Condition::all().add(inbox_items::Column::BroadcastId.eq(broadcast_id));
+    if let Some(units) = UnitTree::load(&core.db).await?.scope_of(actor).units() {
+        cond = cond.add(Expr::col((members::Entity, members::Column::UnitId)).is_in(units));
+    }
     match state {
         Some(RecipientState::Read) => cond = cond.add(inbox_items::Column::ReadAt.is_not_null()),
         Some(RecipientState::Unread) => cond = cond.add(inbox_items::Column::ReadAt.is_null()),

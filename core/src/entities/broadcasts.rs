@@ -15,6 +15,9 @@ pub struct Model {
     pub urgent: bool,
     pub audience_size: i64,
     pub created_by: Option<i64>,
+    /// The unit this belongs to (a secretary acts only within their subtree); `None` is
+    /// organisation-wide.
+    pub unit_id: Option<i64>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub sent_at: Option<DateTimeUtc>,

@@ -1,5 +1,6 @@
 //! sea-orm entities: one file a table, rows only. Behaviour lives in the services.
 
+pub mod audit_head;
 pub mod audit_log;
 pub mod broadcasts;
 pub mod inbox_items;

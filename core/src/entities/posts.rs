@@ -13,6 +13,9 @@ pub struct Model {
     pub media: Json,
     pub study_minutes: i32,
     pub created_by: Option<i64>,
+    /// The unit this belongs to (a secretary acts only within their subtree); `None` is
+    /// organisation-wide.
+    pub unit_id: Option<i64>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

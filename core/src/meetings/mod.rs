@@ -21,13 +21,15 @@ use sea_orm::{
     QueryOrder, Set,
 };
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 
 use crate::Core;
 use crate::audience::{Audience, MeetingSelector};
+use crate::audit::{self, Event};
 use crate::auth::{Actor, Scope};
 use crate::broadcasts::service as broadcasts_service;
 use crate::broadcasts::{BroadcastInput, Status as BroadcastStatus};
-use crate::entities::{broadcasts, meeting_broadcasts, meeting_invitees, meetings, members, posts};
+use crate::entities::{broadcasts, meeting_broadcasts, meeting_invitees, meetings, members};
 use crate::error::{CoreError, CoreResult, Violations, to_json};
 use crate::org::UnitTree;
 use crate::posts::PostInput;
@@ -209,6 +211,7 @@ fn check_times(
 
 /// The meeting, if the actor manages its unit; otherwise it does not exist for them.
 pub async fn find_managed(core: &Core, actor: &Actor, id: i64) -> CoreResult<meetings::Model> {
+    crate::access::require_manager(actor)?;
     let m = meetings::Entity::find_by_id(id)
         .one(&core.db)
         .await?
@@ -332,6 +335,7 @@ fn reminder_audience(meeting_id: i64, answers: &[&str]) -> Audience {
 
 async fn remember(
     core: &Core,
+    db: &impl ConnectionTrait,
     meeting_id: i64,
     broadcast_id: i64,
     purpose: &str,
@@ -344,7 +348,7 @@ async fn remember(
         offset_minutes: Set(offset),
         created_at: Set(core.now()),
     }
-    .insert(&core.db)
+    .insert(db)
     .await?;
     Ok(())
 }
@@ -363,9 +367,10 @@ async fn send_notice(
     urgent: bool,
     offset: Option<i32>,
 ) -> CoreResult<i64> {
-    let post = crate::posts::create(
+    let post = crate::posts::create_part_of(
         core,
         actor,
+        m.unit_id,
         PostInput {
             kind: "meeting".into(),
             title: title.chars().take(200).collect(),
@@ -380,9 +385,10 @@ async fn send_notice(
         },
     )
     .await?;
-    let b = broadcasts_service::create(
+    let b = broadcasts_service::create_part_of(
         core,
         actor,
+        m.unit_id,
         BroadcastInput {
             post_id: post.id,
             audience,
@@ -393,7 +399,7 @@ async fn send_notice(
         },
     )
     .await?;
-    remember(core, m.id, b.id, purpose, offset).await?;
+    remember(core, &core.db, m.id, b.id, purpose, offset).await?;
     Ok(b.id)
 }
 
@@ -466,10 +472,7 @@ async fn cancel_reminders(core: &Core, meeting_id: i64) -> CoreResult<()> {
         .collect();
     for id in scheduled {
         // A reminder that started sending meanwhile is a 409 here: it goes out, as it should.
-        match broadcasts_service::cancel(core, id).await {
-            Ok(_) | Err(CoreError::Conflict(_)) => {}
-            Err(e) => return Err(e),
-        }
+        broadcasts_service::cancel_part_of(core, id).await?;
     }
     Ok(())
 }
@@ -499,6 +502,7 @@ async fn prepare(
     input: MeetingInput,
     mut v: Violations,
 ) -> CoreResult<Prepared> {
+    crate::access::require_manager(actor)?;
     let now = core.now();
     v.check(KINDS.contains(&input.kind.as_str()), "kind", KINDS_TEXT);
     v.text(&input.title, "title", 200);
@@ -547,10 +551,8 @@ async fn prepare(
         Some(_) => {}
     }
     v.finish()?;
-    if let Some(p) = input.post_id
-        && posts::Entity::find_by_id(p).one(&core.db).await?.is_none()
-    {
-        return Err(CoreError::invalid("post_id", "does not exist"));
+    if let Some(p) = input.post_id {
+        crate::posts::usable(core, actor, &tree, p).await?;
     }
     let mut audience = input.audience;
     audience.meeting = None;
@@ -619,6 +621,22 @@ pub async fn create_in_series(
     .insert(&txn)
     .await?;
     resolve_invitees(&txn, row.id, &audience, &tree, false).await?;
+    audit::append(
+        &txn,
+        now,
+        &actor.into(),
+        Event::new("meeting.create")
+            .target("meeting", row.id)
+            .summary(json!({
+                "kind": row.kind,
+                "title": row.title,
+                "unit_id": row.unit_id,
+                "starts_at": row.starts_at,
+                "ends_at": row.ends_at,
+                "series_id": series_id,
+            })),
+    )
+    .await?;
     txn.commit().await?;
 
     let row = send_first_notice(core, actor, row).await?;
@@ -746,21 +764,15 @@ pub async fn update(
         .as_deref()
         .map(|o| check_offsets(&mut v, o));
     v.finish()?;
+    let tree = UnitTree::load(&core.db).await?;
     let post_id = match p.post_id {
         Some(Some(pid)) => {
-            if posts::Entity::find_by_id(pid)
-                .one(&core.db)
-                .await?
-                .is_none()
-            {
-                return Err(CoreError::invalid("post_id", "does not exist"));
-            }
+            crate::posts::usable(core, actor, &tree, pid).await?;
             Some(pid)
         }
         Some(None) => None,
         None => old.post_id,
     };
-    let tree = UnitTree::load(&core.db).await?;
     let audience = match p.audience {
         Some(mut a) => {
             a.meeting = None;
@@ -828,6 +840,41 @@ pub async fn update(
     if let Some(a) = &audience {
         resolve_invitees(&txn, id, a, &tree, true).await?;
     }
+    let mut changed = serde_json::Map::new();
+    if row.title != old.title {
+        changed.insert("title".into(), json!(row.title));
+    }
+    if row.starts_at != old.starts_at || row.ends_at != old.ends_at {
+        changed.insert(
+            "time".into(),
+            json!({"from": [old.starts_at, old.ends_at], "to": [row.starts_at, row.ends_at]}),
+        );
+    }
+    if row.place != old.place || row.online_link != old.online_link {
+        changed.insert("place".into(), json!(where_text(&row)));
+    }
+    for (differs, name) in [
+        (row.agenda != old.agenda, "agenda"),
+        (row.post_id != old.post_id, "post_id"),
+        (
+            row.reminder_offsets != old.reminder_offsets,
+            "reminder_offsets",
+        ),
+        (audience.is_some(), "audience"),
+    ] {
+        if differs {
+            changed.insert(name.into(), json!(true));
+        }
+    }
+    audit::append(
+        &txn,
+        now,
+        &actor.into(),
+        Event::new("meeting.update")
+            .target("meeting", id)
+            .summary(serde_json::Value::Object(changed)),
+    )
+    .await?;
     txn.commit().await?;
 
     let tz = tz_of(core, &row);
@@ -893,16 +940,27 @@ pub async fn cancel(
     let mut v = Violations::new();
     v.opt_text(reason.as_deref(), "reason", 500);
     v.finish()?;
+    let txn = crate::db::begin_write(&core.db).await?;
     let r = meetings::Entity::update_many()
         .col_expr(meetings::Column::Status, Expr::value("canceled"))
         .col_expr(meetings::Column::UpdatedAt, Expr::value(now))
         .filter(meetings::Column::Id.eq(id))
         .filter(meetings::Column::Status.eq("scheduled"))
-        .exec(&core.db)
+        .exec(&txn)
         .await?;
     if r.rows_affected == 0 {
         return Err(CoreError::Conflict("the meeting was canceled".into()));
     }
+    audit::append(
+        &txn,
+        now,
+        &actor.into(),
+        Event::new("meeting.cancel")
+            .target("meeting", id)
+            .summary(json!({"reason": reason})),
+    )
+    .await?;
+    txn.commit().await?;
     cancel_reminders(core, id).await?;
     let row = find_managed(core, actor, id).await?;
     let tz = tz_of(core, &row);
@@ -1045,7 +1103,19 @@ pub async fn check_in(core: &Core, actor: &Actor, id: i64, code: &str) -> CoreRe
             "the meeting has ended; check-in is closed".into(),
         ));
     }
-    if inv.checkin_failures >= MAX_CHECKIN_FAILURES {
+    // Each guess takes one of the member's MAX_CHECKIN_FAILURES tries *before* the code is
+    // looked at (an atomic increment that fails once they are used up), and a right code
+    // gives its try back: so concurrent guesses can never evaluate more than the limit.
+    let reserved = meeting_invitees::Entity::update_many()
+        .col_expr(
+            meeting_invitees::Column::CheckinFailures,
+            Expr::col(meeting_invitees::Column::CheckinFailures).add(1),
+        )
+        .filter(meeting_invitees::Column::Id.eq(inv.id))
+        .filter(meeting_invitees::Column::CheckinFailures.lt(MAX_CHECKIN_FAILURES))
+        .exec(&core.db)
+        .await?;
+    if reserved.rows_affected == 0 {
         return Err(CoreError::RateLimited {
             message: "too many wrong codes; ask the organiser to record your attendance".into(),
             retry_after_secs: 3600,
@@ -1053,19 +1123,19 @@ pub async fn check_in(core: &Core, actor: &Actor, id: i64, code: &str) -> CoreRe
     }
     let key = checkin::derive_key(core.settings.jwt_secret.expose());
     if !checkin::accepts(&key, id, now, code) {
-        meeting_invitees::Entity::update_many()
-            .col_expr(
-                meeting_invitees::Column::CheckinFailures,
-                Expr::col(meeting_invitees::Column::CheckinFailures).add(1),
-            )
-            .filter(meeting_invitees::Column::Id.eq(inv.id))
-            .exec(&core.db)
-            .await?;
         return Err(CoreError::invalid(
             "code",
             "is wrong or has expired; enter the code shown now",
         ));
     }
+    meeting_invitees::Entity::update_many()
+        .col_expr(
+            meeting_invitees::Column::CheckinFailures,
+            Expr::col(meeting_invitees::Column::CheckinFailures).sub(1),
+        )
+        .filter(meeting_invitees::Column::Id.eq(inv.id))
+        .exec(&core.db)
+        .await?;
     if matches!(inv.attendance.as_deref(), Some("present" | "late")) {
         return Ok(my_view(m, inv));
     }
@@ -1137,7 +1207,19 @@ pub async fn record_attendance(
     });
     am.check_in_method = Set(Some("manual".into()));
     am.recorded_by = Set(Some(actor.member_id));
-    Ok(am.update(&core.db).await?)
+    let txn = crate::db::begin_write(&core.db).await?;
+    let row = am.update(&txn).await?;
+    audit::append(
+        &txn,
+        now,
+        &actor.into(),
+        Event::new("meeting.attendance")
+            .target("meeting", id)
+            .summary(json!({"member_id": member_id, "status": status})),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(row)
 }
 
 /// Minutes in Markdown, once the meeting has ended.
@@ -1160,11 +1242,25 @@ pub async fn set_minutes(
             "minutes can be attached once the meeting has ended".into(),
         ));
     }
+    let chars = minutes_md.chars().count();
+    let replaced = m.minutes_md.is_some();
     let mut am: meetings::ActiveModel = m.into();
     am.minutes_md = Set(Some(minutes_md));
     am.minutes_at = Set(Some(now));
     am.updated_at = Set(now);
-    Ok(MeetingView::from_row(am.update(&core.db).await?))
+    let txn = crate::db::begin_write(&core.db).await?;
+    let row = am.update(&txn).await?;
+    audit::append(
+        &txn,
+        now,
+        &actor.into(),
+        Event::new("meeting.minutes")
+            .target("meeting", id)
+            .summary(json!({"characters": chars, "replaced": replaced})),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(MeetingView::from_row(row))
 }
 
 /// The linked lesson again, to every invitee with no presence recorded (absent, or on leave),
@@ -1212,9 +1308,10 @@ pub async fn make_up(
             "every invitee attended; nobody needs make-up study".into(),
         ));
     }
-    let b = broadcasts_service::create(
+    let b = broadcasts_service::create_part_of(
         core,
         actor,
+        m.unit_id,
         BroadcastInput {
             post_id,
             audience,
@@ -1224,7 +1321,18 @@ pub async fn make_up(
         },
     )
     .await?;
-    remember(core, id, b.id, "make_up", None).await?;
+    let txn = crate::db::begin_write(&core.db).await?;
+    remember(core, &txn, id, b.id, "make_up", None).await?;
+    audit::append(
+        &txn,
+        now,
+        &actor.into(),
+        Event::new("meeting.make_up").target("meeting", id).summary(
+            json!({"broadcast_id": b.id, "post_id": post_id, "members": n, "read_by": read_by}),
+        ),
+    )
+    .await?;
+    txn.commit().await?;
     Ok((b.id, n, read_by))
 }
 

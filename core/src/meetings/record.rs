@@ -380,6 +380,7 @@ async fn meetings_in(
     unit_id: Option<i64>,
     year: Option<i32>,
 ) -> CoreResult<(i32, Condition)> {
+    crate::access::require_manager(actor)?;
     let tree = UnitTree::load(&core.db).await?;
     let scope = tree.scope_of(actor);
     let units = unit_filter(&tree, &scope, unit_id)?;

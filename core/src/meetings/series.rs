@@ -21,9 +21,12 @@ use sea_orm::{
     Set,
 };
 
+use serde_json::json;
+
 use super::{MeetingInput, MeetingView, prepare};
 use crate::Core;
 use crate::audience::Audience;
+use crate::audit::{self, Event};
 use crate::auth::{Actor, Role};
 use crate::broadcasts::schedule::Rule;
 use crate::entities::{meeting_series, meetings, members};
@@ -202,6 +205,7 @@ pub async fn create(core: &Core, actor: &Actor, input: SeriesInput) -> CoreResul
     let rule_text = Rule::new(&recurrence, p.tz, anchor)
         .map(|r| r.text)
         .map_err(|e| CoreError::invalid("recurrence", e.0))?;
+    let txn = crate::db::begin_write(&core.db).await?;
     let row = meeting_series::ActiveModel {
         kind: Set(p.kind),
         title: Set(p.title),
@@ -225,8 +229,24 @@ pub async fn create(core: &Core, actor: &Actor, input: SeriesInput) -> CoreResul
         updated_at: Set(now),
         ..Default::default()
     }
-    .insert(&core.db)
+    .insert(&txn)
     .await?;
+    audit::append(
+        &txn,
+        now,
+        &actor.into(),
+        Event::new("series.create")
+            .target("meeting_series", row.id)
+            .summary(json!({
+                "kind": row.kind,
+                "title": row.title,
+                "unit_id": row.unit_id,
+                "recurrence": row.recurrence,
+                "starts_at": row.starts_at,
+            })),
+    )
+    .await?;
+    txn.commit().await?;
     tracing::info!(series.id = row.id, rule = %row.recurrence, "meeting series created");
     let id = row.id;
     // A failure here leaves the occurrence to the workers' next sweep.
@@ -246,6 +266,7 @@ pub async fn find_managed(
     actor: &Actor,
     id: i64,
 ) -> CoreResult<meeting_series::Model> {
+    crate::access::require_manager(actor)?;
     let s = meeting_series::Entity::find_by_id(id)
         .one(&core.db)
         .await?
@@ -281,6 +302,7 @@ pub async fn meetings_of(core: &Core, id: i64) -> CoreResult<Vec<MeetingView>> {
 
 /// The series of the units the actor manages, newest first.
 pub async fn list(core: &Core, actor: &Actor, page: PageRequest) -> CoreResult<Page<SeriesView>> {
+    crate::access::require_manager(actor)?;
     let tree = UnitTree::load(&core.db).await?;
     let scope = tree.scope_of(actor);
     let mut q = meeting_series::Entity::find();
@@ -303,6 +325,7 @@ pub async fn list(core: &Core, actor: &Actor, page: PageRequest) -> CoreResult<P
 pub async fn cancel(core: &Core, actor: &Actor, id: i64) -> CoreResult<SeriesView> {
     let now = core.now();
     find_managed(core, actor, id).await?;
+    let txn = crate::db::begin_write(&core.db).await?;
     let r = meeting_series::Entity::update_many()
         .col_expr(meeting_series::Column::Status, Expr::value("canceled"))
         .col_expr(
@@ -316,13 +339,21 @@ pub async fn cancel(core: &Core, actor: &Actor, id: i64) -> CoreResult<SeriesVie
         .col_expr(meeting_series::Column::UpdatedAt, Expr::value(now))
         .filter(meeting_series::Column::Id.eq(id))
         .filter(meeting_series::Column::Status.eq("active"))
-        .exec(&core.db)
+        .exec(&txn)
         .await?;
     if r.rows_affected == 0 {
         return Err(CoreError::Conflict(
             "the meeting series was canceled".into(),
         ));
     }
+    audit::append(
+        &txn,
+        now,
+        &actor.into(),
+        Event::new("series.cancel").target("meeting_series", id),
+    )
+    .await?;
+    txn.commit().await?;
     tracing::info!(series.id = id, "meeting series canceled");
     let row = find_managed(core, actor, id).await?;
     Ok(SeriesView::from_row(row))

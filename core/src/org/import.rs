@@ -82,6 +82,7 @@ fn resolve_unit(tree: &UnitTree, raw: &str) -> Result<i64, String> {
 }
 
 pub async fn import_csv(core: &Core, actor: &Actor, body: &[u8]) -> CoreResult<ImportReport> {
+    crate::access::require_manager(actor)?;
     let body = body.strip_prefix("\u{feff}".as_bytes()).unwrap_or(body);
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
@@ -92,15 +93,21 @@ pub async fn import_csv(core: &Core, actor: &Actor, body: &[u8]) -> CoreResult<I
         .map_err(|e| CoreError::invalid("body", format!("not a readable CSV file: {e}")))?
         .clone();
     let cols = columns(&header)?;
+    // Read the whole file before writing anything: a file over the limit is refused as a
+    // whole, never half imported (the body is at most 2 MiB, so this is bounded).
+    let records: Vec<_> = reader.records().collect();
+    if records.len() > MAX_LINES {
+        return Err(CoreError::invalid(
+            "body",
+            format!(
+                "the file has {} lines; at most {MAX_LINES} lines per import: split it; nothing was imported",
+                records.len()
+            ),
+        ));
+    }
     let tree = UnitTree::load(&core.db).await?;
     let mut report = ImportReport::default();
-    for (n, rec) in reader.records().enumerate() {
-        if n >= MAX_LINES {
-            return Err(CoreError::invalid(
-                "body",
-                format!("at most {MAX_LINES} lines per import"),
-            ));
-        }
+    for (n, rec) in records.into_iter().enumerate() {
         let (line, rec) = match rec {
             Ok(r) => (r.position().map(|p| p.line()).unwrap_or(n as u64 + 2), r),
             Err(e) => {
@@ -177,13 +184,13 @@ async fn import_line(
                 wecom_userid: Some(input.wecom_userid),
                 active: None,
             };
-            members::patch(core, actor, m.id, patch)
+            members::patch(core, actor, m.id, patch, "import")
                 .await
                 .map_err(describe)?;
             Ok(false)
         }
         None => {
-            members::insert(&core.db, &input, core.now())
+            members::insert(core, actor, &input, "import")
                 .await
                 .map_err(describe)?;
             Ok(true)

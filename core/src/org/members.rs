@@ -9,8 +9,12 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
+use serde_json::json;
+
 use super::tree::UnitTree;
 use crate::Core;
+use crate::access;
+use crate::audit::{self, Event};
 use crate::auth::secrets::invite_code;
 use crate::auth::{Actor, Role, Scope};
 use crate::entities::{member_tags, members};
@@ -124,30 +128,27 @@ fn norm_opt(s: Option<String>) -> Option<String> {
     s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
 }
 
-/// Checks that the actor may put a member into `unit_id` with `role`.
+/// Checks that the actor may put a member into `unit_id` with `role` (a secretary: a unit of
+/// their subtree, and no role above their own).
 pub fn check_manage(
     tree: &UnitTree,
     actor: &Actor,
     unit_id: Option<i64>,
     role: Role,
 ) -> CoreResult<()> {
+    access::require_manager(actor)?;
     if let Some(u) = unit_id
         && !tree.contains(u)
     {
         return Err(CoreError::invalid("unit_id", "does not exist"));
     }
     let scope = tree.scope_of(actor);
-    if scope != Scope::All {
-        if !scope.allows_unit(unit_id) {
-            return Err(CoreError::Forbidden(
-                "this unit is outside the units you manage".into(),
-            ));
-        }
-        if role == Role::Admin {
-            return Err(CoreError::Forbidden("only an admin can make admins".into()));
-        }
+    if scope != Scope::All && !scope.allows_unit(unit_id) {
+        return Err(CoreError::Forbidden(
+            "this unit is outside the units you manage".into(),
+        ));
     }
-    Ok(())
+    access::check_role_change(actor, Role::Member, role)
 }
 
 pub async fn tags_of(
@@ -214,18 +215,17 @@ pub fn validate_input(input: &MemberInput) -> CoreResult<MemberInput> {
     Ok(clean)
 }
 
-/// Inserts a member with a fresh invite code (retrying the rare code collision).
-pub async fn insert(
-    db: &DatabaseConnection,
-    input: &MemberInput,
-    now: DateTime<Utc>,
-) -> CoreResult<i64> {
+/// Inserts a member with a fresh invite code (retrying the rare code collision), with its
+/// audit entry (`via`: how the member came: `api`, `import`).
+pub async fn insert(core: &Core, actor: &Actor, input: &MemberInput, via: &str) -> CoreResult<i64> {
+    let now = core.now();
+    let role = input.role.unwrap_or(Role::Member);
     for _ in 0..5 {
-        let txn = crate::db::begin_write(db).await?;
+        let txn = crate::db::begin_write(&core.db).await?;
         let row = members::ActiveModel {
             name: Set(input.name.clone()),
             unit_id: Set(input.unit_id),
-            role: Set(input.role.unwrap_or(Role::Member).as_str().to_string()),
+            role: Set(role.as_str().to_string()),
             phone: Set(input.phone.clone()),
             wecom_userid: Set(input.wecom_userid.clone()),
             invite_code: Set(Some(invite_code())),
@@ -239,6 +239,21 @@ pub async fn insert(
         match row {
             Ok(row) => {
                 set_tags(&txn, row.id, &input.tags).await?;
+                audit::append(
+                    &txn,
+                    now,
+                    &actor.into(),
+                    Event::new("member.create")
+                        .target("member", row.id)
+                        .summary(json!({
+                            "name": input.name,
+                            "unit_id": input.unit_id,
+                            "role": role.as_str(),
+                            "tags": input.tags,
+                            "via": via,
+                        })),
+                )
+                .await?;
                 txn.commit().await?;
                 return Ok(row.id);
             }
@@ -260,7 +275,7 @@ pub async fn create(core: &Core, actor: &Actor, input: &MemberInput) -> CoreResu
         input.unit_id,
         input.role.unwrap_or(Role::Member),
     )?;
-    let id = insert(&core.db, &input, core.now()).await?;
+    let id = insert(core, actor, &input, "api").await?;
     view(&core.db, id).await
 }
 
@@ -269,6 +284,7 @@ async fn find_in_scope(
     actor: &Actor,
     id: i64,
 ) -> CoreResult<(members::Model, UnitTree)> {
+    access::require_manager(actor)?;
     let m = members::Entity::find_by_id(id)
         .one(&core.db)
         .await?
@@ -286,7 +302,15 @@ pub async fn get(core: &Core, actor: &Actor, id: i64) -> CoreResult<MemberView> 
     view(&core.db, id).await
 }
 
-pub async fn patch(core: &Core, actor: &Actor, id: i64, p: MemberPatch) -> CoreResult<MemberView> {
+/// Changes a member of the actor's scope (`via`: `api`, `import`). A secretary cannot change
+/// an admin, nor give anyone a role above secretary.
+pub async fn patch(
+    core: &Core,
+    actor: &Actor,
+    id: i64,
+    p: MemberPatch,
+    via: &str,
+) -> CoreResult<MemberView> {
     let (m, tree) = find_in_scope(core, actor, id).await?;
     let mut v = Violations::new();
     let name = p.name.map(|n| n.trim().to_string());
@@ -309,6 +333,7 @@ pub async fn patch(core: &Core, actor: &Actor, id: i64, p: MemberPatch) -> CoreR
     let current_role: Role = m.role.parse().unwrap_or(Role::Member);
     let role = p.role.unwrap_or(current_role);
     let unit_id = p.unit_id.or(m.unit_id);
+    access::check_role_change(actor, current_role, role)?;
     if p.role.is_some() || p.unit_id.is_some() {
         check_manage(&tree, actor, unit_id, role)?;
     }
@@ -317,6 +342,36 @@ pub async fn patch(core: &Core, actor: &Actor, id: i64, p: MemberPatch) -> CoreR
             "you cannot change your own role or deactivate yourself".into(),
         ));
     }
+    let mut changed = serde_json::Map::new();
+    if let Some(n) = &name {
+        changed.insert("name".into(), json!(n));
+    }
+    if p.unit_id.is_some() && unit_id != m.unit_id {
+        changed.insert("unit_id".into(), json!({"from": m.unit_id, "to": unit_id}));
+    }
+    if role != current_role {
+        changed.insert(
+            "role".into(),
+            json!({"from": current_role.as_str(), "to": role.as_str()}),
+        );
+    }
+    if let Some(t) = &tags {
+        changed.insert("tags".into(), json!(t));
+    }
+    if phone.is_some() {
+        // Personal data stays out of the log: only that it changed.
+        changed.insert("phone".into(), json!("changed"));
+    }
+    if let Some(w) = &wecom {
+        changed.insert("wecom_userid".into(), json!(w));
+    }
+    if let Some(a) = p.active
+        && a != m.active
+    {
+        changed.insert("active".into(), json!(a));
+    }
+    changed.insert("via".into(), json!(via));
+    let now = core.now();
     let txn = crate::db::begin_write(&core.db).await?;
     let mut am: members::ActiveModel = m.into();
     if let Some(n) = name {
@@ -335,11 +390,20 @@ pub async fn patch(core: &Core, actor: &Actor, id: i64, p: MemberPatch) -> CoreR
     if let Some(a) = p.active {
         am.active = Set(a);
     }
-    am.updated_at = Set(core.now());
+    am.updated_at = Set(now);
     am.update(&txn).await?;
     if let Some(t) = &tags {
         set_tags(&txn, id, t).await?;
     }
+    audit::append(
+        &txn,
+        now,
+        &actor.into(),
+        Event::new("member.update")
+            .target("member", id)
+            .summary(serde_json::Value::Object(changed)),
+    )
+    .await?;
     txn.commit().await?;
     view(&core.db, id).await
 }
@@ -350,6 +414,7 @@ pub async fn list(
     f: &MemberFilter,
     page: PageRequest,
 ) -> CoreResult<Page<MemberView>> {
+    access::require_manager(actor)?;
     let tree = UnitTree::load(&core.db).await?;
     let mut cond = Condition::all();
     if let Scope::Units(set) = tree.scope_of(actor) {

@@ -75,6 +75,21 @@ impl UnitTree {
         }
     }
 
+    /// How deep a unit sits: 1 for a root. Walks up at most as far as the tree has units, so
+    /// a cycle in bad data cannot loop.
+    pub fn depth(&self, id: i64) -> usize {
+        let mut depth = 0;
+        let mut at = Some(id);
+        while let Some(u) = at.and_then(|i| self.units.get(&i)) {
+            depth += 1;
+            if depth > self.units.len() {
+                break;
+            }
+            at = u.parent_id;
+        }
+        depth
+    }
+
     /// Root units, sorted by id.
     pub fn roots(&self) -> Vec<i64> {
         let mut r: Vec<i64> = self
@@ -115,5 +130,6 @@ mod tests {
         assert_eq!(t.subtree(&[1]), HashSet::from([1, 2, 3, 4]));
         assert_eq!(t.subtree(&[99]), HashSet::new());
         assert_eq!(t.roots(), vec![1, 5]);
+        assert_eq!((t.depth(1), t.depth(3), t.depth(99)), (1, 3, 0));
     }
 }

@@ -4,6 +4,7 @@
 pub mod memory_pubsub;
 pub mod memory_queue;
 pub mod memory_rate_limit;
+pub mod memory_throttle;
 pub mod pubsub;
 pub mod push;
 pub mod queue;
@@ -11,8 +12,11 @@ pub mod rate_limit;
 pub mod redis_pubsub;
 pub mod redis_queue;
 pub mod redis_rate_limit;
+pub mod redis_throttle;
 pub mod redis_token_store;
+pub mod throttle;
 
 pub use pubsub::{Event, PubSub, Received, Subscription};
 pub use queue::{Delivery, Job, JobQueue};
 pub use rate_limit::{Limit, RateLimiter};
+pub use throttle::Throttle;

@@ -104,7 +104,7 @@ pub async fn credits_of_many(
     Ok(out)
 }
 
-/// Uses one credit after WeChat accepted a send (never below 0).
+/// Uses one credit for a send about to leave (never below 0).
 pub async fn use_one(
     db: &impl ConnectionTrait,
     member_id: i64,
@@ -118,6 +118,25 @@ pub async fn use_one(
         .filter(wechat_credits::Column::MemberId.eq(member_id))
         .filter(wechat_credits::Column::TemplateId.eq(template_id))
         .filter(wechat_credits::Column::Credits.gt(0))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Returns a credit taken for a send that certainly did not arrive (WeChat answered with an
+/// error, or the request never left).
+pub async fn give_back(
+    db: &impl ConnectionTrait,
+    member_id: i64,
+    template_id: &str,
+) -> CoreResult<()> {
+    wechat_credits::Entity::update_many()
+        .col_expr(
+            wechat_credits::Column::Credits,
+            Expr::col(wechat_credits::Column::Credits).add(1),
+        )
+        .filter(wechat_credits::Column::MemberId.eq(member_id))
+        .filter(wechat_credits::Column::TemplateId.eq(template_id))
         .exec(db)
         .await?;
     Ok(())

@@ -11,9 +11,13 @@ use sea_orm::{
     QueryFilter, QuerySelect,
 };
 
+use serde_json::json;
+
 use super::DeliveryStatus;
 use crate::Core;
 use crate::audience::Audience;
+use crate::audit::{self, Event};
+use crate::auth::Actor;
 use crate::broadcasts::Channel;
 use crate::broadcasts::stats::PushStats;
 use crate::entities::{broadcasts, inbox_items, members, push_deliveries};
@@ -232,11 +236,8 @@ pub fn failed_members(broadcast_id: i64) -> sea_orm::sea_query::SelectStatement 
 
 /// Re-notifies the members who have not read the latest occurrence: a new round of
 /// deliveries on the broadcast's push channels. Returns (round, members reminded).
-pub async fn remind(core: &Core, broadcast_id: i64) -> CoreResult<(i32, u64)> {
-    let b = broadcasts::Entity::find_by_id(broadcast_id)
-        .one(&core.db)
-        .await?
-        .ok_or(CoreError::NotFound("broadcast"))?;
+pub async fn remind(core: &Core, actor: &Actor, broadcast_id: i64) -> CoreResult<(i32, u64)> {
+    let b = crate::broadcasts::service::find_managed(core, actor, broadcast_id).await?;
     if b.status == crate::broadcasts::Status::Canceled.as_str() {
         return Err(CoreError::Conflict("the broadcast was canceled".into()));
     }
@@ -292,10 +293,6 @@ pub async fn remind(core: &Core, broadcast_id: i64) -> CoreResult<(i32, u64)> {
         .and_where(Expr::col(inbox_items::Column::Occurrence).eq(occurrence))
         .and_where(Expr::col(inbox_items::Column::ReadAt).is_null())
         .to_owned();
-    let audience = Audience {
-        all: true,
-        ..Default::default()
-    };
     let mut at_occurrence = b.clone();
     at_occurrence.occurrence = occurrence;
     let now = core.now();
@@ -303,20 +300,29 @@ pub async fn remind(core: &Core, broadcast_id: i64) -> CoreResult<(i32, u64)> {
     insert_where(
         &txn,
         &at_occurrence,
-        audience
-            .condition(&UnitTree::default())
+        Condition::all()
+            .add(members::Column::Active.eq(true))
             .add(members::Column::Id.in_subquery(unread.clone())),
         round,
         now,
     )
     .await?;
-    txn.commit().await?;
     let reminded = inbox_items::Entity::find()
         .filter(inbox_items::Column::BroadcastId.eq(broadcast_id))
         .filter(inbox_items::Column::Occurrence.eq(occurrence))
         .filter(inbox_items::Column::ReadAt.is_null())
-        .count(&core.db)
+        .count(&txn)
         .await?;
+    audit::append(
+        &txn,
+        now,
+        &actor.into(),
+        Event::new("broadcast.remind")
+            .target("broadcast", broadcast_id)
+            .summary(json!({"round": round, "occurrence": occurrence, "reminded": reminded})),
+    )
+    .await?;
+    txn.commit().await?;
     tracing::info!(
         broadcast.id = broadcast_id,
         round,

@@ -10,7 +10,9 @@
 //!    rate limit, then the answers are recorded in one transaction. A worker that dies between
 //!    the two leaves `sending` rows whose lease runs out; they become `unknown` and are never
 //!    sent again, because the platform may already have accepted them.
-//! 4. **Record**: accepted → `sent` with the msgid (and one WeChat credit used); 43101 →
+//! 4. **Record**: accepted → `sent` with the msgid (the WeChat credit was used when the row
+//!    was marked `sending`; an answer that shows the message did not arrive gives it back, an
+//!    unknown outcome keeps it used); 43101 →
 //!    `skipped` and the credit set to 0; transient errors → `pending` again after an
 //!    exponential backoff with jitter (45009: after the next daily reset), until
 //!    `max_attempts`; permanent errors and exhausted retries → `dead`, with the last error.
@@ -663,6 +665,15 @@ impl Sender {
                 Duration::from_std(longest).unwrap_or_default(),
             )
             .await?;
+        // The credit is used before the request leaves: a send whose answer is lost (or whose
+        // worker dies) may have reached the phone and used the member's consent, so counting it
+        // used makes the mini-program ask again rather than have WeChat refuse the next notice
+        // with 43101. A send that certainly did not arrive gives it back below.
+        for row in &rows {
+            if let Some(t) = ctx.template_of(row) {
+                super::consent::use_one(&self.core.db, row.member_id, &t.template_id).await?;
+            }
+        }
         let sends = rows.into_iter().map(|row| {
             let msg = messages.get(&row.id).cloned();
             let wait = waits.get(&row.id).copied().unwrap_or_default();
@@ -691,18 +702,20 @@ impl Sender {
             // Simulated death: the platform has the sends, we record nothing.
             return Ok(None);
         }
-        // Credits first, then the rows: a credit used without its row recorded only makes the
+        // Credits first, then the rows: a credit taken without its row recorded only makes the
         // count lower than real, never a second send.
         for (row, o) in &outcomes {
             if let Some(tid) = ctx.template_of(row).map(|t| t.template_id.clone()) {
                 match o {
-                    Outcome::Sent { .. } => {
-                        super::consent::use_one(&self.core.db, row.member_id, &tid).await?
-                    }
+                    // Arrived, or may have: the credit stays used.
+                    Outcome::Sent { .. } | Outcome::InDoubt { .. } | Outcome::Skip { .. } => {}
                     Outcome::NoConsent { .. } => {
                         super::consent::zero(&self.core.db, row.member_id, &tid).await?
                     }
-                    _ => {}
+                    // WeChat answered with an error, or nothing left: the consent was not used.
+                    Outcome::Retry { .. } | Outcome::Dead { .. } | Outcome::NotSent { .. } => {
+                        super::consent::give_back(&self.core.db, row.member_id, &tid).await?
+                    }
                 }
             }
         }
@@ -976,7 +989,7 @@ impl Context {
             .into_iter()
             .map(|p| (p.id, p))
             .collect();
-        let templates = templates::list(core)
+        let templates = templates::all(core)
             .await?
             .into_iter()
             .map(|t| (t.kind.clone(), t))

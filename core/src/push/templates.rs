@@ -6,11 +6,16 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use sea_orm::{ActiveModelTrait, EntityTrait, QueryOrder, Set};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{EntityTrait, QueryOrder, Set};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 
 use super::kw::{KeywordType, fit};
 use crate::Core;
+use crate::access;
+use crate::audit::{self, Event};
+use crate::auth::Actor;
 use crate::entities::push_templates;
 use crate::error::{CoreError, CoreResult, Violations};
 
@@ -127,31 +132,54 @@ fn to_config(m: push_templates::Model) -> TemplateConfig {
     }
 }
 
+/// Sets (or replaces) the template of a kind. Admins only.
 pub async fn put(
     core: &Core,
+    actor: &Actor,
     kind: &str,
     template_id: &str,
     page: Option<&str>,
     fields: BTreeMap<String, Source>,
 ) -> CoreResult<TemplateConfig> {
+    access::require_admin(actor, "setting push templates")?;
     check(kind, template_id, page, &fields)?;
     let now = core.now();
     let json = serde_json::to_value(&fields).map_err(|e| CoreError::Internal(e.to_string()))?;
-    let existing = push_templates::Entity::find_by_id(kind.to_string())
-        .one(&core.db)
-        .await?;
-    let am = push_templates::ActiveModel {
+    let txn = crate::db::begin_write(&core.db).await?;
+    // An upsert: two first-time PUTs at once both succeed, the later one wins.
+    push_templates::Entity::insert(push_templates::ActiveModel {
         kind: Set(kind.to_string()),
         template_id: Set(template_id.to_string()),
         page: Set(page.map(str::to_string)),
-        fields: Set(json),
+        fields: Set(json.clone()),
         updated_at: Set(now),
-    };
-    let m = if existing.is_some() {
-        am.update(&core.db).await?
-    } else {
-        am.insert(&core.db).await?
-    };
+    })
+    .on_conflict(
+        OnConflict::column(push_templates::Column::Kind)
+            .update_columns([
+                push_templates::Column::TemplateId,
+                push_templates::Column::Page,
+                push_templates::Column::Fields,
+                push_templates::Column::UpdatedAt,
+            ])
+            .to_owned(),
+    )
+    .exec_without_returning(&txn)
+    .await?;
+    audit::append(
+        &txn,
+        now,
+        &actor.into(),
+        Event::new("template.set")
+            .target("template", kind)
+            .summary(json!({"template_id": template_id, "page": page, "fields": json})),
+    )
+    .await?;
+    let m = push_templates::Entity::find_by_id(kind.to_string())
+        .one(&txn)
+        .await?
+        .ok_or_else(|| CoreError::Internal("the template just written is missing".into()))?;
+    txn.commit().await?;
     tracing::info!(kind, template_id, "push template configured");
     Ok(to_config(m))
 }
@@ -163,7 +191,8 @@ pub async fn get(core: &Core, kind: &str) -> CoreResult<Option<TemplateConfig>> 
         .map(to_config))
 }
 
-pub async fn list(core: &Core) -> CoreResult<Vec<TemplateConfig>> {
+/// Every configured template, for the push sender (no access check).
+pub(crate) async fn all(core: &Core) -> CoreResult<Vec<TemplateConfig>> {
     Ok(push_templates::Entity::find()
         .order_by_asc(push_templates::Column::Kind)
         .all(&core.db)
@@ -173,13 +202,31 @@ pub async fn list(core: &Core) -> CoreResult<Vec<TemplateConfig>> {
         .collect())
 }
 
-pub async fn delete(core: &Core, kind: &str) -> CoreResult<()> {
+/// The templates, for an admin.
+pub async fn list(core: &Core, actor: &Actor) -> CoreResult<Vec<TemplateConfig>> {
+    access::require_admin(actor, "the push templates")?;
+    all(core).await
+}
+
+/// Removes the template of a kind (its pushes are then skipped with `no_template`). Admins
+/// only; 404 when the kind has none.
+pub async fn delete(core: &Core, actor: &Actor, kind: &str) -> CoreResult<()> {
+    access::require_admin(actor, "removing push templates")?;
+    let txn = crate::db::begin_write(&core.db).await?;
     let r = push_templates::Entity::delete_by_id(kind.to_string())
-        .exec(&core.db)
+        .exec(&txn)
         .await?;
     if r.rows_affected == 0 {
         return Err(CoreError::NotFound("push template"));
     }
+    audit::append(
+        &txn,
+        core.now(),
+        &actor.into(),
+        Event::new("template.delete").target("template", kind),
+    )
+    .await?;
+    txn.commit().await?;
     Ok(())
 }
 
