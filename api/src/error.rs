@@ -210,6 +210,50 @@ pub fn path_error(_err: actix_web::error::PathError, _req: &HttpRequest) -> acti
     ApiError::Core(CoreError::NotFound("resource")).into()
 }
 
+/// Rewrites an error response that is not already JSON (actix's own, e.g. a `web::Bytes` body
+/// over the limit) into the envelope, with the code of its status.
+pub fn ensure_envelope<B>(
+    res: actix_web::dev::ServiceResponse<B>,
+) -> actix_web::Result<actix_web::middleware::ErrorHandlerResponse<B>> {
+    let json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if json {
+        return Ok(actix_web::middleware::ErrorHandlerResponse::Response(
+            res.map_into_left_body(),
+        ));
+    }
+    let status = res.status();
+    let (code, message) = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "the request body is too large"),
+        StatusCode::UNAUTHORIZED => ("unauthorized", "authentication is required"),
+        StatusCode::FORBIDDEN => ("forbidden", "this is not allowed"),
+        StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED => ("not_found", "no such route"),
+        StatusCode::TOO_MANY_REQUESTS => ("rate_limited", "too many requests"),
+        s if s.is_server_error() => ("internal", "something went wrong on our side"),
+        _ => ("validation_failed", "the request is not valid"),
+    };
+    let status = if status == StatusCode::METHOD_NOT_ALLOWED {
+        StatusCode::NOT_FOUND
+    } else {
+        status
+    };
+    let body = ErrorBody {
+        error: ErrorDetail {
+            code,
+            message: message.into(),
+            details: vec![],
+        },
+    };
+    let (req, _) = res.into_parts();
+    let resp = HttpResponse::build(status).json(body);
+    Ok(actix_web::middleware::ErrorHandlerResponse::Response(
+        actix_web::dev::ServiceResponse::new(req, resp).map_into_right_body(),
+    ))
+}
+
 /// The fallback for unknown routes.
 pub async fn no_route() -> HttpResponse {
     ApiError::NoRoute.error_response()

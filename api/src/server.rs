@@ -16,8 +16,9 @@ use crate::error;
 use crate::hub::{Hub, LiveOptions};
 use crate::routes;
 
-/// Largest JSON body accepted.
-pub const MAX_JSON_BYTES: usize = 256 * 1024;
+/// Largest JSON body accepted: room for the longest texts the core accepts (a 100,000
+/// character lesson is about 300 KB of UTF-8).
+pub const MAX_JSON_BYTES: usize = 512 * 1024;
 
 pub struct ServerOptions {
     pub workers: usize,
@@ -63,6 +64,7 @@ pub fn build(
                     .limit(MAX_JSON_BYTES)
                     .error_handler(error::json_error),
             )
+            .app_data(web::PayloadConfig::new(MAX_JSON_BYTES))
             .app_data(web::QueryConfig::default().error_handler(error::query_error))
             .app_data(web::PathConfig::default().error_handler(error::path_error))
             .wrap_fn({
@@ -103,6 +105,11 @@ pub fn build(
                     Ok(res)
                 }
             })
+            // The last word on errors: any error actix answered on its own (a raw body over
+            // the limit, say) leaves in the JSON envelope too.
+            .wrap(
+                actix_web::middleware::ErrorHandlers::new().default_handler(error::ensure_envelope),
+            )
             .configure(routes::configure)
             .default_service(web::to(error::no_route))
     })

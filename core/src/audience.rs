@@ -71,6 +71,8 @@ impl Audience {
         self.tags = crate::org::members::clean_tags(&self.tags);
         dedup(&mut self.unit_ids);
         dedup(&mut self.member_ids);
+        let mut seen = HashSet::new();
+        self.roles.retain(|r| seen.insert(*r));
         if self.all && (self.has_filters() || !self.member_ids.is_empty()) {
             v.add("audience", "`all` cannot be combined with other selectors");
         }
@@ -89,6 +91,13 @@ impl Audience {
             self.tags.len() <= MAX_TAGS,
             "audience.tags",
             "at most 100 tags",
+        );
+        v.check(
+            self.tags
+                .iter()
+                .all(|t| t.chars().count() <= crate::org::members::MAX_TAG_LEN),
+            "audience.tags",
+            "each tag is at most 32 characters (as members' tags are)",
         );
         v.check(
             self.member_ids.len() <= MAX_MEMBERS,

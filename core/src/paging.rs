@@ -7,6 +7,8 @@ use crate::error::{CoreError, CoreResult};
 
 pub const DEFAULT_LIMIT: u64 = 20;
 pub const MAX_LIMIT: u64 = 100;
+/// Longest cursor accepted (ours are about 12 characters).
+pub const MAX_CURSOR_CHARS: usize = 64;
 
 /// A validated page request: at most `limit` rows after the row with id `after`
 /// (in the list's own order).
@@ -21,6 +23,12 @@ impl PageRequest {
         let limit = limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
         let after = match cursor.map(str::trim).filter(|c| !c.is_empty()) {
             None => None,
+            Some(c) if c.len() > MAX_CURSOR_CHARS => {
+                return Err(CoreError::invalid(
+                    "cursor",
+                    "is not a cursor returned by a previous page",
+                ));
+            }
             Some(c) => Some(decode_cursor(c).ok_or_else(|| {
                 CoreError::invalid("cursor", "is not a cursor returned by a previous page")
             })?),

@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod abuse;
 mod audit;
 mod auth;
 mod broadcasts;
@@ -17,5 +18,6 @@ mod org;
 mod posts;
 mod push;
 mod recurrence;
+mod scope;
 mod wechat_login;
 mod ws;

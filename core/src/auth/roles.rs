@@ -45,7 +45,8 @@ impl FromStr for Role {
             "secretary" => Ok(Role::Secretary),
             "admin" => Ok(Role::Admin),
             other => Err(format!(
-                "{other:?} is not a role (member, secretary, admin)"
+                "{:?} is not a role (member, secretary, admin)",
+                other.chars().take(16).collect::<String>()
             )),
         }
     }

@@ -145,6 +145,13 @@ impl BroadcastView {
 /// the admin's phone should not fail the request).
 const PAST_TOLERANCE_SECS: i64 = 60;
 
+/// inbox, wechat, wecom.
+pub const MAX_CHANNELS: usize = 3;
+/// The longest IANA zone name is 32 characters.
+pub const MAX_TIMEZONE_CHARS: usize = 64;
+/// How far ahead a `read_by` deadline may be.
+pub const MAX_READ_BY_DAYS: i64 = 366 * 2;
+
 fn resolve_channels(core: &Core, requested: Option<&[String]>, v: &mut Violations) -> Vec<Channel> {
     let wechat_on = core.wechat.is_some();
     let wecom_on = core.settings.wecom.is_some();
@@ -158,12 +165,18 @@ fn resolve_channels(core: &Core, requested: Option<&[String]>, v: &mut Violation
                 out.push(Channel::Wecom);
             }
         }
+        Some(list) if list.len() > MAX_CHANNELS => {
+            v.add("channels", "at most 3 channels: inbox, wechat, wecom");
+        }
         Some(list) => {
             for name in list {
                 match Channel::parse(name.trim()) {
                     None => v.add(
                         "channels",
-                        format!("{name:?} is not a channel (inbox, wechat, wecom)"),
+                        format!(
+                            "{:?} is not a channel (inbox, wechat, wecom)",
+                            name.chars().take(16).collect::<String>()
+                        ),
                     ),
                     Some(Channel::Wechat) if !wechat_on => v.add(
                         "channels",
@@ -195,6 +208,10 @@ struct Timing {
 fn resolve_tz(core: &Core, name: Option<&str>, v: &mut Violations) -> Tz {
     match name.map(str::trim).filter(|t| !t.is_empty()) {
         None => core.settings.timezone,
+        Some(t) if t.len() > MAX_TIMEZONE_CHARS => {
+            v.add("timezone", "is not an IANA time zone such as Asia/Shanghai");
+            core.settings.timezone
+        }
         Some(t) => t.parse().unwrap_or_else(|_| {
             v.add("timezone", "is not an IANA time zone such as Asia/Shanghai");
             core.settings.timezone
@@ -290,6 +307,11 @@ fn check_read_by(read_by: Option<DateTime<Utc>>, timing: Option<&Timing>, v: &mu
         );
     } else {
         v.check(rb > t.next_run_at, "read_by", "must be after the send time");
+        v.check(
+            rb <= t.next_run_at + Duration::days(MAX_READ_BY_DAYS),
+            "read_by",
+            "is more than two years after the send time",
+        );
     }
 }
 

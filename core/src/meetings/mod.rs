@@ -1086,9 +1086,9 @@ pub async fn checkin_code(
 pub async fn check_in(core: &Core, actor: &Actor, id: i64, code: &str) -> CoreResult<MyMeeting> {
     let now = core.now();
     let (m, inv) = my_invitation(core, actor.member_id, id).await?;
-    if code.trim().is_empty() {
-        return Err(CoreError::invalid("code", "must not be empty"));
-    }
+    let mut v = Violations::new();
+    v.text(code, "code", 16);
+    v.finish()?;
     if m.status == "canceled" {
         return Err(CoreError::Conflict("the meeting was canceled".into()));
     }
@@ -1276,6 +1276,12 @@ pub async fn make_up(
     let read_by = read_by.unwrap_or(now + Duration::days(7));
     if read_by <= now {
         return Err(CoreError::invalid("read_by", "must be in the future"));
+    }
+    if read_by > now + Duration::days(crate::broadcasts::service::MAX_READ_BY_DAYS) {
+        return Err(CoreError::invalid(
+            "read_by",
+            "is more than two years ahead",
+        ));
     }
     if m.status == "canceled" {
         return Err(CoreError::Conflict("the meeting was canceled".into()));

@@ -63,6 +63,9 @@ fn field(rec: &csv::StringRecord, i: Option<usize>) -> Option<String> {
 
 /// Finds a unit by id or by a name that is unique in the tree.
 fn resolve_unit(tree: &UnitTree, raw: &str) -> Result<i64, String> {
+    if raw.chars().count() > 100 {
+        return Err("is longer than any unit name (100 characters)".into());
+    }
     if let Ok(id) = raw.parse::<i64>()
         && tree.contains(id)
     {

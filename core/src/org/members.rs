@@ -23,6 +23,8 @@ use crate::paging::{Page, PageRequest};
 
 pub const MAX_TAGS: usize = 20;
 pub const MAX_TAG_LEN: usize = 32;
+/// Longest search text in the member list.
+pub const MAX_QUERY_CHARS: usize = 64;
 
 /// A member as services return it. `invite_code` is present until the member binds WeChat.
 #[derive(Debug, Clone)]
@@ -426,6 +428,18 @@ pub async fn list(
         }
         cond = cond
             .add(members::Column::UnitId.is_in(tree.subtree(&[u]).into_iter().collect::<Vec<_>>()));
+    }
+    if f.tag
+        .as_deref()
+        .is_some_and(|t| t.chars().count() > MAX_TAG_LEN)
+    {
+        return Err(CoreError::invalid("tag", "must be at most 32 characters"));
+    }
+    if f.q
+        .as_deref()
+        .is_some_and(|q| q.chars().count() > MAX_QUERY_CHARS)
+    {
+        return Err(CoreError::invalid("q", "must be at most 64 characters"));
     }
     if let Some(tag) = f.tag.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         cond = cond.add(

@@ -10,7 +10,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
 use crate::Core;
 use crate::entities::wechat_credits;
-use crate::error::{CoreResult, Violations};
+use crate::error::{CoreError, CoreResult, Violations};
 
 /// At most this many templates per call: WeChat itself asks about at most 3 at a time.
 const MAX_RESULTS: usize = 20;
@@ -23,12 +23,10 @@ pub async fn record(
     member_id: i64,
     results: &BTreeMap<String, String>,
 ) -> CoreResult<BTreeMap<String, i64>> {
+    if results.len() > MAX_RESULTS {
+        return Err(CoreError::invalid("results", "has more than 20 templates"));
+    }
     let mut v = Violations::new();
-    v.check(
-        results.len() <= MAX_RESULTS,
-        "results",
-        "has more than 20 templates",
-    );
     for (tid, r) in results {
         if tid.is_empty()
             || tid.len() > MAX_TEMPLATE_ID
@@ -36,10 +34,14 @@ pub async fn record(
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         {
-            v.add("results", format!("{tid:?} is not a subscribe template id"));
+            let shown: String = tid.chars().take(64).collect();
+            v.add(
+                "results",
+                format!("{shown:?} is not a subscribe template id"),
+            );
         }
         if r.len() > 64 {
-            v.add("results", format!("the result for {tid:?} is too long"));
+            v.add("results", "a result is at most 64 characters");
         }
     }
     v.finish()?;

@@ -62,6 +62,9 @@ pub struct TemplateConfig {
 
 const MAX_FIELDS: usize = 10;
 
+/// Longest keyword name (`character_string12` is 18).
+pub const MAX_KEYWORD_CHARS: usize = 32;
+
 fn check(
     kind: &str,
     template_id: &str,
@@ -93,12 +96,18 @@ fn check(
             "must be a mini-program page path such as pages/inbox/item?id={item_id}",
         );
     }
-    v.check(
-        !fields.is_empty() && fields.len() <= MAX_FIELDS,
-        "fields",
-        "must map 1 to 10 template keywords to values",
-    );
+    if fields.is_empty() || fields.len() > MAX_FIELDS {
+        v.add("fields", "must map 1 to 10 template keywords to values");
+        return v.finish();
+    }
     for (name, source) in fields {
+        if name.len() > MAX_KEYWORD_CHARS {
+            v.add(
+                "fields",
+                format!("a keyword name is at most {MAX_KEYWORD_CHARS} characters"),
+            );
+            continue;
+        }
         match KeywordType::of(name) {
             None => v.add(
                 format!("fields.{name}"),
