@@ -1,6 +1,8 @@
 //! The OpenAPI document, generated from the handlers' annotations.
 
+use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, Required, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
@@ -25,6 +27,111 @@ impl Modify for BearerAuth {
     }
 }
 
+/// The statuses every operation of a kind can answer, added in one place so that no handler's
+/// annotation can forget them. Each follows from how requests are handled:
+/// - **401** on every operation with a bearer requirement: the `Auth` extractor refuses a
+///   missing, expired, revoked or malformed token (not `/ws`, which upgrades and then closes
+///   with 1008, because a browser cannot read a refused upgrade);
+/// - **403** on every `/api/v1/admin/` operation: the core refuses a role that may never do it
+///   (a member; a secretary on admin-only objects);
+/// - **400** and **413** on every operation with a body (malformed JSON, a failing field; a
+///   body over 512 KiB, or 2 MiB of CSV), **400** on every operation with query parameters;
+/// - **404** on every operation with a path id (an id that names nothing, or an object outside
+///   a secretary's scope).
+///
+/// Statuses particular to one operation (409, 429, 502, 503, another 403) are in its own
+/// annotation. Optional bodies are marked optional here too.
+struct Truth;
+
+/// Operations whose body may be left out.
+const OPTIONAL_BODIES: [(&str, &str); 3] = [
+    ("post", "/api/v1/auth/logout"),
+    ("post", "/api/v1/admin/meetings/{id}/cancel"),
+    ("post", "/api/v1/admin/meetings/{id}/make-up"),
+];
+
+fn error_response(description: &str) -> RefOr<utoipa::openapi::Response> {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                .build(),
+        )
+        .build()
+        .into()
+}
+
+fn add(op: &mut Operation, status: &str, description: &str) {
+    op.responses
+        .responses
+        .entry(status.to_string())
+        .or_insert_with(|| error_response(description));
+}
+
+fn apply(method: &str, path: &str, op: &mut Operation) {
+    let secured = op.security.as_ref().is_some_and(|reqs| !reqs.is_empty());
+    if secured && path != "/api/v1/ws" {
+        add(
+            op,
+            "401",
+            "unauthorized: no bearer token, or an expired, revoked or malformed one",
+        );
+    }
+    if path.starts_with("/api/v1/admin/") {
+        add(op, "403", "forbidden: the caller's role may not do this");
+    }
+    let params = op.parameters.as_deref().unwrap_or_default();
+    let has_query = params.iter().any(|p| match p {
+        RefOr::T(p) => p.parameter_in == ParameterIn::Query,
+        RefOr::Ref(_) => false,
+    });
+    if has_query && path != "/api/v1/ws" {
+        add(
+            op,
+            "400",
+            "validation_failed: a query parameter is not valid",
+        );
+    }
+    if path.contains('{') {
+        add(
+            op,
+            "404",
+            "not_found: no such object (or outside the units the caller manages)",
+        );
+    }
+    if let Some(RefOr::T(body)) = op.request_body.as_mut() {
+        if OPTIONAL_BODIES.contains(&(method, path)) {
+            body.required = Some(Required::False);
+        }
+        add(
+            op,
+            "400",
+            "validation_failed: the body is malformed or a field is not valid",
+        );
+        add(op, "413", "payload_too_large: the body is over the limit");
+    }
+}
+
+impl Modify for Truth {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in api.paths.paths.iter_mut() {
+            for (method, op) in [
+                ("get", &mut item.get),
+                ("put", &mut item.put),
+                ("post", &mut item.post),
+                ("delete", &mut item.delete),
+                ("patch", &mut item.patch),
+            ] {
+                if let Some(op) = op {
+                    apply(method, path, op);
+                }
+            }
+        }
+    }
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Fingertip", description = "The fingertip classroom: broadcasts to members' inboxes and phones."),
@@ -45,8 +152,17 @@ impl Modify for BearerAuth {
         inbox::list_inbox, inbox::get_unread_count, inbox::get_item, inbox::mark_read, inbox::read_all,
         ws::live_socket,
     ),
-    components(schemas(crate::dto::auth::BindRequiredResponse)),
-    modifiers(&BearerAuth),
+    components(schemas(
+        crate::dto::auth::BindRequiredResponse, crate::dto::live::LiveMessage,
+        crate::dto::enums::RoleSchema, crate::dto::enums::PostKindSchema, crate::dto::enums::MediaKindSchema,
+        crate::dto::enums::BroadcastStatusSchema, crate::dto::enums::ChannelSchema, crate::dto::enums::PushChannelSchema,
+        crate::dto::enums::RecipientStateSchema, crate::dto::enums::DeliveryStatusSchema, crate::dto::enums::MeetingKindSchema,
+        crate::dto::enums::MeetingStatusSchema, crate::dto::enums::SeriesStatusSchema, crate::dto::enums::AnswerChoiceSchema,
+        crate::dto::enums::AnswerSchema, crate::dto::enums::AttendanceSchema, crate::dto::enums::CheckInMethodSchema,
+        crate::dto::enums::WhenSchema, crate::dto::enums::PurposeSchema, crate::dto::enums::QuorumRuleSchema,
+        crate::dto::enums::TemplateKindSchema, crate::dto::enums::SourceSchema, crate::dto::enums::TagSchema,
+    )),
+    modifiers(&BearerAuth, &Truth),
     tags(
         (name = "auth", description = "Logins and tokens"),
         (name = "organisation", description = "Units and members (admin)"),
@@ -59,3 +175,29 @@ impl Modify for BearerAuth {
     )
 )]
 pub struct ApiDoc;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every `$ref` names a schema of the document (a parameter's enum is not collected on its
+    /// own, so a forgotten one would leave clients with a dangling reference).
+    #[test]
+    fn every_reference_resolves() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let names: std::collections::HashSet<String> = doc["components"]["schemas"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        let text = doc.to_string();
+        let missing: Vec<&str> = text
+            .split("#/components/schemas/")
+            .skip(1)
+            .map(|rest| rest.split('"').next().unwrap_or(""))
+            .filter(|n| !names.contains(*n))
+            .collect();
+        assert!(missing.is_empty(), "unresolved: {missing:?}");
+    }
+}

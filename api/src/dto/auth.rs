@@ -7,30 +7,37 @@ use super::common::id_str;
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct AdminLoginRequest {
+    #[schema(min_length = 1, max_length = 64)]
     pub username: String,
+    #[schema(min_length = 1, max_length = 1024)]
     pub password: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct WechatLoginRequest {
     /// The code from `wx.login`.
+    #[schema(min_length = 1, max_length = 128)]
     pub code: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct BindRequest {
+    #[schema(min_length = 1, max_length = 2048)]
     pub bind_token: String,
+    #[schema(min_length = 1, max_length = 32)]
     pub invite_code: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RefreshRequest {
+    #[schema(min_length = 1, max_length = 256)]
     pub refresh_token: String,
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct LogoutRequest {
     /// The refresh token to revoke; without it, the session of the bearer token ends.
+    #[schema(min_length = 1, max_length = 256)]
     pub refresh_token: Option<String>,
 }
 
@@ -41,6 +48,7 @@ pub struct Me {
     pub name: String,
     pub unit_id: Option<String>,
     /// member, secretary or admin
+    #[schema(value_type = super::enums::RoleSchema)]
     pub role: String,
     pub tags: Vec<String>,
     pub wechat_bound: bool,

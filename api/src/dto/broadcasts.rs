@@ -15,14 +15,16 @@ pub struct AudienceBody {
     #[serde(default)]
     pub all: bool,
     #[serde(default)]
-    #[schema(value_type = Vec<String>)]
+    #[schema(value_type = Vec<String>, max_items = 500)]
     pub unit_ids: Vec<IdInOut>,
     #[serde(default)]
+    #[schema(value_type = Vec<super::enums::RoleSchema>, max_items = 3)]
     pub roles: Vec<String>,
     #[serde(default)]
+    #[schema(value_type = Vec<super::enums::TagSchema>, max_items = 100)]
     pub tags: Vec<String>,
     #[serde(default)]
-    #[schema(value_type = Vec<String>)]
+    #[schema(value_type = Vec<String>, max_items = 10000)]
     pub member_ids: Vec<IdInOut>,
 }
 
@@ -101,13 +103,16 @@ pub struct CreateBroadcastRequest {
     pub post_id: IdIn,
     pub audience: AudienceBody,
     /// inbox is always included; without this field every configured push channel is used.
+    #[schema(value_type = Option<Vec<super::enums::ChannelSchema>>, max_items = 3)]
     pub channels: Option<Vec<String>>,
     /// RFC 3339 with an offset; absent means now. With `recurrence`, the start of the rule.
     pub send_at: Option<DateTime<FixedOffset>>,
     /// An iCalendar RRULE such as `FREQ=MONTHLY;BYMONTHDAY=1;BYHOUR=9;BYMINUTE=0`, evaluated in
     /// `timezone` from `send_at` (or now). At most hourly; no DTSTART line.
+    #[schema(min_length = 1, max_length = 500)]
     pub recurrence: Option<String>,
     /// IANA time zone for schedules; default from the server configuration.
+    #[schema(max_length = 64)]
     pub timezone: Option<String>,
     pub read_by: Option<DateTime<FixedOffset>>,
     #[serde(default)]
@@ -122,11 +127,13 @@ pub struct CreateBroadcastRequest {
 pub struct UpdateBroadcastRequest {
     pub post_id: Option<IdIn>,
     pub audience: Option<AudienceBody>,
+    #[schema(value_type = Option<Vec<super::enums::ChannelSchema>>, max_items = 3)]
     pub channels: Option<Vec<String>>,
     pub send_at: Option<DateTime<FixedOffset>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 500)]
     pub recurrence: Option<Option<String>>,
+    #[schema(max_length = 64)]
     pub timezone: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<DateTime<Utc>>)]
@@ -196,8 +203,10 @@ pub struct BroadcastResponse {
     /// The post's title.
     pub title: String,
     /// scheduled, sending, sent, canceled or failed
+    #[schema(value_type = super::enums::BroadcastStatusSchema)]
     pub status: String,
     pub audience: AudienceBody,
+    #[schema(value_type = Vec<super::enums::ChannelSchema>)]
     pub channels: Vec<String>,
     pub send_at: DateTime<Utc>,
     /// The occurrence that is due or being sent; null once nothing is left to send.
@@ -258,16 +267,22 @@ impl BroadcastResponse {
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct BroadcastQuery {
     /// scheduled, sending, sent, canceled or failed
+    #[param(value_type = Option<super::enums::BroadcastStatusSchema>)]
     pub status: Option<String>,
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u64>,
+    #[param(max_length = 64)]
     pub cursor: Option<String>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct RecipientQuery {
     /// read, unread or failed
+    #[param(value_type = Option<super::enums::RecipientStateSchema>)]
     pub state: Option<String>,
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u64>,
+    #[param(max_length = 64)]
     pub cursor: Option<String>,
 }
 

@@ -11,6 +11,7 @@ pub struct InboxItemResponse {
     pub id: String,
     pub broadcast_id: String,
     pub post_id: String,
+    #[schema(value_type = super::enums::PostKindSchema)]
     pub kind: String,
     pub title: String,
     pub summary: Option<String>,
@@ -66,7 +67,9 @@ pub struct InboxListResponse {
 pub struct InboxQuery {
     /// Only unread items.
     pub unread_only: Option<bool>,
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u64>,
+    #[param(max_length = 64)]
     pub cursor: Option<String>,
 }
 

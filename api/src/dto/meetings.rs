@@ -13,24 +13,31 @@ use super::common::{IdIn, double_option, id_str};
 pub struct CreateMeetingRequest {
     /// general_meeting, committee_meeting, group_meeting, party_lesson, themed_day, study_day
     /// or other.
+    #[schema(value_type = super::enums::MeetingKindSchema)]
     pub kind: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub title: String,
     /// The unit holding the meeting; default the creator's unit.
     pub unit_id: Option<IdIn>,
     pub starts_at: DateTime<FixedOffset>,
     pub ends_at: DateTime<FixedOffset>,
     /// A place, an online link, or both (at least one).
+    #[schema(max_length = 200)]
     pub place: Option<String>,
+    #[schema(max_length = 2048)]
     pub online_link: Option<String>,
     /// Markdown.
+    #[schema(max_length = 20000)]
     pub agenda: Option<String>,
     /// Who is invited, as for broadcasts; resolved to invitees when the meeting is created.
     pub audience: AudienceBody,
     /// The lesson taught, re-sent as make-up study.
     pub post_id: Option<IdIn>,
     /// IANA zone the notices show times in; default the server's.
+    #[schema(max_length = 64)]
     pub timezone: Option<String>,
     /// Minutes before the start when reminders go out; default [1440, 60]; at most 5.
+    #[schema(max_items = 5)]
     pub reminder_offsets: Option<Vec<i32>>,
 }
 
@@ -38,40 +45,47 @@ pub struct CreateMeetingRequest {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateMeetingRequest {
+    #[schema(min_length = 1, max_length = 200)]
     pub title: Option<String>,
     pub starts_at: Option<DateTime<FixedOffset>>,
     pub ends_at: Option<DateTime<FixedOffset>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 200)]
     pub place: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 2048)]
     pub online_link: Option<Option<String>>,
+    #[schema(max_length = 20000)]
     pub agenda: Option<String>,
     pub audience: Option<AudienceBody>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
     pub post_id: Option<Option<IdIn>>,
+    #[schema(max_items = 5)]
     pub reminder_offsets: Option<Vec<i32>>,
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CancelMeetingRequest {
+    #[schema(max_length = 500)]
     pub reason: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct AnswerRequest {
     /// attending or leave
+    #[schema(value_type = super::enums::AnswerChoiceSchema)]
     pub answer: String,
     /// Required with leave.
+    #[schema(max_length = 500)]
     pub reason: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CheckInRequest {
     /// The six digits on the organiser's phone.
+    #[schema(min_length = 1, max_length = 16)]
     pub code: String,
 }
 
@@ -79,11 +93,13 @@ pub struct CheckInRequest {
 pub struct AttendanceRequest {
     pub member_id: IdIn,
     /// present, late or absent
+    #[schema(value_type = super::enums::AttendanceSchema)]
     pub status: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct MinutesRequest {
+    #[schema(min_length = 1, max_length = 100000)]
     pub minutes_md: String,
 }
 
@@ -96,30 +112,40 @@ pub struct MakeUpRequest {
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct MyMeetingsQuery {
     /// upcoming (default: not yet ended, soonest first) or past (latest first)
+    #[param(value_type = Option<super::enums::WhenSchema>)]
     pub when: Option<String>,
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u64>,
+    #[param(max_length = 64)]
     pub cursor: Option<String>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct MeetingsQuery {
     /// A unit (with its subtree); default every unit the caller manages.
+    #[param(max_length = 20)]
     pub unit_id: Option<String>,
     /// Calendar year in the server's zone; default this year.
+    #[param(minimum = 2000, maximum = 2100)]
     pub year: Option<i32>,
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u64>,
+    #[param(max_length = 64)]
     pub cursor: Option<String>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct SummaryQuery {
+    #[param(max_length = 20)]
     pub unit_id: Option<String>,
+    #[param(minimum = 2000, maximum = 2100)]
     pub year: Option<i32>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MeetingResponse {
     pub id: String,
+    #[schema(value_type = super::enums::MeetingKindSchema)]
     pub kind: String,
     pub title: String,
     pub unit_id: Option<String>,
@@ -133,6 +159,7 @@ pub struct MeetingResponse {
     pub timezone: String,
     pub reminder_offsets: Vec<i32>,
     /// scheduled or canceled
+    #[schema(value_type = super::enums::MeetingStatusSchema)]
     pub status: String,
     pub notice_broadcast_id: Option<String>,
     pub minutes_md: Option<String>,
@@ -175,6 +202,7 @@ impl From<MeetingView> for MeetingResponse {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MyMeetingResponse {
     pub id: String,
+    #[schema(value_type = super::enums::MeetingKindSchema)]
     pub kind: String,
     pub title: String,
     pub starts_at: DateTime<Utc>,
@@ -184,11 +212,14 @@ pub struct MyMeetingResponse {
     pub agenda: String,
     pub post_id: Option<String>,
     /// scheduled or canceled
+    #[schema(value_type = super::enums::MeetingStatusSchema)]
     pub status: String,
     /// none, attending or leave
+    #[schema(value_type = super::enums::AnswerSchema)]
     pub answer: String,
     pub reason: Option<String>,
     /// present, late, absent (recorded by hand) or null
+    #[schema(value_type = Option<super::enums::AttendanceSchema>)]
     pub attendance: Option<String>,
     pub checked_in_at: Option<DateTime<Utc>>,
 }
@@ -244,6 +275,7 @@ impl From<Counts> for CountsBody {
 /// (over invitees with the tag 支委) or none (the other fields are then absent).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct QuorumBody {
+    #[schema(value_type = super::enums::QuorumRuleSchema)]
     pub rule: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub eligible: Option<u64>,
@@ -276,13 +308,16 @@ pub struct InviteeResponse {
     pub unit_name: Option<String>,
     pub tags: Vec<String>,
     /// none, attending or leave
+    #[schema(value_type = super::enums::AnswerSchema)]
     pub answer: String,
     pub reason: Option<String>,
     pub answered_at: Option<DateTime<Utc>>,
     /// present, late, absent or null (no check-in)
+    #[schema(value_type = Option<super::enums::AttendanceSchema>)]
     pub attendance: Option<String>,
     pub checked_in_at: Option<DateTime<Utc>>,
     /// code or manual
+    #[schema(value_type = Option<super::enums::CheckInMethodSchema>)]
     pub check_in_method: Option<String>,
 }
 
@@ -309,8 +344,10 @@ impl From<InviteeRow> for InviteeResponse {
 pub struct MeetingBroadcastBody {
     pub broadcast_id: String,
     /// notice, change, cancel, reminder, nudge or make_up
+    #[schema(value_type = super::enums::PurposeSchema)]
     pub purpose: String,
     pub offset_minutes: Option<i32>,
+    #[schema(value_type = super::enums::BroadcastStatusSchema)]
     pub status: String,
 }
 
@@ -362,6 +399,7 @@ pub struct MakeUpResponse {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct KindSummaryBody {
+    #[schema(value_type = super::enums::MeetingKindSchema)]
     pub kind: String,
     pub label: String,
     pub total: u64,
@@ -397,32 +435,43 @@ pub struct SummaryResponse {
 pub struct CreateMeetingSeriesRequest {
     /// As for a meeting: general_meeting, committee_meeting, group_meeting, party_lesson,
     /// themed_day, study_day or other.
+    #[schema(value_type = super::enums::MeetingKindSchema)]
     pub kind: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub title: String,
     pub unit_id: Option<IdIn>,
     /// The rule's anchor: occurrences are the rule's starts at or after it (not in the past).
     pub starts_at: DateTime<FixedOffset>,
     /// Each occurrence ends this many minutes after its start (1..=10080).
+    #[schema(minimum = 1, maximum = 10080)]
     pub duration_minutes: i32,
     /// An iCalendar RRULE evaluated in `timezone`, at most daily, e.g.
     /// `FREQ=WEEKLY;BYDAY=FR;BYHOUR=8;BYMINUTE=30`.
+    #[schema(min_length = 1, max_length = 500)]
     pub recurrence: String,
     /// How long before each occurrence its meeting is created and its notice sent; default
     /// 4320 (3 days), 60..=43200.
+    #[schema(minimum = 60, maximum = 43200)]
     pub notice_lead_minutes: Option<i32>,
+    #[schema(max_length = 200)]
     pub place: Option<String>,
+    #[schema(max_length = 2048)]
     pub online_link: Option<String>,
+    #[schema(max_length = 20000)]
     pub agenda: Option<String>,
     pub audience: AudienceBody,
     pub post_id: Option<IdIn>,
     /// IANA zone the rule is evaluated in; default the server's.
+    #[schema(max_length = 64)]
     pub timezone: Option<String>,
+    #[schema(max_items = 5)]
     pub reminder_offsets: Option<Vec<i32>>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MeetingSeriesResponse {
     pub id: String,
+    #[schema(value_type = super::enums::MeetingKindSchema)]
     pub kind: String,
     pub title: String,
     pub unit_id: Option<String>,
@@ -443,6 +492,7 @@ pub struct MeetingSeriesResponse {
     /// Up to 5 starts not yet materialized, from `next_at`.
     pub upcoming: Vec<DateTime<Utc>>,
     /// active or canceled
+    #[schema(value_type = super::enums::SeriesStatusSchema)]
     pub status: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -486,6 +536,8 @@ pub struct MeetingSeriesDetailResponse {
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct SeriesQuery {
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u64>,
+    #[param(max_length = 64)]
     pub cursor: Option<String>,
 }

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod broadcasts;
 pub mod common;
+pub mod enums;
 pub mod inbox;
 pub mod live;
 pub mod meetings;

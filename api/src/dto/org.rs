@@ -9,6 +9,7 @@ use super::common::{IdIn, double_option, id_str};
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateUnitRequest {
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     pub parent_id: Option<IdIn>,
 }
@@ -40,27 +41,35 @@ pub struct UnitTreeResponse {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateMemberRequest {
+    #[schema(min_length = 1, max_length = 64)]
     pub name: String,
     pub unit_id: Option<IdIn>,
     /// member (default), secretary or admin
+    #[schema(value_type = Option<super::enums::RoleSchema>)]
     pub role: Option<String>,
     #[serde(default)]
+    #[schema(value_type = Vec<super::enums::TagSchema>, max_items = 20)]
     pub tags: Vec<String>,
+    #[schema(max_length = 32)]
     pub phone: Option<String>,
+    #[schema(max_length = 64)]
     pub wecom_userid: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct PatchMemberRequest {
+    #[schema(min_length = 1, max_length = 64)]
     pub name: Option<String>,
     pub unit_id: Option<IdIn>,
+    #[schema(value_type = Option<super::enums::RoleSchema>)]
     pub role: Option<String>,
+    #[schema(value_type = Option<Vec<super::enums::TagSchema>>, max_items = 20)]
     pub tags: Option<Vec<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 32)]
     pub phone: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 64)]
     pub wecom_userid: Option<Option<String>>,
     pub active: Option<bool>,
 }
@@ -79,6 +88,7 @@ pub struct MemberResponse {
     pub id: String,
     pub name: String,
     pub unit_id: Option<String>,
+    #[schema(value_type = super::enums::RoleSchema)]
     pub role: String,
     pub tags: Vec<String>,
     pub phone: Option<String>,
@@ -115,11 +125,16 @@ impl From<MemberView> for MemberResponse {
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct MemberQuery {
     /// Members of this unit and its subtree.
+    #[param(max_length = 20)]
     pub unit_id: Option<String>,
+    #[param(max_length = 32)]
     pub tag: Option<String>,
     /// Part of a name or phone number.
+    #[param(max_length = 64)]
     pub q: Option<String>,
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u64>,
+    #[param(max_length = 64)]
     pub cursor: Option<String>,
 }
 

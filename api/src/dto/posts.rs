@@ -8,8 +8,11 @@ use super::common::{double_option, id_str};
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct MediaBody {
     /// image, video, audio, link or file
+    #[schema(value_type = super::enums::MediaKindSchema)]
     pub kind: String,
+    #[schema(min_length = 1, max_length = 2048)]
     pub url: String,
+    #[schema(max_length = 200)]
     pub title: Option<String>,
 }
 
@@ -39,25 +42,36 @@ pub struct CreatePostRequest {
     /// the whole organisation for an admin, a secretary's own unit.
     pub unit_id: Option<super::common::IdIn>,
     /// lesson, notice, announcement, disclosure, classroom or meeting (meeting notices are usually written by the server)
+    #[schema(value_type = super::enums::PostKindSchema)]
     pub kind: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub title: String,
+    #[schema(max_length = 500)]
     pub summary: Option<String>,
+    #[schema(max_length = 100000)]
     pub body_md: String,
     #[serde(default)]
+    #[schema(max_items = 20)]
     pub media: Vec<MediaBody>,
     /// Study-hour credit for reading it, in minutes (0 to 600).
+    #[schema(minimum = 0, maximum = 600)]
     pub study_minutes: Option<i32>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct PatchPostRequest {
+    #[schema(value_type = Option<super::enums::PostKindSchema>)]
     pub kind: Option<String>,
+    #[schema(min_length = 1, max_length = 200)]
     pub title: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 500)]
     pub summary: Option<Option<String>>,
+    #[schema(max_length = 100000)]
     pub body_md: Option<String>,
+    #[schema(max_items = 20)]
     pub media: Option<Vec<MediaBody>>,
+    #[schema(minimum = 0, maximum = 600)]
     pub study_minutes: Option<i32>,
 }
 
@@ -66,6 +80,7 @@ pub struct PostResponse {
     pub id: String,
     /// The unit the post belongs to; null: the whole organisation (an admin's).
     pub unit_id: Option<String>,
+    #[schema(value_type = super::enums::PostKindSchema)]
     pub kind: String,
     pub title: String,
     pub summary: Option<String>,
@@ -95,7 +110,10 @@ impl From<PostView> for PostResponse {
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct PostQuery {
+    #[param(value_type = Option<super::enums::PostKindSchema>)]
     pub kind: Option<String>,
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u64>,
+    #[param(max_length = 64)]
     pub cursor: Option<String>,
 }

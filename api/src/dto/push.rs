@@ -25,10 +25,12 @@ pub struct CreditsResponse {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TemplateRequest {
+    #[schema(min_length = 1, max_length = 128, pattern = "^[A-Za-z0-9_-]+$")]
     pub template_id: String,
     /// Mini-program page; `{item_id}` becomes the member's inbox item id.
+    #[schema(min_length = 1, max_length = 256)]
     pub page: Option<String>,
-    #[schema(value_type = BTreeMap<String, String>)]
+    #[schema(value_type = BTreeMap<String, super::enums::SourceSchema>)]
     pub fields: BTreeMap<String, Source>,
 }
 
@@ -36,10 +38,11 @@ pub struct TemplateRequest {
 pub struct TemplateResponse {
     /// lesson, notice, announcement, disclosure, classroom, meeting, or reminder (used for
     /// reminders of any kind when set).
+    #[schema(value_type = super::enums::TemplateKindSchema)]
     pub kind: String,
     pub template_id: String,
     pub page: Option<String>,
-    #[schema(value_type = BTreeMap<String, String>)]
+    #[schema(value_type = BTreeMap<String, super::enums::SourceSchema>)]
     pub fields: BTreeMap<String, Source>,
     pub updated_at: DateTime<Utc>,
 }
@@ -65,9 +68,11 @@ pub struct TemplateList {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DeliveryResponse {
     /// wechat or wecom
+    #[schema(value_type = super::enums::PushChannelSchema)]
     pub channel: String,
     /// 0 for the broadcast itself, n for the n-th reminder.
     pub round: i32,
+    #[schema(value_type = super::enums::DeliveryStatusSchema)]
     pub status: String,
     pub attempts: i32,
     pub last_error_code: Option<i64>,

@@ -20,7 +20,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// Password login for admins and secretaries.
 #[utoipa::path(post, path = "/api/v1/auth/admin/login", tag = "auth", request_body = AdminLoginRequest, responses(
-    (status = 200, body = TokenResponse), (status = 401, body = ErrorBody), (status = 400, body = ErrorBody)))]
+    (status = 200, body = TokenResponse),
+    (status = 401, body = ErrorBody, description = "wrong username or password"),
+    (status = 403, body = ErrorBody, description = "the account is a member's: password login is for admins and secretaries"),
+    (status = 429, body = ErrorBody, description = "too many attempts for this username or from this address; see Retry-After")))]
 #[post("/auth/admin/login")]
 pub async fn admin_login(
     core: web::Data<Core>,
@@ -38,7 +41,10 @@ pub async fn admin_login(
 #[utoipa::path(post, path = "/api/v1/auth/wechat/login", tag = "auth", request_body = WechatLoginRequest, responses(
     (status = 200, description = "TokenResponse, or BindRequiredResponse when the account is not bound yet", body = TokenResponse),
     (status = 400, body = ErrorBody, description = "invalid, expired or used code"),
-    (status = 429, body = ErrorBody), (status = 502, body = ErrorBody), (status = 503, body = ErrorBody)))]
+    (status = 403, body = ErrorBody, description = "the member has been deactivated"),
+    (status = 429, body = ErrorBody, description = "WeChat is limiting logins; see Retry-After"),
+    (status = 502, body = ErrorBody, description = "WeChat refused this server's credentials"),
+    (status = 503, body = ErrorBody, description = "WeChat login is not configured, or WeChat did not answer")))]
 #[post("/auth/wechat/login")]
 pub async fn wechat_login(
     core: web::Data<Core>,
@@ -57,7 +63,9 @@ pub async fn wechat_login(
 
 /// Bind the WeChat account to the roster entry that holds the invite code (works once).
 #[utoipa::path(post, path = "/api/v1/auth/wechat/bind", tag = "auth", request_body = BindRequest, responses(
-    (status = 200, body = TokenResponse), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    (status = 200, body = TokenResponse),
+    (status = 409, body = ErrorBody, description = "this WeChat account is bound to another member"),
+    (status = 429, body = ErrorBody, description = "too many invite-code attempts for this account or address; see Retry-After")))]
 #[post("/auth/wechat/bind")]
 pub async fn wechat_bind(
     core: web::Data<Core>,
@@ -85,7 +93,9 @@ pub async fn refresh(
 }
 
 /// End a session: the one of the given refresh token, or else of the bearer token.
-#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = LogoutRequest, responses(
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security((), ("bearer" = [])),
+    request_body(content = LogoutRequest, description = "optional: without it (or without `refresh_token`), the bearer token's session ends"),
+    responses(
     (status = 200, body = OkResponse), (status = 401, body = ErrorBody)))]
 #[post("/auth/logout")]
 pub async fn logout(

@@ -324,7 +324,8 @@ pub async fn answer_meeting(
 /// before the start to the end; more than 10 minutes after the start is `late`.
 #[utoipa::path(post, path = "/api/v1/meetings/{id}/check-in", tag = "meetings", security(("bearer" = [])),
     params(("id" = String, Path)), request_body = CheckInRequest,
-    responses((status = 200, body = MyMeetingResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = MyMeetingResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 429, body = ErrorBody, description = "10 wrong codes: ask the organiser to record the attendance")))]
 #[post("/meetings/{id}/check-in")]
 pub async fn check_in(
     core: web::Data<Core>,

@@ -90,7 +90,8 @@ pub async fn get_member(
 
 #[utoipa::path(patch, path = "/api/v1/admin/members/{id}", tag = "organisation", security(("bearer" = [])),
     params(("id" = String, Path)), request_body = PatchMemberRequest,
-    responses((status = 200, body = MemberResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = MemberResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "you cannot change your own role or deactivate yourself")))]
 #[patch("/admin/members/{id}")]
 pub async fn patch_member(
     core: web::Data<Core>,

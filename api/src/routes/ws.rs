@@ -44,7 +44,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[utoipa::path(get, path = "/api/v1/ws", tag = "inbox", security(("bearer" = [])),
     params(LiveQuery),
     responses(
-        (status = 101, description = "Switching Protocols: the WebSocket is open; messages are `LiveMessage`s", body = crate::dto::live::LiveMessage),
+        (status = 101, description = "Switching Protocols: the WebSocket is open. The server sends `LiveMessage` JSON text frames (see the LiveMessage schema); a missing or bad token is a close with 1008 after the upgrade"),
         (status = 400, description = "not a WebSocket upgrade", body = ErrorBody)))]
 #[get("/ws")]
 pub async fn live_socket(

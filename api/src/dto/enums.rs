@@ -1,0 +1,296 @@
+//! The closed sets of values that requests and responses carry, as OpenAPI enums, so that a
+//! client generated from the document knows them. They describe the wire only: the request
+//! types keep such fields as strings and the core refuses an unknown value with a 400 naming
+//! the field. The tests below keep each set equal to the one the core accepts.
+
+#![allow(non_camel_case_types)]
+
+use utoipa::ToSchema;
+
+/// member, secretary or admin.
+#[derive(ToSchema)]
+#[schema(as = Role)]
+pub enum RoleSchema {
+    member,
+    secretary,
+    admin,
+}
+
+/// The kind of a post (`meeting`: a meeting notice, usually written by the server).
+#[derive(ToSchema)]
+#[schema(as = PostKind)]
+pub enum PostKindSchema {
+    lesson,
+    notice,
+    announcement,
+    disclosure,
+    classroom,
+    meeting,
+}
+
+#[derive(ToSchema)]
+#[schema(as = MediaKind)]
+pub enum MediaKindSchema {
+    image,
+    video,
+    audio,
+    link,
+    file,
+}
+
+/// Where a broadcast stands.
+#[derive(ToSchema)]
+#[schema(as = BroadcastStatus)]
+pub enum BroadcastStatusSchema {
+    scheduled,
+    sending,
+    sent,
+    canceled,
+    failed,
+}
+
+/// `inbox` is always used; `wechat` and `wecom` only where the server is configured for them.
+#[derive(ToSchema)]
+#[schema(as = Channel)]
+pub enum ChannelSchema {
+    inbox,
+    wechat,
+    wecom,
+}
+
+/// A push channel.
+#[derive(ToSchema)]
+#[schema(as = PushChannel)]
+pub enum PushChannelSchema {
+    wechat,
+    wecom,
+}
+
+/// Which recipients to list.
+#[derive(ToSchema)]
+#[schema(as = RecipientState)]
+pub enum RecipientStateSchema {
+    read,
+    unread,
+    failed,
+}
+
+/// The state of one push.
+#[derive(ToSchema)]
+#[schema(as = DeliveryStatus)]
+pub enum DeliveryStatusSchema {
+    pending,
+    sending,
+    sent,
+    skipped,
+    dead,
+    unknown,
+}
+
+#[derive(ToSchema)]
+#[schema(as = MeetingKind)]
+pub enum MeetingKindSchema {
+    general_meeting,
+    committee_meeting,
+    group_meeting,
+    party_lesson,
+    themed_day,
+    study_day,
+    other,
+}
+
+#[derive(ToSchema)]
+#[schema(as = MeetingStatus)]
+pub enum MeetingStatusSchema {
+    scheduled,
+    canceled,
+}
+
+#[derive(ToSchema)]
+#[schema(as = SeriesStatus)]
+pub enum SeriesStatusSchema {
+    active,
+    canceled,
+}
+
+/// What a member answers to a meeting notice.
+#[derive(ToSchema)]
+#[schema(as = AnswerChoice)]
+pub enum AnswerChoiceSchema {
+    attending,
+    leave,
+}
+
+/// A member's answer as it stands (`none`: not answered yet).
+#[derive(ToSchema)]
+#[schema(as = Answer)]
+pub enum AnswerSchema {
+    none,
+    attending,
+    leave,
+}
+
+/// Attendance at a meeting.
+#[derive(ToSchema)]
+#[schema(as = Attendance)]
+pub enum AttendanceSchema {
+    present,
+    late,
+    absent,
+}
+
+#[derive(ToSchema)]
+#[schema(as = CheckInMethod)]
+pub enum CheckInMethodSchema {
+    code,
+    manual,
+}
+
+/// Which of the caller's meetings to list.
+#[derive(ToSchema)]
+#[schema(as = MeetingWhen)]
+pub enum WhenSchema {
+    upcoming,
+    past,
+}
+
+/// What a meeting's broadcast was for.
+#[derive(ToSchema)]
+#[schema(as = MeetingPurpose)]
+pub enum PurposeSchema {
+    notice,
+    change,
+    cancel,
+    reminder,
+    nudge,
+    make_up,
+}
+
+/// The quorum rule of a meeting kind.
+#[derive(ToSchema)]
+#[schema(as = QuorumRule)]
+pub enum QuorumRuleSchema {
+    general_meeting,
+    committee_meeting,
+    none,
+}
+
+/// A kind that can have a subscribe template: a post kind, or `reminder`.
+#[derive(ToSchema)]
+#[schema(as = TemplateKind)]
+pub enum TemplateKindSchema {
+    lesson,
+    notice,
+    announcement,
+    disclosure,
+    classroom,
+    meeting,
+    reminder,
+}
+
+/// What a template keyword shows.
+#[derive(ToSchema)]
+#[schema(as = TemplateSource)]
+pub enum SourceSchema {
+    title,
+    summary,
+    time,
+    location,
+    sender,
+    kind,
+    deadline,
+}
+
+/// A string schema with bounds, as a named component (derive cannot bound a newtype's field).
+macro_rules! bounded_string {
+    ($ty:ident, $name:literal, $doc:literal, $min:expr, $max:expr) => {
+        #[doc = $doc]
+        pub struct $ty;
+
+        impl utoipa::PartialSchema for $ty {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .description(Some($doc))
+                    .min_length(Some($min))
+                    .max_length(Some($max))
+                    .into()
+            }
+        }
+
+        impl ToSchema for $ty {
+            fn name() -> std::borrow::Cow<'static, str> {
+                $name.into()
+            }
+        }
+    };
+}
+
+bounded_string!(
+    TagSchema,
+    "Tag",
+    "A roster tag (青年, 支委, 预备党员, …).",
+    1,
+    32
+);
+
+#[cfg(test)]
+mod tests {
+    use utoipa::PartialSchema;
+
+    use super::*;
+
+    /// The values an enum schema lists.
+    fn values<T: PartialSchema>() -> Vec<String> {
+        let json = serde_json::to_value(T::schema()).unwrap();
+        json["enum"]
+            .as_array()
+            .unwrap_or_else(|| panic!("not an enum: {json}"))
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect()
+    }
+
+    fn strs(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn the_schemas_list_exactly_what_the_core_accepts() {
+        use fingertip_core::{auth::Role, broadcasts, meetings, posts, push};
+        assert_eq!(
+            values::<RoleSchema>(),
+            Role::ALL
+                .iter()
+                .map(|r| r.as_str().to_string())
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(values::<PostKindSchema>(), strs(&posts::KINDS));
+        assert_eq!(values::<MediaKindSchema>(), strs(&posts::MEDIA_KINDS));
+        assert_eq!(values::<MeetingKindSchema>(), strs(&meetings::KINDS));
+        assert_eq!(
+            values::<TemplateKindSchema>(),
+            strs(&push::templates::TEMPLATE_KINDS)
+        );
+        for s in values::<BroadcastStatusSchema>() {
+            assert!(broadcasts::Status::parse(&s).is_some(), "{s}");
+        }
+        for c in values::<ChannelSchema>() {
+            assert!(broadcasts::Channel::parse(&c).is_some(), "{c}");
+        }
+        for s in values::<RecipientStateSchema>() {
+            assert!(broadcasts::RecipientState::parse(&s).is_ok(), "{s}");
+        }
+        for a in values::<AnswerSchema>() {
+            assert!(meetings::Answer::parse(&a).is_some(), "{a}");
+        }
+        for s in values::<SourceSchema>() {
+            let parsed: Result<push::templates::Source, _> =
+                serde_json::from_value(serde_json::json!(s));
+            assert!(parsed.is_ok(), "{s}");
+        }
+        for d in values::<DeliveryStatusSchema>() {
+            assert!(push::DeliveryStatus::parse(&d).is_some(), "{d}");
+        }
+    }
+}
