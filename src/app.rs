@@ -151,7 +151,7 @@ impl App {
             push,
             rate_limiter,
             throttle,
-            password_slots: Arc::new(tokio::sync::Semaphore::new(password::MAX_CONCURRENT_HASHES)),
+            passwords: Arc::new(password::Passwords::default()),
             settings,
         };
         Ok(Self {

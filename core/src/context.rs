@@ -28,9 +28,9 @@ pub struct Core {
     pub rate_limiter: Arc<dyn RateLimiter>,
     /// Attempt counts for the abuse limits (logins, invite codes), in Redis when configured.
     pub throttle: Arc<dyn Throttle>,
-    /// Password hashes computed at once (argon2 takes ~19 MiB and tens of ms each): a flood of
-    /// logins queues here instead of taking the process's memory.
-    pub password_slots: Arc<tokio::sync::Semaphore>,
+    /// Argon2 with a bounded number of hashes at once and their working memory kept: a flood
+    /// of logins queues here instead of taking the process's memory.
+    pub passwords: Arc<crate::auth::password::Passwords>,
     pub settings: Settings,
 }
 

@@ -7,7 +7,6 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
 use serde_json::json;
 
-use super::password;
 use super::roles::{Actor, Role};
 use super::secrets::{normalize_invite_code, random_token, sha256_hex};
 use super::tokens::{ACCESS_TTL_SECS, REFRESH_TTL_DAYS};
@@ -81,7 +80,7 @@ fn unauthorized(msg: &str) -> CoreError {
 /// Creates or resets the configured admin at start-up. Several processes starting at once
 /// may race here: the loser of the insert finds the winner's row and resets it instead.
 pub async fn ensure_admin(core: &Core, username: &str, pw: &str) -> CoreResult<i64> {
-    let hash = password::hash(&core.password_slots, pw.to_string()).await?;
+    let hash = core.passwords.hash(pw.to_string()).await?;
     for _ in 0..3 {
         let now = core.now();
         let existing = members::Entity::find()
@@ -203,7 +202,7 @@ pub async fn admin_login(
         .await?;
     let stored = found.as_ref().and_then(|m| m.password_hash.clone());
     // Always one argon2 check, against a dummy hash when there is no account.
-    let password_ok = password::verify(&core.password_slots, pw.to_string(), stored).await?;
+    let password_ok = core.passwords.verify(pw.to_string(), stored).await?;
     let role: Option<Role> = found.as_ref().and_then(|m| m.role.parse().ok());
     let refusal = match &found {
         None => Some("unknown_username"),
