@@ -66,6 +66,17 @@ impl Scope {
     }
 }
 
+/// Checks a unit a request names (`field`): one outside the actor's scope does not exist for
+/// them, exactly as an id never used (400 naming the field), so a secretary learns nothing
+/// about other units.
+pub fn unit_in_scope(tree: &UnitTree, actor: &Actor, unit: i64, field: &str) -> CoreResult<()> {
+    if tree.contains(unit) && tree.scope_of(actor).owns(Some(unit)) {
+        Ok(())
+    } else {
+        Err(CoreError::invalid(field, "does not exist"))
+    }
+}
+
 /// The unit a new post or broadcast belongs to: the one asked for, which must be within the
 /// actor's scope; by default the organisation for an admin and their own unit for a secretary.
 pub fn owner_unit(
@@ -74,14 +85,8 @@ pub fn owner_unit(
     requested: Option<i64>,
 ) -> CoreResult<Option<i64>> {
     require_manager(actor)?;
-    let scope = tree.scope_of(actor);
     match requested {
-        Some(u) if !tree.contains(u) => Err(CoreError::invalid("unit_id", "does not exist")),
-        Some(u) if !scope.owns(Some(u)) => Err(CoreError::invalid(
-            "unit_id",
-            "is outside the units you manage",
-        )),
-        Some(u) => Ok(Some(u)),
+        Some(u) => unit_in_scope(tree, actor, u, "unit_id").map(|()| Some(u)),
         None if actor.role == Role::Admin => Ok(None),
         None => match actor.unit_id.filter(|u| tree.contains(*u)) {
             Some(u) => Ok(Some(u)),

@@ -96,10 +96,8 @@ const MATRIX: &[Row] = &[
     row("GET",    "/api/v1/admin/audit",                                 401, 403,   403,  403,   200),
     row("GET",    "/api/v1/admin/audit/verify",                          401, 403,   403,  403,   200),
     // Units and members.
-    // ✗ SecOut: the server answers 403 (see the note below the table).
     row("POST",   "/api/v1/admin/units",                                 401, 403,   201,  400,   201),
     row("GET",    "/api/v1/admin/units",                                 401, 403,   200,  200,   200),
-    // ✗ SecOut: the server answers 403 (see the note below the table).
     row("POST",   "/api/v1/admin/members",                               401, 403,   201,  400,   201),
     row("GET",    "/api/v1/admin/members",                               401, 403,   200,  200,   200),
     row("GET",    "/api/v1/admin/members/{id}",                          401, 403,   200,  404,   200),
@@ -156,12 +154,6 @@ const MATRIX: &[Row] = &[
     // The live socket: a plain GET is not an upgrade, whoever sends it.
     row("GET",    "/api/v1/ws",                                          400, 400,   400,  400,   400),
 ];
-// ✗ Known failing cells (the rules above, not the server's answers): B's secretary creating a
-// unit under A, or a member in A, gets 403 ("a secretary can only add units under their own
-// unit", "this unit is outside the units you manage"), where a unit id that was never used
-// gets 400 ("parent_id"/"unit_id" does not exist). The 403 tells them that A exists;
-// docs/authorization.md wants an object outside one's scope treated exactly as an id never
-// used, as posts, broadcasts, meetings and series do (400 naming unit_id).
 
 /// Cells that need the meeting to have begun (check-in, attendance) or ended (minutes,
 /// make-up): they run in the second phase.

@@ -544,9 +544,8 @@ async fn prepare(
     let unit_id = input.unit_id.or(actor.unit_id);
     match unit_id {
         None => v.add("unit_id", "give the unit that holds the meeting"),
-        Some(u) if !tree.contains(u) => v.add("unit_id", "does not exist"),
-        Some(u) if !scope.allows_unit(Some(u)) => {
-            v.add("unit_id", "is outside the units you manage")
+        Some(u) if !tree.contains(u) || !scope.allows_unit(Some(u)) => {
+            v.add("unit_id", "does not exist")
         }
         Some(_) => {}
     }

@@ -355,7 +355,7 @@ pub(super) fn unit_filter(
     match unit_id {
         Some(u) => {
             if !tree.contains(u) || !scope.allows_unit(Some(u)) {
-                return Err(CoreError::invalid("unit_id", "is not a unit you manage"));
+                return Err(CoreError::invalid("unit_id", "does not exist"));
             }
             Ok(Some(tree.subtree(&[u]).into_iter().collect()))
         }

@@ -7,7 +7,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use super::members::{self, MemberInput, MemberPatch};
 use super::tree::UnitTree;
 use crate::Core;
-use crate::auth::{Actor, Role};
+use crate::auth::{Actor, Role, Scope};
 use crate::entities::members as member_rows;
 use crate::error::{CoreError, CoreResult};
 
@@ -61,20 +61,22 @@ fn field(rec: &csv::StringRecord, i: Option<usize>) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
-/// Finds a unit by id or by a name that is unique in the tree.
-fn resolve_unit(tree: &UnitTree, raw: &str) -> Result<i64, String> {
+/// Finds a unit by id or by a name that is unique among the units the actor manages (a
+/// secretary's import sees only their subtree: other units do not exist for them).
+fn resolve_unit(tree: &UnitTree, scope: &Scope, raw: &str) -> Result<i64, String> {
     if raw.chars().count() > 100 {
         return Err("is longer than any unit name (100 characters)".into());
     }
     if let Ok(id) = raw.parse::<i64>()
         && tree.contains(id)
+        && scope.owns(Some(id))
     {
         return Ok(id);
     }
     let matches: Vec<i64> = tree
         .units
         .values()
-        .filter(|u| u.name == raw)
+        .filter(|u| u.name == raw && scope.owns(Some(u.id)))
         .map(|u| u.id)
         .collect();
     match matches.as_slice() {
@@ -148,7 +150,8 @@ async fn import_line(
     };
     let name = field(rec, Some(cols.name)).ok_or("name: must not be empty")?;
     let unit_raw = field(rec, Some(cols.unit)).ok_or("unit: must not be empty")?;
-    let unit_id = resolve_unit(tree, &unit_raw).map_err(|e| format!("unit: {e}"))?;
+    let unit_id =
+        resolve_unit(tree, &tree.scope_of(actor), &unit_raw).map_err(|e| format!("unit: {e}"))?;
     let role = match field(rec, cols.role) {
         None => Role::Member,
         Some(r) => r.parse::<Role>().map_err(|e| format!("role: {e}"))?,

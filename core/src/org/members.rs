@@ -139,16 +139,13 @@ pub fn check_manage(
     role: Role,
 ) -> CoreResult<()> {
     access::require_manager(actor)?;
-    if let Some(u) = unit_id
-        && !tree.contains(u)
-    {
-        return Err(CoreError::invalid("unit_id", "does not exist"));
-    }
-    let scope = tree.scope_of(actor);
-    if scope != Scope::All && !scope.allows_unit(unit_id) {
-        return Err(CoreError::Forbidden(
-            "this unit is outside the units you manage".into(),
-        ));
+    match unit_id {
+        Some(u) => access::unit_in_scope(tree, actor, u, "unit_id")?,
+        // Only an admin keeps a member without a unit (off the roster).
+        None if tree.scope_of(actor) != Scope::All => {
+            return Err(CoreError::invalid("unit_id", "is required"));
+        }
+        None => {}
     }
     access::check_role_change(actor, Role::Member, role)
 }
@@ -423,9 +420,7 @@ pub async fn list(
         cond = cond.add(members::Column::UnitId.is_in(set.into_iter().collect::<Vec<_>>()));
     }
     if let Some(u) = f.unit_id {
-        if !tree.contains(u) {
-            return Err(CoreError::invalid("unit_id", "does not exist"));
-        }
+        access::unit_in_scope(&tree, actor, u, "unit_id")?;
         cond = cond
             .add(members::Column::UnitId.is_in(tree.subtree(&[u]).into_iter().collect::<Vec<_>>()));
     }

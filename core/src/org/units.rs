@@ -36,9 +36,7 @@ pub async fn create(
     v.finish()?;
     let tree = UnitTree::load(&core.db).await?;
     if let Some(p) = parent_id {
-        if !tree.contains(p) {
-            return Err(CoreError::invalid("parent_id", "does not exist"));
-        }
+        access::unit_in_scope(&tree, actor, p, "parent_id")?;
         if tree.depth(p) >= MAX_DEPTH {
             return Err(CoreError::invalid(
                 "parent_id",
@@ -48,15 +46,10 @@ pub async fn create(
             ));
         }
     }
-    match tree.scope_of(actor) {
-        Scope::All => {}
-        scope => {
-            if !scope.allows_unit(parent_id) {
-                return Err(CoreError::Forbidden(
-                    "a secretary can only add units under their own unit".into(),
-                ));
-            }
-        }
+    if parent_id.is_none() && tree.scope_of(actor) != Scope::All {
+        return Err(CoreError::Forbidden(
+            "only an admin adds a unit at the top; a secretary adds units under their own".into(),
+        ));
     }
     let now = core.now();
     let txn = crate::db::begin_write(&core.db).await?;
