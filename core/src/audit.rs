@@ -48,6 +48,14 @@ impl Who {
         Self::default()
     }
 
+    /// The server itself (the bootstrap admin set from the configuration at start-up).
+    pub fn system() -> Self {
+        Self {
+            member_id: None,
+            role: Some("system".into()),
+        }
+    }
+
     pub fn member(id: i64, role: Role) -> Self {
         Self {
             member_id: Some(id),

@@ -78,9 +78,14 @@ async fn admin_actions_are_entries_with_who_what_and_which_object() {
             "unit.create",
             "auth.login",
             "auth.login",
+            "member.create",
         ],
-        "newest first"
+        "newest first; the first is the bootstrap admin, made by the server at start-up"
     );
+    let bootstrap = &log.body["items"][8];
+    assert!(bootstrap["actor_id"].is_null());
+    assert_eq!(bootstrap["actor_role"], "system");
+    assert_eq!(bootstrap["summary"]["via"], "bootstrap");
     let items = log.body["items"].as_array().unwrap();
     let cancel = &items[0];
     assert_eq!(cancel["actor_id"], admin_id);
@@ -91,7 +96,7 @@ async fn admin_actions_are_entries_with_who_what_and_which_object() {
     assert_eq!(items[4]["summary"]["name"], "张三");
     // The chain: each entry's position, one after the other.
     let seqs: Vec<i64> = items.iter().map(|e| e["seq"].as_i64().unwrap()).collect();
-    assert_eq!(seqs, (1..=8).rev().collect::<Vec<_>>());
+    assert_eq!(seqs, (1..=9).rev().collect::<Vec<_>>());
 
     // Filters: by action family, by object, by actor.
     let r = app
@@ -121,7 +126,7 @@ async fn admin_actions_are_entries_with_who_what_and_which_object() {
 
     let v = verify(&app, &admin).await;
     assert_eq!(v["ok"], true, "{v:?}");
-    assert_eq!(v["entries"], 8);
+    assert_eq!(v["entries"], 9);
     assert_eq!(v["last_hash"], items[0]["hash"]);
 
     // Only admins read or verify it.
@@ -273,7 +278,7 @@ async fn concurrent_writers_keep_the_chain_one_line() {
     futures_util::future::join_all(writes).await;
     let v = verify(&app, &admin).await;
     assert_eq!(v["ok"], true, "{v:?}");
-    // The admin's login, the unit, and the 24 writes: no gap, no fork.
-    assert_eq!(v["entries"], 26);
-    assert_eq!(v["last_seq"], 26);
+    // The bootstrap admin, their login, the unit, and the 24 writes: no gap, no fork.
+    assert_eq!(v["entries"], 27);
+    assert_eq!(v["last_seq"], 27);
 }

@@ -146,6 +146,7 @@ impl Branch {
             .app
             .get("/api/v1/me/wechat/subscriptions", &self.tokens[i])
             .await;
+        assert_eq!(r.status, 200, "credits of member {i}: {:?}", r.body);
         r.body["credits"][LESSON_TEMPLATE].as_i64().unwrap_or(0)
     }
 }
@@ -348,6 +349,8 @@ async fn busy_answers_are_retried_with_backoff_and_delivered_once() {
     assert_eq!(s["wechat"]["sent"], 4, "{s}");
     for i in 0..4 {
         assert_eq!(b.app.mock.sends_to(&b.openid(i)), 1);
+        // A busy answer gave the credit back; the send that arrived used it, once.
+        assert_eq!(b.credits(i).await, 0, "member {i}");
     }
     let attempts: Vec<i32> = b.deliveries(&id).await.iter().map(|d| d.attempts).collect();
     assert_eq!(
@@ -365,6 +368,10 @@ async fn a_permanent_error_is_dead_lettered_and_not_retried() {
     b.app.mock.fail_next(SEND_PATH, 40003, 1);
     let id = b.broadcast(json!(["wechat"])).await;
     b.app.drain().await;
+    // The refused message did not arrive, so its member keeps the consent for the next one.
+    let mut credits = vec![b.credits(0).await, b.credits(1).await];
+    credits.sort();
+    assert_eq!(credits, vec![0, 1]);
     b.app.clock.advance(Duration::days(2));
     b.app.drain().await;
     let s = b.stats(&id).await;
@@ -379,6 +386,7 @@ async fn a_permanent_error_is_dead_lettered_and_not_retried() {
         .unwrap();
     assert_eq!(dead.last_error_code, Some(40003));
     assert_eq!(dead.attempts, 1);
+
     // It is listed among the failed recipients, with its error.
     let admin = b.app.admin_token().await;
     let r = b
@@ -458,6 +466,11 @@ async fn a_worker_killed_after_the_platform_accepted_never_sends_again() {
     let s = b.stats(&id).await;
     assert_eq!(s["wechat"]["unknown"], 3, "{s}");
     assert_eq!(b.app.mock.total_sends(), 3, "no second send");
+    // WeChat may have delivered them and used the consents: they count as used, so the
+    // mini-program asks again instead of WeChat refusing the next notice with 43101.
+    for i in 0..3 {
+        assert_eq!(b.credits(i).await, 0, "member {i}");
+    }
 }
 
 #[tokio::test]
