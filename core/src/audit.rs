@@ -18,8 +18,8 @@
 use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelBehavior, ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait,
+    DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -243,6 +243,25 @@ pub async fn append(
         .exec(txn)
         .await?;
     Ok(head.seq)
+}
+
+/// Saves a change to one row and its entry, in one transaction: the common case of a service
+/// that edits one object.
+pub async fn update<A>(
+    core: &Core,
+    who: &Who,
+    am: A,
+    event: Event,
+) -> CoreResult<<A::Entity as EntityTrait>::Model>
+where
+    A: ActiveModelTrait + ActiveModelBehavior + Send,
+    <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
+{
+    let txn = crate::db::begin_write(&core.db).await?;
+    let row = am.update(&txn).await?;
+    append(&txn, core.now(), who, event).await?;
+    txn.commit().await?;
+    Ok(row)
 }
 
 /// Records an event that is a change of its own (a login, a refusal): its own transaction.

@@ -288,6 +288,12 @@ pub async fn patch(core: &Core, actor: &Actor, id: i64, p: PostPatch) -> CoreRes
     );
     v.finish()?;
     let mut changed: Vec<&str> = vec![];
+    let title = p
+        .title
+        .as_deref()
+        .map(str::trim)
+        .unwrap_or(&row.title)
+        .to_string();
     let mut am: posts::ActiveModel = row.into();
     if let Some(k) = p.kind {
         am.kind = Set(k);
@@ -313,21 +319,11 @@ pub async fn patch(core: &Core, actor: &Actor, id: i64, p: PostPatch) -> CoreRes
         am.study_minutes = Set(m);
         changed.push("study_minutes");
     }
-    let now = core.now();
-    am.updated_at = Set(now);
-    let txn = crate::db::begin_write(&core.db).await?;
-    let row = am.update(&txn).await?;
-    audit::append(
-        &txn,
-        now,
-        &actor.into(),
-        Event::new("post.update")
-            .target("post", id)
-            .summary(json!({"changed": changed, "title": row.title})),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(row.into())
+    am.updated_at = Set(core.now());
+    let event = Event::new("post.update")
+        .target("post", id)
+        .summary(json!({"changed": changed, "title": title}));
+    Ok(audit::update(core, &actor.into(), am, event).await?.into())
 }
 
 /// Newest first, optionally of one kind: for a secretary, their scope's posts and the

@@ -65,50 +65,26 @@ async fn invite_codes_cannot_be_guessed_on_one_account() {
     let member = app
         .create_member(&admin, json!({"name": "张三", "unit_id": unit}))
         .await;
-    let code = app.mock.issue_code("o-guesser");
-    let r = app
-        .request(
-            Method::POST,
-            "/api/v1/auth/wechat/login",
-            None,
-            Some(json!({"code": code})),
-        )
-        .await;
+    let r = app.wechat_login("o-guesser").await;
     let bind_token = r.body["bind_token"].as_str().unwrap().to_string();
-    let bind = |code: &str| {
-        app.request(
-            Method::POST,
-            "/api/v1/auth/wechat/bind",
-            None,
-            Some(json!({"bind_token": bind_token, "invite_code": code})),
-        )
-    };
     for i in 0..10 {
-        let r = bind(&format!("WRONG{i:03}")).await;
+        let r = app.bind(&bind_token, &format!("WRONG{i:03}")).await;
         assert_eq!(r.status, 400, "{:?}", r.body);
         assert_eq!(r.detail_fields(), vec!["invite_code"]);
     }
     // Even the right code is refused now: guessing 31^8 codes at 10 an hour is hopeless.
-    let r = bind(member["invite_code"].as_str().unwrap()).await;
+    let r = app
+        .bind(&bind_token, member["invite_code"].as_str().unwrap())
+        .await;
     assert_eq!(r.status, 429, "{:?}", r.body);
     assert!(retry_after(&r) <= 3600);
     app.clock.advance(Duration::seconds(retry_after(&r) as i64));
     // A fresh bind token (the old one expired meanwhile) for the same account works again.
-    let code = app.mock.issue_code("o-guesser");
+    let r = app.wechat_login("o-guesser").await;
     let r = app
-        .request(
-            Method::POST,
-            "/api/v1/auth/wechat/login",
-            None,
-            Some(json!({"code": code})),
-        )
-        .await;
-    let r = app
-        .request(
-            Method::POST,
-            "/api/v1/auth/wechat/bind",
-            None,
-            Some(json!({"bind_token": r.body["bind_token"], "invite_code": member["invite_code"]})),
+        .bind(
+            r.body["bind_token"].as_str().unwrap(),
+            member["invite_code"].as_str().unwrap(),
         )
         .await;
     assert_eq!(r.status, 200, "{:?}", r.body);

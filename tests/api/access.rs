@@ -303,16 +303,7 @@ impl World {
 
     /// A fresh WeChat session of a bound member: the token response.
     async fn wechat_session(&self, m: &Value) -> Value {
-        let code = self.app.mock.issue_code(&format!("o-{}", id(m)));
-        let r = self
-            .app
-            .request(
-                Method::POST,
-                "/api/v1/auth/wechat/login",
-                None,
-                Some(json!({"code": code})),
-            )
-            .await;
+        let r = self.app.wechat_login(&format!("o-{}", id(m))).await;
         assert!(
             r.status == 200 && r.body["access_token"].is_string(),
             "set-up: wechat login: {:?}",
@@ -497,16 +488,7 @@ async fn prepare(w: &World, r: &Row, c: Caller) -> Call {
         }
         ("POST", "/api/v1/auth/wechat/bind") => {
             let m = w.new_member().await;
-            let code = w.app.mock.issue_code(&format!("o-{}", id(&m)));
-            let login = w
-                .app
-                .request(
-                    Method::POST,
-                    "/api/v1/auth/wechat/login",
-                    None,
-                    Some(json!({"code": code})),
-                )
-                .await;
+            let login = w.app.wechat_login(&format!("o-{}", id(&m))).await;
             let bind = login.body["bind_token"]
                 .as_str()
                 .unwrap_or_else(|| panic!("set-up: a bind token: {:?}", login.body))

@@ -408,19 +408,34 @@ impl TestApp {
         r.body["id"].as_str().unwrap().to_string()
     }
 
+    /// `POST /auth/wechat/login` with a fresh `wx.login` code of `openid` from the mock.
+    pub async fn wechat_login(&self, openid: &str) -> Resp {
+        let code = self.mock.issue_code(openid);
+        self.request(
+            Method::POST,
+            "/api/v1/auth/wechat/login",
+            None,
+            Some(json!({"code": code})),
+        )
+        .await
+    }
+
+    /// `POST /auth/wechat/bind`.
+    pub async fn bind(&self, bind_token: &str, invite_code: &str) -> Resp {
+        self.request(
+            Method::POST,
+            "/api/v1/auth/wechat/bind",
+            None,
+            Some(json!({"bind_token": bind_token, "invite_code": invite_code})),
+        )
+        .await
+    }
+
     /// Logs a member in through the WeChat mock: login, bind with the invite code.
     /// Returns the member's access token.
     pub async fn member_token(&self, member: &Value) -> String {
         let openid = format!("o-{}", member["id"].as_str().unwrap());
-        let code = self.mock.issue_code(&openid);
-        let r = self
-            .request(
-                Method::POST,
-                "/api/v1/auth/wechat/login",
-                None,
-                Some(json!({"code": code})),
-            )
-            .await;
+        let r = self.wechat_login(&openid).await;
         assert_eq!(r.status, 200, "wechat login: {:?}", r.body);
         if let Some(t) = r.body["access_token"].as_str() {
             return t.to_string();

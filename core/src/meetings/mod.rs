@@ -1206,19 +1206,15 @@ pub async fn record_attendance(
     });
     am.check_in_method = Set(Some("manual".into()));
     am.recorded_by = Set(Some(actor.member_id));
-    let txn = crate::db::begin_write(&core.db).await?;
-    let row = am.update(&txn).await?;
-    audit::append(
-        &txn,
-        now,
+    audit::update(
+        core,
         &actor.into(),
+        am,
         Event::new("meeting.attendance")
             .target("meeting", id)
             .summary(json!({"member_id": member_id, "status": status})),
     )
-    .await?;
-    txn.commit().await?;
-    Ok(row)
+    .await
 }
 
 /// Minutes in Markdown, once the meeting has ended.
@@ -1247,18 +1243,15 @@ pub async fn set_minutes(
     am.minutes_md = Set(Some(minutes_md));
     am.minutes_at = Set(Some(now));
     am.updated_at = Set(now);
-    let txn = crate::db::begin_write(&core.db).await?;
-    let row = am.update(&txn).await?;
-    audit::append(
-        &txn,
-        now,
+    let row = audit::update(
+        core,
         &actor.into(),
+        am,
         Event::new("meeting.minutes")
             .target("meeting", id)
             .summary(json!({"characters": chars, "replaced": replaced})),
     )
     .await?;
-    txn.commit().await?;
     Ok(MeetingView::from_row(row))
 }
 

@@ -106,23 +106,13 @@ pub async fn credits_of_many(
     Ok(out)
 }
 
-/// Uses one credit for a send about to leave (never below 0).
+/// Uses one credit for a send about to leave (never below 0); false when there was none.
 pub async fn use_one(
     db: &impl ConnectionTrait,
     member_id: i64,
     template_id: &str,
-) -> CoreResult<()> {
-    wechat_credits::Entity::update_many()
-        .col_expr(
-            wechat_credits::Column::Credits,
-            Expr::col(wechat_credits::Column::Credits).sub(1),
-        )
-        .filter(wechat_credits::Column::MemberId.eq(member_id))
-        .filter(wechat_credits::Column::TemplateId.eq(template_id))
-        .filter(wechat_credits::Column::Credits.gt(0))
-        .exec(db)
-        .await?;
-    Ok(())
+) -> CoreResult<bool> {
+    change_by(db, member_id, template_id, -1).await
 }
 
 /// Returns a credit taken for a send that certainly did not arrive (WeChat answered with an
@@ -132,16 +122,26 @@ pub async fn give_back(
     member_id: i64,
     template_id: &str,
 ) -> CoreResult<()> {
-    wechat_credits::Entity::update_many()
+    change_by(db, member_id, template_id, 1).await.map(|_| ())
+}
+
+async fn change_by(
+    db: &impl ConnectionTrait,
+    member_id: i64,
+    template_id: &str,
+    delta: i64,
+) -> CoreResult<bool> {
+    let mut q = wechat_credits::Entity::update_many()
         .col_expr(
             wechat_credits::Column::Credits,
-            Expr::col(wechat_credits::Column::Credits).add(1),
+            Expr::col(wechat_credits::Column::Credits).add(delta),
         )
         .filter(wechat_credits::Column::MemberId.eq(member_id))
-        .filter(wechat_credits::Column::TemplateId.eq(template_id))
-        .exec(db)
-        .await?;
-    Ok(())
+        .filter(wechat_credits::Column::TemplateId.eq(template_id));
+    if delta < 0 {
+        q = q.filter(wechat_credits::Column::Credits.gte(-delta));
+    }
+    Ok(q.exec(db).await?.rows_affected > 0)
 }
 
 /// WeChat said 43101: whatever we counted, the member has nothing left for this template.

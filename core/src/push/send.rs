@@ -669,9 +669,12 @@ impl Sender {
         // worker dies) may have reached the phone and used the member's consent, so counting it
         // used makes the mini-program ask again rather than have WeChat refuse the next notice
         // with 43101. A send that certainly did not arrive gives it back below.
+        let mut took_credit = HashSet::new();
         for row in &rows {
-            if let Some(t) = ctx.template_of(row) {
-                super::consent::use_one(&self.core.db, row.member_id, &t.template_id).await?;
+            if let Some(t) = ctx.template_of(row)
+                && super::consent::use_one(&self.core.db, row.member_id, &t.template_id).await?
+            {
+                took_credit.insert(row.id);
             }
         }
         let sends = rows.into_iter().map(|row| {
@@ -713,9 +716,12 @@ impl Sender {
                         super::consent::zero(&self.core.db, row.member_id, &tid).await?
                     }
                     // WeChat answered with an error, or nothing left: the consent was not used.
-                    Outcome::Retry { .. } | Outcome::Dead { .. } | Outcome::NotSent { .. } => {
+                    Outcome::Retry { .. } | Outcome::Dead { .. } | Outcome::NotSent { .. }
+                        if took_credit.contains(&row.id) =>
+                    {
                         super::consent::give_back(&self.core.db, row.member_id, &tid).await?
                     }
+                    Outcome::Retry { .. } | Outcome::Dead { .. } | Outcome::NotSent { .. } => {}
                 }
             }
         }
