@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Crash test of the distributed shape, against real processes of the built binary on PostgreSQL
 # and Redis: fan-out workers are killed with SIGKILL mid-fan-out, Redis is flushed before, during
-# and after, and every broadcast must still reach each of its N recipients exactly once. Last, a
-# live-inbox socket on one API process must see a fan-out and a read made through another.
+# and after, and every broadcast must still reach each of its N recipients exactly once. Then a
+# live-inbox socket on one API process must see a fan-out and a read made through another, and
+# the audit chain written by both API processes at once must verify (and fail once tampered).
 #
 #   bash scripts/crash-test.sh            # after `cargo test` (CI) or `cargo test --no-run`
 #
@@ -338,6 +339,25 @@ pass "case 5: inbox.new (broadcast $B5, created on serve2, fanned out by work6) 
 kill "${PIDS[ws]}" 2>/dev/null || true
 wait "${PIDS[ws]}" 2>/dev/null || true
 unset "PIDS[ws]"
+
+say "case 6: the audit chain written by two API processes at once, verified, then tampered with"
+for i in $(seq 1 20); do
+  if [ $((i % 2)) -eq 0 ]; then API=$API2; else API=$API1; fi
+  api POST /api/v1/admin/units "{\"name\":\"audit-$i\"}" >/dev/null &
+done
+wait_units() { [ "$(psql "$CRASH_DB_URL" -qtAX -c "SELECT count(*) FROM units WHERE name LIKE 'audit-%'")" = 20 ]; }
+wait_for 30 "the 20 units made through both APIs" wait_units
+API=$API1
+audit_verify() { (cd "$OUT" && exec env "${ENVV[@]}" "$BIN" audit verify) 2>>"$OUT/audit.log"; }
+out=$(audit_verify) || fail "case 6: fingertip audit verify failed on an untouched chain: $out"
+entries=$(psql "$CRASH_DB_URL" -qtAX -c "SELECT count(*) FROM audit_log")
+[ "$(psql "$CRASH_DB_URL" -qtAX -c "SELECT max(seq) FROM audit_log")" = "$entries" ] ||
+  fail "case 6: the chain has a gap or a fork: $entries entries"
+echo "$out" | grep -q "^ok: $entries entries" || fail "case 6: unexpected verify output: $out"
+psql "$CRASH_DB_URL" -qtAX -c "UPDATE audit_log SET summary = '{\"name\":\"forged\"}' WHERE seq = 3" >/dev/null
+if out=$(audit_verify); then fail "case 6: verify passed a tampered chain: $out"; fi
+echo "$out" | grep -q "MISMATCH at entry 3" || fail "case 6: verify did not name entry 3: $out"
+pass "case 6: $entries audit entries from two serve processes form one chain; an edited entry 3 is named"
 
 term work6
 term serve2
