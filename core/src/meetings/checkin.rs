@@ -4,7 +4,9 @@
 //! window's code; a member's check-in is accepted with the current or the previous one.
 
 use chrono::{DateTime, Utc};
-use sha2::{Digest, Sha256};
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
 
 /// Seconds a code is shown for.
 pub const WINDOW_SECS: i64 = 30;
@@ -19,24 +21,14 @@ pub fn window_end(window: i64) -> DateTime<Utc> {
     DateTime::from_timestamp((window + 1) * WINDOW_SECS, 0).unwrap_or_default()
 }
 
-/// HMAC-SHA256 (RFC 2104), written out over `sha2` because the tree's `hmac` crate is built
-/// for a newer `digest` than our `sha2`; it is the textbook construction, nothing more.
 fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
-    const BLOCK: usize = 64;
-    let mut k = [0u8; BLOCK];
-    if key.len() > BLOCK {
-        k[..32].copy_from_slice(&Sha256::digest(key));
-    } else {
-        k[..key.len()].copy_from_slice(key);
-    }
-    let mut inner = Sha256::new();
-    inner.update(k.map(|b| b ^ 0x36));
-    inner.update(message);
-    let inner = inner.finalize();
-    let mut outer = Sha256::new();
-    outer.update(k.map(|b| b ^ 0x5c));
-    outer.update(inner);
-    outer.finalize().into()
+    // HMAC takes a key of any length, so `new_from_slice` cannot fail.
+    let mut mac = match Hmac::<Sha256>::new_from_slice(key) {
+        Ok(m) => m,
+        Err(_) => unreachable!("HMAC accepts keys of any length"),
+    };
+    mac.update(message);
+    mac.finalize().into_bytes().into()
 }
 
 /// The key for check-in codes: derived from the JWT secret, so that it is never the token key
@@ -68,11 +60,12 @@ pub fn accepts(key: &[u8; 32], meeting_id: i64, now: DateTime<Utc>, given: &str)
     let w = window_of(now);
     [w, w - 1]
         .iter()
-        .any(|w| constant_eq(code(key, meeting_id, *w).as_bytes(), given.as_bytes()))
-}
-
-fn constant_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+        .any(|w| {
+            code(key, meeting_id, *w)
+                .as_bytes()
+                .ct_eq(given.as_bytes())
+                .into()
+        })
 }
 
 #[cfg(test)]
