@@ -141,6 +141,8 @@ impl App {
                 }) as Arc<dyn PushPlatform>
             });
         let tokens = TokenKeys::new(settings.jwt_secret.expose())?;
+        // The process's metrics recorder, before anything counts (once per process).
+        fingertip_api::telemetry::recorder();
         let core = Core {
             db,
             clock: opts.clock,
@@ -231,6 +233,25 @@ impl App {
         stop.cancelled().await;
         handle.stop(true).await;
         let _ = running.await;
+        Ok(())
+    }
+
+    /// Serves `/metrics` and `/healthz` on `FINGERTIP_METRICS_BIND` until `stop` (for `work`,
+    /// which has no API listener), when it is set.
+    pub fn serve_metrics(&self, stop: CancellationToken) -> anyhow::Result<()> {
+        let Some(bind) = self.core.settings.metrics_bind else {
+            return Ok(());
+        };
+        let listener =
+            TcpListener::bind(bind).with_context(|| format!("cannot listen on {bind}"))?;
+        let server = fingertip_api::telemetry::serve_metrics(self.core.clone(), listener)?;
+        let handle = server.handle();
+        tracing::info!(addr = %bind, "metrics listening");
+        tokio::spawn(server);
+        tokio::spawn(async move {
+            stop.cancelled().await;
+            handle.stop(true).await;
+        });
         Ok(())
     }
 

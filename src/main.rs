@@ -195,7 +195,9 @@ async fn run(command: Option<Command>, settings: Settings) -> anyhow::Result<()>
         }
         Some(Command::Work) => {
             app.require_migrated().await?;
-            app.work(fingertip::shutdown::on_signal()).await
+            let stop = fingertip::shutdown::on_signal();
+            app.serve_metrics(stop.clone())?;
+            app.work(stop).await
         }
         Some(Command::Audit {
             command: AuditCommand::Verify,

@@ -56,6 +56,7 @@ impl FromRequest for Auth {
                 )
             })?;
             let actor = service::authenticate(&core, &token).await?;
+            tracing::Span::current().record("member.id", actor.member_id);
             // For the audit log, which the server writes once the response is known.
             req.extensions_mut().insert(actor.clone());
             Ok(Auth(actor))

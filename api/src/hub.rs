@@ -116,6 +116,11 @@ impl Registry {
         }
     }
 
+    /// Open sockets here.
+    pub fn sockets(&self) -> usize {
+        self.lock().values().map(Vec::len).sum()
+    }
+
     /// Members with at least one socket here.
     pub fn members(&self) -> Vec<i64> {
         self.lock().keys().copied().collect()

@@ -8,6 +8,7 @@ pub mod hub;
 pub mod openapi;
 pub mod routes;
 pub mod server;
+pub mod telemetry;
 
 pub use hub::LiveOptions;
 pub use server::{ServerOptions, build};

@@ -136,7 +136,7 @@ impl Modify for Truth {
 #[openapi(
     info(title = "Fingertip", description = "The fingertip classroom: broadcasts to members' inboxes and phones."),
     paths(
-        health::healthz, health::readyz, audit::list_audit, audit::verify_audit,
+        health::healthz, health::readyz, crate::telemetry::metrics_text, audit::list_audit, audit::verify_audit,
         auth::admin_login, auth::wechat_login, auth::wechat_bind, auth::refresh, auth::logout, auth::me,
         units::create_unit, units::list_units,
         members::create_member, members::list_members, members::get_member, members::patch_member, members::import_members,

@@ -3,7 +3,6 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
-use std::time::Instant;
 
 use actix_web::dev::{Server, Service};
 use actix_web::{App, HttpMessage, HttpServer, web};
@@ -89,28 +88,14 @@ pub fn build(
                     }
                 }
             })
-            .wrap_fn(|req, srv| {
-                let (method, path) = (req.method().clone(), req.path().to_string());
-                let start = Instant::now();
-                let fut = srv.call(req);
-                async move {
-                    let res = fut.await?;
-                    tracing::info!(
-                        http.method = %method,
-                        http.path = %path,
-                        http.status = res.status().as_u16(),
-                        elapsed_ms = start.elapsed().as_millis() as u64,
-                        "request"
-                    );
-                    Ok(res)
-                }
-            })
+            .wrap_fn(crate::telemetry::observe_request)
             // The last word on errors: any error actix answered on its own (a raw body over
             // the limit, say) leaves in the JSON envelope too.
             .wrap(
                 actix_web::middleware::ErrorHandlers::new().default_handler(error::ensure_envelope),
             )
             .configure(routes::configure)
+            .configure(crate::telemetry::configure)
             .default_service(web::to(error::no_route))
     })
     .workers(opts.workers)

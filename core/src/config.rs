@@ -78,6 +78,9 @@ pub struct Settings {
     /// Take the client's address from `X-Forwarded-For`/`Forwarded` (behind a reverse proxy
     /// that overwrites them) instead of the TCP peer, for the abuse limits and the audit log.
     pub trust_forwarded_for: bool,
+    /// Where `fingertip work` serves `/metrics` and `/healthz` (the API serves its own on
+    /// `bind`); `None`: nowhere.
+    pub metrics_bind: Option<SocketAddr>,
 }
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -247,6 +250,16 @@ impl Settings {
             }
         };
 
+        let metrics_bind = get("FINGERTIP_METRICS_BIND").and_then(|raw| {
+            raw.parse::<SocketAddr>()
+                .map_err(|_| {
+                    errors.push(format!(
+                        "FINGERTIP_METRICS_BIND={raw:?} is not a socket address such as 0.0.0.0:9091"
+                    ))
+                })
+                .ok()
+        });
+
         let trust_forwarded_for = match get("FINGERTIP_TRUST_FORWARDED_FOR").as_deref() {
             None | Some("false") => false,
             Some("true") => true,
@@ -350,6 +363,7 @@ impl Settings {
             wecom_api_base,
             log_json,
             trust_forwarded_for,
+            metrics_bind,
             fanout_lease_secs,
             fanout_batch,
             sender_name,

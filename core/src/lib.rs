@@ -15,11 +15,13 @@ pub mod error;
 pub mod inbox;
 pub mod live;
 pub mod meetings;
+pub mod metrics;
 pub mod org;
 pub mod paging;
 pub mod ports;
 pub mod posts;
 pub mod push;
+pub mod trace;
 
 pub use context::Core;
 pub use error::{CoreError, CoreResult, FieldError};

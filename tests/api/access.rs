@@ -84,6 +84,7 @@ const MATRIX: &[Row] = &[
     // Operations (public).
     row("GET",    "/healthz",                                            200, 200,   200,  200,   200),
     row("GET",    "/readyz",                                             200, 200,   200,  200,   200),
+    row("GET",    "/metrics",                                            200, 200,   200,  200,   200),
     // Logins take credentials, not a bearer token: valid ones work whoever sends them.
     row("POST",   "/api/v1/auth/admin/login",                            200, 200,   200,  200,   200),
     row("POST",   "/api/v1/auth/wechat/login",                           200, 200,   200,  200,   200),
@@ -461,6 +462,7 @@ async fn prepare(w: &World, r: &Row, c: Caller) -> Call {
     match (r.method, r.path) {
         ("GET", "/healthz")
         | ("GET", "/readyz")
+        | ("GET", "/metrics")
         | ("GET", "/api/v1/admin/audit")
         | ("GET", "/api/v1/admin/audit/verify")
         | ("GET", "/api/v1/me")

@@ -365,6 +365,9 @@ impl TokenCache {
             value: fetched.value,
         };
         tracing::debug!(key = %self.key, expires_at = token.expires_at, "fetched an access token");
+        let platform = self.key.split(':').next().unwrap_or("unknown").to_string();
+        metrics::counter!("fingertip_platform_token_fetches_total", "platform" => platform)
+            .increment(1);
         if let Err(e) = self.store.put(&self.key, &token).await {
             // This caller still has a good token; others will fetch their own.
             tracing::warn!(key = %self.key, error = %e, "could not store the access token");

@@ -10,6 +10,7 @@ use fingertip_core::broadcasts::fanout::{self, FanoutConfig, Outcome};
 use fingertip_core::meetings;
 use fingertip_core::ports::Job;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 pub struct FanoutWorker {
     core: Arc<Core>,
@@ -40,13 +41,35 @@ impl FanoutWorker {
 
     async fn handle(&self, id: i64, stop: &CancellationToken) -> anyhow::Result<bool> {
         let is_stopped = || stop.is_cancelled();
-        let out = fanout::process(&self.core, id, &self.id, &self.cfg, &is_stopped).await?;
+        let out = fanout::process(&self.core, id, &self.id, &self.cfg, &is_stopped)
+            .instrument(tracing::info_span!("fanout.broadcast", broadcast.id = id))
+            .await?;
+        let outcome = match out {
+            Outcome::Sent { .. } => "sent",
+            Outcome::Stopped { .. } => "stopped",
+            Outcome::NotClaimed => return Ok(false),
+        };
+        metrics::counter!(fingertip_core::metrics::FANOUT_OCCURRENCES, "outcome" => outcome)
+            .increment(1);
         Ok(matches!(out, Outcome::Sent { .. }))
+    }
+
+    /// One pass in a span of its own (`pass.id`), counted and timed.
+    async fn pass(&self, wait: Duration, stop: &CancellationToken) -> anyhow::Result<usize> {
+        let span = tracing::info_span!(
+            "fanout.pass",
+            worker = %self.id,
+            pass.id = %fingertip_core::trace::new_id()
+        );
+        let started = std::time::Instant::now();
+        let r = self.sweep(wait, stop).instrument(span).await;
+        fingertip_core::metrics::worker_pass("fanout", started.elapsed().as_secs_f64(), r.is_err());
+        r
     }
 
     /// Handles the jobs `pull` returned, then sweeps the database. Returns how many broadcasts
     /// this pass finished.
-    async fn pass(&self, wait: Duration, stop: &CancellationToken) -> anyhow::Result<usize> {
+    async fn sweep(&self, wait: Duration, stop: &CancellationToken) -> anyhow::Result<usize> {
         let mut done = 0;
         let deliveries = match self.core.queue.pull(32, wait).await {
             Ok(d) => d,

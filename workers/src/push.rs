@@ -8,6 +8,7 @@ use std::time::Duration;
 use fingertip_core::Core;
 use fingertip_core::push::send::{PassReport, SendConfig, Sender};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 pub struct PushWorker {
     sender: Sender,
@@ -43,7 +44,20 @@ impl PushWorker {
 
     /// One pass without waiting: what tests call until it reports nothing claimed.
     pub async fn run_once(&self) -> anyhow::Result<PassReport> {
-        Ok(self.sender.pass(&|| false).await?)
+        self.pass(&|| false).await
+    }
+
+    /// One pass of the sender, in a span of its own (`pass.id`), counted and timed.
+    async fn pass(&self, stop: &(dyn Fn() -> bool + Sync)) -> anyhow::Result<PassReport> {
+        let span = tracing::info_span!(
+            "push.pass",
+            worker = %self.sender.worker,
+            pass.id = %fingertip_core::trace::new_id()
+        );
+        let started = std::time::Instant::now();
+        let r = self.sender.pass(stop).instrument(span).await;
+        fingertip_core::metrics::worker_pass("push", started.elapsed().as_secs_f64(), r.is_err());
+        Ok(r?)
     }
 
     pub async fn run(self, stop: CancellationToken) {
@@ -57,7 +71,7 @@ impl PushWorker {
         );
         while !stop.is_cancelled() {
             let is_stopped = || stop.is_cancelled();
-            let idle = match self.sender.pass(&is_stopped).await {
+            let idle = match self.pass(&is_stopped).await {
                 Ok(r) => {
                     if r.claimed > 0 || r.unknown > 0 {
                         tracing::info!(

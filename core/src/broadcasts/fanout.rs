@@ -261,6 +261,7 @@ pub async fn run(
             release(core, b.id, worker).await?;
             return Ok(Outcome::Stopped { inserted });
         }
+        let started = std::time::Instant::now();
         let txn = crate::db::begin_write(&core.db).await?;
         let ids = next_batch(&txn, &audience, &tree, cursor, cfg.batch).await?;
         let now = core.now();
@@ -293,6 +294,9 @@ pub async fn run(
             return Ok(Outcome::Stopped { inserted });
         }
         txn.commit().await?;
+        metrics::counter!(crate::metrics::FANOUT_ROWS).increment(n);
+        metrics::histogram!(crate::metrics::FANOUT_BATCH_DURATION)
+            .record(started.elapsed().as_secs_f64());
         crate::live::delivered(core, b.id, b.occurrence, &ids).await;
         inserted += n;
         cursor = last;

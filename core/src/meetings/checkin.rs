@@ -58,14 +58,12 @@ pub fn code(key: &[u8; 32], meeting_id: i64, window: i64) -> String {
 pub fn accepts(key: &[u8; 32], meeting_id: i64, now: DateTime<Utc>, given: &str) -> bool {
     let given = given.trim();
     let w = window_of(now);
-    [w, w - 1]
-        .iter()
-        .any(|w| {
-            code(key, meeting_id, *w)
-                .as_bytes()
-                .ct_eq(given.as_bytes())
-                .into()
-        })
+    [w, w - 1].iter().any(|w| {
+        code(key, meeting_id, *w)
+            .as_bytes()
+            .ct_eq(given.as_bytes())
+            .into()
+    })
 }
 
 #[cfg(test)]

@@ -437,6 +437,7 @@ impl Sender {
             DeliveryStatus::Pending
         };
         let txn = crate::db::begin_write(&self.core.db).await?;
+        let mut counted: Vec<(String, &'static str)> = Vec::with_capacity(outcomes.len());
         for (row, outcome) in outcomes {
             let (status, next, code, error, msgid) = match outcome {
                 Outcome::Sent { msgid } => {
@@ -554,10 +555,16 @@ impl Sender {
                     outcome = ?outcome,
                     "a push outcome could not be recorded: the row's lease was lost meanwhile"
                 );
+            } else {
+                counted.push((row.channel.clone(), status.as_str()));
             }
             report.add(outcome);
         }
         txn.commit().await?;
+        for (channel, status) in counted {
+            metrics::counter!(crate::metrics::PUSH_SENDS, "channel" => channel, "outcome" => status)
+                .increment(1);
+        }
         Ok(())
     }
 
@@ -654,6 +661,9 @@ impl Sender {
                     return Ok(Some(report));
                 }
             }
+        }
+        for w in &waits {
+            metrics::histogram!(crate::metrics::PUSH_RATE_WAIT).record(w.as_secs_f64());
         }
         let longest = waits.iter().max().copied().unwrap_or_default();
         let waits: HashMap<i64, StdDuration> = ids.iter().copied().zip(waits).collect();
