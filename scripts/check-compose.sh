@@ -4,7 +4,7 @@
 #     built-in `vendor.compose-spec` schema, vendored in the package (no network at check time);
 #  2. with checks a schema cannot make: every depends_on target and named volume exists, every
 #     ${...} interpolation is well formed, no service with replicas > 1 publishes a fixed host port,
-#     and every FINGERTIP_* variable it sets or interpolates is one that core/src/config.rs reads
+#     and every FINGERTIP_* variable it sets or interpolates is one that the settings (core/src/settings/mod.rs, src/settings.rs) read
 #     (or a FINGERTIP_TEST_* variable of the test suite);
 #  3. with `docker compose config -q` as well, when the Compose plugin is installed.
 # Exits non-zero on the first failing step.
@@ -15,12 +15,14 @@ set -euo pipefail
 
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 file="${1:-$repo/docker-compose.yml}"
-config_rs="$repo/core/src/config.rs"
+settings_rs=("$repo/core/src/settings/mod.rs" "$repo/src/settings.rs")
 venv="${CHECK_COMPOSE_VENV:-$repo/target/check-compose-venv}"
 cjs_version="0.39.0"
 
 [ -f "$file" ] || { echo "check-compose: no such file: $file" >&2; exit 2; }
-[ -f "$config_rs" ] || { echo "check-compose: cannot find $config_rs" >&2; exit 2; }
+for f in "${settings_rs[@]}"; do
+  [ -f "$f" ] || { echo "check-compose: cannot find $f" >&2; exit 2; }
+done
 
 if ! "$venv/bin/check-jsonschema" --version 2>/dev/null | grep -qF "$cjs_version"; then
   echo "check-compose: installing check-jsonschema $cjs_version into $venv"
@@ -32,17 +34,20 @@ echo "== schema: compose-spec ($file)"
 "$venv/bin/check-jsonschema" --builtin-schema vendor.compose-spec "$file"
 
 echo "== references, interpolation and FINGERTIP_* names"
-"$venv/bin/python" - "$file" "$config_rs" <<'PY'
+"$venv/bin/python" - "$file" "${settings_rs[@]}" <<'PY'
 import re
 import sys
 
 from ruamel.yaml import YAML
 
-path, config_rs = sys.argv[1], sys.argv[2]
+path, settings_rs = sys.argv[1], sys.argv[2:]
 doc = YAML(typ="safe", pure=True).load(open(path, encoding="utf-8"))
-known = set(re.findall(r'get\("(FINGERTIP_[A-Z0-9_]+)"\)', open(config_rs, encoding="utf-8").read()))
+reads = re.compile(r'(?:get|number|secret|flag|socket|base_url)\(\s*"(FINGERTIP_[A-Z0-9_]+)"')
+known = set()
+for f in settings_rs:
+    known |= set(reads.findall(open(f, encoding="utf-8").read()))
 if not known:
-    sys.exit(f"check-compose: found no get(\"FINGERTIP_...\") in {config_rs}")
+    sys.exit(f"check-compose: found no FINGERTIP_... variable read in {settings_rs}")
 errors = []
 seen = set()
 
@@ -68,7 +73,7 @@ def walk(node, where):
             name = m.group(1) or m.group(2)
             if name and name.startswith("FINGERTIP_") and not known_name(name) and name not in seen:
                 seen.add(name)
-                errors.append(f"{where}: ${{{name}}} is not read by core/src/config.rs")
+                errors.append(f"{where}: ${{{name}}} is not read by the settings")
 
 if not isinstance(doc, dict) or not isinstance(doc.get("services"), dict) or not doc["services"]:
     sys.exit("check-compose: no services")
@@ -88,7 +93,7 @@ for name, svc in services.items():
     names = list(env) if isinstance(env, dict) else [str(e).split("=", 1)[0] for e in env]
     for var in names:
         if var.startswith("FINGERTIP_") and not known_name(var):
-            errors.append(f"{where}.environment: {var} is not read by core/src/config.rs")
+            errors.append(f"{where}.environment: {var} is not read by the settings")
     for vol in svc.get("volumes") or []:
         src = vol.get("source") if isinstance(vol, dict) else (str(vol).split(":")[0] if ":" in str(vol) else None)
         if src and not src.startswith((".", "/", "~", "$")) and src not in volumes:
@@ -104,7 +109,7 @@ for e in errors:
     print(f"  {path}: {e}", file=sys.stderr)
 if errors:
     sys.exit(1)
-print(f"ok -- {len(services)} services; FINGERTIP_* names checked against {len(known)} in config.rs")
+print(f"ok -- {len(services)} services; FINGERTIP_* names checked against {len(known)} read by the settings")
 PY
 
 if docker compose version >/dev/null 2>&1; then

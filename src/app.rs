@@ -10,7 +10,6 @@ use fingertip_core::auth::password;
 use fingertip_core::auth::service::ensure_admin;
 use fingertip_core::auth::tokens::TokenKeys;
 use fingertip_core::clock::{Clock, SystemClock};
-use fingertip_core::config::{Settings, redact_url};
 use fingertip_core::db::{self, DbOptions};
 use fingertip_core::ports::memory_pubsub::MemoryPubSub;
 use fingertip_core::ports::memory_queue::MemoryQueue;
@@ -25,8 +24,12 @@ use fingertip_core::ports::redis_token_store::RedisTokenStore;
 use fingertip_core::ports::{JobQueue, PubSub};
 use fingertip_core::ports::{RateLimiter, Throttle};
 use fingertip_core::push::platform::WechatPlatform;
+use fingertip_core::settings::{Settings, redact_url};
 use fingertip_workers::{FanoutWorker, PushWorker};
+use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
+
+use crate::settings::ProcessSettings;
 
 /// What differs between a production start and a test.
 pub struct AppOptions {
@@ -34,6 +37,8 @@ pub struct AppOptions {
     pub db: DbOptions,
     /// Names this process's workers and its Redis consumer.
     pub instance: String,
+    /// Where to listen and how (tests bind port 0 and use the defaults).
+    pub process: ProcessSettings,
 }
 
 impl Default for AppOptions {
@@ -43,6 +48,7 @@ impl Default for AppOptions {
             clock: Arc::new(SystemClock),
             db: DbOptions::default(),
             instance: format!("{host}-{}-{}", std::process::id(), &uuid_suffix()),
+            process: ProcessSettings::default(),
         }
     }
 }
@@ -54,22 +60,24 @@ fn uuid_suffix() -> String {
 pub struct App {
     pub core: Arc<Core>,
     pub instance: String,
+    pub process: ProcessSettings,
 }
 
 impl App {
     /// Connects to the database and the queue. Does not touch the schema.
     pub async fn connect(settings: Settings, opts: AppOptions) -> anyhow::Result<Self> {
-        let db = db::connect(&settings.database_url, &opts.db)
+        let db = db::connect(&settings.database.url, &opts.db)
             .await
             .with_context(|| {
                 format!(
                     "cannot open the database {}",
-                    redact_url(&settings.database_url)
+                    redact_url(&settings.database.url)
                 )
             })?;
-        let queue: Arc<dyn JobQueue> = match &settings.redis_url {
+        let prefix = &settings.redis.prefix;
+        let queue: Arc<dyn JobQueue> = match &settings.redis.url {
             Some(url) => Arc::new(
-                RedisQueue::connect(url, &settings.redis_prefix, &opts.instance)
+                RedisQueue::connect(url, prefix, &opts.instance)
                     .await
                     .with_context(|| format!("cannot reach Redis at {}", redact_url(url)))?,
             ),
@@ -77,9 +85,9 @@ impl App {
         };
         // In-process pub/sub reaches the API and workers of this process only: right for the
         // embedded shape, where they share this Core.
-        let pubsub: Arc<dyn PubSub> = match &settings.redis_url {
+        let pubsub: Arc<dyn PubSub> = match &settings.redis.url {
             Some(url) => Arc::new(
-                RedisPubSub::connect(url, &settings.redis_prefix)
+                RedisPubSub::connect(url, prefix)
                     .await
                     .with_context(|| format!("cannot reach Redis at {}", redact_url(url)))?,
             ),
@@ -87,7 +95,7 @@ impl App {
         };
         // Platform access tokens and the push rate limit are shared by every process through
         // Redis when there is one, and kept in this process otherwise.
-        let redis_conn = match &settings.redis_url {
+        let redis_conn = match &settings.redis.url {
             Some(url) => Some(
                 redis::Client::open(url.as_str())?
                     .get_connection_manager()
@@ -99,26 +107,29 @@ impl App {
         let clock = opts.clock.clone();
         let unix_now: fingertip_wechat::UnixClock = Arc::new(move || clock.now().timestamp());
         let token_store: Arc<dyn fingertip_wechat::TokenStore> = match &redis_conn {
-            Some(c) => Arc::new(RedisTokenStore::new(
-                c.clone(),
-                &settings.redis_prefix,
-                unix_now.clone(),
-            )),
+            Some(c) => Arc::new(RedisTokenStore::new(c.clone(), prefix, unix_now.clone())),
             None => Arc::new(fingertip_wechat::MemoryTokenStore::new()),
         };
         let rate_limiter: Arc<dyn RateLimiter> = match &redis_conn {
-            Some(c) => Arc::new(RedisRateLimiter::new(c.clone(), &settings.redis_prefix)),
+            Some(c) => Arc::new(RedisRateLimiter::new(c.clone(), prefix)),
             None => Arc::new(MemoryRateLimiter::new()),
         };
         let throttle: Arc<dyn Throttle> = match &redis_conn {
-            Some(c) => Arc::new(RedisThrottle::new(c.clone(), &settings.redis_prefix)),
+            Some(c) => Arc::new(RedisThrottle::new(c.clone(), prefix)),
             None => Arc::new(MemoryThrottle::new()),
         };
         let http = fingertip_wechat::http_client(Duration::from_secs(10));
-        let wechat = settings.wechat.clone().map(|cfg| {
-            fingertip_wechat::WechatClient::new(http.clone(), cfg)
-                .with_token_store(token_store.clone())
-                .with_clock(unix_now.clone())
+        let wechat = settings.wechat.as_ref().map(|w| {
+            fingertip_wechat::WechatClient::new(
+                http.clone(),
+                fingertip_wechat::WechatConfig {
+                    api_base: w.api_base.clone(),
+                    appid: w.appid.clone(),
+                    secret: w.secret.expose_secret().to_string(),
+                },
+            )
+            .with_token_store(token_store.clone())
+            .with_clock(unix_now.clone())
         });
         let wecom = settings.wecom.as_ref().map(|w| {
             fingertip_wechat::WecomClient::new(
@@ -126,7 +137,7 @@ impl App {
                 fingertip_wechat::WecomConfig {
                     api_base: w.api_base.clone(),
                     corpid: w.corp_id.clone(),
-                    secret: w.secret.expose().to_string(),
+                    secret: w.secret.expose_secret().to_string(),
                     agentid: w.agent_id,
                 },
             )
@@ -140,7 +151,7 @@ impl App {
                     wecom,
                 }) as Arc<dyn PushPlatform>
             });
-        let tokens = TokenKeys::new(settings.jwt_secret.expose())?;
+        let tokens = TokenKeys::new(settings.auth.jwt_secret.expose_secret())?;
         // The process's metrics recorder, before anything counts (once per process).
         fingertip_api::telemetry::recorder();
         let core = Core {
@@ -159,6 +170,7 @@ impl App {
         Ok(Self {
             core: Arc::new(core),
             instance: opts.instance,
+            process: opts.process,
         })
     }
 
@@ -185,15 +197,14 @@ impl App {
 
     /// Creates or resets the admin named in the settings.
     pub async fn bootstrap_admin(&self) -> anyhow::Result<()> {
-        let s = &self.core.settings;
-        if let (Some(u), Some(p)) = (&s.admin_username, &s.admin_password) {
-            ensure_admin(&self.core, u, p.expose()).await?;
+        if let Some((u, p)) = &self.core.settings.auth.admin {
+            ensure_admin(&self.core, u, p.expose_secret()).await?;
         }
         Ok(())
     }
 
     pub fn listen(&self) -> anyhow::Result<TcpListener> {
-        let bind = self.core.settings.bind;
+        let bind = self.process.bind;
         TcpListener::bind(bind).with_context(|| format!("cannot listen on {bind}"))
     }
 
@@ -203,13 +214,13 @@ impl App {
         PushWorker::new(
             self.core.clone(),
             format!("{}-push-{n}", self.instance),
-            self.core.settings.push(),
+            self.core.settings.push.send.clone(),
         )
     }
 
     pub fn fanout_worker(&self, n: usize) -> FanoutWorker {
         FanoutWorker::new(self.core.clone(), format!("{}-fanout-{n}", self.instance))
-            .with_config(self.core.settings.fanout())
+            .with_config(self.core.settings.fanout)
     }
 
     /// Serves HTTP on `listener` until `stop`, then drains requests in flight.
@@ -224,6 +235,7 @@ impl App {
             listener,
             fingertip_api::ServerOptions {
                 shutdown: Some(stop.clone()),
+                trust_forwarded_for: self.process.trust_forwarded_for,
                 ..Default::default()
             },
         )?;
@@ -239,7 +251,7 @@ impl App {
     /// Serves `/metrics` and `/healthz` on `FINGERTIP_METRICS_BIND` until `stop` (for `work`,
     /// which has no API listener), when it is set.
     pub fn serve_metrics(&self, stop: CancellationToken) -> anyhow::Result<()> {
-        let Some(bind) = self.core.settings.metrics_bind else {
+        let Some(bind) = self.process.metrics_bind else {
             return Ok(());
         };
         let listener =

@@ -20,9 +20,9 @@ use fingertip_core::auth::{Actor, Role};
 use fingertip_core::broadcasts::fanout::FanoutConfig;
 use fingertip_core::broadcasts::{BroadcastInput, Status, service};
 use fingertip_core::clock::SystemClock;
-use fingertip_core::config::{Settings, redact_url};
 use fingertip_core::db::DbOptions;
 use fingertip_core::entities::{broadcasts, inbox_items, members, posts, units};
+use fingertip_core::settings::{Settings, redact_url};
 use fingertip_workers::FanoutWorker;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
@@ -132,6 +132,7 @@ async fn bench(n: &u64, batch: Option<u64>, target: &Target) -> anyhow::Result<(
                 max_connections: Some(8),
             },
             instance: "bench".into(),
+            ..AppOptions::default()
         },
     )
     .await?;

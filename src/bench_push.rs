@@ -13,10 +13,10 @@ use fingertip_core::audience::Audience;
 use fingertip_core::auth::{Actor, Role};
 use fingertip_core::broadcasts::{BroadcastInput, service};
 use fingertip_core::clock::SystemClock;
-use fingertip_core::config::Settings;
 use fingertip_core::db::DbOptions;
 use fingertip_core::entities::{members, posts, units, wechat_credits};
 use fingertip_core::push::templates::{self, Source};
+use fingertip_core::settings::Settings;
 use fingertip_wechat::mock::MockWechat;
 use sea_orm::{ActiveModelTrait, EntityTrait, Set, TransactionTrait};
 
@@ -54,7 +54,7 @@ pub async fn run(
     ]);
     let settings = Settings::from_lookup(|k| vars.get(k).cloned())
         .map_err(|e| anyhow::anyhow!(e.join("; ")))?;
-    let cfg = settings.push();
+    let cfg = settings.push.send.clone();
     let app = App::connect(
         settings,
         AppOptions {
@@ -64,6 +64,7 @@ pub async fn run(
                 max_connections: Some(16),
             },
             instance: "bench".into(),
+            ..AppOptions::default()
         },
     )
     .await?;

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod bench;
 pub mod bench_push;
+pub mod settings;
 pub mod shutdown;
 
 pub use app::{App, AppOptions};

@@ -1,8 +1,9 @@
 //! The `fingertip` command line: one binary for every shape.
 
 use clap::{Parser, Subcommand};
+use fingertip::settings::ProcessSettings;
 use fingertip::{App, AppOptions};
-use fingertip_core::config::Settings;
+use fingertip_core::settings::Settings;
 
 #[derive(Parser)]
 #[command(
@@ -149,7 +150,7 @@ async fn main() -> std::process::ExitCode {
             }
         };
     }
-    let settings = match Settings::from_env() {
+    let (settings, process) = match fingertip::settings::read(|k| std::env::var(k).ok()) {
         Ok(s) => s,
         Err(errors) => {
             for e in errors {
@@ -158,8 +159,8 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    init_logs(settings.log_json);
-    match run(cli.command, settings).await {
+    init_logs(process.log_json);
+    match run(cli.command, settings, process).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e:#}");
@@ -169,8 +170,12 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
-async fn run(command: Option<Command>, settings: Settings) -> anyhow::Result<()> {
-    if settings.jwt_secret_generated {
+async fn run(
+    command: Option<Command>,
+    settings: Settings,
+    process: ProcessSettings,
+) -> anyhow::Result<()> {
+    if settings.auth.jwt_secret_generated {
         tracing::warn!(
             "FINGERTIP_JWT_SECRET is unset: using a random secret, so tokens will not survive a restart"
         );
@@ -180,7 +185,14 @@ async fn run(command: Option<Command>, settings: Settings) -> anyhow::Result<()>
             "no WeChat credentials: WeChat login answers 503 and pushes are off (inbox only)"
         );
     }
-    let app = App::connect(settings, AppOptions::default()).await?;
+    let app = App::connect(
+        settings,
+        AppOptions {
+            process,
+            ..AppOptions::default()
+        },
+    )
+    .await?;
     match command {
         Some(Command::Migrate) => {
             app.migrate().await?;

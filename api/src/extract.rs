@@ -64,13 +64,17 @@ impl FromRequest for Auth {
     }
 }
 
+/// Whether the client's address is taken from `X-Forwarded-For` (`ServerOptions`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TrustForwardedFor(pub bool);
+
 /// The client's address, for the abuse limits and the audit log: the TCP peer, or, with
 /// `FINGERTIP_TRUST_FORWARDED_FOR=true` (behind a proxy that overwrites the header), the
 /// address the proxy forwarded.
 pub fn client(req: &HttpRequest) -> service::Client {
     let trust = req
-        .app_data::<web::Data<Core>>()
-        .is_some_and(|c| c.settings.trust_forwarded_for);
+        .app_data::<web::Data<TrustForwardedFor>>()
+        .is_some_and(|t| t.0);
     let info = req.connection_info();
     let addr = if trust {
         info.realip_remote_addr()

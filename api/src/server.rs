@@ -27,6 +27,9 @@ pub struct ServerOptions {
     /// When cancelled, open WebSockets are closed (1001) so that a graceful stop does not wait
     /// for them, and the live hub stops. Without it the hub stops when the server does.
     pub shutdown: Option<CancellationToken>,
+    /// Take the client's address from `X-Forwarded-For` (behind a reverse proxy that
+    /// overwrites it) instead of the TCP peer, for the abuse limits and the audit log.
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for ServerOptions {
@@ -38,6 +41,7 @@ impl Default for ServerOptions {
             shutdown_timeout_secs: 10,
             live: LiveOptions::default(),
             shutdown: None,
+            trust_forwarded_for: false,
         }
     }
 }
@@ -54,10 +58,12 @@ pub fn build(
     // One hub per server (process); it stops when the server is dropped or `shutdown` fires.
     let hub = web::Data::from(Hub::start(core.clone(), opts.live, opts.shutdown.as_ref()));
     let data = web::Data::from(core);
+    let trust = web::Data::new(crate::extract::TrustForwardedFor(opts.trust_forwarded_for));
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
             .app_data(hub.clone())
+            .app_data(trust.clone())
             .app_data(
                 web::JsonConfig::default()
                     .limit(MAX_JSON_BYTES)

@@ -8,9 +8,9 @@ use sea_orm::DatabaseConnection;
 
 use crate::auth::tokens::TokenKeys;
 use crate::clock::Clock;
-use crate::config::Settings;
 use crate::ports::push::PushPlatform;
 use crate::ports::{JobQueue, PubSub, RateLimiter, Throttle};
+use crate::settings::Settings;
 
 pub struct Core {
     pub db: DatabaseConnection,

@@ -7,7 +7,6 @@ pub mod audit;
 pub mod auth;
 pub mod broadcasts;
 pub mod clock;
-pub mod config;
 pub mod context;
 pub mod db;
 pub mod entities;
@@ -21,6 +20,7 @@ pub mod paging;
 pub mod ports;
 pub mod posts;
 pub mod push;
+pub mod settings;
 pub mod trace;
 
 pub use context::Core;

@@ -76,7 +76,7 @@ async fn workers_running_at_once_fan_a_broadcast_out_exactly_once() {
     })
     .await;
     // The settings reach the workers that `fanout_worker` builds.
-    let cfg = app.core.settings.fanout();
+    let cfg = app.core.settings.fanout;
     assert_eq!((cfg.batch, cfg.lease), (50, Duration::seconds(5)));
 
     let admin = app.admin_token().await;
@@ -241,7 +241,7 @@ async fn workers_running_at_once_share_many_broadcasts_and_send_each_once() {
 /// fan-out that bound values per row would pass SQLite's 32,766 values at 5,462 rows of 6).
 #[tokio::test]
 async fn the_largest_batch_the_settings_allow_works() {
-    let batch = *fingertip_core::config::FANOUT_BATCH_RANGE.end();
+    let batch = *fingertip_core::broadcasts::fanout::BATCH_RANGE.end();
     let app = spawn_with(SpawnOptions {
         wechat: false,
         env: vec![("FINGERTIP_FANOUT_BATCH", batch.to_string())],

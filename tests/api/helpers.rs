@@ -10,8 +10,8 @@ use fingertip::{App, AppOptions};
 use fingertip_api::LiveOptions;
 use fingertip_core::Core;
 use fingertip_core::clock::ManualClock;
-use fingertip_core::config::Settings;
 use fingertip_core::db::DbOptions;
+use fingertip_core::settings::Settings;
 use fingertip_wechat::mock::{MockServer, MockWechat};
 use fingertip_workers::{FanoutWorker, PushWorker};
 use reqwest::{Method, StatusCode};
@@ -167,6 +167,7 @@ pub async fn spawn_with(opts: SpawnOptions) -> TestApp {
             clock: clock.clone(),
             db: db_opts.clone(),
             instance: format!("test-{tag}"),
+            process: Default::default(),
         },
     )
     .await
@@ -209,6 +210,7 @@ fn start_server(core: Arc<Core>, live: LiveOptions) -> (String, actix_web::dev::
             shutdown_timeout_secs: 1,
             live,
             shutdown: None,
+            trust_forwarded_for: false,
         },
     )
     .expect("server builds");
@@ -493,13 +495,14 @@ impl TestApp {
     /// same settings (its own pools, the same Redis prefix), so live updates cross through
     /// Redis; without Redis it shares this app's core, and so its in-process pub/sub.
     pub async fn spawn_peer(&self) -> Peer {
-        let core = if self.settings.redis_url.is_some() {
+        let core = if self.settings.redis.url.is_some() {
             App::connect(
                 self.settings.clone(),
                 AppOptions {
                     clock: self.clock.clone(),
                     db: self.db_opts.clone(),
                     instance: format!("test-{}-peer", self.tag),
+                    process: Default::default(),
                 },
             )
             .await

@@ -20,6 +20,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder, Set,
 };
+use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -1074,7 +1075,7 @@ pub async fn checkin_code(
             "the meeting has ended; check-in is closed".into(),
         ));
     }
-    let key = checkin::derive_key(core.settings.jwt_secret.expose());
+    let key = checkin::derive_key(core.settings.auth.jwt_secret.expose_secret());
     let w = checkin::window_of(now);
     Ok((checkin::code(&key, id, w), checkin::window_end(w)))
 }
@@ -1120,7 +1121,7 @@ pub async fn check_in(core: &Core, actor: &Actor, id: i64, code: &str) -> CoreRe
             retry_after_secs: 3600,
         });
     }
-    let key = checkin::derive_key(core.settings.jwt_secret.expose());
+    let key = checkin::derive_key(core.settings.auth.jwt_secret.expose_secret());
     if !checkin::accepts(&key, id, now, code) {
         return Err(CoreError::invalid(
             "code",

@@ -1132,7 +1132,7 @@ impl Context {
             at,
             tz,
             location: meeting.map(crate::meetings::where_text),
-            sender: core.settings.sender_name.clone(),
+            sender: core.settings.push.sender_name.clone(),
             deadline: b.read_by,
             reminder,
         })
@@ -1204,7 +1204,8 @@ impl Context {
         let facts = b.and_then(|b| self.facts(core, b, reminder));
         let url = core
             .settings
-            .push_link
+            .push
+            .link
             .as_deref()
             .unwrap_or("https://fingertip.invalid/broadcasts/{broadcast_id}")
             .replace("{broadcast_id}", &broadcast_id.to_string());
