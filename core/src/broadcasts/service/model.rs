@@ -1,0 +1,139 @@
+//! What the broadcast services take and give: statuses, channels, inputs, patches, views.
+
+use crate::audience::Audience;
+use crate::entities::broadcasts;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Scheduled,
+    Sending,
+    Sent,
+    Canceled,
+    Failed,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Scheduled => "scheduled",
+            Status::Sending => "sending",
+            Status::Sent => "sent",
+            Status::Canceled => "canceled",
+            Status::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "scheduled" => Status::Scheduled,
+            "sending" => Status::Sending,
+            "sent" => Status::Sent,
+            "canceled" => Status::Canceled,
+            "failed" => Status::Failed,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    Inbox,
+    Wechat,
+    Wecom,
+}
+
+impl Channel {
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "inbox" => Channel::Inbox,
+            "wechat" => Channel::Wechat,
+            "wecom" => Channel::Wecom,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct BroadcastInput {
+    /// The unit the broadcast belongs to; see [`access::owner_unit`] for the default.
+    pub unit_id: Option<i64>,
+    pub post_id: i64,
+    pub audience: Audience,
+    /// Names as the client sent them; `None` means every configured channel.
+    pub channels: Option<Vec<String>>,
+    pub send_at: Option<DateTime<Utc>>,
+    pub recurrence: Option<String>,
+    pub timezone: Option<String>,
+    pub read_by: Option<DateTime<Utc>>,
+    pub urgent: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct BroadcastView {
+    pub id: i64,
+    /// The unit the broadcast belongs to; `None`: the whole organisation.
+    pub unit_id: Option<i64>,
+    pub post_id: i64,
+    pub title: String,
+    pub status: Status,
+    pub audience: Audience,
+    pub channels: Vec<Channel>,
+    pub send_at: DateTime<Utc>,
+    pub next_run_at: Option<DateTime<Utc>>,
+    pub recurrence: Option<String>,
+    pub occurrences_sent: i64,
+    /// The next few occurrences of a rule (filled in by [`find`]), for the admin to check it.
+    pub upcoming: Vec<DateTime<Utc>>,
+    pub timezone: String,
+    pub read_by: Option<DateTime<Utc>>,
+    pub urgent: bool,
+    pub audience_size: i64,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+impl BroadcastView {
+    pub fn from_row(b: broadcasts::Model, title: String) -> Self {
+        let status = Status::parse(&b.status).unwrap_or(Status::Failed);
+        Self {
+            id: b.id,
+            unit_id: b.unit_id,
+            post_id: b.post_id,
+            title,
+            status,
+            audience: serde_json::from_value(b.audience).unwrap_or_default(),
+            channels: serde_json::from_value(b.channels).unwrap_or_else(|_| vec![Channel::Inbox]),
+            send_at: b.send_at,
+            next_run_at: matches!(status, Status::Scheduled | Status::Sending)
+                .then_some(b.next_run_at)
+                .flatten(),
+            recurrence: b.recurrence,
+            occurrences_sent: b.occurrences_sent,
+            upcoming: vec![],
+            timezone: b.timezone,
+            read_by: b.read_by,
+            urgent: b.urgent,
+            audience_size: b.audience_size,
+            created_at: b.created_at,
+            sent_at: b.sent_at,
+        }
+    }
+}
+
+/// A change to a scheduled broadcast; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct BroadcastPatch {
+    pub post_id: Option<i64>,
+    pub audience: Option<Audience>,
+    pub channels: Option<Vec<String>>,
+    pub send_at: Option<DateTime<Utc>>,
+    /// `Some(None)` turns a recurring broadcast into a one-off at `send_at`.
+    pub recurrence: Option<Option<String>>,
+    pub timezone: Option<String>,
+    pub read_by: Option<Option<DateTime<Utc>>>,
+    pub urgent: Option<bool>,
+}

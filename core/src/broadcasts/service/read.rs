@@ -1,0 +1,99 @@
+//! Reading broadcasts: one the actor manages, the view with its next occurrences, the list.
+
+use super::model::BroadcastView;
+use super::model::Status;
+use crate::Core;
+use crate::access;
+use crate::auth::Actor;
+use crate::broadcasts::schedule::Rule;
+use crate::entities::{broadcasts, posts};
+use crate::error::{CoreError, CoreResult};
+use crate::org::UnitTree;
+use crate::paging::{Page, PageRequest};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+/// The broadcast, if it belongs to the actor's scope; otherwise it does not exist for them.
+pub async fn find_managed(core: &Core, actor: &Actor, id: i64) -> CoreResult<broadcasts::Model> {
+    access::require_manager(actor)?;
+    let row = broadcasts::Entity::find_by_id(id)
+        .one(&core.db)
+        .await?
+        .ok_or(CoreError::NotFound("broadcast"))?;
+    let tree = UnitTree::load(&core.db).await?;
+    if !tree.scope_of(actor).owns(row.unit_id) {
+        return Err(CoreError::NotFound("broadcast"));
+    }
+    Ok(row)
+}
+
+/// One broadcast as the actor may see it (one of their scope's).
+pub async fn get(core: &Core, actor: &Actor, id: i64) -> CoreResult<BroadcastView> {
+    find_managed(core, actor, id).await?;
+    find(core, id).await
+}
+
+/// The view of a broadcast, with its next occurrences; no access check (see [`get`]).
+pub(crate) async fn find(core: &Core, id: i64) -> CoreResult<BroadcastView> {
+    let b = broadcasts::Entity::find_by_id(id)
+        .one(&core.db)
+        .await?
+        .ok_or(CoreError::NotFound("broadcast"))?;
+    let title = posts::Entity::find_by_id(b.post_id)
+        .one(&core.db)
+        .await?
+        .map(|p| p.title)
+        .unwrap_or_default();
+    let mut view = BroadcastView::from_row(b, title);
+    if let (Some(text), Some(next)) = (&view.recurrence, view.next_run_at) {
+        let tz = view.timezone.parse().unwrap_or(core.settings.timezone);
+        if let Ok(rule) = Rule::new(text, tz, view.send_at) {
+            view.upcoming = rule.upcoming(next, 5);
+        }
+    }
+    Ok(view)
+}
+
+/// Newest first, optionally with one status: the broadcasts of the actor's scope.
+pub async fn list(
+    core: &Core,
+    actor: &Actor,
+    status: Option<&str>,
+    page: PageRequest,
+) -> CoreResult<Page<BroadcastView>> {
+    access::require_manager(actor)?;
+    let mut cond = Condition::all();
+    if let Some(s) = status {
+        let s = Status::parse(s).ok_or_else(|| {
+            CoreError::invalid(
+                "status",
+                "must be one of scheduled, sending, sent, canceled, failed",
+            )
+        })?;
+        cond = cond.add(broadcasts::Column::Status.eq(s.as_str()));
+    }
+    let tree = UnitTree::load(&core.db).await?;
+    if let Some(units) = tree.scope_of(actor).units() {
+        cond = cond.add(broadcasts::Column::UnitId.is_in(units));
+    }
+    if let Some(after) = page.after {
+        cond = cond.add(broadcasts::Column::Id.lt(after));
+    }
+    let rows = broadcasts::Entity::find()
+        .filter(cond)
+        .order_by_desc(broadcasts::Column::Id)
+        .limit(page.limit + 1)
+        .all(&core.db)
+        .await?;
+    let post_ids: Vec<i64> = rows.iter().map(|b| b.post_id).collect();
+    let titles: std::collections::HashMap<i64, String> = posts::Entity::find()
+        .filter(posts::Column::Id.is_in(post_ids))
+        .all(&core.db)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p.title))
+        .collect();
+    Ok(Page::from_rows(rows, page, |b| b.id).map(|b| {
+        let t = titles.get(&b.post_id).cloned().unwrap_or_default();
+        BroadcastView::from_row(b, t)
+    }))
+}

@@ -1,0 +1,92 @@
+//! What services take and give for meetings: inputs, patches, answers, views.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::audience::Audience;
+use crate::entities::meetings;
+
+#[derive(Debug, Clone, Default)]
+pub struct MeetingInput {
+    pub kind: String,
+    pub title: String,
+    /// Defaults to the creator's unit.
+    pub unit_id: Option<i64>,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub place: Option<String>,
+    pub online_link: Option<String>,
+    pub agenda: Option<String>,
+    pub audience: Audience,
+    pub post_id: Option<i64>,
+    pub timezone: Option<String>,
+    pub reminder_offsets: Option<Vec<i32>>,
+}
+
+/// A change to a meeting; `None` leaves a field alone (`Some(None)` clears an optional one).
+#[derive(Debug, Clone, Default)]
+pub struct MeetingPatch {
+    pub title: Option<String>,
+    pub starts_at: Option<DateTime<Utc>>,
+    pub ends_at: Option<DateTime<Utc>>,
+    pub place: Option<Option<String>>,
+    pub online_link: Option<Option<String>>,
+    pub agenda: Option<String>,
+    pub audience: Option<Audience>,
+    pub post_id: Option<Option<i64>>,
+    pub reminder_offsets: Option<Vec<i32>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Answer {
+    None,
+    Attending,
+    Leave,
+}
+
+impl Answer {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Answer::None => "none",
+            Answer::Attending => "attending",
+            Answer::Leave => "leave",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "none" => Answer::None,
+            "attending" => Answer::Attending,
+            "leave" => Answer::Leave,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct MeetingView {
+    pub row: meetings::Model,
+    pub audience: Audience,
+    pub reminder_offsets: Vec<i32>,
+}
+
+impl MeetingView {
+    pub fn from_row(row: meetings::Model) -> Self {
+        Self {
+            audience: serde_json::from_value(row.audience.clone()).unwrap_or_default(),
+            reminder_offsets: serde_json::from_value(row.reminder_offsets.clone())
+                .unwrap_or_default(),
+            row,
+        }
+    }
+}
+
+/// A meeting as one invitee sees it.
+#[derive(Debug, Clone)]
+pub struct MyMeeting {
+    pub meeting: MeetingView,
+    pub answer: String,
+    pub reason: Option<String>,
+    pub attendance: Option<String>,
+    pub checked_in_at: Option<DateTime<Utc>>,
+}
