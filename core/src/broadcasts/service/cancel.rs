@@ -1,5 +1,9 @@
 //! Cancelling a broadcast and every future occurrence.
 
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
 use super::model::BroadcastView;
 use super::model::Status;
 use super::read::find;
@@ -9,9 +13,6 @@ use crate::audit::{self, Event};
 use crate::auth::Actor;
 use crate::entities::broadcasts;
 use crate::error::{CoreError, CoreResult};
-use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 /// Cancels a broadcast of the actor's scope that has not finished sending, and every future
 /// occurrence of a recurring one. 409 once it is sent or canceled.

@@ -1,5 +1,8 @@
 //! Scheduling a broadcast, audited, and as part of another action (a meeting's notices).
 
+use sea_orm::{ActiveModelTrait, Set};
+use serde_json::json;
+
 use super::model::BroadcastInput;
 use super::model::BroadcastView;
 use super::model::Status;
@@ -16,8 +19,6 @@ use crate::entities::broadcasts;
 use crate::error::{CoreError, CoreResult, Violations, to_json};
 use crate::org::UnitTree;
 use crate::ports::Job;
-use sea_orm::{ActiveModelTrait, Set};
-use serde_json::json;
 
 /// Wakes a worker for a broadcast that is due now. Only a wake-up call: if it is lost, the
 /// workers' sweep finds the broadcast anyway.

@@ -1,9 +1,10 @@
 //! What the broadcast services take and give: statuses, channels, inputs, patches, views.
 
-use crate::audience::Audience;
-use crate::entities::broadcasts;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+
+use crate::audience::Audience;
+use crate::entities::broadcasts;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -1,12 +1,13 @@
 //! Checking a broadcast's schedule and channels: the zone, the one-off time or the rule and its
 //! first occurrence, the read-by deadline.
 
+use chrono::{DateTime, Duration, DurationRound, Utc};
+use chrono_tz::Tz;
+
 use super::model::Channel;
 use crate::Core;
 use crate::broadcasts::schedule::Rule;
 use crate::error::Violations;
-use chrono::{DateTime, Duration, DurationRound, Utc};
-use chrono_tz::Tz;
 
 /// How far in the past a `send_at` may be before it is refused (a clock a little behind on
 /// the admin's phone should not fail the request).

@@ -1,5 +1,7 @@
 //! Reading broadcasts: one the actor manages, the view with its next occurrences, the list.
 
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
 use super::model::BroadcastView;
 use super::model::Status;
 use crate::Core;
@@ -10,7 +12,6 @@ use crate::entities::{broadcasts, posts};
 use crate::error::{CoreError, CoreResult};
 use crate::org::UnitTree;
 use crate::paging::{Page, PageRequest};
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 /// The broadcast, if it belongs to the actor's scope; otherwise it does not exist for them.
 pub async fn find_managed(core: &Core, actor: &Actor, id: i64) -> CoreResult<broadcasts::Model> {

@@ -1,5 +1,9 @@
 //! Editing a scheduled broadcast before its next occurrence runs.
 
+use chrono::DateTime;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
+use serde_json::json;
+
 use super::create::wake;
 use super::model::BroadcastPatch;
 use super::model::BroadcastView;
@@ -17,9 +21,6 @@ use crate::auth::Actor;
 use crate::entities::{broadcasts, posts};
 use crate::error::{CoreError, CoreResult, Violations, to_json};
 use crate::org::UnitTree;
-use chrono::DateTime;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
-use serde_json::json;
 
 /// Edits a broadcast whose next occurrence has not started: the time, the rule, the audience,
 /// the post, the channels. 409 while an occurrence is being sent, and once nothing is left.

@@ -13,33 +13,32 @@
 //! half-made (meeting inserted, notice or reminders missing) without racing the one still
 //! sending it. Advancing `next_at` is a compare-and-set on its old value (and the lease).
 
+mod materialize;
+
+pub use materialize::materialize_due;
+
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use chrono_tz::Tz;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    Set,
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
-
 use serde_json::json;
 
-use super::{MeetingInput, MeetingView, prepare};
 use crate::Core;
 use crate::audience::Audience;
 use crate::audit::{self, Event};
-use crate::auth::{Actor, Role};
+use crate::auth::Actor;
 use crate::broadcasts::schedule::Rule;
-use crate::entities::{meeting_series, meetings, members};
+use crate::entities::{meeting_series, meetings};
 use crate::error::{CoreError, CoreResult, Violations, to_json};
+use crate::meetings::{MeetingInput, MeetingView, prepare};
 use crate::org::UnitTree;
 use crate::paging::{Page, PageRequest};
+use materialize::materialize_series;
 
 /// Default notice lead: each occurrence is created (and its notice sent) 3 days before it.
 pub const DEFAULT_NOTICE_LEAD_MINUTES: i32 = 4320;
-/// How many occurrences one series may materialize in one pass.
-const MAX_PER_PASS: usize = 20;
-/// How long a worker's claim on a series holds (it is released at the end of its pass).
-const LEASE_SECS: i64 = 300;
 /// Occurrences of a meeting series must be at least this far apart (a day, less the hour a
 /// daylight-saving change can take away).
 const MIN_SPACING_SECS: i64 = 23 * 3600;
@@ -357,230 +356,4 @@ pub async fn cancel(core: &Core, actor: &Actor, id: i64) -> CoreResult<SeriesVie
     tracing::info!(series.id = id, "meeting series canceled");
     let row = find_managed(core, actor, id).await?;
     Ok(SeriesView::from_row(row))
-}
-
-/// Who creates the meetings of a series: its creator, with their current role and unit.
-async fn creator_of(core: &Core, s: &meeting_series::Model) -> CoreResult<Actor> {
-    let m = match s.created_by {
-        Some(id) => members::Entity::find_by_id(id).one(&core.db).await?,
-        None => None,
-    };
-    let m = m
-        .filter(|m| m.active)
-        .ok_or_else(|| CoreError::Forbidden("the series' creator is no longer active".into()))?;
-    let role: Role = m
-        .role
-        .parse()
-        .map_err(|e: String| CoreError::Forbidden(e))?;
-    if !role.is_manager() {
-        return Err(CoreError::Forbidden(
-            "the series' creator no longer manages meetings".into(),
-        ));
-    }
-    Ok(Actor {
-        member_id: m.id,
-        role,
-        unit_id: m.unit_id,
-        session_id: format!("meeting-series:{}", s.id),
-    })
-}
-
-fn input_of(s: &meeting_series::Model, at: DateTime<Utc>) -> MeetingInput {
-    MeetingInput {
-        kind: s.kind.clone(),
-        title: s.title.clone(),
-        unit_id: s.unit_id,
-        starts_at: at,
-        ends_at: at + Duration::minutes(s.duration_minutes as i64),
-        place: s.place.clone(),
-        online_link: s.online_link.clone(),
-        agenda: Some(s.agenda.clone()),
-        audience: serde_json::from_value(s.audience.clone()).unwrap_or_default(),
-        post_id: s.post_id,
-        timezone: Some(s.timezone.clone()),
-        reminder_offsets: serde_json::from_value(s.reminder_offsets.clone()).ok(),
-    }
-}
-
-/// Whether a failure to create an occurrence is about the occurrence itself (skip it), as
-/// opposed to an outage (leave `next_at` alone and retry on the next pass).
-fn skips_occurrence(e: &CoreError) -> bool {
-    matches!(
-        e,
-        CoreError::Validation { .. } | CoreError::NotFound(_) | CoreError::Forbidden(_)
-    )
-}
-
-/// Claims a series for `worker` (an expiring lease in its row): `None` when another worker
-/// holds it or it is no longer active.
-async fn claim(core: &Core, id: i64, worker: &str) -> CoreResult<Option<meeting_series::Model>> {
-    let now = core.now();
-    let r = meeting_series::Entity::update_many()
-        .col_expr(meeting_series::Column::LeaseOwner, Expr::value(worker))
-        .col_expr(
-            meeting_series::Column::LeaseUntil,
-            Expr::value(now + Duration::seconds(LEASE_SECS)),
-        )
-        .filter(meeting_series::Column::Id.eq(id))
-        .filter(meeting_series::Column::Status.eq("active"))
-        .filter(
-            Condition::any()
-                .add(meeting_series::Column::LeaseUntil.is_null())
-                .add(meeting_series::Column::LeaseUntil.lt(now))
-                .add(meeting_series::Column::LeaseOwner.eq(worker)),
-        )
-        .exec(&core.db)
-        .await?;
-    if r.rows_affected == 0 {
-        return Ok(None);
-    }
-    Ok(meeting_series::Entity::find_by_id(id).one(&core.db).await?)
-}
-
-async fn release(core: &Core, id: i64, worker: &str) -> CoreResult<()> {
-    meeting_series::Entity::update_many()
-        .col_expr(
-            meeting_series::Column::LeaseOwner,
-            Expr::value(Option::<String>::None),
-        )
-        .col_expr(
-            meeting_series::Column::LeaseUntil,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
-        .filter(meeting_series::Column::Id.eq(id))
-        .filter(meeting_series::Column::LeaseOwner.eq(worker))
-        .exec(&core.db)
-        .await?;
-    Ok(())
-}
-
-/// Creates the meeting of the occurrence at `at`, or, when it exists already (a worker died
-/// or failed after the insert), sends what it is missing.
-async fn materialize_one(
-    core: &Core,
-    s: &meeting_series::Model,
-    at: DateTime<Utc>,
-) -> CoreResult<bool> {
-    let actor = creator_of(core, s).await?;
-    let existing = meetings::Entity::find()
-        .filter(meetings::Column::SeriesId.eq(s.id))
-        .filter(meetings::Column::StartsAt.eq(at))
-        .one(&core.db)
-        .await?;
-    if let Some(m) = existing {
-        super::complete_occurrence(core, &actor, m).await?;
-        return Ok(false);
-    }
-    match super::create_in_series(core, &actor, input_of(s, at), Some(s.id)).await {
-        Ok(m) => {
-            tracing::info!(series.id = s.id, meeting.id = m.row.id, occurrence.at = %at, "occurrence materialized");
-            Ok(true)
-        }
-        // The unique key: someone else inserted it meanwhile (a worker whose lease had run
-        // out); whoever holds the lease next completes it.
-        Err(e) if e.is_unique_violation() => {
-            tracing::debug!(series.id = s.id, occurrence.at = %at, "occurrence already materialized");
-            Ok(false)
-        }
-        Err(e) => Err(e),
-    }
-}
-
-/// Materializes the due occurrences of one series (those whose start minus the notice lead
-/// has come) under the series' lease, advancing `next_at` after each with a compare-and-set.
-/// Returns how many meetings this call created.
-async fn materialize_series(core: &Core, id: i64, worker: &str) -> CoreResult<u64> {
-    let Some(s) = claim(core, id, worker).await? else {
-        return Ok(0);
-    };
-    let out = materialize_claimed(core, s, worker).await;
-    release(core, id, worker).await?;
-    out
-}
-
-async fn materialize_claimed(
-    core: &Core,
-    mut s: meeting_series::Model,
-    worker: &str,
-) -> CoreResult<u64> {
-    let mut made = 0;
-    let lead = Duration::minutes(s.notice_lead_minutes as i64);
-    for _ in 0..MAX_PER_PASS {
-        let Some(at) = s.next_at else { break };
-        let now = core.now();
-        if at - lead > now {
-            break;
-        }
-        let next = match rule_of(&s) {
-            // Never earlier than now: occurrences whose start passed unmaterialized (the
-            // workers were down) are skipped in one step.
-            Some(rule) => rule.first_from((at + Duration::seconds(1)).max(now)),
-            None => None,
-        };
-        if at <= now {
-            tracing::warn!(series.id = s.id, occurrence.at = %at, "occurrence started before it was materialized; skipped");
-        } else {
-            match materialize_one(core, &s, at).await {
-                Ok(true) => made += 1,
-                Ok(false) => {}
-                // About this occurrence (the audience selects nobody now, the creator left):
-                // skipped, so that the series does not retry it forever.
-                Err(e) if skips_occurrence(&e) => {
-                    tracing::error!(series.id = s.id, occurrence.at = %at, error = %e, "occurrence could not be created; skipped");
-                }
-                // An outage: `next_at` stays, the next pass retries (and completes).
-                Err(e) => return Err(e),
-            }
-        }
-        // Compare-and-set: only a worker that still holds the lease and sees `at` moves on.
-        let r = meeting_series::Entity::update_many()
-            .col_expr(meeting_series::Column::NextAt, Expr::value(next))
-            .col_expr(
-                meeting_series::Column::MaterializeAt,
-                Expr::value(next.map(|n| n - Duration::minutes(i64::from(s.notice_lead_minutes)))),
-            )
-            .col_expr(meeting_series::Column::UpdatedAt, Expr::value(now))
-            .filter(meeting_series::Column::Id.eq(s.id))
-            .filter(meeting_series::Column::Status.eq("active"))
-            .filter(meeting_series::Column::LeaseOwner.eq(worker))
-            .filter(meeting_series::Column::NextAt.eq(at))
-            .exec(&core.db)
-            .await?;
-        if r.rows_affected == 0 {
-            break;
-        }
-        if next.is_none() {
-            tracing::info!(series.id = s.id, "meeting series ended");
-        }
-        s.next_at = next;
-    }
-    Ok(made)
-}
-
-/// The workers' sweep: materializes every active series' occurrences that are due. A series
-/// that fails (an outage) is logged and retried on the next pass without holding up the
-/// others. Returns how many meetings were created.
-pub async fn materialize_due(core: &Core, worker: &str) -> CoreResult<u64> {
-    let now = core.now();
-    // `materialize_at` is `next_at` minus the series' lead, so "due" is one indexed comparison.
-    let due: Vec<i64> = meeting_series::Entity::find()
-        .select_only()
-        .column(meeting_series::Column::Id)
-        .filter(meeting_series::Column::Status.eq("active"))
-        .filter(meeting_series::Column::MaterializeAt.lte(now))
-        .order_by_asc(meeting_series::Column::MaterializeAt)
-        .limit(500)
-        .into_tuple()
-        .all(&core.db)
-        .await?;
-    let mut made = 0;
-    for id in due {
-        match materialize_series(core, id, worker).await {
-            Ok(n) => made += n,
-            Err(e) => {
-                tracing::warn!(worker, series.id = id, error = %e, "could not materialize; retrying on the next pass")
-            }
-        }
-    }
-    Ok(made)
 }
