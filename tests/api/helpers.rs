@@ -390,22 +390,18 @@ impl TestApp {
         r.body["id"].as_str().unwrap().to_string()
     }
 
-    pub async fn create_member(&self, token: &str, body: Value) -> Value {
+    /// `POST /admin/members` (a `NewMember`, or raw JSON), which must be created; the member.
+    pub async fn create_member(&self, token: &str, body: impl serde::Serialize) -> Value {
+        let body = serde_json::to_value(body).expect("a body serializes");
         let r = self.post("/api/v1/admin/members", token, body).await;
         assert_eq!(r.status, 201, "create member: {:?}", r.body);
         r.body
     }
 
+    /// A lesson (`NewPost::lesson`) titled `title`; its id.
     pub async fn create_post(&self, token: &str, title: &str) -> String {
-        let r = self
-            .post(
-                "/api/v1/admin/posts",
-                token,
-                json!({"kind": "lesson", "title": title, "summary": "本月学习", "body_md": "# 学习内容\n\n正文", "study_minutes": 30}),
-            )
-            .await;
-        assert_eq!(r.status, 201, "create post: {:?}", r.body);
-        r.body["id"].as_str().unwrap().to_string()
+        self.create_post_with(token, crate::requests::NewPost::lesson(title))
+            .await
     }
 
     /// `POST /auth/wechat/login` with a fresh `wx.login` code of `openid` from the mock.
