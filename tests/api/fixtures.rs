@@ -95,8 +95,8 @@ impl OrgBuilder {
     }
 
     /// These members bind WeChat (log in once) while the organisation is built.
-    pub fn signed_in(mut self, names: &[&str]) -> Self {
-        self.signed_in = Some(names.iter().map(|n| n.to_string()).collect());
+    pub fn signed_in<S: ToString>(mut self, names: impl IntoIterator<Item = S>) -> Self {
+        self.signed_in = Some(names.into_iter().map(|n| n.to_string()).collect());
         self
     }
 
