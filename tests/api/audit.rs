@@ -5,6 +5,7 @@ use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
 use crate::helpers::*;
+use crate::requests::*;
 
 fn actions(log: &Resp) -> Vec<String> {
     log.body["items"]
@@ -40,22 +41,8 @@ async fn admin_actions_are_entries_with_who_what_and_which_object() {
     assert_eq!(r.status, 200, "{:?}", r.body);
     let post = app.create_post(&admin, "十二月课堂").await;
     let at = app.clock_now() + chrono::Duration::hours(3);
-    let b = app
-        .post(
-            "/api/v1/admin/broadcasts",
-            &admin,
-            json!({"post_id": post, "audience": {"all": true}, "send_at": at.to_rfc3339()}),
-        )
-        .await;
-    assert_eq!(b.status, 201, "{:?}", b.body);
-    let bid = b.body["id"].as_str().unwrap().to_string();
-    let r = app
-        .post(
-            &format!("/api/v1/admin/broadcasts/{bid}/cancel"),
-            &admin,
-            json!({}),
-        )
-        .await;
+    let bid = id(&app.broadcast(&admin, Broadcast::to_all(&post).at(at)).await);
+    let r = app.broadcast_action(&admin, &bid, "cancel").await;
     assert_eq!(r.status, 200);
     // A refused change and a bad request change nothing, so they are no entries; reads
     // neither.

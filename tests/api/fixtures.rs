@@ -200,11 +200,6 @@ impl Org {
         crate::requests::id(self.member(name))
     }
 
-    /// The members' names, in the order they were made.
-    pub fn names(&self) -> Vec<&str> {
-        self.members.iter().map(|(n, _)| n.as_str()).collect()
-    }
-
     /// The post made with the organisation.
     pub fn post(&self) -> &str {
         self.post.as_deref().expect("the organisation has a post")

@@ -82,10 +82,6 @@ impl Audience {
         Self::default().and_roles(roles)
     }
 
-    pub fn tags<S: ToString>(tags: impl IntoIterator<Item = S>) -> Self {
-        Self::default().and_tags(tags)
-    }
-
     pub fn and_units<S: ToString>(mut self, ids: impl IntoIterator<Item = S>) -> Self {
         self.unit_ids.extend(strings(ids));
         self
