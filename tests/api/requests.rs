@@ -465,4 +465,29 @@ impl TestApp {
         assert_eq!(r.status, 200, "unread count: {:?}", r.body);
         r.body["unread_count"].as_i64().unwrap()
     }
+
+    pub async fn create_unit(&self, token: &str, name: &str, parent: Option<&str>) -> String {
+        let r = self
+            .post(
+                "/api/v1/admin/units",
+                token,
+                serde_json::json!({"name": name, "parent_id": parent}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "create unit: {:?}", r.body);
+        r.body["id"].as_str().unwrap().to_string()
+    }
+
+    /// `POST /admin/members` (a `NewMember`, or raw JSON), which must be created; the member.
+    pub async fn create_member(&self, token: &str, body: impl serde::Serialize) -> Value {
+        let body = serde_json::to_value(body).expect("a body serializes");
+        let r = self.post("/api/v1/admin/members", token, body).await;
+        assert_eq!(r.status, 201, "create member: {:?}", r.body);
+        r.body
+    }
+
+    /// A lesson (`NewPost::lesson`) titled `title`; its id.
+    pub async fn create_post(&self, token: &str, title: &str) -> String {
+        self.create_post_with(token, NewPost::lesson(title)).await
+    }
 }
