@@ -5,6 +5,7 @@ use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
 use crate::helpers::*;
+use crate::requests::*;
 
 fn actions(log: &Resp) -> Vec<String> {
     log.body["items"]
@@ -21,18 +22,29 @@ async fn verify(app: &TestApp, admin: &str) -> Value {
     r.body
 }
 
-#[tokio::test]
-async fn admin_actions_are_entries_with_who_what_and_which_object() {
+/// What an admin did, once the bootstrap admin was made: logged in twice, made a unit and a
+/// member, tagged the member, wrote a post and scheduled it, then canceled that; plus a bad
+/// request and a read, which are no entries.
+struct Done {
+    app: TestApp,
+    admin: String,
+    admin_id: Value,
+    member: Value,
+    /// The broadcast scheduled and canceled.
+    bid: String,
+}
+
+async fn admin_actions() -> Done {
     let app = spawn_app().await;
     let admin = app.admin_token().await;
     let admin_id = app.admin_login().await["member"]["id"].clone();
     let unit = app.create_unit(&admin, "第一党支部", None).await;
     let member = app
-        .create_member(&admin, json!({"name": "张三", "unit_id": unit}))
+        .create_member(&admin, NewMember::new("张三").unit(&unit))
         .await;
     let r = app
         .patch(
-            &format!("/api/v1/admin/members/{}", member["id"].as_str().unwrap()),
+            &format!("/api/v1/admin/members/{}", id(&member)),
             &admin,
             json!({"tags": ["青年"]}),
         )
@@ -40,22 +52,8 @@ async fn admin_actions_are_entries_with_who_what_and_which_object() {
     assert_eq!(r.status, 200, "{:?}", r.body);
     let post = app.create_post(&admin, "十二月课堂").await;
     let at = app.clock_now() + chrono::Duration::hours(3);
-    let b = app
-        .post(
-            "/api/v1/admin/broadcasts",
-            &admin,
-            json!({"post_id": post, "audience": {"all": true}, "send_at": at.to_rfc3339()}),
-        )
-        .await;
-    assert_eq!(b.status, 201, "{:?}", b.body);
-    let bid = b.body["id"].as_str().unwrap().to_string();
-    let r = app
-        .post(
-            &format!("/api/v1/admin/broadcasts/{bid}/cancel"),
-            &admin,
-            json!({}),
-        )
-        .await;
+    let bid = id(&app.broadcast(&admin, Broadcast::to_all(&post).at(at)).await);
+    let r = app.broadcast_action(&admin, &bid, "cancel").await;
     assert_eq!(r.status, 200);
     // A refused change and a bad request change nothing, so they are no entries; reads
     // neither.
@@ -64,8 +62,19 @@ async fn admin_actions_are_entries_with_who_what_and_which_object() {
         .await;
     assert_eq!(r.status, 400);
     app.get("/api/v1/admin/units", &admin).await;
+    Done {
+        app,
+        admin,
+        admin_id,
+        member,
+        bid,
+    }
+}
 
-    let log = app.get("/api/v1/admin/audit", &admin).await;
+#[tokio::test]
+async fn admin_actions_are_entries_with_who_what_and_which_object() {
+    let d = admin_actions().await;
+    let log = d.app.get("/api/v1/admin/audit", &d.admin).await;
     assert_eq!(log.status, 200, "{:?}", log.body);
     assert_eq!(
         actions(&log),
@@ -88,51 +97,62 @@ async fn admin_actions_are_entries_with_who_what_and_which_object() {
     assert_eq!(bootstrap["summary"]["via"], "bootstrap");
     let items = log.body["items"].as_array().unwrap();
     let cancel = &items[0];
-    assert_eq!(cancel["actor_id"], admin_id);
+    assert_eq!(cancel["actor_id"], d.admin_id);
     assert_eq!(cancel["actor_role"], "admin");
     assert_eq!(cancel["target_type"], "broadcast");
-    assert_eq!(cancel["target_id"].as_str().unwrap(), bid);
+    assert_eq!(cancel["target_id"].as_str().unwrap(), d.bid);
     assert_eq!(items[3]["summary"]["tags"], json!(["青年"]));
     assert_eq!(items[4]["summary"]["name"], "张三");
     // The chain: each entry's position, one after the other.
     let seqs: Vec<i64> = items.iter().map(|e| e["seq"].as_i64().unwrap()).collect();
     assert_eq!(seqs, (1..=9).rev().collect::<Vec<_>>());
+}
 
-    // Filters: by action family, by object, by actor.
-    let r = app
-        .get("/api/v1/admin/audit?action=broadcast", &admin)
-        .await;
+#[tokio::test]
+async fn the_log_filters_by_action_family_object_and_actor() {
+    let d = admin_actions().await;
+    let (app, admin, bid) = (&d.app, &d.admin, &d.bid);
+    let r = app.get("/api/v1/admin/audit?action=broadcast", admin).await;
     assert_eq!(actions(&r), vec!["broadcast.cancel", "broadcast.create"]);
     let r = app
         .get(
             &format!(
                 "/api/v1/admin/audit?target_type=broadcast&target_id={bid}&action=broadcast.cancel"
             ),
-            &admin,
+            admin,
         )
         .await;
     assert_eq!(actions(&r), vec!["broadcast.cancel"]);
+    let actor = d.admin_id.as_str().unwrap();
     let r = app
         .get(
-            &format!(
-                "/api/v1/admin/audit?actor_id={}&limit=2",
-                admin_id.as_str().unwrap()
-            ),
-            &admin,
+            &format!("/api/v1/admin/audit?actor_id={actor}&limit=2"),
+            admin,
         )
         .await;
     assert_eq!(r.body["items"].as_array().unwrap().len(), 2);
     assert!(r.body["next_cursor"].is_string());
+}
 
-    let v = verify(&app, &admin).await;
+#[tokio::test]
+async fn the_chain_of_admin_actions_verifies_up_to_the_newest_entry() {
+    let d = admin_actions().await;
+    let log = d.app.get("/api/v1/admin/audit", &d.admin).await;
+    let v = verify(&d.app, &d.admin).await;
     assert_eq!(v["ok"], true, "{v:?}");
     assert_eq!(v["entries"], 9);
-    assert_eq!(v["last_hash"], items[0]["hash"]);
+    assert_eq!(v["last_hash"], log.body["items"][0]["hash"]);
+}
 
-    // Only admins read or verify it.
-    let mt = app.member_token(&member).await;
-    assert_eq!(app.get("/api/v1/admin/audit", &mt).await.status, 403);
-    assert_eq!(app.get("/api/v1/admin/audit/verify", &mt).await.status, 403);
+#[tokio::test]
+async fn only_admins_read_or_verify_the_log() {
+    let d = admin_actions().await;
+    let mt = d.app.member_token(&d.member).await;
+    assert_eq!(d.app.get("/api/v1/admin/audit", &mt).await.status, 403);
+    assert_eq!(
+        d.app.get("/api/v1/admin/audit/verify", &mt).await.status,
+        403
+    );
 }
 
 #[tokio::test]

@@ -1,59 +1,48 @@
-use chrono::{Duration, SecondsFormat};
+//! One-off broadcasts: who they reach, what members find in the inbox, what the admin sees of
+//! who read, the fan-out's idempotence and takeover, scheduling, cancel and bad input.
+
+use chrono::Duration;
 use serde_json::{Value, json};
 
+use crate::fixtures::*;
 use crate::helpers::*;
+use crate::requests::*;
 
-/// A branch with two sections: three members in 一科 (one tagged 青年), two in 二科.
-struct Branch {
-    admin: String,
-    root: String,
-    sec1: String,
-    members: Vec<Value>,
+const LESSON: &str = "十二月党课：审计精神";
+
+/// The branch: three members in 一科 (张三 tagged 青年), two in 二科 (赵六 tagged 青年).
+async fn branch() -> Org {
+    Org::branch(spawn_app().await)
+        .tagged("张三", SECTION_1, &["青年"])
+        .member("李四", SECTION_1)
+        .member("王五", SECTION_1)
+        .tagged("赵六", SECTION_2, &["青年"])
+        .member("孙七", SECTION_2)
+        .build()
+        .await
 }
 
-async fn branch(app: &TestApp) -> Branch {
-    let admin = app.admin_token().await;
-    let root = app.create_unit(&admin, "第一党支部", None).await;
-    let sec1 = app.create_unit(&admin, "审计一科", Some(&root)).await;
-    let sec2 = app.create_unit(&admin, "审计二科", Some(&root)).await;
-    let mut members = vec![];
-    for (name, unit, tags) in [
-        ("张三", &sec1, vec!["青年"]),
-        ("李四", &sec1, vec![]),
-        ("王五", &sec1, vec![]),
-        ("赵六", &sec2, vec!["青年"]),
-        ("孙七", &sec2, vec![]),
-    ] {
-        members.push(
-            app.create_member(&admin, json!({"name": name, "unit_id": unit, "tags": tags}))
-                .await,
-        );
-    }
-    Branch {
-        admin,
-        root,
-        sec1,
-        members,
-    }
+/// A lesson broadcast to the whole branch, now (not yet fanned out).
+async fn lesson_to_the_branch(org: &Org) -> Value {
+    let admin = org.admin().await;
+    let post = org.app.create_post(&admin, LESSON).await;
+    org.app
+        .broadcast(&admin, Broadcast::to_unit(&post, org.unit(BRANCH)))
+        .await
 }
 
-async fn broadcast(app: &TestApp, token: &str, body: Value) -> Value {
-    let r = app.post("/api/v1/admin/broadcasts", token, body).await;
-    assert_eq!(r.status, 201, "create broadcast: {:?}", r.body);
-    r.body
+/// The member's first inbox item; they open it and read it.
+async fn read_first_item(org: &Org, name: &str) {
+    let t = org.token(name).await;
+    let item = id(&org.app.inbox(&t).await[0]);
+    let r = org.app.read(&t, &item).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
 }
 
 #[tokio::test]
-async fn a_lesson_reaches_every_member_who_reads_it_and_the_admin_sees_who_read() {
-    let app = spawn_app().await;
-    let b = branch(&app).await;
-    let post = app.create_post(&b.admin, "十二月党课：审计精神").await;
-    let bc = broadcast(
-        &app,
-        &b.admin,
-        json!({"post_id": post, "audience": {"unit_ids": [b.root]}}),
-    )
-    .await;
+async fn a_broadcast_to_the_branch_goes_to_everyone_on_every_configured_channel() {
+    let org = branch().await;
+    let bc = lesson_to_the_branch(&org).await;
     assert_eq!(bc["status"], "sending");
     assert_eq!(bc["audience_size"], 5);
     assert_eq!(
@@ -61,55 +50,55 @@ async fn a_lesson_reaches_every_member_who_reads_it_and_the_admin_sees_who_read(
         json!(["inbox", "wechat"]),
         "every configured channel by default"
     );
-    let id = bc["id"].as_str().unwrap();
+    org.app.drain().await;
+    let r = org.app.broadcast_record(&org.admin().await, &id(&bc)).await;
+    assert_eq!(r["status"], "sent", "{r:?}");
+    assert!(r["next_run_at"].is_null());
+    assert_eq!(r["stats"]["recipients"], 5);
+    assert_eq!(r["stats"]["delivered"], 5);
+    assert_eq!(r["stats"]["unread"], 5);
+}
 
+#[tokio::test]
+async fn a_member_finds_the_lesson_in_the_inbox_and_reading_it_clears_the_unread_count() {
+    let org = branch().await;
+    let app = &org.app;
+    let bc = lesson_to_the_branch(&org).await;
     app.drain().await;
-
-    let r = app
-        .get(&format!("/api/v1/admin/broadcasts/{id}"), &b.admin)
-        .await;
-    assert_eq!(r.body["status"], "sent", "{:?}", r.body);
-    assert!(r.body["next_run_at"].is_null());
-    assert_eq!(r.body["stats"]["recipients"], 5);
-    assert_eq!(r.body["stats"]["delivered"], 5);
-    assert_eq!(r.body["stats"]["unread"], 5);
-
-    // Two members read it.
-    for m in &b.members[..2] {
-        let t = app.member_token(m).await;
+    for name in ["张三", "李四"] {
+        let t = org.token(name).await;
         let inbox = app.get("/api/v1/inbox", &t).await;
         assert_eq!(inbox.status, 200);
         assert_eq!(inbox.body["unread_count"], 1);
         let item = &inbox.body["items"][0];
-        assert_eq!(item["title"], "十二月党课：审计精神");
+        assert_eq!(item["title"], LESSON);
         assert_eq!(item["kind"], "lesson");
         assert_eq!(item["broadcast_id"], bc["id"]);
-        let item_id = item["id"].as_str().unwrap();
+        let item_id = id(item);
         let detail = app.get(&format!("/api/v1/inbox/{item_id}"), &t).await;
         assert_eq!(detail.body["body_md"], "# 学习内容\n\n正文");
-        let r = app
-            .post(&format!("/api/v1/inbox/{item_id}/read"), &t, json!({}))
-            .await;
+        let r = app.read(&t, &item_id).await;
         assert_eq!(r.status, 200);
         assert_eq!(r.body["unread_count"], 0);
     }
+}
 
-    let r = app
-        .get(&format!("/api/v1/admin/broadcasts/{id}"), &b.admin)
-        .await;
+#[tokio::test]
+async fn the_admin_sees_who_read_and_pages_through_who_has_not() {
+    let org = branch().await;
+    let app = &org.app;
+    let bc = id(&lesson_to_the_branch(&org).await);
+    app.drain().await;
+    read_first_item(&org, "张三").await;
+    read_first_item(&org, "李四").await;
+    let admin = org.admin().await;
+    let stats = &app.broadcast_record(&admin, &bc).await["stats"];
     assert_eq!(
-        (
-            r.body["stats"]["read"].as_u64(),
-            r.body["stats"]["unread"].as_u64()
-        ),
+        (stats["read"].as_u64(), stats["unread"].as_u64()),
         (Some(2), Some(3))
     );
-    let read = app
-        .get(
-            &format!("/api/v1/admin/broadcasts/{id}/recipients?state=read"),
-            &b.admin,
-        )
-        .await;
+    let recipients = format!("/api/v1/admin/broadcasts/{bc}/recipients");
+    let read = app.get(&format!("{recipients}?state=read"), &admin).await;
     let names: Vec<&str> = read.body["items"]
         .as_array()
         .unwrap()
@@ -118,72 +107,46 @@ async fn a_lesson_reaches_every_member_who_reads_it_and_the_admin_sees_who_read(
         .collect();
     assert_eq!(names, vec!["张三", "李四"]);
     let unread = app
-        .get(
-            &format!("/api/v1/admin/broadcasts/{id}/recipients?state=unread&limit=2"),
-            &b.admin,
-        )
+        .get(&format!("{recipients}?state=unread&limit=2"), &admin)
         .await;
     assert_eq!(unread.body["items"].as_array().unwrap().len(), 2);
     let next = unread.body["next_cursor"].as_str().expect("a second page");
     let page2 = app
         .get(
-            &format!("/api/v1/admin/broadcasts/{id}/recipients?state=unread&limit=2&cursor={next}"),
-            &b.admin,
+            &format!("{recipients}?state=unread&limit=2&cursor={next}"),
+            &admin,
         )
         .await;
     assert_eq!(page2.body["items"][0]["name"], "孙七");
     assert!(page2.body["next_cursor"].is_null());
-    let failed = app
-        .get(
-            &format!("/api/v1/admin/broadcasts/{id}/recipients?state=failed"),
-            &b.admin,
-        )
-        .await;
+    let failed = app.get(&format!("{recipients}?state=failed"), &admin).await;
     assert_eq!(failed.status, 200);
-    let bad = app
-        .get(
-            &format!("/api/v1/admin/broadcasts/{id}/recipients?state=bored"),
-            &b.admin,
-        )
-        .await;
+    let bad = app.get(&format!("{recipients}?state=bored"), &admin).await;
     assert_eq!(bad.status, 400);
 }
 
 #[tokio::test]
 async fn audiences_combine_units_roles_tags_and_people() {
-    let app = spawn_app().await;
-    let b = branch(&app).await;
-    let post = app.create_post(&b.admin, "通知").await;
+    let org = branch().await;
+    let app = &org.app;
+    let admin = org.admin().await;
+    let post = app.create_post(&admin, "通知").await;
     // Tagged 青年 within 一科: only 张三. Plus 孙七 by id.
-    let bc = broadcast(
-        &app,
-        &b.admin,
-        json!({"post_id": post, "audience": {"unit_ids": [b.sec1], "tags": ["青年"], "member_ids": [b.members[4]["id"]]}}),
-    )
-    .await;
+    let narrowed = Audience::units([org.unit(SECTION_1)])
+        .and_tags(["青年"])
+        .and_members([org.id("孙七")]);
+    let bc = app.broadcast(&admin, Broadcast::new(&post, narrowed)).await;
     assert_eq!(bc["audience_size"], 2);
-    let all = broadcast(
-        &app,
-        &b.admin,
-        json!({"post_id": post, "audience": {"all": true}}),
-    )
-    .await;
+    let all = app.broadcast(&admin, Broadcast::to_all(&post)).await;
     assert_eq!(
         all["audience_size"], 5,
         "everyone on the roster; the bootstrap admin (no unit) is not a recipient"
     );
-    let roles = broadcast(
-        &app,
-        &b.admin,
-        json!({"post_id": post, "audience": {"roles": ["admin"]}}),
-    )
-    .await;
-    assert_eq!(roles["audience_size"], 1);
+    let roles = Broadcast::new(&post, Audience::roles(["admin"]));
+    assert_eq!(app.broadcast(&admin, roles).await["audience_size"], 1);
     app.drain().await;
-    let t = app.member_token(&b.members[1]).await;
-    let inbox = app.get("/api/v1/inbox", &t).await;
     assert_eq!(
-        inbox.body["items"].as_array().unwrap().len(),
+        org.inbox("李四").await.len(),
         1,
         "李四 only got the broadcast to all"
     );
@@ -191,17 +154,13 @@ async fn audiences_combine_units_roles_tags_and_people() {
 
 #[tokio::test]
 async fn running_the_fan_out_again_changes_nothing() {
-    let app = spawn_app().await;
-    let b = branch(&app).await;
-    let post = app.create_post(&b.admin, "公告").await;
-    let bc = broadcast(
-        &app,
-        &b.admin,
-        json!({"post_id": post, "audience": {"all": true}}),
-    )
-    .await;
+    let org = branch().await;
+    let app = &org.app;
+    let admin = org.admin().await;
+    let post = app.create_post(&admin, "公告").await;
+    let bc = app.broadcast(&admin, Broadcast::to_all(&post)).await;
     app.drain().await;
-    let id: i64 = bc["id"].as_str().unwrap().parse().unwrap();
+    let id: i64 = id(&bc).parse().unwrap();
     let cfg = fingertip_core::broadcasts::fanout::FanoutConfig {
         batch: 2,
         ..Default::default()
@@ -210,33 +169,20 @@ async fn running_the_fan_out_again_changes_nothing() {
         .await
         .unwrap();
     assert_eq!(again, 0, "no new rows");
-    let r = app
-        .get(&format!("/api/v1/admin/broadcasts/{id}"), &b.admin)
-        .await;
-    assert_eq!(r.body["stats"]["recipients"], 5);
-    let t = app.member_token(&b.members[0]).await;
-    assert_eq!(
-        app.get("/api/v1/inbox", &t).await.body["items"]
-            .as_array()
-            .unwrap()
-            .len(),
-        1
-    );
+    let r = app.broadcast_record(&admin, &id.to_string()).await;
+    assert_eq!(r["stats"]["recipients"], 5);
+    assert_eq!(org.inbox("张三").await.len(), 1);
 }
 
 #[tokio::test]
 async fn a_worker_that_dies_mid_fan_out_is_taken_over_with_nobody_missed_or_doubled() {
     use fingertip_core::broadcasts::fanout::{self, FanoutConfig, Outcome};
-    let app = spawn_app().await;
-    let b = branch(&app).await;
-    let post = app.create_post(&b.admin, "学习日").await;
-    let bc = broadcast(
-        &app,
-        &b.admin,
-        json!({"post_id": post, "audience": {"all": true}}),
-    )
-    .await;
-    let id: i64 = bc["id"].as_str().unwrap().parse().unwrap();
+    let org = branch().await;
+    let app = &org.app;
+    let admin = org.admin().await;
+    let post = app.create_post(&admin, "学习日").await;
+    let bc = app.broadcast(&admin, Broadcast::to_all(&post)).await;
+    let id: i64 = id(&bc).parse().unwrap();
     let cfg = FanoutConfig {
         batch: 2,
         lease: Duration::seconds(60),
@@ -274,120 +220,114 @@ async fn a_worker_that_dies_mid_fan_out_is_taken_over_with_nobody_missed_or_doub
         .unwrap();
     assert_eq!(out, Outcome::Sent { inserted: 3 });
     let r = app
-        .get(&format!("/api/v1/admin/broadcasts/{id}"), &b.admin)
+        .broadcast_record(&org.admin().await, &id.to_string())
         .await;
-    assert_eq!(r.body["status"], "sent");
-    assert_eq!(r.body["stats"]["recipients"], 5);
+    assert_eq!(r["status"], "sent");
+    assert_eq!(r["stats"]["recipients"], 5);
 }
 
 #[tokio::test]
 async fn a_scheduled_broadcast_waits_for_its_time() {
-    let app = spawn_app().await;
-    let b = branch(&app).await;
-    let post = app.create_post(&b.admin, "下月课堂").await;
+    let org = branch().await;
+    let app = &org.app;
+    let admin = org.admin().await;
+    let post = app.create_post(&admin, "下月课堂").await;
     let at = app.clock_now() + Duration::hours(2);
-    let bc = broadcast(
-        &app,
-        &b.admin,
-        json!({"post_id": post, "audience": {"all": true}, "send_at": at.to_rfc3339_opts(SecondsFormat::Secs, false)}),
-    )
-    .await;
+    let bc = app.broadcast(&admin, Broadcast::to_all(&post).at(at)).await;
     assert_eq!(bc["status"], "scheduled");
     assert!(bc["next_run_at"].is_string());
     app.drain().await;
-    let t = app.member_token(&b.members[0]).await;
-    assert_eq!(
-        app.get("/api/v1/inbox/unread-count", &t).await.body["unread_count"],
-        0
-    );
+    assert_eq!(app.unread_count(&org.token("张三").await).await, 0);
     app.clock.advance(Duration::hours(2));
     app.drain().await;
-    // Two hours on, the old access token has expired: log in again as the phone would.
-    let t = app.member_token(&b.members[0]).await;
-    assert_eq!(
-        app.get("/api/v1/inbox/unread-count", &t).await.body["unread_count"],
-        1
-    );
+    // Two hours on, the old access token has expired: `token` logs in again as the phone would.
+    assert_eq!(app.unread_count(&org.token("张三").await).await, 1);
+}
+
+/// A broadcast to everyone, scheduled for tomorrow; its id.
+async fn scheduled_for_tomorrow(org: &Org, post: &str) -> String {
+    let at = org.app.clock_now() + Duration::days(1);
+    let bc = Broadcast::to_all(post).at(at);
+    id(&org.app.broadcast(&org.admin().await, bc).await)
+}
+
+/// A broadcast to everyone, sent now; its id.
+async fn sent_now(org: &Org, post: &str) -> String {
+    let bc = org
+        .app
+        .broadcast(&org.admin().await, Broadcast::to_all(post))
+        .await;
+    org.app.drain().await;
+    id(&bc)
 }
 
 #[tokio::test]
-async fn cancel_works_until_sent_then_is_409() {
-    let app = spawn_app().await;
-    let b = branch(&app).await;
-    let post = app.create_post(&b.admin, "取消的通知").await;
-    let at = (app.clock_now() + Duration::days(1)).to_rfc3339();
-    let later = broadcast(
-        &app,
-        &b.admin,
-        json!({"post_id": post, "audience": {"all": true}, "send_at": at}),
-    )
-    .await;
-    let id = later["id"].as_str().unwrap();
+async fn a_canceled_broadcast_is_never_sent_and_cannot_be_canceled_again() {
+    let org = branch().await;
+    let app = &org.app;
+    let post = app.create_post(&org.admin().await, "取消的通知").await;
+    let id = scheduled_for_tomorrow(&org, &post).await;
     let r = app
-        .post(
-            &format!("/api/v1/admin/broadcasts/{id}/cancel"),
-            &b.admin,
-            json!({}),
-        )
+        .broadcast_action(&org.admin().await, &id, "cancel")
         .await;
     assert_eq!(r.status, 200);
     assert_eq!(r.body["status"], "canceled");
     app.clock.advance(Duration::days(2));
     app.drain().await;
-    let admin = app.admin_token().await;
-    let b = Branch { admin, ..b };
-    let r = app
-        .get(&format!("/api/v1/admin/broadcasts/{id}"), &b.admin)
-        .await;
+    let admin = org.admin().await;
     assert_eq!(
-        r.body["stats"]["recipients"], 0,
+        app.broadcast_record(&admin, &id).await["stats"]["recipients"],
+        0,
         "a canceled broadcast is never sent"
     );
-    let r = app
-        .post(
-            &format!("/api/v1/admin/broadcasts/{id}/cancel"),
-            &b.admin,
-            json!({}),
-        )
-        .await;
+    let r = app.broadcast_action(&admin, &id, "cancel").await;
     assert_eq!(r.status, 409);
+}
 
-    let now = broadcast(
-        &app,
-        &b.admin,
-        json!({"post_id": post, "audience": {"all": true}}),
-    )
-    .await;
-    app.drain().await;
-    let r = app
-        .post(
-            &format!(
-                "/api/v1/admin/broadcasts/{}/cancel",
-                now["id"].as_str().unwrap()
-            ),
-            &b.admin,
-            json!({}),
-        )
+#[tokio::test]
+async fn a_sent_broadcast_cannot_be_canceled() {
+    let org = branch().await;
+    let post = org.app.create_post(&org.admin().await, "已发的通知").await;
+    let id = sent_now(&org, &post).await;
+    let r = org
+        .app
+        .broadcast_action(&org.admin().await, &id, "cancel")
         .await;
     assert_eq!(r.status, 409);
     assert_eq!(r.code(), "conflict");
+}
 
+#[tokio::test]
+async fn the_list_of_broadcasts_filters_by_status() {
+    let org = branch().await;
+    let app = &org.app;
+    let admin = org.admin().await;
+    let post = app.create_post(&admin, "通知").await;
+    let later = scheduled_for_tomorrow(&org, &post).await;
+    app.broadcast_action(&admin, &later, "cancel").await;
+    sent_now(&org, &post).await;
     let sent = app
-        .get("/api/v1/admin/broadcasts?status=sent", &b.admin)
+        .get("/api/v1/admin/broadcasts?status=sent", &admin)
         .await;
     assert_eq!(sent.body["items"].as_array().unwrap().len(), 1);
     let canceled = app
-        .get("/api/v1/admin/broadcasts?status=canceled", &b.admin)
+        .get("/api/v1/admin/broadcasts?status=canceled", &admin)
         .await;
-    assert_eq!(canceled.body["items"][0]["id"], later["id"]);
+    assert_eq!(canceled.body["items"][0]["id"], json!(later));
+    let r = app
+        .get("/api/v1/admin/broadcasts?status=nope", &admin)
+        .await;
+    assert_eq!(r.status, 400);
 }
 
 #[tokio::test]
 async fn bad_broadcasts_are_400_with_the_field_named() {
-    let app = spawn_app().await;
-    let b = branch(&app).await;
-    let post = app.create_post(&b.admin, "x").await;
+    let org = branch().await;
+    let app = &org.app;
+    let admin = org.admin().await;
+    let post = app.create_post(&admin, "x").await;
     let past = (app.clock_now() - Duration::hours(1)).to_rfc3339();
+    let to_all = |extra: Value| merged(Broadcast::to_all(&post), extra);
     let cases = [
         (
             json!({"post_id": "999999", "audience": {"all": true}}),
@@ -395,45 +335,34 @@ async fn bad_broadcasts_are_400_with_the_field_named() {
         ),
         (json!({"post_id": post, "audience": {}}), "audience"),
         (
-            json!({"post_id": post, "audience": {"all": true, "tags": ["x"]}}),
+            to_all(json!({"audience": {"all": true, "tags": ["x"]}})),
             "audience",
         ),
         (
-            json!({"post_id": post, "audience": {"unit_ids": ["424242"]}}),
+            to_all(json!({"audience": {"unit_ids": ["424242"]}})),
             "audience.unit_ids",
         ),
         (
-            json!({"post_id": post, "audience": {"roles": ["pope"]}}),
+            to_all(json!({"audience": {"member_ids": ["424242"]}})),
+            "audience.member_ids",
+        ),
+        (
+            to_all(json!({"audience": {"roles": ["pope"]}})),
             "audience.roles",
         ),
+        (to_all(json!({"audience": {"tags": ["无人"]}})), "audience"),
+        (to_all(json!({"channels": ["pigeon"]})), "channels"),
+        (to_all(json!({"channels": ["wecom"]})), "channels"),
+        (to_all(json!({"timezone": "Mars/Base"})), "timezone"),
+        (to_all(json!({"send_at": past})), "send_at"),
         (
-            json!({"post_id": post, "audience": {"tags": ["无人"]}}),
-            "audience",
-        ),
-        (
-            json!({"post_id": post, "audience": {"all": true}, "channels": ["pigeon"]}),
-            "channels",
-        ),
-        (
-            json!({"post_id": post, "audience": {"all": true}, "channels": ["wecom"]}),
-            "channels",
-        ),
-        (
-            json!({"post_id": post, "audience": {"all": true}, "timezone": "Mars/Base"}),
-            "timezone",
-        ),
-        (
-            json!({"post_id": post, "audience": {"all": true}, "send_at": past}),
-            "send_at",
-        ),
-        (
-            json!({"post_id": post, "audience": {"all": true}, "recurrence": "FREQ=WEEKLY;COUNT=0"}),
+            to_all(json!({"recurrence": "FREQ=WEEKLY;COUNT=0"})),
             "recurrence",
         ),
     ];
     for (body, field) in cases {
         let r = app
-            .post("/api/v1/admin/broadcasts", &b.admin, body.clone())
+            .post("/api/v1/admin/broadcasts", &admin, body.clone())
             .await;
         assert_eq!(r.status, 400, "{body} -> {:?}", r.body);
         assert_eq!(r.code(), "validation_failed");
@@ -444,15 +373,7 @@ async fn bad_broadcasts_are_400_with_the_field_named() {
         );
     }
     let r = app
-        .post(
-            "/api/v1/admin/broadcasts",
-            &b.admin,
-            json!({"post_id": post, "audience": {"all": true}, "send_at": "tomorrow"}),
-        )
+        .try_broadcast(&admin, Broadcast::to_all(&post).send_at("tomorrow"))
         .await;
     assert_eq!(r.status, 400, "an unparsable time");
-    let r = app
-        .get("/api/v1/admin/broadcasts?status=nope", &b.admin)
-        .await;
-    assert_eq!(r.status, 400);
 }

@@ -8,10 +8,10 @@ use chrono::{Duration, Utc};
 use fingertip_core::broadcasts::fanout;
 use fingertip_core::entities::{broadcasts, members};
 use sea_orm::{ConnectionTrait, EntityTrait, Set, Statement};
-use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use crate::helpers::*;
+use crate::requests::*;
 
 const MEMBERS: usize = 5_000;
 const WORKERS: usize = 3;
@@ -83,16 +83,11 @@ async fn workers_running_at_once_fan_a_broadcast_out_exactly_once() {
     let unit = app.create_unit(&admin, "大支部", None).await;
     seed_members(&app, unit.parse().unwrap(), MEMBERS).await;
     let post = app.create_post(&admin, "并发党课").await;
-    let r = app
-        .post(
-            "/api/v1/admin/broadcasts",
-            &admin,
-            json!({"post_id": post, "audience": {"unit_ids": [unit]}}),
-        )
+    let bc = app
+        .broadcast(&admin, Broadcast::to_unit(&post, &unit))
         .await;
-    assert_eq!(r.status, 201, "{:?}", r.body);
-    assert_eq!(r.body["audience_size"], MEMBERS);
-    let id: i64 = r.body["id"].as_str().unwrap().parse().unwrap();
+    assert_eq!(bc["audience_size"], MEMBERS);
+    let id: i64 = id(&bc).parse().unwrap();
 
     // A gate: the test holds the lease first, so that the workers, all started, meet at the
     // claim together once it expires (the lease lives on the injected clock).
@@ -186,15 +181,10 @@ async fn workers_running_at_once_share_many_broadcasts_and_send_each_once() {
     let post = app.create_post(&admin, "通知").await;
     let mut ids = Vec::new();
     for _ in 0..8 {
-        let r = app
-            .post(
-                "/api/v1/admin/broadcasts",
-                &admin,
-                json!({"post_id": post, "audience": {"unit_ids": [unit]}}),
-            )
+        let bc = app
+            .broadcast(&admin, Broadcast::to_unit(&post, &unit))
             .await;
-        assert_eq!(r.status, 201, "{:?}", r.body);
-        ids.push(r.body["id"].as_str().unwrap().parse::<i64>().unwrap());
+        ids.push(id(&bc).parse::<i64>().unwrap());
     }
 
     let stop = CancellationToken::new();
@@ -253,15 +243,10 @@ async fn the_largest_batch_the_settings_allow_works() {
     let n = batch as usize + 1;
     seed_members(&app, unit.parse().unwrap(), n).await;
     let post = app.create_post(&admin, "通知").await;
-    let r = app
-        .post(
-            "/api/v1/admin/broadcasts",
-            &admin,
-            json!({"post_id": post, "audience": {"unit_ids": [unit]}}),
-        )
+    let bc = app
+        .broadcast(&admin, Broadcast::to_unit(&post, &unit))
         .await;
-    assert_eq!(r.status, 201, "{:?}", r.body);
-    let id: i64 = r.body["id"].as_str().unwrap().parse().unwrap();
+    let id: i64 = id(&bc).parse().unwrap();
     app.drain().await;
     assert_eq!(inbox_counts(&app, id).await, (n as i64, n as i64));
 }

@@ -1,6 +1,7 @@
 use serde_json::json;
 
 use crate::helpers::*;
+use crate::requests::*;
 
 #[tokio::test]
 async fn the_inbox_pages_newest_first_filters_unread_and_reads_idempotently() {
@@ -12,14 +13,8 @@ async fn the_inbox_pages_newest_first_filters_unread_and_reads_idempotently() {
         .await;
     for i in 0..5 {
         let post = app.create_post(&admin, &format!("第{i}课")).await;
-        let r = app
-            .post(
-                "/api/v1/admin/broadcasts",
-                &admin,
-                json!({"post_id": post, "audience": {"member_ids": [m["id"]]}}),
-            )
+        app.broadcast(&admin, Broadcast::new(&post, Audience::members([id(&m)])))
             .await;
-        assert_eq!(r.status, 201);
         app.drain().await;
     }
     let t = app.member_token(&m).await;
@@ -74,12 +69,8 @@ async fn a_member_never_sees_another_members_item() {
         .create_member(&admin, json!({"name": "乙", "unit_id": unit}))
         .await;
     let post = app.create_post(&admin, "私信").await;
-    app.post(
-        "/api/v1/admin/broadcasts",
-        &admin,
-        json!({"post_id": post, "audience": {"member_ids": [a["id"]]}}),
-    )
-    .await;
+    app.broadcast(&admin, Broadcast::new(&post, Audience::members([id(&a)])))
+        .await;
     app.drain().await;
     let ta = app.member_token(&a).await;
     let tb = app.member_token(&b).await;

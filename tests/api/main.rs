@@ -2,7 +2,9 @@
 //! a SQLite file by default; a fresh PostgreSQL schema (and a private Redis key prefix) when
 //! FINGERTIP_TEST_DATABASE_URL (and FINGERTIP_TEST_REDIS_URL) are set.
 
+mod fixtures;
 mod helpers;
+mod requests;
 
 mod abuse;
 mod access;

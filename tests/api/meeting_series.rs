@@ -7,22 +7,19 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
+use crate::fixtures::*;
 use crate::helpers::*;
+use crate::requests::*;
 use fingertip_core::auth::{Actor, Role};
 use fingertip_core::entities::{meeting_series, members};
 use fingertip_core::meetings::{self, MeetingInput};
 
 const STUDY_DAY: &str = "FREQ=WEEKLY;BYDAY=FR;BYHOUR=8;BYMINUTE=30";
+/// The three members of 一科, who are invited; 赵六 of 二科 is not.
+const INVITED: [&str; 3] = ["张三", "李四", "王五"];
 
 fn utc(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(y, m, d, h, min, 0).unwrap()
-}
-
-fn time(v: &Value) -> DateTime<Utc> {
-    v.as_str()
-        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or_else(|| panic!("not a time: {v}"))
 }
 
 /// Friday 4 December 2026, 08:30 in Shanghai: the first study day.
@@ -30,109 +27,83 @@ fn first_friday() -> DateTime<Utc> {
     utc(2026, 12, 4, 0, 30)
 }
 
-struct Branch {
-    app: TestApp,
-    unit: String,
-    /// Three members of 审计一科 (invited) and one of 审计二科 (not).
-    members: Vec<Value>,
+/// Wednesday 2 December, 09:00 in Shanghai: Friday's study day is inside the 3-day lead.
+fn wednesday() -> DateTime<Utc> {
+    utc(2026, 12, 2, 1, 0)
 }
 
-async fn branch(now: DateTime<Utc>) -> Branch {
-    let app = spawn_app().await;
-    app.clock.set(now);
-    let admin = app.admin_token().await;
-    let root = app.create_unit(&admin, "第一党支部", None).await;
-    let unit = app.create_unit(&admin, "审计一科", Some(&root)).await;
-    let other = app.create_unit(&admin, "审计二科", Some(&root)).await;
-    let mut members = vec![];
-    for (name, u) in [
-        ("张三", &unit),
-        ("李四", &unit),
-        ("王五", &unit),
-        ("赵六", &other),
-    ] {
-        members.push(
-            app.create_member(&admin, json!({"name": name, "unit_id": u}))
-                .await,
-        );
-    }
-    Branch { app, unit, members }
+/// Monday 30 November: the first Friday is not yet inside the lead.
+fn monday() -> DateTime<Utc> {
+    utc(2026, 11, 30, 1, 0)
 }
 
-impl Branch {
-    async fn admin(&self) -> String {
-        self.app.admin_token().await
-    }
+async fn branch(now: DateTime<Utc>) -> Org {
+    Org::branch(spawn_app().await)
+        .at(now)
+        .member("张三", SECTION_1)
+        .member("李四", SECTION_1)
+        .member("王五", SECTION_1)
+        .member("赵六", SECTION_2)
+        .build()
+        .await
+}
 
-    fn study_day(&self, extra: Value) -> Value {
-        let mut body = json!({
-            "kind": "study_day",
-            "title": "周五学习日",
-            "unit_id": self.unit,
-            "starts_at": "2026-12-04T08:30:00+08:00",
-            "duration_minutes": 180,
-            "recurrence": STUDY_DAY,
-            "timezone": "Asia/Shanghai",
-            "place": "三楼会议室",
-            "agenda": "集中学习",
-            "audience": {"unit_ids": [self.unit]},
-        });
-        for (k, v) in extra.as_object().unwrap() {
-            body[k] = v.clone();
-        }
-        body
-    }
+/// The Friday study day of 一科, three hours from 08:30 Shanghai time.
+fn study_day(org: &Org) -> Series {
+    Series::new(
+        "study_day",
+        "周五学习日",
+        org.unit(SECTION_1),
+        "2026-12-04T08:30:00+08:00",
+        STUDY_DAY,
+    )
+    .minutes(180)
+    .place("三楼会议室")
+    .agenda("集中学习")
+}
 
-    async fn create(&self, body: Value) -> Value {
-        let r = self
-            .app
-            .post("/api/v1/admin/meeting-series", &self.admin().await, body)
-            .await;
-        assert_eq!(r.status, 201, "create series: {:?}", r.body);
-        r.body
-    }
+async fn create(org: &Org, body: Series) -> Value {
+    let r = org
+        .app
+        .post(
+            "/api/v1/admin/meeting-series",
+            &org.admin().await,
+            serde_json::to_value(body).unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, 201, "create series: {:?}", r.body);
+    r.body
+}
 
-    async fn series(&self, id: &str) -> Value {
-        let r = self
-            .app
-            .get(
-                &format!("/api/v1/admin/meeting-series/{id}"),
-                &self.admin().await,
-            )
-            .await;
-        assert_eq!(r.status, 200, "{:?}", r.body);
-        r.body
-    }
+async fn series(org: &Org, id: &str) -> Value {
+    let path = format!("/api/v1/admin/meeting-series/{id}");
+    let r = org.app.get(&path, &org.admin().await).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    r.body
+}
 
-    async fn meeting_starts(&self, id: &str) -> Vec<DateTime<Utc>> {
-        self.series(id).await["meetings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| time(&m["starts_at"]))
-            .collect()
-    }
+async fn meeting_starts(org: &Org, id: &str) -> Vec<DateTime<Utc>> {
+    series(org, id).await["meetings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| time(&m["starts_at"]))
+        .collect()
+}
 
-    /// How many meeting notices (not reminders) of the study day the member has.
-    async fn notices(&self, member: usize) -> usize {
-        let token = self.app.member_token(&self.members[member]).await;
-        let r = self.app.get("/api/v1/inbox?limit=100", &token).await;
-        assert_eq!(r.status, 200, "{:?}", r.body);
-        r.body["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|i| i["kind"] == "meeting" && i["title"] == "会议通知：周五学习日")
-            .count()
-    }
+/// How many meeting notices (not reminders) of the study day the member has.
+async fn notices(org: &Org, name: &str) -> usize {
+    org.inbox(name)
+        .await
+        .iter()
+        .filter(|i| i["kind"] == "meeting" && i["title"] == "会议通知：周五学习日")
+        .count()
 }
 
 #[tokio::test]
-async fn a_friday_study_day_series_makes_one_meeting_each_week() {
-    // Wednesday 2 December, 09:00 in Shanghai: Friday's study day is inside the 3-day lead.
-    let b = branch(utc(2026, 12, 2, 1, 0)).await;
-    let s = b.create(b.study_day(json!({}))).await;
-    let id = s["id"].as_str().unwrap().to_string();
+async fn a_study_day_inside_the_notice_lead_is_made_at_once_and_noticed_to_its_section() {
+    let org = branch(wednesday()).await;
+    let s = create(&org, study_day(&org)).await;
     assert_eq!(s["status"], "active");
     assert_eq!(s["notice_lead_minutes"], 4320);
     assert_eq!(s["recurrence"], STUDY_DAY);
@@ -151,42 +122,58 @@ async fn a_friday_study_day_series_makes_one_meeting_each_week() {
             .map(|w| first_friday() + Duration::weeks(w))
             .collect::<Vec<_>>()
     );
-    b.app.drain().await;
-    for i in 0..3 {
-        assert_eq!(b.notices(i).await, 1, "member {i}");
+    org.app.drain().await;
+    for name in INVITED {
+        assert_eq!(notices(&org, name).await, 1, "{name}");
     }
-    assert_eq!(b.notices(3).await, 0, "another section is not invited");
+    assert_eq!(
+        notices(&org, "赵六").await,
+        0,
+        "another section is not invited"
+    );
+}
 
+#[tokio::test]
+async fn each_week_one_meeting_and_one_notice_once_the_lead_opens() {
+    let org = branch(wednesday()).await;
+    let id = id(&create(&org, study_day(&org)).await);
+    org.app.drain().await;
     // Week by week: nothing until the lead opens, then exactly one meeting and one notice.
     for week in 1..=3 {
         let friday = first_friday() + Duration::weeks(week);
         let opens = friday - Duration::days(3);
-        b.app.clock.set(opens - Duration::minutes(1));
-        b.app.drain().await;
-        assert_eq!(b.meeting_starts(&id).await.len(), week as usize);
-        b.app.clock.set(opens);
-        b.app.drain().await;
-        b.app.drain().await;
-        let starts = b.meeting_starts(&id).await;
+        org.app.clock.set(opens - Duration::minutes(1));
+        org.app.drain().await;
+        assert_eq!(meeting_starts(&org, &id).await.len(), week as usize);
+        org.app.clock.set(opens);
+        org.app.drain().await;
+        org.app.drain().await;
+        let starts = meeting_starts(&org, &id).await;
         assert_eq!(starts.len(), week as usize + 1, "week {week}: {starts:?}");
         assert_eq!(*starts.last().unwrap(), friday);
-        for i in 0..3 {
-            assert_eq!(b.notices(i).await, week as usize + 1, "member {i}");
+        for name in INVITED {
+            assert_eq!(notices(&org, name).await, week as usize + 1, "{name}");
         }
-        assert_eq!(b.notices(3).await, 0);
-        let s = b.series(&id).await;
+        assert_eq!(notices(&org, "赵六").await, 0);
+        let s = series(&org, &id).await;
         assert_eq!(time(&s["next_at"]), friday + Duration::weeks(1));
     }
-    // The invitee sees them among their own meetings.
-    let token = b.app.member_token(&b.members[0]).await;
-    let mine = b.app.get("/api/v1/meetings?limit=100", &token).await;
+}
+
+#[tokio::test]
+async fn invitees_see_the_meetings_and_admins_the_series_in_their_lists() {
+    let org = branch(wednesday()).await;
+    let id = id(&create(&org, study_day(&org)).await);
+    org.app.drain().await;
+    let mine = org
+        .app
+        .get("/api/v1/meetings?limit=100", &org.token("张三").await)
+        .await;
     assert_eq!(mine.status, 200);
     assert!(!mine.body["items"].as_array().unwrap().is_empty());
-
-    // The list shows the series.
-    let r = b
+    let r = org
         .app
-        .get("/api/v1/admin/meeting-series", &b.admin().await)
+        .get("/api/v1/admin/meeting-series", &org.admin().await)
         .await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     assert_eq!(r.body["items"].as_array().unwrap().len(), 1);
@@ -195,18 +182,18 @@ async fn a_friday_study_day_series_makes_one_meeting_each_week() {
 
 #[tokio::test]
 async fn two_workers_sweeping_at_once_create_each_occurrence_once() {
-    // Monday 30 November: the first Friday is not yet inside the lead.
-    let b = branch(utc(2026, 11, 30, 1, 0)).await;
-    let s = b.create(b.study_day(json!({}))).await;
-    let id = s["id"].as_str().unwrap().to_string();
+    let org = branch(monday()).await;
+    let app = &org.app;
+    let s = create(&org, study_day(&org)).await;
+    let id = id(&s);
     assert!(s["meetings"].as_array().unwrap().is_empty());
     assert_eq!(time(&s["next_at"]), first_friday());
-    let second = b.app.second_worker();
-    let third = b.app.fanout_worker(2);
+    let second = app.second_worker();
+    let third = app.fanout_worker(2);
     for week in 0..3 {
         let friday = first_friday() + Duration::weeks(week);
-        b.app.clock.set(friday - Duration::days(2));
-        let (x, y, z) = tokio::join!(b.app.worker.run_once(), second.run_once(), third.run_once());
+        app.clock.set(friday - Duration::days(2));
+        let (x, y, z) = tokio::join!(app.worker.run_once(), second.run_once(), third.run_once());
         // Write transactions take SQLite's write lock at BEGIN (`db::begin_write`), so
         // concurrent passes wait for each other instead of failing.
         for r in [x, y, z] {
@@ -215,43 +202,42 @@ async fn two_workers_sweeping_at_once_create_each_occurrence_once() {
         // Each worker finishes what it holds (a pass that failed may hold a lease).
         for _ in 0..20 {
             let mut n = 0;
-            for w in [&b.app.worker, &second, &third] {
+            for w in [&app.worker, &second, &third] {
                 n += w.run_once().await.unwrap();
             }
             if n == 0 {
                 break;
             }
         }
-        b.app.drain().await;
-        let starts = b.meeting_starts(&id).await;
+        app.drain().await;
+        let starts = meeting_starts(&org, &id).await;
         assert_eq!(
             starts,
             (0..=week)
                 .map(|w| first_friday() + Duration::weeks(w))
                 .collect::<Vec<_>>()
         );
-        for i in 0..3 {
-            assert_eq!(b.notices(i).await, week as usize + 1, "member {i}");
+        for name in INVITED {
+            assert_eq!(notices(&org, name).await, week as usize + 1, "{name}");
         }
     }
 }
 
-#[tokio::test]
-async fn a_crash_between_create_and_advance_does_not_double() {
-    let b = branch(utc(2026, 11, 30, 1, 0)).await;
-    let s = b.create(b.study_day(json!({}))).await;
-    let id: i64 = s["id"].as_str().unwrap().parse().unwrap();
-    b.app.clock.set(utc(2026, 12, 2, 1, 0));
-
-    // A worker created Friday's meeting through the create path, then died before advancing.
+/// A series made on Monday; on Wednesday a worker creates Friday's meeting through the create
+/// path and dies before advancing the series. Creating it again is refused by the unique key.
+/// The series' id.
+async fn crashed_between_create_and_advance(org: &Org) -> i64 {
+    let app = &org.app;
+    let id: i64 = id(&create(org, study_day(org)).await).parse().unwrap();
+    app.clock.set(wednesday());
     let row = meeting_series::Entity::find_by_id(id)
-        .one(&b.app.core.db)
+        .one(&app.core.db)
         .await
         .unwrap()
         .unwrap();
     let admin = members::Entity::find()
         .filter(members::Column::Username.eq(ADMIN_USER))
-        .one(&b.app.core.db)
+        .one(&app.core.db)
         .await
         .unwrap()
         .unwrap();
@@ -273,27 +259,36 @@ async fn a_crash_between_create_and_advance_does_not_double() {
         timezone: Some(row.timezone.clone()),
         ..Default::default()
     };
-    meetings::create_in_series(&b.app.core, &actor, input.clone(), Some(id))
+    meetings::create_in_series(&app.core, &actor, input.clone(), Some(id))
         .await
         .unwrap();
-    // Creating it again is refused by the unique key.
-    let again = meetings::create_in_series(&b.app.core, &actor, input, Some(id))
+    let again = meetings::create_in_series(&app.core, &actor, input, Some(id))
         .await
         .unwrap_err();
     assert!(again.is_unique_violation(), "{again:?}");
+    id
+}
 
-    // The next worker finds the meeting there and only advances.
-    b.app.drain().await;
-    let ids = id.to_string();
-    assert_eq!(b.meeting_starts(&ids).await, vec![first_friday()]);
-    let s = b.series(&ids).await;
+#[tokio::test]
+async fn after_a_crash_between_create_and_advance_the_next_worker_only_advances() {
+    let org = branch(monday()).await;
+    let id = crashed_between_create_and_advance(&org).await.to_string();
+    org.app.drain().await;
+    assert_eq!(meeting_starts(&org, &id).await, vec![first_friday()]);
+    let s = series(&org, &id).await;
     assert_eq!(time(&s["next_at"]), first_friday() + Duration::weeks(1));
-    for i in 0..3 {
-        assert_eq!(b.notices(i).await, 1, "member {i}");
+    for name in INVITED {
+        assert_eq!(notices(&org, name).await, 1, "{name}");
     }
+}
 
-    // The same after the advance is undone by hand (a crash after the insert, before the CAS,
-    // which writes `next_at` and `materialize_at` together).
+#[tokio::test]
+async fn an_advance_undone_after_the_insert_does_not_double_the_meeting() {
+    let org = branch(monday()).await;
+    let id = crashed_between_create_and_advance(&org).await;
+    org.app.drain().await;
+    // The advance undone by hand (a crash after the insert, before the CAS, which writes
+    // `next_at` and `materialize_at` together).
     meeting_series::Entity::update_many()
         .col_expr(meeting_series::Column::NextAt, Expr::value(first_friday()))
         .col_expr(
@@ -301,45 +296,66 @@ async fn a_crash_between_create_and_advance_does_not_double() {
             Expr::value(first_friday() - Duration::days(3)),
         )
         .filter(meeting_series::Column::Id.eq(id))
-        .exec(&b.app.core.db)
+        .exec(&org.app.core.db)
         .await
         .unwrap();
-    b.app.drain().await;
-    assert_eq!(b.meeting_starts(&ids).await, vec![first_friday()]);
-    let s = b.series(&ids).await;
+    org.app.drain().await;
+    let id = id.to_string();
+    assert_eq!(meeting_starts(&org, &id).await, vec![first_friday()]);
+    let s = series(&org, &id).await;
     assert_eq!(time(&s["next_at"]), first_friday() + Duration::weeks(1));
 }
 
-#[tokio::test]
-async fn count_ends_a_series_and_cancel_stops_one() {
-    let b = branch(utc(2026, 12, 2, 1, 0)).await;
-    let two = b
-        .create(b.study_day(json!({"recurrence": format!("{STUDY_DAY};COUNT=2")})))
-        .await;
-    let two_id = two["id"].as_str().unwrap().to_string();
-    assert_eq!(two["upcoming"].as_array().unwrap().len(), 1);
-    let stopped = b
-        .create(b.study_day(json!({"title": "周五读书会", "place": "图书室"})))
-        .await;
-    let stopped_id = stopped["id"].as_str().unwrap().to_string();
-    let kept = stopped["meetings"][0]["id"].as_str().unwrap().to_string();
+/// Moves the clock to two days before each of the next three Fridays, draining each time.
+async fn three_more_weeks(org: &Org) {
+    for week in 1..=3 {
+        let t = first_friday() + Duration::weeks(week) - Duration::days(2);
+        org.app.clock.set(t);
+        org.app.drain().await;
+    }
+}
 
-    // Cancel the second series: no further occurrences.
-    let admin = b.admin().await;
+#[tokio::test]
+async fn count_ends_a_series() {
+    let org = branch(wednesday()).await;
+    let rule = format!("{STUDY_DAY};COUNT=2");
+    let two = create(&org, study_day(&org).recurrence(&rule)).await;
+    let id = id(&two);
+    assert_eq!(two["upcoming"].as_array().unwrap().len(), 1);
+    three_more_weeks(&org).await;
+    // COUNT=2: two Fridays, then the rule has ended.
+    assert_eq!(
+        meeting_starts(&org, &id).await,
+        vec![first_friday(), first_friday() + Duration::weeks(1)]
+    );
+    let s = series(&org, &id).await;
+    assert_eq!(s["status"], "active");
+    assert_eq!(s["next_at"], Value::Null);
+    assert!(s["upcoming"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_canceled_series_makes_no_more_meetings_and_its_made_ones_are_canceled_on_their_own() {
+    let org = branch(wednesday()).await;
+    let app = &org.app;
+    let stopped = create(&org, study_day(&org).title("周五读书会").place("图书室")).await;
+    let stopped_id = id(&stopped);
+    let kept = id(&stopped["meetings"][0]);
+
+    let admin = org.admin().await;
     let url = format!("/api/v1/admin/meeting-series/{stopped_id}/cancel");
-    let r = b.app.post(&url, &admin, json!({})).await;
+    let r = app.post(&url, &admin, json!({})).await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     assert_eq!(r.body["status"], "canceled");
     assert_eq!(r.body["next_at"], Value::Null);
     assert!(r.body["upcoming"].as_array().unwrap().is_empty());
-    let r = b.app.post(&url, &admin, json!({})).await;
+    let r = app.post(&url, &admin, json!({})).await;
     assert_eq!(r.status, 409, "{:?}", r.body);
 
     // Its Friday meeting stays scheduled and is canceled on its own.
-    let s = b.series(&stopped_id).await;
+    let s = series(&org, &stopped_id).await;
     assert_eq!(s["meetings"][0]["status"], "scheduled");
-    let r = b
-        .app
+    let r = app
         .post(
             &format!("/api/v1/admin/meetings/{kept}/cancel"),
             &admin,
@@ -349,34 +365,17 @@ async fn count_ends_a_series_and_cancel_stops_one() {
     assert_eq!(r.status, 200, "{:?}", r.body);
     assert_eq!(r.body["status"], "canceled");
 
-    for week in 1..=3 {
-        b.app
-            .clock
-            .set(first_friday() + Duration::weeks(week) - Duration::days(2));
-        b.app.drain().await;
-    }
-    // COUNT=2: two Fridays, then the rule has ended.
+    three_more_weeks(&org).await;
     assert_eq!(
-        b.meeting_starts(&two_id).await,
-        vec![first_friday(), first_friday() + Duration::weeks(1)]
+        meeting_starts(&org, &stopped_id).await,
+        vec![first_friday()]
     );
-    let s = b.series(&two_id).await;
-    assert_eq!(s["status"], "active");
-    assert_eq!(s["next_at"], Value::Null);
-    assert!(s["upcoming"].as_array().unwrap().is_empty());
-    // The canceled series made nothing more.
-    assert_eq!(b.meeting_starts(&stopped_id).await, vec![first_friday()]);
-    let r = b
-        .app
-        .get("/api/v1/admin/meeting-series/999999", &b.admin().await)
-        .await;
-    assert_eq!(r.status, 404);
 }
 
 #[tokio::test]
 async fn bad_series_input_names_the_field() {
-    let b = branch(utc(2026, 12, 2, 1, 0)).await;
-    let admin = b.admin().await;
+    let org = branch(wednesday()).await;
+    let admin = org.admin().await;
     let cases = [
         (json!({"recurrence": "FREQ=SOMETIMES"}), "recurrence"),
         (json!({"recurrence": "FREQ=MINUTELY"}), "recurrence"),
@@ -403,36 +402,38 @@ async fn bad_series_input_names_the_field() {
         (json!({"kind": "party"}), "kind"),
     ];
     for (extra, field) in cases {
-        let r = b
+        let body = merged(study_day(&org), extra.clone());
+        let r = org
             .app
-            .post(
-                "/api/v1/admin/meeting-series",
-                &admin,
-                b.study_day(extra.clone()),
-            )
+            .post("/api/v1/admin/meeting-series", &admin, body)
             .await;
         assert_eq!(r.status, 400, "{extra}: {:?}", r.body);
         assert_eq!(r.code(), "validation_failed");
         assert_eq!(r.detail_fields(), vec![field], "{extra}: {:?}", r.body);
     }
     // Daily is the limit, and it is fine.
-    let r = b
+    create(
+        &org,
+        study_day(&org).recurrence("FREQ=DAILY;BYHOUR=8;BYMINUTE=30"),
+    )
+    .await;
+    let r = org
         .app
-        .post(
-            "/api/v1/admin/meeting-series",
-            &admin,
-            b.study_day(json!({"recurrence": "FREQ=DAILY;BYHOUR=8;BYMINUTE=30"})),
-        )
+        .get("/api/v1/admin/meeting-series/999999", &admin)
         .await;
-    assert_eq!(r.status, 201, "{:?}", r.body);
-    // Members may not create series.
-    let token = b.app.member_token(&b.members[0]).await;
-    let r = b
+    assert_eq!(r.status, 404);
+}
+
+#[tokio::test]
+async fn members_may_not_create_series() {
+    let org = branch(wednesday()).await;
+    let body = serde_json::to_value(study_day(&org)).unwrap();
+    let r = org
         .app
         .post(
             "/api/v1/admin/meeting-series",
-            &token,
-            b.study_day(json!({})),
+            &org.token("张三").await,
+            body,
         )
         .await;
     assert_eq!(r.status, 403, "{:?}", r.body);
@@ -440,38 +441,35 @@ async fn bad_series_input_names_the_field() {
 
 #[tokio::test]
 async fn an_occurrence_that_cannot_be_created_is_skipped_and_the_series_goes_on() {
-    let b = branch(utc(2026, 11, 30, 1, 0)).await;
-    let li = b.members[1]["id"].as_str().unwrap().to_string();
-    let s = b
-        .create(b.study_day(json!({"audience": {"member_ids": [li]}})))
-        .await;
-    let id = s["id"].as_str().unwrap().to_string();
+    let org = branch(monday()).await;
+    let app = &org.app;
+    let li = org.id("李四");
+    let s = create(&org, study_day(&org).audience(Audience::members([&li]))).await;
+    let id = id(&s);
     let member = format!("/api/v1/admin/members/{li}");
 
     // The only invitee leaves before the first Friday's notice time: nobody to invite.
-    let r = b
-        .app
-        .patch(&member, &b.admin().await, json!({"active": false}))
+    let r = app
+        .patch(&member, &org.admin().await, json!({"active": false}))
         .await;
     assert_eq!(r.status, 200, "{:?}", r.body);
-    b.app.clock.set(utc(2026, 12, 2, 1, 0));
-    b.app.drain().await;
-    b.app.drain().await;
-    assert!(b.meeting_starts(&id).await.is_empty());
-    let s = b.series(&id).await;
+    app.clock.set(wednesday());
+    app.drain().await;
+    app.drain().await;
+    assert!(meeting_starts(&org, &id).await.is_empty());
+    let s = series(&org, &id).await;
     assert_eq!(time(&s["next_at"]), first_friday() + Duration::weeks(1));
 
     // Back the next week: that Friday's meeting is created as usual.
-    let r = b
-        .app
-        .patch(&member, &b.admin().await, json!({"active": true}))
+    let r = app
+        .patch(&member, &org.admin().await, json!({"active": true}))
         .await;
     assert_eq!(r.status, 200, "{:?}", r.body);
-    b.app.clock.set(utc(2026, 12, 9, 1, 0));
-    b.app.drain().await;
+    app.clock.set(utc(2026, 12, 9, 1, 0));
+    app.drain().await;
     assert_eq!(
-        b.meeting_starts(&id).await,
+        meeting_starts(&org, &id).await,
         vec![first_friday() + Duration::weeks(1)]
     );
-    assert_eq!(b.notices(1).await, 1);
+    assert_eq!(notices(&org, "李四").await, 1);
 }

@@ -12,6 +12,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::helpers::*;
+use crate::requests::*;
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -81,14 +82,9 @@ async fn member_setup(app: &TestApp) -> Setup {
 
 async fn broadcast_to(app: &TestApp, s: &Setup, title: &str) {
     let post = app.create_post(&s.admin, title).await;
-    let r = app
-        .post(
-            "/api/v1/admin/broadcasts",
-            &s.admin,
-            json!({"post_id": post, "audience": {"member_ids": [s.member["id"]]}}),
-        )
+    let to_member = Audience::members([id(&s.member)]);
+    app.broadcast(&s.admin, Broadcast::new(&post, to_member))
         .await;
-    assert_eq!(r.status, 201, "{:?}", r.body);
 }
 
 #[tokio::test]

@@ -1,4 +1,12 @@
-//! `spawn_app()` and request helpers.
+//! The app under test: `spawn_app()` (a real server on port 0 with a fresh database), its
+//! workers, peers and clock. Raw HTTP calls are in `http`, logins in `login`; typed bodies
+//! and the calls that create things in `crate::requests`; the organisation in
+//! `crate::fixtures`.
+
+mod http;
+mod login;
+
+pub use http::Resp;
 
 use std::collections::HashMap;
 use std::net::TcpListener;
@@ -14,8 +22,6 @@ use fingertip_core::db::DbOptions;
 use fingertip_core::settings::Settings;
 use fingertip_wechat::mock::{MockServer, MockWechat};
 use fingertip_workers::{FanoutWorker, PushWorker};
-use reqwest::{Method, StatusCode};
-use serde_json::{Value, json};
 
 pub const ADMIN_USER: &str = "admin";
 pub const ADMIN_PASSWORD: &str = "correct-horse-battery";
@@ -41,30 +47,6 @@ pub struct TestApp {
     _mock_server: Option<MockServer>,
     sqlite_file: Option<PathBuf>,
     server: actix_web::dev::ServerHandle,
-}
-
-pub struct Resp {
-    pub status: StatusCode,
-    pub body: Value,
-    pub headers: reqwest::header::HeaderMap,
-}
-
-impl Resp {
-    /// The stable error code of an error response.
-    pub fn code(&self) -> &str {
-        self.body["error"]["code"].as_str().unwrap_or("")
-    }
-
-    pub fn detail_fields(&self) -> Vec<String> {
-        self.body["error"]["details"]
-            .as_array()
-            .map(|d| {
-                d.iter()
-                    .filter_map(|x| x["field"].as_str().map(String::from))
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
 }
 
 #[derive(Default)]
@@ -281,184 +263,6 @@ impl Drop for TestApp {
 }
 
 impl TestApp {
-    pub async fn request(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> Resp {
-        let mut r = self.http.request(method, format!("{}{path}", self.base));
-        if let Some(t) = token {
-            r = r.bearer_auth(t);
-        }
-        if let Some(b) = body {
-            r = r.json(&b);
-        }
-        let resp = r.send().await.expect("request is sent");
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let text = resp.text().await.unwrap_or_default();
-        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        Resp {
-            status,
-            body,
-            headers,
-        }
-    }
-
-    pub async fn get(&self, path: &str, token: &str) -> Resp {
-        self.request(Method::GET, path, Some(token), None).await
-    }
-
-    pub async fn post(&self, path: &str, token: &str, body: Value) -> Resp {
-        self.request(Method::POST, path, Some(token), Some(body))
-            .await
-    }
-
-    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Resp {
-        self.request(Method::PATCH, path, Some(token), Some(body))
-            .await
-    }
-
-    pub async fn post_raw(
-        &self,
-        path: &str,
-        token: &str,
-        content_type: &str,
-        body: Vec<u8>,
-    ) -> Resp {
-        let resp = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(token)
-            .header("content-type", content_type)
-            .body(body)
-            .send()
-            .await
-            .expect("request is sent");
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let text = resp.text().await.unwrap_or_default();
-        Resp {
-            status,
-            body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
-            headers,
-        }
-    }
-
-    /// Logs in as the bootstrap admin; returns the token body.
-    pub async fn admin_login(&self) -> Value {
-        let r = self
-            .request(
-                Method::POST,
-                "/api/v1/auth/admin/login",
-                None,
-                Some(json!({"username": ADMIN_USER, "password": ADMIN_PASSWORD})),
-            )
-            .await;
-        assert_eq!(r.status, 200, "admin login: {:?}", r.body);
-        r.body
-    }
-
-    /// An access token of the bootstrap admin. Logged in once and reused while it has more
-    /// than five minutes to live on the test clock: tests ask for it often, and password
-    /// logins are throttled (10 a quarter hour per username) like in production.
-    pub async fn admin_token(&self) -> String {
-        let now = self.clock_now();
-        let mut cached = self.admin_cache.lock().await;
-        if let Some((token, until)) = cached.as_ref()
-            && now < *until
-        {
-            return token.clone();
-        }
-        let token = self.admin_login().await["access_token"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        *cached = Some((token.clone(), now + chrono::Duration::minutes(10)));
-        token
-    }
-
-    pub async fn create_unit(&self, token: &str, name: &str, parent: Option<&str>) -> String {
-        let r = self
-            .post(
-                "/api/v1/admin/units",
-                token,
-                json!({"name": name, "parent_id": parent}),
-            )
-            .await;
-        assert_eq!(r.status, 201, "create unit: {:?}", r.body);
-        r.body["id"].as_str().unwrap().to_string()
-    }
-
-    pub async fn create_member(&self, token: &str, body: Value) -> Value {
-        let r = self.post("/api/v1/admin/members", token, body).await;
-        assert_eq!(r.status, 201, "create member: {:?}", r.body);
-        r.body
-    }
-
-    pub async fn create_post(&self, token: &str, title: &str) -> String {
-        let r = self
-            .post(
-                "/api/v1/admin/posts",
-                token,
-                json!({"kind": "lesson", "title": title, "summary": "本月学习", "body_md": "# 学习内容\n\n正文", "study_minutes": 30}),
-            )
-            .await;
-        assert_eq!(r.status, 201, "create post: {:?}", r.body);
-        r.body["id"].as_str().unwrap().to_string()
-    }
-
-    /// `POST /auth/wechat/login` with a fresh `wx.login` code of `openid` from the mock.
-    pub async fn wechat_login(&self, openid: &str) -> Resp {
-        let code = self.mock.issue_code(openid);
-        self.request(
-            Method::POST,
-            "/api/v1/auth/wechat/login",
-            None,
-            Some(json!({"code": code})),
-        )
-        .await
-    }
-
-    /// `POST /auth/wechat/bind`.
-    pub async fn bind(&self, bind_token: &str, invite_code: &str) -> Resp {
-        self.request(
-            Method::POST,
-            "/api/v1/auth/wechat/bind",
-            None,
-            Some(json!({"bind_token": bind_token, "invite_code": invite_code})),
-        )
-        .await
-    }
-
-    /// Logs a member in through the WeChat mock: login, bind with the invite code.
-    /// Returns the member's access token.
-    pub async fn member_token(&self, member: &Value) -> String {
-        let openid = format!("o-{}", member["id"].as_str().unwrap());
-        let r = self.wechat_login(&openid).await;
-        assert_eq!(r.status, 200, "wechat login: {:?}", r.body);
-        if let Some(t) = r.body["access_token"].as_str() {
-            return t.to_string();
-        }
-        let bind = r.body["bind_token"]
-            .as_str()
-            .expect("bind token")
-            .to_string();
-        let r = self
-            .request(
-                Method::POST,
-                "/api/v1/auth/wechat/bind",
-                None,
-                Some(json!({"bind_token": bind, "invite_code": member["invite_code"]})),
-            )
-            .await;
-        assert_eq!(r.status, 200, "bind: {:?}", r.body);
-        r.body["access_token"].as_str().unwrap().to_string()
-    }
-
-    /// Another fan-out worker of this app (its own id, the same database, queue and settings),
     /// as `fingertip work` builds them.
     pub fn fanout_worker(&self, n: usize) -> FanoutWorker {
         self.app.fanout_worker(n)

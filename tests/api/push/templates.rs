@@ -1,0 +1,89 @@
+//! The consents a member reports and the templates an admin sets: bad input is a 400 naming
+//! the field; only admins set templates.
+
+use super::*;
+
+#[tokio::test]
+async fn bad_consents_are_400() {
+    let b = wechat_branch(2).await;
+    let t = b.token(0).await;
+    for results in [json!({"bad id with spaces": "accept"}), json!("accept")] {
+        let r = b
+            .app()
+            .post(
+                "/api/v1/me/wechat/subscriptions",
+                &t,
+                json!({ "results": results }),
+            )
+            .await;
+        assert_eq!(r.status, 400, "{results}: {:?}", r.body);
+    }
+}
+
+async fn put_template(b: &Branch, token: &str, kind: &str, body: Value) -> Resp {
+    b.app()
+        .request(
+            reqwest::Method::PUT,
+            &format!("/api/v1/admin/push/templates/{kind}"),
+            Some(token),
+            Some(body),
+        )
+        .await
+}
+
+#[tokio::test]
+async fn bad_templates_are_400_naming_the_field() {
+    let b = wechat_branch(2).await;
+    let admin = b.org.admin().await;
+    for (kind, body, field) in [
+        (
+            "lesson",
+            json!({"template_id": "t1", "fields": {"colour1": "title"}}),
+            "fields.colour1",
+        ),
+        (
+            "lesson",
+            json!({"template_id": "t1", "fields": {"time2": "title"}}),
+            "fields.time2",
+        ),
+        (
+            "lesson",
+            json!({"template_id": "t1", "fields": {}}),
+            "fields",
+        ),
+        (
+            "lesson",
+            json!({"template_id": "", "fields": {"thing1": "title"}}),
+            "template_id",
+        ),
+        (
+            "party",
+            json!({"template_id": "t1", "fields": {"thing1": "title"}}),
+            "kind",
+        ),
+    ] {
+        let r = put_template(&b, &admin, kind, body.clone()).await;
+        assert_eq!(r.status, 400, "{body}: {:?}", r.body);
+        assert!(
+            r.detail_fields().contains(&field.to_string()),
+            "{body}: {:?}",
+            r.body
+        );
+    }
+    let unknown = json!({"template_id": "t1", "fields": {"thing1": "headline"}});
+    let r = put_template(&b, &admin, "lesson", unknown).await;
+    assert_eq!(r.status, 400, "an unknown source: {:?}", r.body);
+}
+
+#[tokio::test]
+async fn only_admins_set_templates() {
+    let b = wechat_branch(2).await;
+    let body = json!({"template_id": "t1", "fields": {"thing1": "title"}});
+    let r = put_template(&b, &b.token(0).await, "lesson", body).await;
+    assert_eq!(r.status, 403);
+    let list = b
+        .app()
+        .get("/api/v1/admin/push/templates", &b.org.admin().await)
+        .await;
+    assert_eq!(list.body["items"][0]["template_id"], LESSON_TEMPLATE);
+}
