@@ -227,12 +227,12 @@ mod tests {
     use crate::auth::password::Passwords;
     use crate::auth::tokens::TokenKeys;
     use crate::clock::SystemClock;
-    use crate::config::Settings;
     use crate::entities::units;
     use crate::ports::memory_pubsub::MemoryPubSub;
     use crate::ports::memory_queue::MemoryQueue;
     use crate::ports::memory_rate_limit::MemoryRateLimiter;
     use crate::ports::memory_throttle::MemoryThrottle;
+    use crate::settings::Settings;
 
     fn unit(id: i64, parent: Option<i64>) -> units::Model {
         units::Model {
@@ -450,7 +450,10 @@ mod tests {
             clock: Arc::new(SystemClock),
             queue: Arc::new(MemoryQueue::new()),
             pubsub: Arc::new(MemoryPubSub::new()),
-            tokens: TokenKeys::new(settings.jwt_secret.expose()).unwrap(),
+            tokens: TokenKeys::new(secrecy::ExposeSecret::expose_secret(
+                &settings.auth.jwt_secret,
+            ))
+            .unwrap(),
             wechat: None,
             push: None,
             rate_limiter: Arc::new(MemoryRateLimiter::new()),
