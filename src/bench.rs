@@ -244,7 +244,7 @@ async fn seed(core: &Core, n: u64) -> anyhow::Result<(i64, i64, i64)> {
     let admin = members::ActiveModel {
         name: Set("bench admin".into()),
         unit_id: Set(Some(unit.id)),
-        role: Set(Role::Admin.as_str().into()),
+        role: Set(Role::Admin),
         active: Set(true),
         created_at: Set(now),
         updated_at: Set(now),
@@ -262,7 +262,7 @@ async fn seed(core: &Core, n: u64) -> anyhow::Result<(i64, i64, i64)> {
             let rows = (made..upto).map(|i| members::ActiveModel {
                 name: Set(format!("党员{i:06}")),
                 unit_id: Set(Some(unit.id)),
-                role: Set(Role::Member.as_str().into()),
+                role: Set(Role::Member),
                 active: Set(true),
                 created_at: Set(now),
                 updated_at: Set(now),

@@ -93,7 +93,7 @@ pub async fn run(
         members::Entity::insert_many((made..upto).map(|i| members::ActiveModel {
             name: Set(format!("党员{i:06}")),
             unit_id: Set(Some(unit.id)),
-            role: Set(Role::Member.as_str().into()),
+            role: Set(Role::Member),
             wechat_openid: Set(Some(format!("bench-o-{i}"))),
             active: Set(true),
             created_at: Set(now),

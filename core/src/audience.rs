@@ -177,7 +177,7 @@ impl Audience {
                 f = f.add(members::Column::UnitId.is_in(units));
             }
             if !self.roles.is_empty() {
-                f = f.add(members::Column::Role.is_in(self.roles.iter().map(|r| r.as_str())));
+                f = f.add(members::Column::Role.is_in(self.roles.iter().copied()));
             }
             if !self.tags.is_empty() {
                 f = f.add(
@@ -611,7 +611,7 @@ mod tests {
         let now = Utc::now();
         let zhang = members::ActiveModel {
             name: Set("张三".into()),
-            role: Set("member".into()),
+            role: Set(Role::Member),
             active: Set(true),
             created_at: Set(now),
             updated_at: Set(now),

@@ -24,7 +24,7 @@ async fn seed_members(app: &TestApp, unit: i64, n: usize) {
         .map(|i| members::ActiveModel {
             name: Set(format!("成员{i:05}")),
             unit_id: Set(Some(unit)),
-            role: Set("member".into()),
+            role: Set(fingertip_core::auth::Role::Member),
             phone: Set(None),
             wecom_userid: Set(None),
             wechat_openid: Set(None),

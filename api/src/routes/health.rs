@@ -2,7 +2,6 @@
 
 use actix_web::{HttpResponse, get, web};
 use fingertip_core::Core;
-use sea_orm::ConnectionTrait;
 use serde_json::json;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -21,11 +20,8 @@ pub async fn healthz() -> HttpResponse {
     (status = 200, description = "ready"), (status = 503, description = "a dependency is down")))]
 #[get("/readyz")]
 pub async fn readyz(core: web::Data<Core>) -> HttpResponse {
-    let db = core
-        .db
-        .execute_unprepared("SELECT 1")
+    let db = fingertip_core::db::ping(&core.db)
         .await
-        .map(|_| ())
         .map_err(|e| e.to_string());
     let queue = core.queue.ping().await.map_err(|e| e.to_string());
     let mut failed = serde_json::Map::new();

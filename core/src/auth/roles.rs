@@ -4,11 +4,30 @@ use std::collections::HashSet;
 use std::fmt;
 use std::str::FromStr;
 
+use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
 
-/// Ordered by power: member < secretary < admin.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// Ordered by power: member < secretary < admin. Stored as its name in `members.role`.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    EnumIter,
+    DeriveActiveEnum,
+)]
 #[serde(rename_all = "snake_case")]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "String(StringLen::None)",
+    rename_all = "snake_case"
+)]
 pub enum Role {
     Member,
     Secretary,

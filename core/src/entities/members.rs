@@ -7,7 +7,7 @@ pub struct Model {
     pub id: i64,
     pub name: String,
     pub unit_id: Option<i64>,
-    pub role: String,
+    pub role: crate::auth::Role,
     pub phone: Option<String>,
     pub wecom_userid: Option<String>,
     pub wechat_openid: Option<String>,

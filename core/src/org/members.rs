@@ -48,7 +48,7 @@ impl MemberView {
             id: m.id,
             name: m.name,
             unit_id: m.unit_id,
-            role: m.role.parse().unwrap_or(Role::Member),
+            role: m.role,
             tags,
             phone: m.phone,
             wecom_userid: m.wecom_userid,
@@ -224,7 +224,7 @@ pub async fn insert(core: &Core, actor: &Actor, input: &MemberInput, via: &str) 
         let row = members::ActiveModel {
             name: Set(input.name.clone()),
             unit_id: Set(input.unit_id),
-            role: Set(role.as_str().to_string()),
+            role: Set(role),
             phone: Set(input.phone.clone()),
             wecom_userid: Set(input.wecom_userid.clone()),
             invite_code: Set(Some(invite_code())),
@@ -329,7 +329,7 @@ pub async fn patch(
         v.opt_text(Some(w), "wecom_userid", 64);
     }
     v.finish()?;
-    let current_role: Role = m.role.parse().unwrap_or(Role::Member);
+    let current_role: Role = m.role;
     let role = p.role.unwrap_or(current_role);
     let unit_id = p.unit_id.or(m.unit_id);
     access::check_role_change(actor, current_role, role)?;
@@ -379,7 +379,7 @@ pub async fn patch(
     if p.unit_id.is_some() {
         am.unit_id = Set(unit_id);
     }
-    am.role = Set(role.as_str().to_string());
+    am.role = Set(role);
     if let Some(ph) = phone {
         am.phone = Set(ph);
     }

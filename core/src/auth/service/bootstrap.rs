@@ -21,7 +21,7 @@ pub async fn ensure_admin(core: &Core, username: &str, pw: &str) -> CoreResult<i
         if let Some(m) = existing {
             let id = m.id;
             let unchanged = m.active
-                && m.role == Role::Admin.as_str()
+                && m.role == Role::Admin
                 && core
                     .passwords
                     .verify(pw.to_string(), m.password_hash.clone())
@@ -33,7 +33,7 @@ pub async fn ensure_admin(core: &Core, username: &str, pw: &str) -> CoreResult<i
             let hash = core.passwords.hash(pw.to_string()).await?;
             let mut am: members::ActiveModel = m.into();
             am.password_hash = Set(Some(hash));
-            am.role = Set(Role::Admin.as_str().into());
+            am.role = Set(Role::Admin);
             am.active = Set(true);
             am.updated_at = Set(now);
             let txn = crate::db::begin_write(&core.db).await?;
@@ -62,7 +62,7 @@ pub async fn ensure_admin(core: &Core, username: &str, pw: &str) -> CoreResult<i
         let inserted = members::ActiveModel {
             name: Set(username.to_string()),
             unit_id: Set(None),
-            role: Set(Role::Admin.as_str().into()),
+            role: Set(Role::Admin),
             username: Set(Some(username.to_string())),
             password_hash: Set(Some(hash)),
             active: Set(true),

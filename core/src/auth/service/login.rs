@@ -84,7 +84,7 @@ pub async fn admin_login(
     let stored = found.as_ref().and_then(|m| m.password_hash.clone());
     // Always one argon2 check, against a dummy hash when there is no account.
     let password_ok = core.passwords.verify(pw.to_string(), stored).await?;
-    let role: Option<Role> = found.as_ref().and_then(|m| m.role.parse().ok());
+    let role: Option<Role> = found.as_ref().map(|m| m.role);
     let refusal = match &found {
         None => Some("unknown_username"),
         Some(_) if !password_ok => Some("wrong_password"),

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::Core;
 use crate::audit::{self, Event, Who};
-use crate::auth::roles::{Actor, Role};
+use crate::auth::roles::Actor;
 use crate::auth::secrets::{random_token, sha256_hex};
 use crate::auth::tokens::{ACCESS_TTL_SECS, REFRESH_TTL_DAYS};
 use crate::entities::{members, refresh_tokens, sessions};
@@ -62,7 +62,7 @@ pub(super) async fn issue_pair(
     Ok(TokenPair {
         access_token: core
             .tokens
-            .access_token(member.id, &member.role, sid, now)?,
+            .access_token(member.id, member.role.as_str(), sid, now)?,
         refresh_token: refresh,
         expires_in: ACCESS_TTL_SECS,
         member: view(&core.db, member.id).await?,
@@ -181,7 +181,7 @@ pub async fn authenticate(core: &Core, token: &str) -> CoreResult<Actor> {
         .ok_or_else(|| unauthorized("this member can no longer log in"))?;
     Ok(Actor {
         member_id,
-        role: m.role.parse().unwrap_or(Role::Member),
+        role: m.role,
         unit_id: m.unit_id,
         session_id: claims.sid,
     })

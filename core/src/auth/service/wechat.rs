@@ -12,7 +12,6 @@ use super::session::TokenPair;
 use super::session::start_session;
 use crate::Core;
 use crate::audit::{self, Event, Who};
-use crate::auth::roles::Role;
 use crate::auth::secrets::normalize_invite_code;
 use crate::entities::members;
 use crate::error::{CoreError, CoreResult, Violations};
@@ -140,7 +139,7 @@ pub async fn bind(
         .await;
     match r {
         Ok(r) if r.rows_affected == 1 => {
-            let role = m.role.parse().unwrap_or(Role::Member);
+            let role = m.role;
             audit::append(
                 &txn,
                 now,

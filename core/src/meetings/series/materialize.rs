@@ -26,10 +26,7 @@ pub(super) async fn creator_of(core: &Core, s: &meeting_series::Model) -> CoreRe
     let m = m
         .filter(|m| m.active)
         .ok_or_else(|| CoreError::Forbidden("the series' creator is no longer active".into()))?;
-    let role: Role = m
-        .role
-        .parse()
-        .map_err(|e: String| CoreError::Forbidden(e))?;
+    let role: Role = m.role;
     if !role.is_manager() {
         return Err(CoreError::Forbidden(
             "the series' creator no longer manages meetings".into(),
