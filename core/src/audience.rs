@@ -50,7 +50,7 @@ pub struct MeetingSelector {
     pub meeting_id: i64,
     /// Only invitees whose answer is one of these (`none`, `attending`, `leave`); empty: any.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub answers: Vec<String>,
+    pub answers: Vec<crate::meetings::Answer>,
     /// Only invitees with no presence recorded (no check-in, or recorded absent): make-up study.
     #[serde(default)]
     pub absent_only: bool,
@@ -149,7 +149,10 @@ impl Audience {
                 q.cond_where(
                     Condition::any()
                         .add(Expr::col(meeting_invitees::Column::Attendance).is_null())
-                        .add(Expr::col(meeting_invitees::Column::Attendance).eq("absent")),
+                        .add(
+                            Expr::col(meeting_invitees::Column::Attendance)
+                                .eq(crate::meetings::Attendance::Absent),
+                        ),
                 );
             }
             if m.only_while_scheduled {
@@ -159,7 +162,10 @@ impl Audience {
                             .column(meetings::Column::Id)
                             .from(meetings::Entity)
                             .and_where(Expr::col(meetings::Column::Id).eq(m.meeting_id))
-                            .and_where(Expr::col(meetings::Column::Status).eq("scheduled"))
+                            .and_where(
+                                Expr::col(meetings::Column::Status)
+                                    .eq(crate::meetings::MeetingStatus::Scheduled),
+                            )
                             .to_owned(),
                     ),
                 );
@@ -167,7 +173,11 @@ impl Audience {
             cond = cond.add(members::Column::Id.in_subquery(q.to_owned()));
         }
         if self.all {
-            return cond.add(members::Column::UnitId.is_not_null());
+            // The roster is the members with a unit; a meeting's invitees are exactly its rows.
+            return match self.meeting {
+                Some(_) => cond,
+                None => cond.add(members::Column::UnitId.is_not_null()),
+            };
         }
         let mut pick = Condition::any();
         if self.has_filters() {
@@ -417,17 +427,18 @@ mod tests {
             }),
             ..Default::default()
         };
+        // Exactly the invitees, with or without a unit (an admin invited by id gets the notice).
         assert_eq!(
             selects(&any_invitee),
             format!(
-                r#"{ACTIVE} AND "members"."id" IN (SELECT "member_id" FROM "meeting_invitees" WHERE "meeting_id" = 9) AND "members"."unit_id" IS NOT NULL"#
+                r#"{ACTIVE} AND "members"."id" IN (SELECT "member_id" FROM "meeting_invitees" WHERE "meeting_id" = 9)"#
             )
         );
         let nudge = Audience {
             all: true,
             meeting: Some(MeetingSelector {
                 meeting_id: 9,
-                answers: vec!["none".into()],
+                answers: vec![crate::meetings::Answer::None],
                 absent_only: true,
                 only_while_scheduled: true,
             }),
@@ -436,7 +447,7 @@ mod tests {
         assert_eq!(
             selects(&nudge),
             format!(
-                r#"{ACTIVE} AND "members"."id" IN (SELECT "member_id" FROM "meeting_invitees" WHERE "meeting_id" = 9 AND "answer" IN ('none') AND ("attendance" IS NULL OR "attendance" = 'absent') AND "meeting_id" IN (SELECT "id" FROM "meetings" WHERE "id" = 9 AND "status" = 'scheduled')) AND "members"."unit_id" IS NOT NULL"#
+                r#"{ACTIVE} AND "members"."id" IN (SELECT "member_id" FROM "meeting_invitees" WHERE "meeting_id" = 9 AND "answer" IN ('none') AND ("attendance" IS NULL OR "attendance" = 'absent') AND "meeting_id" IN (SELECT "id" FROM "meetings" WHERE "id" = 9 AND "status" = 'scheduled'))"#
             )
         );
     }

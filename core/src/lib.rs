@@ -22,6 +22,7 @@ pub mod posts;
 pub mod push;
 pub mod settings;
 pub mod trace;
+pub mod vocab;
 
 pub use context::Core;
 pub use error::{CoreError, CoreResult, FieldError};

@@ -248,7 +248,7 @@ async fn crashed_between_create_and_advance(org: &Org) -> i64 {
         session_id: "crashed-worker".into(),
     };
     let input = MeetingInput {
-        kind: row.kind.clone(),
+        kind: row.kind.as_str().to_string(),
         title: row.title.clone(),
         unit_id: row.unit_id,
         starts_at: first_friday(),

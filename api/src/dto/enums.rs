@@ -267,7 +267,49 @@ mod tests {
         );
         assert_eq!(values::<PostKindSchema>(), strs(&posts::KINDS));
         assert_eq!(values::<MediaKindSchema>(), strs(&posts::MEDIA_KINDS));
-        assert_eq!(values::<MeetingKindSchema>(), strs(&meetings::KINDS));
+        let words = |all: &[&'static str]| all.iter().map(|w| w.to_string()).collect::<Vec<_>>();
+        let kinds: Vec<&str> = meetings::MeetingKind::ALL
+            .iter()
+            .map(|k| k.as_str())
+            .collect();
+        assert_eq!(values::<MeetingKindSchema>(), words(&kinds));
+        let of = |all: Vec<&'static str>| words(&all);
+        assert_eq!(
+            values::<MeetingStatusSchema>(),
+            of(meetings::MeetingStatus::ALL
+                .iter()
+                .map(|s| s.as_str())
+                .collect())
+        );
+        assert_eq!(
+            values::<SeriesStatusSchema>(),
+            of(meetings::SeriesStatus::ALL
+                .iter()
+                .map(|s| s.as_str())
+                .collect())
+        );
+        assert_eq!(
+            values::<AttendanceSchema>(),
+            of(meetings::Attendance::ALL
+                .iter()
+                .map(|s| s.as_str())
+                .collect())
+        );
+        assert_eq!(
+            values::<CheckInMethodSchema>(),
+            of(meetings::CheckInMethod::ALL
+                .iter()
+                .map(|s| s.as_str())
+                .collect())
+        );
+        assert_eq!(
+            values::<PurposeSchema>(),
+            of(meetings::Purpose::ALL.iter().map(|s| s.as_str()).collect())
+        );
+        assert_eq!(
+            values::<AnswerSchema>(),
+            of(meetings::Answer::ALL.iter().map(|s| s.as_str()).collect())
+        );
         assert_eq!(
             values::<TemplateKindSchema>(),
             strs(&push::templates::TEMPLATE_KINDS)

@@ -9,7 +9,7 @@ pub struct Model {
     pub broadcast_id: i64,
     pub meeting_id: i64,
     /// `notice`, `change`, `cancel`, `reminder`, `nudge` or `make_up`.
-    pub purpose: String,
+    pub purpose: crate::meetings::Purpose,
     /// For reminders and nudges: minutes before the start.
     pub offset_minutes: Option<i32>,
     pub created_at: DateTimeUtc,

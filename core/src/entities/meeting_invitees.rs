@@ -8,14 +8,14 @@ pub struct Model {
     pub meeting_id: i64,
     pub member_id: i64,
     /// `none`, `attending` or `leave`.
-    pub answer: String,
+    pub answer: crate::meetings::Answer,
     pub reason: Option<String>,
     pub answered_at: Option<DateTimeUtc>,
     /// `present`, `late`, `absent` (recorded by hand) or `None` (no check-in).
-    pub attendance: Option<String>,
+    pub attendance: Option<crate::meetings::Attendance>,
     pub checked_in_at: Option<DateTimeUtc>,
     /// `code` or `manual`.
-    pub check_in_method: Option<String>,
+    pub check_in_method: Option<crate::meetings::CheckInMethod>,
     pub recorded_by: Option<i64>,
     /// Wrong check-in codes entered; after `MAX_CHECKIN_FAILURES` the member must be
     /// recorded by hand (a 6-digit code must not be guessable by scripting).

@@ -5,7 +5,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
-    pub kind: String,
+    pub kind: crate::meetings::MeetingKind,
     pub title: String,
     pub unit_id: Option<i64>,
     pub duration_minutes: i32,
@@ -28,7 +28,7 @@ pub struct Model {
     /// Kept beside `next_at` so that the sweep is one indexed comparison.
     pub materialize_at: Option<DateTimeUtc>,
     /// `active` or `canceled`.
-    pub status: String,
+    pub status: crate::meetings::SeriesStatus,
     /// The worker materializing the series, and until when its claim holds.
     pub lease_owner: Option<String>,
     pub lease_until: Option<DateTimeUtc>,

@@ -5,7 +5,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
-    pub kind: String,
+    pub kind: crate::meetings::MeetingKind,
     pub title: String,
     pub unit_id: Option<i64>,
     pub starts_at: DateTimeUtc,
@@ -21,7 +21,7 @@ pub struct Model {
     /// Minutes before the start at which reminders go out.
     pub reminder_offsets: Json,
     /// `scheduled` or `canceled`.
-    pub status: String,
+    pub status: crate::meetings::MeetingStatus,
     pub notice_broadcast_id: Option<i64>,
     pub minutes_md: Option<String>,
     pub minutes_at: Option<DateTimeUtc>,

@@ -16,6 +16,7 @@ use crate::broadcasts::BroadcastInput;
 use crate::broadcasts::service as broadcasts_service;
 use crate::entities::{meeting_broadcasts, meetings};
 use crate::error::{CoreError, CoreResult, Violations};
+use crate::meetings::{MeetingStatus, Purpose};
 use crate::org::UnitTree;
 
 /// Minutes in Markdown, once the meeting has ended.
@@ -30,7 +31,7 @@ pub async fn set_minutes(
     let mut v = Violations::new();
     v.text(&minutes_md, "minutes_md", MAX_MINUTES_CHARS);
     v.finish()?;
-    if m.status == "canceled" {
+    if m.status == MeetingStatus::Canceled {
         return Err(CoreError::Conflict("the meeting was canceled".into()));
     }
     if now < m.ends_at {
@@ -76,7 +77,7 @@ pub async fn make_up(
             "is more than two years ahead",
         ));
     }
-    if m.status == "canceled" {
+    if m.status == MeetingStatus::Canceled {
         return Err(CoreError::Conflict("the meeting was canceled".into()));
     }
     if now < m.ends_at {
@@ -91,7 +92,7 @@ pub async fn make_up(
     };
     let already = meeting_broadcasts::Entity::find()
         .filter(meeting_broadcasts::Column::MeetingId.eq(id))
-        .filter(meeting_broadcasts::Column::Purpose.eq("make_up"))
+        .filter(meeting_broadcasts::Column::Purpose.eq(Purpose::MakeUp))
         .count(&core.db)
         .await?;
     if already > 0 {
@@ -121,7 +122,7 @@ pub async fn make_up(
     )
     .await?;
     let txn = crate::db::begin_write(&core.db).await?;
-    remember(core, &txn, id, b.id, "make_up", None).await?;
+    remember(core, &txn, id, b.id, Purpose::MakeUp, None).await?;
     audit::append(
         &txn,
         now,

@@ -8,6 +8,7 @@ use crate::Core;
 use crate::auth::Actor;
 use crate::entities::{meeting_invitees, meetings};
 use crate::error::{CoreError, CoreResult, Violations};
+use crate::meetings::MeetingStatus;
 
 pub(super) async fn my_invitation(
     core: &Core,
@@ -67,7 +68,7 @@ pub async fn answer(
     let Some(a) = parsed else {
         return Err(CoreError::Internal("answer without a violation".into()));
     };
-    if m.status == "canceled" {
+    if m.status == MeetingStatus::Canceled {
         return Err(CoreError::Conflict("the meeting was canceled".into()));
     }
     if now >= m.starts_at {
@@ -76,7 +77,7 @@ pub async fn answer(
         ));
     }
     let mut am: meeting_invitees::ActiveModel = inv.into();
-    am.answer = Set(a.as_str().into());
+    am.answer = Set(a);
     am.reason = Set(if a == Answer::Leave { reason } else { None });
     am.answered_at = Set(Some(now));
     let inv = am.update(&core.db).await?;

@@ -18,6 +18,7 @@ use crate::audit::{self, Event};
 use crate::auth::Actor;
 use crate::entities::{meeting_invitees, members};
 use crate::error::{CoreError, CoreResult, Violations};
+use crate::meetings::{Attendance, CheckInMethod, MeetingStatus};
 use crate::org::UnitTree;
 
 /// The organiser's current code and when it stops being the current one.
@@ -27,7 +28,7 @@ pub async fn checkin_code(
     id: i64,
 ) -> CoreResult<(String, DateTime<Utc>)> {
     let m = find_managed(core, actor, id).await?;
-    if m.status == "canceled" {
+    if m.status == MeetingStatus::Canceled {
         return Err(CoreError::Conflict("the meeting was canceled".into()));
     }
     let now = core.now();
@@ -50,7 +51,7 @@ pub async fn check_in(core: &Core, actor: &Actor, id: i64, code: &str) -> CoreRe
     let mut v = Violations::new();
     v.text(code, "code", 16);
     v.finish()?;
-    if m.status == "canceled" {
+    if m.status == MeetingStatus::Canceled {
         return Err(CoreError::Conflict("the meeting was canceled".into()));
     }
     let opens = m.starts_at - Duration::minutes(CHECK_IN_OPENS_MINUTES);
@@ -97,18 +98,18 @@ pub async fn check_in(core: &Core, actor: &Actor, id: i64, code: &str) -> CoreRe
         .filter(meeting_invitees::Column::Id.eq(inv.id))
         .exec(&core.db)
         .await?;
-    if matches!(inv.attendance.as_deref(), Some("present" | "late")) {
+    if matches!(inv.attendance, Some(Attendance::Present | Attendance::Late)) {
         return Ok(my_view(m, inv));
     }
     let status = if now > m.starts_at + Duration::minutes(LATE_AFTER_MINUTES) {
-        "late"
+        Attendance::Late
     } else {
-        "present"
+        Attendance::Present
     };
     let mut am: meeting_invitees::ActiveModel = inv.into();
-    am.attendance = Set(Some(status.into()));
+    am.attendance = Set(Some(status));
     am.checked_in_at = Set(Some(now));
-    am.check_in_method = Set(Some("code".into()));
+    am.check_in_method = Set(Some(CheckInMethod::Code));
     am.recorded_by = Set(None);
     let inv = am.update(&core.db).await?;
     Ok(my_view(m, inv))
@@ -124,20 +125,19 @@ pub async fn record_attendance(
 ) -> CoreResult<meeting_invitees::Model> {
     let now = core.now();
     let m = find_managed(core, actor, id).await?;
-    let status = status.trim();
-    if !["present", "late", "absent"].contains(&status) {
+    let Some(status) = Attendance::parse(status.trim()) else {
         return Err(CoreError::invalid(
             "status",
-            "must be present, late or absent",
+            format!("must be {}", Attendance::choices()),
         ));
-    }
+    };
     let inv = meeting_invitees::Entity::find()
         .filter(meeting_invitees::Column::MeetingId.eq(id))
         .filter(meeting_invitees::Column::MemberId.eq(member_id))
         .one(&core.db)
         .await?
         .ok_or_else(|| CoreError::invalid("member_id", "is not invited to this meeting"))?;
-    if m.status == "canceled" {
+    if m.status == MeetingStatus::Canceled {
         return Err(CoreError::Conflict("the meeting was canceled".into()));
     }
     if now < m.starts_at - Duration::minutes(CHECK_IN_OPENS_MINUTES) {
@@ -156,17 +156,17 @@ pub async fn record_attendance(
             "this member is outside the units you manage".into(),
         ));
     }
-    let keep_time = status != "absent" && inv.checked_in_at.is_some();
+    let keep_time = status != Attendance::Absent && inv.checked_in_at.is_some();
     let first_time = inv.checked_in_at;
     let mut am: meeting_invitees::ActiveModel = inv.into();
-    am.attendance = Set(Some(status.into()));
+    am.attendance = Set(Some(status));
     // A code check-in keeps its own time; a hand record marks itself manual either way.
     am.checked_in_at = Set(if keep_time {
         first_time
     } else {
-        (status != "absent").then_some(now)
+        (status != Attendance::Absent).then_some(now)
     });
-    am.check_in_method = Set(Some("manual".into()));
+    am.check_in_method = Set(Some(CheckInMethod::Manual));
     am.recorded_by = Set(Some(actor.member_id));
     audit::update(
         core,

@@ -63,12 +63,16 @@ pub(super) async fn resolve_invitees(
     Ok(())
 }
 
-pub(super) fn invitees_audience(meeting_id: i64, answers: &[&str], absent_only: bool) -> Audience {
+pub(super) fn invitees_audience(
+    meeting_id: i64,
+    answers: &[Answer],
+    absent_only: bool,
+) -> Audience {
     Audience {
         all: true,
         meeting: Some(MeetingSelector {
             meeting_id,
-            answers: answers.iter().map(|a| a.to_string()).collect(),
+            answers: answers.to_vec(),
             absent_only,
             only_while_scheduled: false,
         }),
@@ -77,7 +81,7 @@ pub(super) fn invitees_audience(meeting_id: i64, answers: &[&str], absent_only: 
 }
 
 /// Reminders and nudges: nobody once the meeting is canceled.
-pub(super) fn reminder_audience(meeting_id: i64, answers: &[&str]) -> Audience {
+pub(super) fn reminder_audience(meeting_id: i64, answers: &[Answer]) -> Audience {
     let mut a = invitees_audience(meeting_id, answers, false);
     if let Some(m) = a.meeting.as_mut() {
         m.only_while_scheduled = true;

@@ -23,23 +23,16 @@ mod validate;
 pub use afterwards::{make_up, set_minutes};
 pub use answers::{answer, get_mine};
 pub use attendance::{check_in, checkin_code, record_attendance};
-pub use model::{Answer, MeetingInput, MeetingPatch, MeetingView, MyMeeting};
+pub use model::{
+    Answer, Attendance, CheckInMethod, MeetingInput, MeetingKind, MeetingPatch, MeetingStatus,
+    MeetingView, MyMeeting, Purpose, SeriesStatus,
+};
 pub use notices::broadcasts_of;
 pub(crate) use notices::complete_occurrence;
 pub use service::{cancel, create, create_in_series, find_managed, scope_allows, update};
 pub use text::{details_md, kind_label, where_text};
 pub(crate) use validate::prepare;
 
-pub const KINDS: [&str; 7] = [
-    "general_meeting",
-    "committee_meeting",
-    "group_meeting",
-    "party_lesson",
-    "themed_day",
-    "study_day",
-    "other",
-];
-pub(crate) const KINDS_TEXT: &str = "must be one of general_meeting, committee_meeting, group_meeting, party_lesson, themed_day, study_day, other";
 pub const DEFAULT_REMINDER_OFFSETS: [i32; 2] = [1440, 60];
 pub const MAX_REMINDERS: usize = 5;
 /// Check-in opens this long before the start.

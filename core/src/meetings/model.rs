@@ -1,7 +1,6 @@
 //! What services take and give for meetings: inputs, patches, answers, views.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 
 use crate::audience::Audience;
 use crate::entities::meetings;
@@ -37,29 +36,12 @@ pub struct MeetingPatch {
     pub reminder_offsets: Option<Vec<i32>>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Answer {
-    None,
-    Attending,
-    Leave,
-}
-
-impl Answer {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Answer::None => "none",
-            Answer::Attending => "attending",
-            Answer::Leave => "leave",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "none" => Answer::None,
-            "attending" => Answer::Attending,
-            "leave" => Answer::Leave,
-            _ => return None,
-        })
+crate::words! {
+    /// An invitee's answer to the notice (`none` until they answer).
+    pub enum Answer {
+        None = "none",
+        Attending = "attending",
+        Leave = "leave",
     }
 }
 
@@ -85,8 +67,64 @@ impl MeetingView {
 #[derive(Debug, Clone)]
 pub struct MyMeeting {
     pub meeting: MeetingView,
-    pub answer: String,
+    pub answer: Answer,
     pub reason: Option<String>,
-    pub attendance: Option<String>,
+    pub attendance: Option<Attendance>,
     pub checked_in_at: Option<DateTime<Utc>>,
+}
+
+crate::words! {
+    /// What kind of meeting (三会一课 and the branch's other days).
+    pub enum MeetingKind {
+        GeneralMeeting = "general_meeting",
+        CommitteeMeeting = "committee_meeting",
+        GroupMeeting = "group_meeting",
+        PartyLesson = "party_lesson",
+        ThemedDay = "themed_day",
+        StudyDay = "study_day",
+        Other = "other",
+    }
+}
+
+crate::words! {
+    pub enum MeetingStatus {
+        Scheduled = "scheduled",
+        Canceled = "canceled",
+    }
+}
+
+crate::words! {
+    pub enum SeriesStatus {
+        Active = "active",
+        Canceled = "canceled",
+    }
+}
+
+crate::words! {
+    /// Whether an invitee was there: checked in on time, late, or absent.
+    pub enum Attendance {
+        Present = "present",
+        Late = "late",
+        Absent = "absent",
+    }
+}
+
+crate::words! {
+    /// How attendance was recorded: the member's code, or the organiser's hand.
+    pub enum CheckInMethod {
+        Code = "code",
+        Manual = "manual",
+    }
+}
+
+crate::words! {
+    /// What one of a meeting's broadcasts was for.
+    pub enum Purpose {
+        Notice = "notice",
+        Change = "change",
+        Cancel = "cancel",
+        Reminder = "reminder",
+        Nudge = "nudge",
+        MakeUp = "make_up",
+    }
 }

@@ -17,6 +17,7 @@ use crate::broadcasts::service as broadcasts_service;
 use crate::broadcasts::{BroadcastInput, Status as BroadcastStatus};
 use crate::entities::{broadcasts, meeting_broadcasts, meetings};
 use crate::error::CoreResult;
+use crate::meetings::{Answer, MeetingStatus, Purpose};
 use crate::posts::PostInput;
 
 pub(super) async fn remember(
@@ -24,13 +25,13 @@ pub(super) async fn remember(
     db: &impl ConnectionTrait,
     meeting_id: i64,
     broadcast_id: i64,
-    purpose: &str,
+    purpose: Purpose,
     offset: Option<i32>,
 ) -> CoreResult<()> {
     meeting_broadcasts::ActiveModel {
         broadcast_id: Set(broadcast_id),
         meeting_id: Set(meeting_id),
-        purpose: Set(purpose.into()),
+        purpose: Set(purpose),
         offset_minutes: Set(offset),
         created_at: Set(core.now()),
     }
@@ -45,7 +46,7 @@ pub(super) async fn send_notice(
     core: &Core,
     actor: &Actor,
     m: &meetings::Model,
-    purpose: &str,
+    purpose: Purpose,
     title: String,
     body_md: String,
     audience: Audience,
@@ -110,10 +111,10 @@ pub(super) async fn schedule_reminders(
             core,
             actor,
             m,
-            "reminder",
+            Purpose::Reminder,
             format!("会议提醒：{}", m.title),
             format!("您已报名参加，请准时出席。\n\n{}", details_md(m, tz)),
-            reminder_audience(m.id, &["attending"]),
+            reminder_audience(m.id, &[Answer::Attending]),
             Some(at),
             false,
             Some(offset),
@@ -123,13 +124,13 @@ pub(super) async fn schedule_reminders(
             core,
             actor,
             m,
-            "nudge",
+            Purpose::Nudge,
             format!("请回复是否参会：{}", m.title),
             format!(
                 "您还没有回复是否参加，请在小程序中选择参加或请假（请假需写明原因）。\n\n{}",
                 details_md(m, tz)
             ),
-            reminder_audience(m.id, &["none"]),
+            reminder_audience(m.id, &[Answer::None]),
             Some(at),
             false,
             Some(offset),
@@ -143,7 +144,7 @@ pub(super) async fn schedule_reminders(
 pub(super) async fn cancel_reminders(core: &Core, meeting_id: i64) -> CoreResult<()> {
     let ids: Vec<i64> = meeting_broadcasts::Entity::find()
         .filter(meeting_broadcasts::Column::MeetingId.eq(meeting_id))
-        .filter(meeting_broadcasts::Column::Purpose.is_in(["reminder", "nudge"]))
+        .filter(meeting_broadcasts::Column::Purpose.is_in([Purpose::Reminder, Purpose::Nudge]))
         .all(&core.db)
         .await?
         .into_iter()
@@ -178,7 +179,7 @@ pub(super) async fn send_first_notice(
         core,
         actor,
         &row,
-        "notice",
+        Purpose::Notice,
         format!("会议通知：{}", row.title),
         format!(
             "{}\n请在小程序中回复参加或请假（请假需写明原因）。\n",
@@ -203,26 +204,26 @@ pub(crate) async fn complete_occurrence(
     actor: &Actor,
     row: meetings::Model,
 ) -> CoreResult<()> {
-    if row.status != "scheduled" {
+    if row.status != MeetingStatus::Scheduled {
         return Ok(());
     }
-    let purposes: Vec<String> = meeting_broadcasts::Entity::find()
+    let purposes: Vec<Purpose> = meeting_broadcasts::Entity::find()
         .filter(meeting_broadcasts::Column::MeetingId.eq(row.id))
         .all(&core.db)
         .await?
         .into_iter()
         .map(|r| r.purpose)
         .collect();
-    let has = |p: &[&str]| purposes.iter().any(|x| p.contains(&x.as_str()));
+    let has = |p: &[Purpose]| purposes.iter().any(|x| p.contains(x));
     let mut row = row;
-    if !has(&["notice"]) {
+    if !has(&[Purpose::Notice]) {
         tracing::warn!(
             meeting.id = row.id,
             "occurrence had no notice; sending it now"
         );
         row = send_first_notice(core, actor, row).await?;
     }
-    if !has(&["reminder", "nudge"]) {
+    if !has(&[Purpose::Reminder, Purpose::Nudge]) {
         schedule_reminders(core, actor, &row).await?;
     }
     Ok(())
@@ -232,7 +233,7 @@ pub(crate) async fn complete_occurrence(
 pub async fn broadcasts_of(
     core: &Core,
     id: i64,
-) -> CoreResult<Vec<(i64, String, Option<i32>, String)>> {
+) -> CoreResult<Vec<(i64, Purpose, Option<i32>, String)>> {
     let rows = meeting_broadcasts::Entity::find()
         .filter(meeting_broadcasts::Column::MeetingId.eq(id))
         .order_by_asc(meeting_broadcasts::Column::BroadcastId)

@@ -1,7 +1,7 @@
 //! What a meeting leaves behind: counts, quorum, the invitee list, the CSV export, and the
 //! lists and yearly summary a secretary checks.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -12,6 +12,7 @@ use crate::Core;
 use crate::auth::{Actor, Scope};
 use crate::entities::{meeting_invitees, meetings, member_tags, members, units};
 use crate::error::{CoreError, CoreResult};
+use crate::meetings::{Answer, Attendance, CheckInMethod, MeetingKind, MeetingStatus};
 use crate::org::UnitTree;
 use crate::paging::{Page, PageRequest};
 
@@ -51,12 +52,12 @@ pub struct InviteeRow {
     pub name: String,
     pub unit_id: Option<i64>,
     pub unit_name: Option<String>,
-    pub answer: String,
+    pub answer: Answer,
     pub reason: Option<String>,
     pub answered_at: Option<DateTime<Utc>>,
-    pub attendance: Option<String>,
+    pub attendance: Option<Attendance>,
     pub checked_in_at: Option<DateTime<Utc>>,
-    pub check_in_method: Option<String>,
+    pub check_in_method: Option<CheckInMethod>,
     pub tags: Vec<String>,
 }
 
@@ -68,8 +69,8 @@ pub struct MeetingRecord {
     pub invitees: Vec<InviteeRow>,
 }
 
-fn present(a: Option<&str>) -> bool {
-    matches!(a, Some("present" | "late"))
+fn present(a: Option<Attendance>) -> bool {
+    matches!(a, Some(Attendance::Present | Attendance::Late))
 }
 
 pub fn counts(rows: &[InviteeRow]) -> Counts {
@@ -78,29 +79,29 @@ pub fn counts(rows: &[InviteeRow]) -> Counts {
         ..Default::default()
     };
     for r in rows {
-        match r.answer.as_str() {
-            "attending" => c.attending += 1,
-            "leave" => c.leave += 1,
-            _ => c.no_answer += 1,
+        match r.answer {
+            Answer::Attending => c.attending += 1,
+            Answer::Leave => c.leave += 1,
+            Answer::None => c.no_answer += 1,
         }
-        match r.attendance.as_deref() {
-            Some("present") => c.present += 1,
-            Some("late") => c.late += 1,
+        match r.attendance {
+            Some(Attendance::Present) => c.present += 1,
+            Some(Attendance::Late) => c.late += 1,
             // Leave is excused: inspections count it apart from absence.
-            _ if r.answer == "leave" => {}
+            _ if r.answer == Answer::Leave => {}
             _ => c.absent += 1,
         }
     }
     c
 }
 
-pub fn quorum(kind: &str, rows: &[InviteeRow]) -> Quorum {
+pub fn quorum(kind: MeetingKind, rows: &[InviteeRow]) -> Quorum {
     let eligible: Vec<&InviteeRow> = match kind {
-        "general_meeting" => rows
+        MeetingKind::GeneralMeeting => rows
             .iter()
             .filter(|r| !r.tags.iter().any(|t| t == PROBATIONARY_TAG))
             .collect(),
-        "committee_meeting" => rows
+        MeetingKind::CommitteeMeeting => rows
             .iter()
             .filter(|r| r.tags.iter().any(|t| t == COMMITTEE_TAG))
             .collect(),
@@ -115,13 +116,10 @@ pub fn quorum(kind: &str, rows: &[InviteeRow]) -> Quorum {
         }
     };
     let n = eligible.len() as u64;
-    let p = eligible
-        .iter()
-        .filter(|r| present(r.attendance.as_deref()))
-        .count() as u64;
+    let p = eligible.iter().filter(|r| present(r.attendance)).count() as u64;
     let required = n / 2 + 1;
     Quorum {
-        rule: if kind == "general_meeting" {
+        rule: if kind == MeetingKind::GeneralMeeting {
             "general_meeting"
         } else {
             "committee_meeting"
@@ -192,25 +190,25 @@ pub async fn record(core: &Core, actor: &Actor, id: i64) -> CoreResult<MeetingRe
     let rows = invitees(core, id).await?;
     Ok(MeetingRecord {
         counts: counts(&rows),
-        quorum: quorum(&m.kind, &rows),
+        quorum: quorum(m.kind, &rows),
         meeting: MeetingView::from_row(m),
         invitees: rows,
     })
 }
 
-fn answer_label(a: &str) -> &'static str {
+fn answer_label(a: Answer) -> &'static str {
     match a {
-        "attending" => "参加",
-        "leave" => "请假",
-        _ => "未回复",
+        Answer::Attending => "参加",
+        Answer::Leave => "请假",
+        Answer::None => "未回复",
     }
 }
 
-fn attendance_label(a: Option<&str>, answer: &str) -> &'static str {
+fn attendance_label(a: Option<Attendance>, answer: Answer) -> &'static str {
     match a {
-        Some("present") => "已签到",
-        Some("late") => "迟到",
-        _ if answer == "leave" => "请假",
+        Some(Attendance::Present) => "已签到",
+        Some(Attendance::Late) => "迟到",
+        _ if answer == Answer::Leave => "请假",
         _ => "缺席",
     }
 }
@@ -248,17 +246,17 @@ pub async fn attendance_csv(core: &Core, actor: &Actor, id: i64) -> CoreResult<V
             .checked_in_at
             .map(|t| t.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S").to_string())
             .unwrap_or_default();
-        let method = match r.check_in_method.as_deref() {
-            Some("code") => "签到码",
-            Some("manual") => "手工登记",
-            _ => "",
+        let method = match r.check_in_method {
+            Some(CheckInMethod::Code) => "签到码",
+            Some(CheckInMethod::Manual) => "手工登记",
+            None => "",
         };
         w.write_record([
             cell(&r.name).as_str(),
             cell(r.unit_name.as_deref().unwrap_or("")).as_str(),
-            answer_label(&r.answer),
+            answer_label(r.answer),
             cell(r.reason.as_deref().unwrap_or("")).as_str(),
-            attendance_label(r.attendance.as_deref(), &r.answer),
+            attendance_label(r.attendance, r.answer),
             at.as_str(),
             method,
         ])
@@ -324,9 +322,9 @@ pub async fn mine(
     Ok(offset_page(rows, page).map(|m| {
         let i = inv.remove(&m.id);
         MyMeeting {
-            answer: i.as_ref().map(|i| i.answer.clone()).unwrap_or_default(),
+            answer: i.as_ref().map_or(Answer::None, |i| i.answer),
             reason: i.as_ref().and_then(|i| i.reason.clone()),
-            attendance: i.as_ref().and_then(|i| i.attendance.clone()),
+            attendance: i.as_ref().and_then(|i| i.attendance),
             checked_in_at: i.as_ref().and_then(|i| i.checked_in_at),
             meeting: MeetingView::from_row(m),
         }
@@ -416,9 +414,9 @@ pub async fn list(
     Ok(offset_page(rows, page).map(MeetingView::from_row))
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct KindSummary {
-    pub kind: String,
+    pub kind: MeetingKind,
     pub label: &'static str,
     pub total: u64,
     /// Meetings that have ended (held), of `total`.
@@ -435,30 +433,29 @@ pub async fn summary(
     year: Option<i32>,
 ) -> CoreResult<(i32, Vec<KindSummary>)> {
     let (year, cond) = meetings_in(core, actor, unit_id, year).await?;
-    let rows: Vec<(String, DateTime<Utc>, DateTime<Utc>)> = meetings::Entity::find()
+    let rows: Vec<(MeetingKind, DateTime<Utc>, DateTime<Utc>)> = meetings::Entity::find()
         .select_only()
         .column(meetings::Column::Kind)
         .column(meetings::Column::StartsAt)
         .column(meetings::Column::EndsAt)
-        .filter(cond.add(meetings::Column::Status.ne("canceled")))
+        .filter(cond.add(meetings::Column::Status.ne(MeetingStatus::Canceled)))
         .into_tuple()
         .all(&core.db)
         .await?;
     let now = core.now();
     let tz = core.settings.timezone;
-    let mut out: Vec<KindSummary> = super::KINDS
+    let mut out: Vec<KindSummary> = MeetingKind::ALL
         .iter()
         .map(|k| KindSummary {
-            kind: k.to_string(),
-            label: kind_label(k),
-            ..Default::default()
+            kind: *k,
+            label: kind_label(*k),
+            total: 0,
+            held: 0,
+            quarters: [0; 4],
+            months: [0; 12],
         })
         .collect();
-    let known: HashSet<&str> = super::KINDS.iter().copied().collect();
     for (kind, starts, ends) in rows {
-        if !known.contains(kind.as_str()) {
-            continue;
-        }
         let Some(s) = out.iter_mut().find(|s| s.kind == kind) else {
             continue;
         };

@@ -16,6 +16,7 @@ use crate::audit::{self, Event};
 use crate::auth::{Actor, Scope};
 use crate::entities::{meeting_invitees, meetings};
 use crate::error::{CoreError, CoreResult, Violations, to_json};
+use crate::meetings::{MeetingStatus, Purpose};
 use crate::org::UnitTree;
 
 /// The meeting, if the actor manages its unit; otherwise it does not exist for them.
@@ -63,7 +64,7 @@ pub async fn create_in_series(
         timezone: Set(tz.name().to_string()),
         reminder_offsets: Set(to_json(&p.offsets)?),
         series_id: Set(series_id),
-        status: Set("scheduled".into()),
+        status: Set(MeetingStatus::Scheduled),
         notice_broadcast_id: Set(None),
         minutes_md: Set(None),
         minutes_at: Set(None),
@@ -100,7 +101,7 @@ pub async fn create_in_series(
 }
 
 pub(super) fn ensure_open(m: &meetings::Model, now: DateTime<Utc>) -> CoreResult<()> {
-    if m.status == "canceled" {
+    if m.status == MeetingStatus::Canceled {
         return Err(CoreError::Conflict("the meeting was canceled".into()));
     }
     if now >= m.starts_at {
@@ -293,7 +294,7 @@ pub async fn update(
             core,
             actor,
             &row,
-            "change",
+            Purpose::Change,
             format!("会议变更：{}", row.title),
             format!(
                 "**变更**：{}\n\n{}",
@@ -361,7 +362,7 @@ pub async fn cancel(
         core,
         actor,
         &row,
-        "cancel",
+        Purpose::Cancel,
         format!("会议取消：{}", row.title),
         format!(
             "**本次会议取消**{}\n\n{}",

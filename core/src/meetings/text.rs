@@ -5,16 +5,17 @@ use chrono_tz::Tz;
 
 use crate::Core;
 use crate::entities::meetings;
+use crate::meetings::MeetingKind;
 
-pub fn kind_label(kind: &str) -> &'static str {
+pub fn kind_label(kind: MeetingKind) -> &'static str {
     match kind {
-        "general_meeting" => "支部党员大会",
-        "committee_meeting" => "支部委员会",
-        "group_meeting" => "党小组会",
-        "party_lesson" => "党课",
-        "themed_day" => "主题党日",
-        "study_day" => "学习日",
-        _ => "会议",
+        MeetingKind::GeneralMeeting => "支部党员大会",
+        MeetingKind::CommitteeMeeting => "支部委员会",
+        MeetingKind::GroupMeeting => "党小组会",
+        MeetingKind::PartyLesson => "党课",
+        MeetingKind::ThemedDay => "主题党日",
+        MeetingKind::StudyDay => "学习日",
+        MeetingKind::Other => "会议",
     }
 }
 
@@ -42,7 +43,7 @@ pub fn details_md(m: &meetings::Model, tz: Tz) -> String {
     let mut s = format!(
         "**会议**：{}（{}）\n\n**时间**：{} 至 {}\n\n**地点**：{}\n",
         m.title,
-        kind_label(&m.kind),
+        kind_label(m.kind),
         local(m.starts_at, tz),
         local(m.ends_at, tz),
         where_text(m),

@@ -4,8 +4,6 @@ use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 
 use super::DEFAULT_REMINDER_OFFSETS;
-use super::KINDS;
-use super::KINDS_TEXT;
 use super::MAX_AGENDA_CHARS;
 use super::MAX_REMINDERS;
 use super::model::MeetingInput;
@@ -13,6 +11,7 @@ use crate::Core;
 use crate::audience::Audience;
 use crate::auth::Actor;
 use crate::error::{CoreError, CoreResult, Violations};
+use crate::meetings::MeetingKind;
 use crate::org::UnitTree;
 
 pub(super) fn clean(s: Option<String>) -> Option<String> {
@@ -73,7 +72,7 @@ pub(super) fn check_times(
 
 /// A meeting input that passed every check, ready to insert.
 pub(crate) struct Prepared {
-    pub(crate) kind: String,
+    pub(crate) kind: MeetingKind,
     pub(crate) title: String,
     pub(crate) unit_id: Option<i64>,
     pub(crate) starts_at: DateTime<Utc>,
@@ -98,7 +97,10 @@ pub(crate) async fn prepare(
 ) -> CoreResult<Prepared> {
     crate::access::require_manager(actor)?;
     let now = core.now();
-    v.check(KINDS.contains(&input.kind.as_str()), "kind", KINDS_TEXT);
+    let kind = MeetingKind::parse(input.kind.trim());
+    if kind.is_none() {
+        v.add("kind", format!("must be one of {}", MeetingKind::choices()));
+    }
     v.text(&input.title, "title", 200);
     check_times(&mut v, now, input.starts_at, input.ends_at);
     let place = clean(input.place);
@@ -155,7 +157,7 @@ pub(crate) async fn prepare(
         return Err(CoreError::invalid("audience", "selects no active member"));
     }
     Ok(Prepared {
-        kind: input.kind,
+        kind: kind.unwrap_or(MeetingKind::Other),
         title: input.title.trim().to_string(),
         unit_id,
         starts_at: input.starts_at,

@@ -127,3 +127,31 @@ async fn canceling_stops_reminders_and_tells_invitees_urgently() {
     let r = app.post(&cancel, &org.admin().await, json!({})).await;
     assert_eq!(r.status, 409);
 }
+
+#[tokio::test]
+async fn an_invitee_without_a_unit_gets_the_notice_too() {
+    // The bootstrap admin is on no unit's roster: not a recipient of `{"all": true}`, but a
+    // meeting's notice goes to exactly its invitees, and they were invited by id.
+    let org = branch().await;
+    let app = &org.app;
+    let admin = org.admin().await;
+    let me = app.get("/api/v1/me", &admin).await.body["id"].clone();
+    let body = merged(
+        general_meeting(&org, thursday_afternoon()),
+        json!({"audience": {"unit_ids": [org.unit(SECTION_1)], "member_ids": [me]}}),
+    );
+    let r = app.post("/api/v1/admin/meetings", &admin, body).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    app.drain().await;
+    let inbox = app.get("/api/v1/inbox", &admin).await;
+    let titles: Vec<&str> = inbox.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["title"].as_str().unwrap())
+        .collect();
+    assert!(
+        titles.iter().any(|t| t.contains("第四季度党员大会")),
+        "{titles:?}"
+    );
+}

@@ -30,7 +30,7 @@ use crate::dto::common::id_str;
 pub struct MeetingResponse {
     pub id: String,
     #[schema(value_type = crate::dto::enums::MeetingKindSchema)]
-    pub kind: String,
+    pub kind: fingertip_core::meetings::MeetingKind,
     pub title: String,
     pub unit_id: Option<String>,
     pub starts_at: DateTime<Utc>,
@@ -44,7 +44,7 @@ pub struct MeetingResponse {
     pub reminder_offsets: Vec<i32>,
     /// scheduled or canceled
     #[schema(value_type = crate::dto::enums::MeetingStatusSchema)]
-    pub status: String,
+    pub status: fingertip_core::meetings::MeetingStatus,
     pub notice_broadcast_id: Option<String>,
     pub minutes_md: Option<String>,
     pub minutes_at: Option<DateTime<Utc>>,
@@ -87,7 +87,7 @@ impl From<MeetingView> for MeetingResponse {
 pub struct MyMeetingResponse {
     pub id: String,
     #[schema(value_type = crate::dto::enums::MeetingKindSchema)]
-    pub kind: String,
+    pub kind: fingertip_core::meetings::MeetingKind,
     pub title: String,
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
@@ -97,14 +97,14 @@ pub struct MyMeetingResponse {
     pub post_id: Option<String>,
     /// scheduled or canceled
     #[schema(value_type = crate::dto::enums::MeetingStatusSchema)]
-    pub status: String,
+    pub status: fingertip_core::meetings::MeetingStatus,
     /// none, attending or leave
     #[schema(value_type = crate::dto::enums::AnswerSchema)]
-    pub answer: String,
+    pub answer: fingertip_core::meetings::Answer,
     pub reason: Option<String>,
     /// present, late, absent (recorded by hand) or null
     #[schema(value_type = Option<crate::dto::enums::AttendanceSchema>)]
-    pub attendance: Option<String>,
+    pub attendance: Option<fingertip_core::meetings::Attendance>,
     pub checked_in_at: Option<DateTime<Utc>>,
 }
 

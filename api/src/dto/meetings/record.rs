@@ -72,16 +72,16 @@ pub struct InviteeResponse {
     pub tags: Vec<String>,
     /// none, attending or leave
     #[schema(value_type = crate::dto::enums::AnswerSchema)]
-    pub answer: String,
+    pub answer: fingertip_core::meetings::Answer,
     pub reason: Option<String>,
     pub answered_at: Option<DateTime<Utc>>,
     /// present, late, absent or null (no check-in)
     #[schema(value_type = Option<crate::dto::enums::AttendanceSchema>)]
-    pub attendance: Option<String>,
+    pub attendance: Option<fingertip_core::meetings::Attendance>,
     pub checked_in_at: Option<DateTime<Utc>>,
     /// code or manual
     #[schema(value_type = Option<crate::dto::enums::CheckInMethodSchema>)]
-    pub check_in_method: Option<String>,
+    pub check_in_method: Option<fingertip_core::meetings::CheckInMethod>,
 }
 
 impl From<InviteeRow> for InviteeResponse {
@@ -108,7 +108,7 @@ pub struct MeetingBroadcastBody {
     pub broadcast_id: String,
     /// notice, change, cancel, reminder, nudge or make_up
     #[schema(value_type = crate::dto::enums::PurposeSchema)]
-    pub purpose: String,
+    pub purpose: fingertip_core::meetings::Purpose,
     pub offset_minutes: Option<i32>,
     #[schema(value_type = crate::dto::enums::BroadcastStatusSchema)]
     pub status: String,
@@ -125,7 +125,10 @@ pub struct MeetingRecordResponse {
 }
 
 impl MeetingRecordResponse {
-    pub fn new(r: MeetingRecord, b: Vec<(i64, String, Option<i32>, String)>) -> Self {
+    pub fn new(
+        r: MeetingRecord,
+        b: Vec<(i64, fingertip_core::meetings::Purpose, Option<i32>, String)>,
+    ) -> Self {
         Self {
             meeting: r.meeting.into(),
             counts: r.counts.into(),
@@ -163,7 +166,7 @@ pub struct MakeUpResponse {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct KindSummaryBody {
     #[schema(value_type = crate::dto::enums::MeetingKindSchema)]
-    pub kind: String,
+    pub kind: fingertip_core::meetings::MeetingKind,
     pub label: String,
     pub total: u64,
     pub held: u64,

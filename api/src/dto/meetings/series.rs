@@ -51,7 +51,7 @@ pub struct CreateMeetingSeriesRequest {
 pub struct MeetingSeriesResponse {
     pub id: String,
     #[schema(value_type = crate::dto::enums::MeetingKindSchema)]
-    pub kind: String,
+    pub kind: fingertip_core::meetings::MeetingKind,
     pub title: String,
     pub unit_id: Option<String>,
     pub duration_minutes: i32,
@@ -72,7 +72,7 @@ pub struct MeetingSeriesResponse {
     pub upcoming: Vec<DateTime<Utc>>,
     /// active or canceled
     #[schema(value_type = crate::dto::enums::SeriesStatusSchema)]
-    pub status: String,
+    pub status: fingertip_core::meetings::SeriesStatus,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

@@ -42,7 +42,7 @@ pub(super) async fn creator_of(core: &Core, s: &meeting_series::Model) -> CoreRe
 
 pub(super) fn input_of(s: &meeting_series::Model, at: DateTime<Utc>) -> MeetingInput {
     MeetingInput {
-        kind: s.kind.clone(),
+        kind: s.kind.as_str().to_string(),
         title: s.title.clone(),
         unit_id: s.unit_id,
         starts_at: at,

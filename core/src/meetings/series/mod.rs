@@ -32,6 +32,7 @@ use crate::auth::Actor;
 use crate::broadcasts::schedule::Rule;
 use crate::entities::{meeting_series, meetings};
 use crate::error::{CoreError, CoreResult, Violations, to_json};
+use crate::meetings::SeriesStatus;
 use crate::meetings::{MeetingInput, MeetingView, prepare};
 use crate::org::UnitTree;
 use crate::paging::{Page, PageRequest};
@@ -222,7 +223,7 @@ pub async fn create(core: &Core, actor: &Actor, input: SeriesInput) -> CoreResul
         notice_lead_minutes: Set(lead),
         next_at: Set(first),
         materialize_at: Set(first.map(|f| f - Duration::minutes(i64::from(lead)))),
-        status: Set("active".into()),
+        status: Set(SeriesStatus::Active),
         created_by: Set(Some(actor.member_id)),
         created_at: Set(now),
         updated_at: Set(now),
