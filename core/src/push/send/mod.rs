@@ -55,19 +55,58 @@ type Row = push_deliveries::Model;
 /// Asked between units: `true` when the worker is stopping.
 pub type Stop<'a> = dyn Fn() -> bool + Sync + 'a;
 
-/// The sender of one worker.
+/// Test hook, asked after a unit's sends came back and before their outcomes are recorded.
+pub type CrashHook = Arc<dyn Fn() -> bool + Send + Sync>;
+
+/// The sender of one worker: what a pass needs, built once by the worker.
 pub struct Sender {
-    pub core: Arc<Core>,
-    pub platform: Arc<dyn PushPlatform>,
-    pub limiter: Arc<dyn RateLimiter>,
-    pub worker: String,
-    pub cfg: SendConfig,
-    /// Test hook: called after a unit's sends came back and before their outcomes are
-    /// recorded; returning `true` makes the sender stop there, as a killed worker would.
-    pub crash_after_send: Option<Arc<dyn Fn() -> bool + Send + Sync>>,
+    core: Arc<Core>,
+    platform: Arc<dyn PushPlatform>,
+    limiter: Arc<dyn RateLimiter>,
+    /// This worker's id, written as the lease owner.
+    worker: String,
+    cfg: SendConfig,
+    crash_after_send: Option<CrashHook>,
 }
 
 impl Sender {
+    pub fn new(
+        core: Arc<Core>,
+        platform: Arc<dyn PushPlatform>,
+        limiter: Arc<dyn RateLimiter>,
+        worker: impl Into<String>,
+        cfg: SendConfig,
+    ) -> Self {
+        Self {
+            core,
+            platform,
+            limiter,
+            worker: worker.into(),
+            cfg,
+            crash_after_send: None,
+        }
+    }
+
+    /// Test hook: returning `true` makes the sender stop right after a unit's sends came
+    /// back, recording nothing, as a worker killed there would.
+    pub fn crash_after_send(mut self, hook: CrashHook) -> Self {
+        self.crash_after_send = Some(hook);
+        self
+    }
+
+    pub fn worker(&self) -> &str {
+        &self.worker
+    }
+
+    pub fn config(&self) -> &SendConfig {
+        &self.cfg
+    }
+
+    /// Which rate limiter this sender reserves its sends with (for the start-up log).
+    pub fn limiter_name(&self) -> &'static str {
+        self.limiter.name()
+    }
+
     fn now(&self) -> DateTime<Utc> {
         self.core.now()
     }
@@ -131,6 +170,3 @@ impl Sender {
         Ok(report)
     }
 }
-
-/// How long to wait before the next pass when this one found nothing.
-pub const IDLE_POLL: std::time::Duration = std::time::Duration::from_secs(1);
