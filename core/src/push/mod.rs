@@ -3,8 +3,11 @@
 //! - `consent`: the WeChat consent ledger (one credit per `accept`, one used per send).
 //! - `templates`: which subscribe template a post kind uses and what each keyword carries.
 //! - `deliveries`: the delivery rows the fan-out writes beside the inbox rows, and their stats.
-//! - `send`: what a push worker does with due deliveries: budgets, rate limit, retries with
-//!   backoff, dead letters, and the rule that a send the platform accepted is never repeated.
+//! - `send`: one pass of a push worker over due deliveries: leases, budgets, rate limit, retries
+//!   with backoff, dead letters, and the rule that a send the platform accepted is never
+//!   repeated; one pipeline for every channel, what differs per channel behind a trait
+//!   (`send/channel.rs`, implemented in `send/wechat.rs` and `send/wecom.rs`). The loop around
+//!   the passes is `fingertip_workers::PushWorker`.
 //! - `platform`: the adapter from the push port to the `fingertip-wechat` clients.
 
 pub mod consent;

@@ -1,0 +1,190 @@
+//! What a pass loads once for all its rows, in a few batched queries: the members, broadcasts,
+//! posts, meetings and inbox items they refer to, and the subscribe templates. Decisions and
+//! messages are then made from it without another query.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::DateTime;
+use chrono_tz::Tz;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+
+use super::Row;
+use crate::Core;
+use crate::broadcasts::Status;
+use crate::entities::{broadcasts, inbox_items, meeting_broadcasts, meetings, members, posts};
+use crate::error::CoreResult;
+use crate::push::templates::{self, Facts, TemplateConfig};
+
+/// Everything the rows of one pass refer to.
+pub(crate) struct Context {
+    pub(super) members: HashMap<i64, members::Model>,
+    pub(super) broadcasts: HashMap<i64, broadcasts::Model>,
+    pub(super) posts: HashMap<i64, posts::Model>,
+    /// Post kind (or `reminder`) → its subscribe template.
+    pub(super) templates: HashMap<String, TemplateConfig>,
+    /// (broadcast, occurrence, member) → inbox item id.
+    pub(super) items: HashMap<(i64, i64, i64), i64>,
+    /// Broadcast id → the meeting it was sent for (its time and place fill `time`/`location`).
+    pub(super) meetings: HashMap<i64, meetings::Model>,
+}
+
+/// The distinct member ids of some rows.
+pub(super) fn member_ids<'a>(rows: impl IntoIterator<Item = &'a Row>) -> Vec<i64> {
+    rows.into_iter()
+        .map(|r| r.member_id)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect()
+}
+
+impl Context {
+    pub(super) async fn load(core: &Core, rows: &[&Row]) -> CoreResult<Self> {
+        let member_ids = member_ids(rows.iter().copied());
+        let broadcast_ids: Vec<i64> = rows
+            .iter()
+            .map(|r| r.broadcast_id)
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let mut members_map = HashMap::new();
+        for chunk in member_ids.chunks(500) {
+            for m in members::Entity::find()
+                .filter(members::Column::Id.is_in(chunk.to_vec()))
+                .all(&core.db)
+                .await?
+            {
+                members_map.insert(m.id, m);
+            }
+        }
+        let broadcasts_map: HashMap<i64, broadcasts::Model> = broadcasts::Entity::find()
+            .filter(broadcasts::Column::Id.is_in(broadcast_ids.clone()))
+            .all(&core.db)
+            .await?
+            .into_iter()
+            .map(|b| (b.id, b))
+            .collect();
+        let post_ids: Vec<i64> = broadcasts_map.values().map(|b| b.post_id).collect();
+        let posts_map: HashMap<i64, posts::Model> = posts::Entity::find()
+            .filter(posts::Column::Id.is_in(post_ids))
+            .all(&core.db)
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p))
+            .collect();
+        let templates = templates::all(core)
+            .await?
+            .into_iter()
+            .map(|t| (t.kind.clone(), t))
+            .collect();
+        let mut items = HashMap::new();
+        for chunk in member_ids.chunks(500) {
+            let found: Vec<(i64, i64, i64, i64)> = inbox_items::Entity::find()
+                .select_only()
+                .column(inbox_items::Column::BroadcastId)
+                .column(inbox_items::Column::Occurrence)
+                .column(inbox_items::Column::MemberId)
+                .column(inbox_items::Column::Id)
+                .filter(inbox_items::Column::BroadcastId.is_in(broadcast_ids.clone()))
+                .filter(inbox_items::Column::MemberId.is_in(chunk.to_vec()))
+                .into_tuple()
+                .all(&core.db)
+                .await?;
+            for (b, o, m, id) in found {
+                items.insert((b, o, m), id);
+            }
+        }
+        let links = meeting_broadcasts::Entity::find()
+            .filter(meeting_broadcasts::Column::BroadcastId.is_in(broadcast_ids.clone()))
+            .all(&core.db)
+            .await?;
+        let mut meetings_map = HashMap::new();
+        if !links.is_empty() {
+            let rows: HashMap<i64, meetings::Model> = meetings::Entity::find()
+                .filter(meetings::Column::Id.is_in(links.iter().map(|l| l.meeting_id)))
+                .all(&core.db)
+                .await?
+                .into_iter()
+                .map(|m| (m.id, m))
+                .collect();
+            for l in links {
+                if let Some(m) = rows.get(&l.meeting_id) {
+                    meetings_map.insert(l.broadcast_id, m.clone());
+                }
+            }
+        }
+        Ok(Self {
+            meetings: meetings_map,
+            members: members_map,
+            broadcasts: broadcasts_map,
+            posts: posts_map,
+            templates,
+            items,
+        })
+    }
+
+    /// The row's broadcast, unless it is gone or canceled (the reason, as a skip).
+    pub(super) fn broadcast_live(&self, r: &Row) -> Result<&broadcasts::Model, String> {
+        let b = self
+            .broadcasts
+            .get(&r.broadcast_id)
+            .ok_or_else(|| "the broadcast no longer exists".to_string())?;
+        if b.status == Status::Canceled.as_str() {
+            return Err("canceled: the broadcast was canceled before this push went out".into());
+        }
+        Ok(b)
+    }
+
+    /// The subscribe template of a row: its post kind's, or `reminder` for reminder rounds
+    /// when one is configured.
+    pub(super) fn template_of(&self, r: &Row) -> Option<&TemplateConfig> {
+        let b = self.broadcasts.get(&r.broadcast_id)?;
+        let p = self.posts.get(&b.post_id)?;
+        let kind = if r.round > 0 {
+            self.templates
+                .get("reminder")
+                .map(|_| "reminder")
+                .unwrap_or(p.kind.as_str())
+        } else {
+            p.kind.as_str()
+        };
+        self.templates.get(kind)
+    }
+
+    /// What a message about a broadcast says, whatever the channel.
+    pub(super) fn facts(
+        &self,
+        core: &Core,
+        b: &broadcasts::Model,
+        reminder: bool,
+    ) -> Option<Facts> {
+        let p = self.posts.get(&b.post_id)?;
+        let tz: Tz = b.timezone.parse().unwrap_or(core.settings.timezone);
+        let meeting = self.meetings.get(&b.id);
+        let at = if let Some(m) = meeting {
+            m.starts_at
+        } else if b.recurrence.is_some() {
+            DateTime::from_timestamp(b.occurrence, 0).unwrap_or(b.send_at)
+        } else {
+            b.send_at
+        };
+        Some(Facts {
+            title: p.title.clone(),
+            summary: p.summary.clone().or_else(|| {
+                Some(
+                    p.body_md
+                        .chars()
+                        .filter(|c| !"#*>`_".contains(*c))
+                        .take(40)
+                        .collect(),
+                )
+            }),
+            kind: p.kind.clone(),
+            at,
+            tz,
+            location: meeting.map(crate::meetings::where_text),
+            sender: core.settings.push.sender_name.clone(),
+            deadline: b.read_by,
+            reminder,
+        })
+    }
+}

@@ -1,0 +1,168 @@
+//! The one pipeline every channel runs, for the rows of one channel in one pass:
+//!
+//! 1. decide each row (`Channel::decide`): skips are recorded, deferrals put back;
+//! 2. group the rest into units (`Channel::units`) and run up to `Channel::parallel` units at
+//!    once, each doing all its own work inside its own future, so that nothing here keeps the
+//!    other units' requests from being polled and an error in one does not abandon the others.
+//!
+//! One unit: stop? release → reserve a rate-limit slot per call (a limiter outage sends
+//! nothing and counts no attempt) → mark the rows `sending` (the attempt counted, the lease
+//! covering the wait) → `before_send` → each call at its slot → the test hook → `after_send`
+//! → record the outcomes in one transaction.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
+
+use super::channel::{Channel, Decision, Unit, as_lease};
+use super::outcome::{Outcome, PassReport};
+use super::{Row, Sender, Stop};
+use crate::error::CoreResult;
+
+/// How a channel's run ended.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Ran {
+    Done,
+    /// The test hook "killed" the worker after a send: nothing more is done in this pass.
+    Killed,
+}
+
+impl Sender {
+    /// Decides, sends and records the rows of one channel.
+    pub(super) async fn run<C: Channel>(
+        &self,
+        mut channel: C,
+        rows: Vec<Row>,
+        report: &mut PassReport,
+        stop: &Stop<'_>,
+    ) -> CoreResult<Ran> {
+        let mut skipped = vec![];
+        let mut deferred: BTreeMap<&'static str, Vec<(i64, DateTime<Utc>)>> = BTreeMap::new();
+        let mut going = vec![];
+        for r in rows {
+            match channel.decide(&r) {
+                Decision::Skip(reason) => skipped.push((r, Outcome::Skip { reason })),
+                Decision::Defer { at, why } => deferred.entry(why).or_default().push((r.id, at)),
+                Decision::Send(item) => going.push((r, item)),
+            }
+        }
+        self.record(&skipped, report, false).await?;
+        for (why, rows) in deferred {
+            self.defer(&rows, why).await?;
+            report.deferred += rows.len();
+        }
+        let units = channel.units(going);
+        let channel = &channel;
+        let mut running = futures_util::stream::iter(units)
+            .map(|u| self.unit(channel, u, stop))
+            .buffer_unordered(channel.parallel().max(1));
+        let mut first_error = None;
+        while let Some(r) = running.next().await {
+            match r {
+                Ok(Some(part)) => report.merge(part),
+                Ok(None) => return Ok(Ran::Killed),
+                Err(e) => {
+                    tracing::error!(worker = %self.worker, error = %e, "a push unit failed; its rows return after their lease");
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(Ran::Done),
+        }
+    }
+
+    /// One unit, from its reservation to its recorded outcomes. `Ok(None)` when the test hook
+    /// "kills" the worker after the sends.
+    async fn unit<C: Channel>(
+        &self,
+        channel: &C,
+        unit: Unit<C::Message>,
+        stop: &Stop<'_>,
+    ) -> CoreResult<Option<PassReport>> {
+        let mut report = PassReport::default();
+        let ids: Vec<i64> = unit
+            .calls
+            .iter()
+            .flat_map(|c| c.rows.iter().map(|r| r.id))
+            .collect();
+        if stop() {
+            self.release(&ids).await?;
+            return Ok(Some(report));
+        }
+        // The rate first: if the limiter (Redis) is down nothing is sent and no attempt is
+        // counted, so an outage never dead-letters a push that did not go out.
+        let key = channel.rate_key();
+        let mut waits: Vec<Duration> = Vec::with_capacity(unit.calls.len());
+        for _ in &unit.calls {
+            match self.limiter.reserve(&key, channel.rate()).await {
+                Ok(w) => waits.push(w),
+                Err(e) => {
+                    let at = self.now() + chrono::Duration::seconds(30);
+                    let back: Vec<(i64, DateTime<Utc>)> = ids.iter().map(|id| (*id, at)).collect();
+                    self.defer(&back, &format!("not sent, rate limiter unavailable: {e}"))
+                        .await?;
+                    report.deferred += back.len();
+                    return Ok(Some(report));
+                }
+            }
+        }
+        for w in &waits {
+            metrics::histogram!(crate::metrics::PUSH_RATE_WAIT).record(w.as_secs_f64());
+        }
+        let longest = waits.iter().max().copied().unwrap_or_default();
+        // Marked `sending` before anything leaves: from here on a row is never sent again.
+        let mut call_rows: Vec<Vec<i64>> = Vec::with_capacity(unit.calls.len());
+        let mut messages = Vec::with_capacity(unit.calls.len());
+        let mut rows = Vec::with_capacity(ids.len());
+        for c in unit.calls {
+            call_rows.push(c.rows.iter().map(|r| r.id).collect());
+            rows.extend(c.rows);
+            messages.push(c.message);
+        }
+        let mut held: HashMap<i64, Row> = self
+            .mark_sending(rows, as_lease(longest))
+            .await?
+            .into_iter()
+            .map(|r| (r.id, r))
+            .collect();
+        if held.is_empty() {
+            return Ok(Some(report));
+        }
+        // Each call with the rows of it still ours (a lost lease drops a row), in unit order.
+        let calls: Vec<(Vec<Row>, C::Message, Duration)> = call_rows
+            .into_iter()
+            .zip(messages)
+            .zip(waits)
+            .filter_map(|((ids, message), wait)| {
+                let rows: Vec<Row> = ids.iter().filter_map(|id| held.remove(id)).collect();
+                (!rows.is_empty()).then_some((rows, message, wait))
+            })
+            .collect();
+        let sending: Vec<&Row> = calls.iter().flat_map(|(rows, _, _)| rows).collect();
+        let taken = channel.before_send(&sending).await?;
+        let sends = calls.into_iter().map(|(rows, message, wait)| async move {
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
+            }
+            channel.send(&message, rows).await
+        });
+        let outcomes: Vec<(Row, Outcome)> = futures_util::future::join_all(sends)
+            .await
+            .into_iter()
+            .flatten()
+            .collect();
+        if let Some(hook) = &self.crash_after_send
+            && hook()
+        {
+            // Simulated death: the platform has the sends, we record nothing.
+            return Ok(None);
+        }
+        channel.after_send(&outcomes, taken).await?;
+        self.record(&outcomes, &mut report, true).await?;
+        Ok(Some(report))
+    }
+}
