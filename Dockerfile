@@ -2,11 +2,14 @@
 #
 # Fingertip: one image, every shape. The entrypoint is the `fingertip` binary, so the container's
 # command picks the shape: none (all-in-one, applies migrations, SQLite in /data by default),
-# `migrate`, `serve`, `work`, or `mock-wechat`. See docker-compose.yml for the distributed shape.
+# `migrate`, `serve`, `work` or `audit verify`. See docker-compose.yml for the distributed shape.
+# The WeChat/WeCom mock of the demo is a separate, smaller image (target `mock`); the production
+# image does not contain it.
 #
 #   docker build -t fingertip .
 #   docker run --rm -p 8080:8080 -v fingertip-data:/data fingertip          # all-in-one, SQLite
 #   docker run --rm fingertip --help
+#   docker build --target mock -t fingertip-mock .                          # the demo's mock
 
 # ---- build -------------------------------------------------------------------------------------
 # The workspace declares rust-version 1.94 and edition 2024.
@@ -19,11 +22,14 @@ ENV SQLX_OFFLINE=true \
 COPY Cargo.toml Cargo.lock ./
 COPY .cargo/ .cargo/
 COPY src/ src/
+COPY platform/ platform/
 COPY core/ core/
 COPY wechat/ wechat/
+COPY wechat-mock/ wechat-mock/
 COPY api/ api/
 COPY workers/ workers/
 COPY migrations/ migrations/
+COPY bench/ bench/
 
 # BuildKit cache mounts keep the crate registry and target/ between builds; the binary is copied
 # out of the cached target/ because a cache mount is not part of the image.
@@ -33,8 +39,22 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
     cargo build --release --locked -p fingertip \
  && install -D -m 0755 target/release/fingertip /out/fingertip
 
-# ---- runtime -----------------------------------------------------------------------------------
-FROM debian:bookworm-slim
+# ---- the WeChat/WeCom mock, for `docker compose --profile demo` only ---------------------------
+FROM build AS build-mock
+RUN --mount=type=cache,target=/usr/local/cargo/registry \
+    --mount=type=cache,target=/usr/local/cargo/git \
+    --mount=type=cache,target=/src/target \
+    cargo build --release --locked -p fingertip-wechat-mock \
+ && install -D -m 0755 target/release/fingertip-mock-wechat /out/fingertip-mock-wechat
+
+FROM debian:bookworm-slim AS mock
+COPY --from=build-mock /out/fingertip-mock-wechat /usr/local/bin/fingertip-mock-wechat
+USER 10001:10001
+EXPOSE 9100
+ENTRYPOINT ["fingertip-mock-wechat"]
+
+# ---- runtime (the default target) --------------------------------------------------------------
+FROM debian:bookworm-slim AS runtime
 
 # The binary links only libc, libm and libgcc_s (TLS is rustls + ring, SQLite is bundled).
 # ca-certificates: outgoing HTTPS to the WeChat and WeCom APIs verifies against the system roots.

@@ -4,7 +4,8 @@
 #
 #   FINGERTIP_BIN=target/debug/fingertip scripts/schemathesis.sh
 #
-# Starts the binary on a free port with a throw-away SQLite db (plus the bundled WeChat mock, so
+# Starts the binary on a free port with a throw-away SQLite db (plus the WeChat mock,
+# FINGERTIP_MOCK_BIN, default the fingertip-mock-wechat binary next to FINGERTIP_BIN, so
 # POST /auth/wechat/login answers 400 instead of 503), logs in as the admin, seeds one row of each
 # kind so `{id}` paths hit data, then runs Schemathesis with the four checks
 #   not_a_server_error, status_code_conformance, response_schema_conformance, content_type_conformance
@@ -32,6 +33,8 @@ set -euo pipefail
 ST_VERSION=4.32.5
 BIN=${FINGERTIP_BIN:-target/debug/fingertip}
 BIN=$(readlink -f "$BIN")
+MOCK_BIN=$(readlink -f "${FINGERTIP_MOCK_BIN:-$(dirname "$BIN")/fingertip-mock-wechat}")
+[ -x "$MOCK_BIN" ] || { echo "schemathesis: $MOCK_BIN is missing: build it with 'cargo test --workspace --no-run'" >&2; exit 2; }
 MAX_EXAMPLES=${ST_MAX_EXAMPLES:-100}     # fuzzing cases per operation; about a minute on 2 cores
 HARD_TIMEOUT=${ST_HARD_TIMEOUT:-360}     # seconds, whole main `st run`
 SEED=${ST_SEED:-42}
@@ -72,7 +75,7 @@ PORT=$(free_port); MOCK_PORT=$(free_port)
 BASE=http://127.0.0.1:$PORT
 ADMIN_USER=admin
 ADMIN_PASS=$("$VPY" -c 'import secrets; print(secrets.token_urlsafe(18))')
-"$BIN" mock-wechat --bind "127.0.0.1:$MOCK_PORT" >"$OUT/mock-wechat.log" 2>&1 &
+"$MOCK_BIN" --bind "127.0.0.1:$MOCK_PORT" >"$OUT/mock-wechat.log" 2>&1 &
 PIDS+=($!)
 (
   cd "$WORK"

@@ -15,7 +15,6 @@ use fingertip_core::ports::memory_pubsub::MemoryPubSub;
 use fingertip_core::ports::memory_queue::MemoryQueue;
 use fingertip_core::ports::memory_rate_limit::MemoryRateLimiter;
 use fingertip_core::ports::memory_throttle::MemoryThrottle;
-use fingertip_core::ports::push::PushPlatform;
 use fingertip_core::ports::redis_pubsub::RedisPubSub;
 use fingertip_core::ports::redis_queue::RedisQueue;
 use fingertip_core::ports::redis_rate_limit::RedisRateLimiter;
@@ -23,8 +22,9 @@ use fingertip_core::ports::redis_throttle::RedisThrottle;
 use fingertip_core::ports::redis_token_store::RedisTokenStore;
 use fingertip_core::ports::{JobQueue, PubSub};
 use fingertip_core::ports::{RateLimiter, Throttle};
-use fingertip_core::push::platform::WechatPlatform;
 use fingertip_core::settings::{Settings, redact_url};
+use fingertip_platform::{TokenStore, UnixClock};
+use fingertip_wechat::MemoryTokenStore;
 use fingertip_workers::{FanoutWorker, PushWorker};
 use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
@@ -105,10 +105,10 @@ impl App {
             None => None,
         };
         let clock = opts.clock.clone();
-        let unix_now: fingertip_wechat::UnixClock = Arc::new(move || clock.now().timestamp());
-        let token_store: Arc<dyn fingertip_wechat::TokenStore> = match &redis_conn {
+        let unix_now: UnixClock = Arc::new(move || clock.now().timestamp());
+        let token_store: Arc<dyn TokenStore> = match &redis_conn {
             Some(c) => Arc::new(RedisTokenStore::new(c.clone(), prefix, unix_now.clone())),
-            None => Arc::new(fingertip_wechat::MemoryTokenStore::new()),
+            None => Arc::new(MemoryTokenStore::new()),
         };
         let rate_limiter: Arc<dyn RateLimiter> = match &redis_conn {
             Some(c) => Arc::new(RedisRateLimiter::new(c.clone(), prefix)),
@@ -118,39 +118,7 @@ impl App {
             Some(c) => Arc::new(RedisThrottle::new(c.clone(), prefix)),
             None => Arc::new(MemoryThrottle::new()),
         };
-        let http = fingertip_wechat::http_client(Duration::from_secs(10));
-        let wechat = settings.wechat.as_ref().map(|w| {
-            fingertip_wechat::WechatClient::new(
-                http.clone(),
-                fingertip_wechat::WechatConfig {
-                    api_base: w.api_base.clone(),
-                    appid: w.appid.clone(),
-                    secret: w.secret.expose_secret().to_string(),
-                },
-            )
-            .with_token_store(token_store.clone())
-            .with_clock(unix_now.clone())
-        });
-        let wecom = settings.wecom.as_ref().map(|w| {
-            fingertip_wechat::WecomClient::new(
-                http.clone(),
-                fingertip_wechat::WecomConfig {
-                    api_base: w.api_base.clone(),
-                    corpid: w.corp_id.clone(),
-                    secret: w.secret.expose_secret().to_string(),
-                    agentid: w.agent_id,
-                },
-            )
-            .with_token_store(token_store.clone())
-            .with_clock(unix_now.clone())
-        });
-        let push: Option<Arc<dyn PushPlatform>> =
-            (wechat.is_some() || wecom.is_some()).then(|| {
-                Arc::new(WechatPlatform {
-                    wechat: wechat.clone(),
-                    wecom,
-                }) as Arc<dyn PushPlatform>
-            });
+        let platform = crate::platform::wire(&settings, token_store, unix_now);
         let tokens = TokenKeys::new(settings.auth.jwt_secret.expose_secret())?;
         // The process's metrics recorder, before anything counts (once per process).
         fingertip_api::telemetry::recorder();
@@ -160,8 +128,8 @@ impl App {
             queue,
             pubsub,
             tokens,
-            wechat,
-            push,
+            login: platform.login,
+            push: platform.push,
             rate_limiter,
             throttle,
             passwords: Arc::new(password::Passwords::default()),

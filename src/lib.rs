@@ -2,8 +2,7 @@
 //! black-box tests both start the application through here.
 
 pub mod app;
-pub mod bench;
-pub mod bench_push;
+pub mod platform;
 pub mod settings;
 pub mod shutdown;
 

@@ -24,54 +24,10 @@ enum Command {
     Serve,
     /// Run the background workers only (refuses to start while migrations are pending).
     Work,
-    /// Fan-out benchmark: N members, one broadcast to all, rows per second against the
-    /// database's own bulk insert (PostgreSQL COPY, or SQLite multi-row inserts).
-    Bench {
-        /// Members to create.
-        #[arg(long, default_value_t = 100_000)]
-        members: u64,
-        /// Database to use: a PostgreSQL URL (a fresh schema is made and dropped) or a SQLite
-        /// URL. Default: a temporary SQLite file. FINGERTIP_DATABASE_URL is not read.
-        #[arg(long)]
-        database_url: Option<String>,
-        /// Recipients per fan-out transaction (default: the worker's).
-        #[arg(long)]
-        batch: Option<u64>,
-        /// Recipients of the push benchmark, run at 0 ms and 50 ms mock latency (0 skips it).
-        #[arg(long, default_value_t = 10_000)]
-        pushes: u64,
-        /// The subscribe-message rate limit the push benchmark runs under (sends per second).
-        #[arg(long, default_value_t = 1000)]
-        push_rate: u64,
-        /// Run only the push benchmark.
-        #[arg(long)]
-        skip_fanout: bool,
-    },
     /// The audit log: `fingertip audit verify` recomputes the hash chain.
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
-    },
-    /// Run a local mock of the WeChat and WeCom servers, for demos and manual tests.
-    MockWechat {
-        /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:9100")]
-        bind: std::net::SocketAddr,
-        /// The app id the mock accepts.
-        #[arg(long, default_value = "wx-mock-appid")]
-        appid: String,
-        /// The app secret the mock accepts.
-        #[arg(long, default_value = "mock-secret")]
-        secret: String,
-        /// The WeCom corp id the mock accepts.
-        #[arg(long, default_value = "ww-mock-corpid")]
-        corpid: String,
-        /// The secret of the mock's WeCom app.
-        #[arg(long, default_value = "mock-corpsecret")]
-        corpsecret: String,
-        /// The id of the mock's WeCom app.
-        #[arg(long, default_value_t = 1000002)]
-        agentid: i64,
     },
 }
 
@@ -103,52 +59,6 @@ async fn main() -> std::process::ExitCode {
     {
         eprintln!("fingertip: cannot read .env: {e}");
         return std::process::ExitCode::from(2);
-    }
-    if let Some(Command::MockWechat {
-        bind,
-        appid,
-        secret,
-        corpid,
-        corpsecret,
-        agentid,
-    }) = &cli.command
-    {
-        init_logs(false);
-        let mock = fingertip_wechat::mock::MockWechat::new(appid, secret);
-        mock.add_wecom_agent(corpid, *agentid, corpsecret);
-        return match run_mock(*bind, mock, *agentid).await {
-            Ok(()) => std::process::ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("fingertip: {e:#}");
-                std::process::ExitCode::FAILURE
-            }
-        };
-    }
-    if let Some(Command::Bench {
-        members,
-        database_url,
-        batch,
-        pushes,
-        push_rate,
-        skip_fanout,
-    }) = &cli.command
-    {
-        return match fingertip::bench::run(fingertip::bench::BenchOptions {
-            members: *members,
-            database_url: database_url.clone(),
-            batch: *batch,
-            pushes: *pushes,
-            push_rate: *push_rate,
-            skip_fanout: *skip_fanout,
-        })
-        .await
-        {
-            Ok(()) => std::process::ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("fingertip bench: {e:#}");
-                std::process::ExitCode::FAILURE
-            }
-        };
     }
     let (settings, process) = match fingertip::settings::read(|k| std::env::var(k).ok()) {
         Ok(s) => s,
@@ -245,34 +155,5 @@ async fn run(
             let (a, w) = tokio::join!(app.serve(listener, stop.clone()), app.work(stop.clone()));
             a.and(w)
         }
-        // `main` runs the mock before reading settings; reaching here is a wiring mistake, not a panic.
-        Some(Command::MockWechat { .. } | Command::Bench { .. }) => {
-            anyhow::bail!("mock-wechat and bench are started before settings are read")
-        }
     }
-}
-
-async fn run_mock(
-    bind: std::net::SocketAddr,
-    mock: fingertip_wechat::mock::MockWechat,
-    agentid: i64,
-) -> anyhow::Result<()> {
-    let server = mock.start(bind).await?;
-    let base = server.base_url();
-    tracing::info!(addr = %server.addr(), "WeChat and WeCom mock listening; point FINGERTIP_WECHAT_API_BASE at {base}");
-    println!(
-        "WeChat/WeCom mock at {base} (both hosts' paths on one server). Control routes, e.g.:\n\
-         \x20 curl -s -XPOST {base}/mock/templates -d '{{\"template_id\":\"tpl-lesson\",\"keywords\":[\"thing1\",\"time2\"]}}'\n\
-         \x20 curl -s -XPOST {base}/mock/grants -d '{{\"openid\":\"o-1\",\"template_id\":\"tpl-lesson\",\"count\":3}}'\n\
-         \x20 curl -s -XPOST {base}/mock/codes -d '{{\"openid\":\"o-1\"}}'        # a wx.login code\n\
-         \x20 curl -s -XPOST {base}/mock/wecom/users -d '{{\"agentid\":{agentid},\"userids\":[\"zhangsan\"]}}'\n\
-         \x20 curl -s -XPOST {base}/mock/faults -d '{{\"path\":\"/cgi-bin/message/subscribe/send\",\"errcode\":-1,\"count\":2}}'\n\
-         \x20 curl -s -XPOST {base}/mock/latency -d '{{\"ms\":50}}'\n\
-         \x20 curl -s -XPOST {base}/mock/tokens/expire      # or /mock/tokens/invalidate\n\
-         \x20 curl -s {base}/mock/stats; curl -s {base}/mock/sent\n\
-         All routes: the fingertip_wechat::mock module docs."
-    );
-    fingertip::shutdown::on_signal().cancelled().await;
-    server.shutdown().await;
-    Ok(())
 }

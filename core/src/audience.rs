@@ -465,7 +465,7 @@ mod tests {
                 &settings.auth.jwt_secret,
             ))
             .unwrap(),
-            wechat: None,
+            login: None,
             push: None,
             rate_limiter: Arc::new(MemoryRateLimiter::new()),
             throttle: Arc::new(MemoryThrottle::new()),

@@ -3,14 +3,13 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use fingertip_wechat::WechatClient;
 use sea_orm::DatabaseConnection;
 
 use crate::auth::tokens::TokenKeys;
 use crate::clock::Clock;
-use crate::ports::push::PushPlatform;
 use crate::ports::{JobQueue, PubSub, RateLimiter, Throttle};
 use crate::settings::Settings;
+use fingertip_platform::{PushPlatform, WechatLogin};
 
 pub struct Core {
     pub db: DatabaseConnection,
@@ -19,8 +18,9 @@ pub struct Core {
     /// Live-update events between processes (in-process when there is no Redis).
     pub pubsub: Arc<dyn PubSub>,
     pub tokens: TokenKeys,
-    /// `None` when no WeChat credentials are configured: login answers 503, pushes are off.
-    pub wechat: Option<WechatClient>,
+    /// Who a `wx.login` code belongs to (the WeChat client, or its mock); `None` when no
+    /// WeChat credentials are configured, and then WeChat login answers 503.
+    pub login: Option<Arc<dyn WechatLogin>>,
     /// Where pushes go: the WeChat/WeCom clients (or their mock); `None` when neither is
     /// configured, and then no push channel is either.
     pub push: Option<Arc<dyn PushPlatform>>,

@@ -155,7 +155,7 @@ pub async fn mark_read(core: &Core, member_id: i64, id: i64) -> CoreResult<DateT
         .exec(&core.db)
         .await?;
     if r.rows_affected > 0 {
-        crate::live::unread_changed(core, member_id).await;
+        announce_unread(core, member_id).await;
     }
     let row = own_row(core, member_id, id).await?;
     Ok(row.read_at.unwrap_or(now))
@@ -170,9 +170,21 @@ pub async fn read_all(core: &Core, member_id: i64) -> CoreResult<u64> {
         .exec(&core.db)
         .await?;
     if r.rows_affected > 0 {
-        crate::live::unread_changed(core, member_id).await;
+        announce_unread(core, member_id).await;
     }
     Ok(r.rows_affected)
+}
+
+/// Tells the member's open apps their new unread count; best effort, like every live update.
+async fn announce_unread(core: &Core, member_id: i64) {
+    match unread_count(core, member_id).await {
+        Ok(n) => crate::live::unread_changed(core, member_id, n).await,
+        Err(e) => tracing::warn!(
+            member.id = member_id,
+            error = %e,
+            "could not count unread items for a live update; skipping it"
+        ),
+    }
 }
 
 /// Most ids in one `IN (…)` list.

@@ -3,7 +3,6 @@
 //! because the database stays the truth and a client reads its inbox again when it reconnects.
 
 use crate::Core;
-use crate::inbox;
 use crate::ports::Event;
 
 /// After a fan-out batch committed: these members each got an item of this occurrence.
@@ -22,25 +21,16 @@ pub async fn delivered(core: &Core, broadcast_id: i64, occurrence: i64, member_i
     .await;
 }
 
-/// After a member's unread count changed (a read, a read-all).
-pub async fn unread_changed(core: &Core, member_id: i64) {
-    match inbox::unread_count(core, member_id).await {
-        Ok(unread_count) => {
-            publish(
-                core,
-                Event::UnreadChanged {
-                    member_id,
-                    unread_count,
-                },
-            )
-            .await
-        }
-        Err(e) => tracing::warn!(
-            member.id = member_id,
-            error = %e,
-            "could not count unread items for a live update; skipping it"
-        ),
-    }
+/// After a member's unread count changed (a read, a read-all): the new count.
+pub async fn unread_changed(core: &Core, member_id: i64, unread_count: u64) {
+    publish(
+        core,
+        Event::UnreadChanged {
+            member_id,
+            unread_count,
+        },
+    )
+    .await;
 }
 
 async fn publish(core: &Core, event: Event) {

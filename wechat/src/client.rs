@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyper::body::Bytes;
+use bytes::Bytes;
 use reqwest::Url;
 use serde::{Deserialize, Serialize};
 
@@ -207,8 +207,8 @@ impl WechatClient {
     /// msgid. A rejected token (40001/40014/42001) is refreshed and the send retried once.
     ///
     /// Each success uses up one of the user's grants for the template; with none left WeChat
-    /// answers 43101 ([`SendDisposition::NoConsent`](crate::SendDisposition::NoConsent)).
-    /// Values must fit their keyword types: pass them through [`crate::keywords::fit`].
+    /// answers 43101 ([`Disposition::NoConsent`](fingertip_platform::Disposition::NoConsent)).
+    /// Values must fit their keyword types: pass them through `fingertip_platform::keywords::fit`.
     pub async fn send_subscribe(&self, msg: &SubscribeMessage) -> Result<u64, WechatError> {
         if msg.touser.trim().is_empty() {
             return Err(WechatError::InvalidRequest {

@@ -1,25 +1,10 @@
-//! Errors from WeChat calls and how callers should treat them: [`WechatError::class`] for the
-//! login API, [`WechatError::send_disposition`] for the push worker.
+//! Errors from WeChat calls and what they mean to the core, in the types of the ports it calls
+//! through: [`WechatError::class`] for a login, [`WechatError::disposition`] for a push.
 //!
 //! No variant carries the AppSecret, a session_key, an access token or a request URL (URLs
 //! hold the secret or the token).
 
-use crate::token::StoreError;
-
-/// What a caller should do about a [`WechatError`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ErrorClass {
-    /// The user's input (e.g. the login code) is bad: answer 400 and let the client retry
-    /// with a fresh `wx.login` code.
-    InvalidInput,
-    /// WeChat is throttling (45011): answer 429, retry after about a minute.
-    RateLimited,
-    /// WeChat is busy or unreachable: answer 503, retry later.
-    Unavailable,
-    /// WeChat rejected this server's configuration (appid, secret, permissions) or answered
-    /// something unexpected: answer 502, an operator must look.
-    Misconfigured,
-}
+use fingertip_platform::{Disposition, ErrorClass, StoreError};
 
 /// A failed WeChat call.
 #[derive(Debug, thiserror::Error)]
@@ -57,28 +42,6 @@ pub enum WechatError {
     TokenUnavailable { reason: String },
 }
 
-/// What the push worker should do with a message whose send failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum SendDisposition {
-    /// Transient (busy, throttled, timeout, 5xx, token store down): retry with backoff.
-    /// A timeout or an undecodable answer may hide a send that did happen, so a retry can
-    /// deliver twice.
-    Retry,
-    /// Daily quota reached (45009): retry after the next daily reset
-    /// ([`next_daily_reset`]).
-    RetryTomorrow,
-    /// The user has no subscription grant left for this template (43101): set the grant
-    /// count to 0 and do not retry until the user subscribes again.
-    NoConsent,
-    /// This message cannot be delivered as it is (bad openid/userid, template, data, page,
-    /// agent, permissions, or an unknown errcode): do not retry.
-    Permanent,
-    /// This server's credentials or setup are wrong (secret, appid, IP whitelist, a token
-    /// still rejected after a refresh): nothing will get through until an operator acts.
-    /// Keep the message; retrying before the fix only fails again.
-    Misconfigured,
-}
-
 impl WechatError {
     /// Wraps a reqwest error, dropping its URL (which contains the secret).
     pub fn transport(e: reqwest::Error) -> Self {
@@ -114,58 +77,55 @@ impl WechatError {
         }
     }
 
-    /// How the push worker should treat this failed send; see [`SendDisposition`].
+    /// What this failed send means for the push sender.
     ///
     /// Token errors (40001/40014/42001) are retried once inside the client with a fresh
-    /// token, so when one reaches the caller the refresh did not help: `Misconfigured`.
-    pub fn send_disposition(&self) -> SendDisposition {
+    /// token, so when one reaches the caller the refresh did not help: this server's setup is
+    /// wrong, and the push is retried with backoff (an operator may fix it in the meantime)
+    /// until its attempts run out.
+    pub fn disposition(&self) -> Disposition {
         match self {
             WechatError::Api { errcode, .. } => disposition_of_errcode(*errcode),
-            WechatError::Transport { .. }
-            | WechatError::Decode { .. }
-            | WechatError::TokenStore(_)
-            | WechatError::TokenUnavailable { .. } => SendDisposition::Retry,
-            WechatError::HttpStatus { status } => match status {
-                429 | 500..=599 => SendDisposition::Retry,
-                _ => SendDisposition::Misconfigured,
-            },
-            WechatError::InvalidConfig { .. } => SendDisposition::Misconfigured,
-            WechatError::InvalidRequest { .. } | WechatError::EmptyCode => {
-                SendDisposition::Permanent
+            // Never reached the platform: safe to send again.
+            WechatError::Transport { source } if source.is_connect() => Disposition::Retry,
+            // The request may have been accepted and the answer lost: a retry could deliver
+            // twice. (A timeout while fetching the token lands here too; that push is given up
+            // as unknown rather than risking a duplicate.)
+            WechatError::Transport { .. } | WechatError::Decode { .. } => Disposition::InDoubt,
+            WechatError::HttpStatus {
+                status: 500 | 502 | 504,
+            } => Disposition::InDoubt,
+            // 429, 503 and the rest of 5xx were refused before any work; any other status is a
+            // proxy or setup problem an operator can fix.
+            WechatError::HttpStatus { .. } | WechatError::InvalidConfig { .. } => {
+                Disposition::Retry
             }
+            WechatError::TokenStore(_) | WechatError::TokenUnavailable { .. } => {
+                Disposition::NotSent
+            }
+            WechatError::InvalidRequest { .. } | WechatError::EmptyCode => Disposition::Permanent,
         }
     }
 }
 
 /// Send errcodes of api.weixin.qq.com and qyapi (WECHAT.md §3, §4.1, §9).
-fn disposition_of_errcode(errcode: i64) -> SendDisposition {
+fn disposition_of_errcode(errcode: i64) -> Disposition {
     match errcode {
         // busy, per-minute limit, WeCom too many concurrent calls
-        -1 | 45011 | 45033 => SendDisposition::Retry,
-        45009 => SendDisposition::RetryTomorrow,
-        43101 => SendDisposition::NoConsent,
-        // token still bad after one refresh, or token missing
-        40001 | 40014 | 42001 | 41001
-        // token fetch: grant_type, appid/corpid, appsecret, IP whitelist, secret frozen,
-        // IP needs confirmation, missing corpid/secret, API not authorised
-        | 40002 | 40013 | 40125 | 40164 | 40243 | 61004 | 89503 | 41002 | 41004 | 48001 => {
-            SendDisposition::Misconfigured
-        }
+        -1 | 45011 | 45033 => Disposition::Retry,
+        45009 => Disposition::RetryTomorrow,
+        43101 => Disposition::NoConsent,
+        // This server's credentials or setup: token still bad after one refresh, or token
+        // missing; token fetch: grant_type, appid/corpid, appsecret, IP whitelist, secret
+        // frozen, IP needs confirmation, missing corpid/secret, API not authorised. Nothing
+        // gets through until an operator acts; retried with backoff meanwhile.
+        40001 | 40014 | 42001 | 41001 | 40002 | 40013 | 40125 | 40164 | 40243 | 61004 | 89503
+        | 41002 | 41004 | 48001 => Disposition::Retry,
         // 40003 openid/userid, 40037 template, 47003 data, 41030 page, 81013/82001 all
         // recipients invalid, 40056 agentid, 48002 forbidden, 60011 no permission, 60020 IP
         // not trusted, 301002 token of another agent, and anything unknown.
-        _ => SendDisposition::Permanent,
+        _ => Disposition::Permanent,
     }
-}
-
-/// Unix seconds of the next daily quota reset after `now`: midnight in Beijing (UTC+8, no
-/// daylight saving), i.e. 16:00 UTC. That the quotas reset at Beijing midnight is the
-/// platform's usual behaviour, not a documented contract.
-pub fn next_daily_reset(now: i64) -> i64 {
-    const DAY: i64 = 86_400;
-    const BEIJING: i64 = 8 * 3_600;
-    let local = now.saturating_add(BEIJING);
-    (local.div_euclid(DAY) + 1) * DAY - BEIJING
 }
 
 /// Classifies jscode2session errcodes (WECHAT.md §1). Unknown codes are `Misconfigured`:
@@ -219,55 +179,41 @@ mod tests {
 
     #[test]
     fn send_dispositions() {
-        use SendDisposition::*;
+        use Disposition::*;
         for c in [-1, 45011, 45033] {
-            assert_eq!(api(c).send_disposition(), Retry, "{c}");
+            assert_eq!(api(c).disposition(), Retry, "{c}");
         }
-        assert_eq!(api(45009).send_disposition(), RetryTomorrow);
-        assert_eq!(api(43101).send_disposition(), NoConsent);
+        assert_eq!(api(45009).disposition(), RetryTomorrow);
+        assert_eq!(api(43101).disposition(), NoConsent);
         for c in [
             40003, 40037, 47003, 41030, 81013, 82001, 40056, 48002, 60011, 60020, 301002, 12345,
         ] {
-            assert_eq!(api(c).send_disposition(), Permanent, "{c}");
+            assert_eq!(api(c).disposition(), Permanent, "{c}");
         }
+        // Our own setup: retried until the attempts run out.
         for c in [40001, 40014, 42001, 41001, 40125, 40013, 40164, 40243] {
-            assert_eq!(api(c).send_disposition(), Misconfigured, "{c}");
+            assert_eq!(api(c).disposition(), Retry, "{c}");
+        }
+        let status = |status| WechatError::HttpStatus { status }.disposition();
+        assert_eq!(status(503), Retry);
+        assert_eq!(status(429), Retry);
+        assert_eq!(status(404), Retry);
+        // The gateway may have passed the request on: do not send it twice.
+        for s in [500, 502, 504] {
+            assert_eq!(status(s), InDoubt, "{s}");
         }
         assert_eq!(
-            WechatError::HttpStatus { status: 503 }.send_disposition(),
-            Retry
+            WechatError::Decode { reason: "x".into() }.disposition(),
+            InDoubt
         );
         assert_eq!(
-            WechatError::HttpStatus { status: 429 }.send_disposition(),
-            Retry
+            WechatError::TokenUnavailable { reason: "x".into() }.disposition(),
+            NotSent
         );
         assert_eq!(
-            WechatError::HttpStatus { status: 404 }.send_disposition(),
-            Misconfigured
-        );
-        assert_eq!(
-            WechatError::Decode { reason: "x".into() }.send_disposition(),
-            Retry
-        );
-        assert_eq!(
-            WechatError::TokenUnavailable { reason: "x".into() }.send_disposition(),
-            Retry
-        );
-        assert_eq!(
-            WechatError::InvalidRequest { reason: "x".into() }.send_disposition(),
+            WechatError::InvalidRequest { reason: "x".into() }.disposition(),
             Permanent
         );
-    }
-
-    #[test]
-    fn daily_reset_is_beijing_midnight() {
-        // 2026-12-01T15:59:59Z is 23:59:59 in Beijing; the reset is one second later.
-        let before = 1_796_140_799;
-        assert_eq!(next_daily_reset(before), before + 1);
-        // Exactly at the reset: the next one, a day later.
-        assert_eq!(next_daily_reset(before + 1), before + 1 + 86_400);
-        // 2026-12-01T00:00:00Z is 08:00 in Beijing: 16 hours to go.
-        assert_eq!(next_daily_reset(1_796_083_200), 1_796_083_200 + 16 * 3_600);
     }
 
     #[test]

@@ -1,15 +1,15 @@
-//! Client for the WeChat and WeCom server APIs used by Fingertip, plus an in-process mock of
-//! both platforms.
+//! Clients of the WeChat and WeCom server APIs used by Fingertip, and the `fingertip-platform`
+//! ports implemented over them ([`Platform`] for pushes, [`WechatClient`] for logins). The
+//! binary builds them and hands them to the core as those ports; the core never sees this crate.
 //!
 //! - [`WechatClient::code2session`] exchanges a `wx.login` code for an openid;
 //!   [`WechatError::class`] tells the API layer how to answer (400 / 429 / 503 / 502).
 //! - [`WechatClient::send_subscribe`] sends a mini-program subscribe message;
-//!   [`WecomClient::send_textcard`] a WeCom app message. [`WechatError::send_disposition`]
-//!   tells the push worker whether to retry ([`SendDisposition`]).
-//! - [`keywords`] fits values to the subscribe keyword types (`thing` ≤ 20 characters,
-//!   `phrase` ≤ 5 CJK, ...), so a send is not refused with 47003.
-//! - [`mock::MockWechat`] is a small hyper server that imitates `api.weixin.qq.com` and
-//!   `qyapi.weixin.qq.com` for tests and local runs.
+//!   [`WecomClient::send_textcard`] a WeCom app message. [`WechatError::disposition`]
+//!   tells the push sender what the failure means ([`fingertip_platform::Disposition`]).
+//! - The subscribe keyword rules live in `fingertip_platform::keywords` (the core fits values
+//!   with them; the mock validates with them), and the mock of both platforms in the
+//!   `fingertip-wechat-mock` crate.
 //!
 //! # Access tokens
 //!
@@ -33,15 +33,15 @@ mod client;
 mod config;
 pub mod envelope;
 mod error;
-pub mod keywords;
-pub mod mock;
+mod ports;
 mod subscribe;
 pub mod token;
 pub mod wecom;
 
 pub use client::{Code2Session, WechatClient, http_client};
 pub use config::WechatConfig;
-pub use error::{ErrorClass, SendDisposition, WechatError, next_daily_reset};
+pub use error::WechatError;
+pub use ports::Platform;
 pub use subscribe::SubscribeMessage;
 pub use token::{CachedToken, MemoryTokenStore, StoreError, TokenStore, UnixClock, system_clock};
 pub use wecom::{TextCard, WecomClient, WecomConfig, WecomSendResult};

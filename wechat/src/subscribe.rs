@@ -16,7 +16,7 @@ pub struct SubscribeMessage {
     /// Mini-program page opened on tap, may carry a query (`pages/lesson/index?id=7`).
     /// `None`: the card opens nothing.
     pub page: Option<String>,
-    /// Keyword name → value. Values must fit the keyword's type ([`crate::keywords::fit`]).
+    /// Keyword name → value. Values must fit the keyword's type (`fingertip_platform::keywords::fit`).
     pub data: BTreeMap<String, String>,
     /// `developer`, `trial` or `formal` (WeChat's default).
     pub miniprogram_state: Option<String>,

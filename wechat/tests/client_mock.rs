@@ -3,8 +3,9 @@
 use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
 
-use fingertip_wechat::mock::{MockServer, MockWechat};
-use fingertip_wechat::{ErrorClass, WechatClient, WechatConfig, WechatError, http_client};
+use fingertip_platform::ErrorClass;
+use fingertip_wechat::{WechatClient, WechatConfig, WechatError, http_client};
+use fingertip_wechat_mock::{MockServer, MockWechat};
 use serde_json::{Value, json};
 
 const APPID: &str = "wx-test-appid";

@@ -7,12 +7,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
-use fingertip_wechat::keywords::{KeywordType, fit};
-use fingertip_wechat::mock::{MockServer, MockWechat, SentKind};
+use fingertip_platform::Disposition;
+use fingertip_platform::keywords::{KeywordType, fit};
 use fingertip_wechat::{
-    MemoryTokenStore, SendDisposition, SubscribeMessage, TextCard, TokenStore, WechatClient,
-    WechatConfig, WechatError, WecomClient, WecomConfig, http_client,
+    MemoryTokenStore, SubscribeMessage, TextCard, TokenStore, WechatClient, WechatConfig,
+    WechatError, WecomClient, WecomConfig, http_client,
 };
+use fingertip_wechat_mock::{MockServer, MockWechat, SentKind};
 use serde_json::{Value, json};
 
 const APPID: &str = "wx-test-appid";
@@ -217,7 +218,7 @@ async fn a_token_error_is_retried_only_once() {
         .await
         .unwrap_err();
     assert_eq!(err.errcode(), Some(42001));
-    assert_eq!(err.send_disposition(), SendDisposition::Misconfigured);
+    assert_eq!(err.disposition(), Disposition::Retry);
     assert_eq!(env.mock.calls(SEND), 4, "no second retry");
     assert_no_secrets(&err);
 }
@@ -287,7 +288,7 @@ async fn token_endpoint_failure_is_surfaced_then_recovers() {
         .await
         .unwrap_err();
     assert_eq!(err.errcode(), Some(-1));
-    assert_eq!(err.send_disposition(), SendDisposition::Retry);
+    assert_eq!(err.disposition(), Disposition::Retry);
     assert_eq!(env.mock.calls(SEND), 0);
     env.wechat.send_subscribe(&lesson("党课")).await.unwrap();
 
@@ -301,7 +302,7 @@ async fn token_endpoint_failure_is_surfaced_then_recovers() {
     );
     let err = bad.send_subscribe(&lesson("党课")).await.unwrap_err();
     assert_eq!(err.errcode(), Some(40125));
-    assert_eq!(err.send_disposition(), SendDisposition::Misconfigured);
+    assert_eq!(err.disposition(), Disposition::Retry);
     assert!(!format!("{err} {err:?}").contains("wrong-secret"));
 }
 
@@ -337,13 +338,13 @@ async fn no_grant_is_43101_no_consent() {
     env.wechat.send_subscribe(&msg).await.unwrap();
     let err = env.wechat.send_subscribe(&msg).await.unwrap_err();
     assert_eq!(err.errcode(), Some(43101));
-    assert_eq!(err.send_disposition(), SendDisposition::NoConsent);
+    assert_eq!(err.disposition(), Disposition::NoConsent);
     assert_eq!(env.mock.sends_to("o-once"), 1);
 
     env.mock.add_openid("o-never");
     msg.touser = "o-never".into();
     let err = env.wechat.send_subscribe(&msg).await.unwrap_err();
-    assert_eq!(err.send_disposition(), SendDisposition::NoConsent);
+    assert_eq!(err.disposition(), Disposition::NoConsent);
 }
 
 #[tokio::test]
@@ -352,7 +353,7 @@ async fn bad_value_is_47003_permanent_and_fit_repairs_it() {
     let title = "学习贯彻习近平新时代中国特色社会主义思想主题教育专题党课";
     let err = env.wechat.send_subscribe(&lesson(title)).await.unwrap_err();
     assert_eq!(err.errcode(), Some(47003));
-    assert_eq!(err.send_disposition(), SendDisposition::Permanent);
+    assert_eq!(err.disposition(), Disposition::Permanent);
     assert!(
         err.to_string()
             .contains("argument invalid! data.thing1.value invalid"),
@@ -376,13 +377,13 @@ async fn unknown_template_openid_and_page_are_permanent() {
     msg.template_id = "tpl-unknown".into();
     let err = env.wechat.send_subscribe(&msg).await.unwrap_err();
     assert_eq!(err.errcode(), Some(40037));
-    assert_eq!(err.send_disposition(), SendDisposition::Permanent);
+    assert_eq!(err.disposition(), Disposition::Permanent);
 
     let mut msg = lesson("党课");
     msg.touser = "o-stranger".into();
     let err = env.wechat.send_subscribe(&msg).await.unwrap_err();
     assert_eq!(err.errcode(), Some(40003));
-    assert_eq!(err.send_disposition(), SendDisposition::Permanent);
+    assert_eq!(err.disposition(), Disposition::Permanent);
 
     env.mock.allow_pages(&["pages/index/index"]);
     let err = env
@@ -405,10 +406,10 @@ async fn unknown_template_openid_and_page_are_permanent() {
 async fn injected_faults_map_to_dispositions() {
     let env = setup().await;
     let cases = [
-        (-1, SendDisposition::Retry),
-        (45011, SendDisposition::Retry),
-        (45009, SendDisposition::RetryTomorrow),
-        (48001, SendDisposition::Misconfigured),
+        (-1, Disposition::Retry),
+        (45011, Disposition::Retry),
+        (45009, Disposition::RetryTomorrow),
+        (48001, Disposition::Retry),
     ];
     for (errcode, disposition) in cases {
         env.mock.fail_next(SEND, errcode, 1);
@@ -418,7 +419,7 @@ async fn injected_faults_map_to_dispositions() {
             .await
             .unwrap_err();
         assert_eq!(err.errcode(), Some(errcode));
-        assert_eq!(err.send_disposition(), disposition, "{errcode}");
+        assert_eq!(err.disposition(), disposition, "{errcode}");
         assert_no_secrets(&err);
     }
     assert_eq!(env.mock.total_sends(), 0);
@@ -436,11 +437,11 @@ async fn success_without_msgid_is_a_decode_error() {
         .await
         .unwrap_err();
     assert!(matches!(err, WechatError::Decode { .. }), "{err:?}");
-    assert_eq!(err.send_disposition(), SendDisposition::Retry);
+    assert_eq!(err.disposition(), Disposition::InDoubt);
 }
 
 #[tokio::test]
-async fn timeouts_and_closed_ports_are_retry() {
+async fn a_timeout_is_in_doubt_and_a_closed_port_is_retry() {
     let env = setup().await;
     env.wechat.access_token().await.unwrap();
     env.mock.set_latency(Duration::from_millis(400));
@@ -453,7 +454,7 @@ async fn timeouts_and_closed_ports_are_retry() {
         },
     );
     let err = impatient.send_subscribe(&lesson("党课")).await.unwrap_err();
-    assert_eq!(err.send_disposition(), SendDisposition::Retry, "{err:?}");
+    assert_eq!(err.disposition(), Disposition::InDoubt, "{err:?}");
     assert_no_secrets(&err);
 
     let base = env.server.base_url();
@@ -468,7 +469,7 @@ async fn timeouts_and_closed_ports_are_retry() {
     );
     let err = gone.send_subscribe(&lesson("党课")).await.unwrap_err();
     assert!(matches!(err, WechatError::Transport { .. }), "{err:?}");
-    assert_eq!(err.send_disposition(), SendDisposition::Retry);
+    assert_eq!(err.disposition(), Disposition::Retry);
 }
 
 #[tokio::test]
@@ -534,7 +535,7 @@ async fn wecom_all_invalid_is_81013_permanent() {
         .await
         .unwrap_err();
     assert_eq!(err.errcode(), Some(81013));
-    assert_eq!(err.send_disposition(), SendDisposition::Permanent);
+    assert_eq!(err.disposition(), Disposition::Permanent);
     assert!(err.to_string().contains("more info at"), "{err}");
     assert_no_secrets(&err);
     assert_eq!(env.mock.total_sends(), 0);
@@ -558,7 +559,7 @@ async fn wecom_long_texts_are_cut_to_the_byte_limits() {
     let refs: Vec<&str> = too_many.iter().map(String::as_str).collect();
     let err = env.wecom.send_textcard(&card(&refs)).await.unwrap_err();
     assert!(matches!(err, WechatError::InvalidRequest { .. }));
-    assert_eq!(err.send_disposition(), SendDisposition::Permanent);
+    assert_eq!(err.disposition(), Disposition::Permanent);
     assert_eq!(env.mock.calls(WECOM_SEND), 1);
 }
 
@@ -618,7 +619,7 @@ async fn wecom_bad_token_is_refreshed_once() {
     let wrong = wecom_client(&env.server, &env.clock, AGENT, "wrong-agent-secret");
     let err = wrong.send_textcard(&card(&["lisi"])).await.unwrap_err();
     assert_eq!(err.errcode(), Some(40001));
-    assert_eq!(err.send_disposition(), SendDisposition::Misconfigured);
+    assert_eq!(err.disposition(), Disposition::Retry);
     assert!(!format!("{err} {err:?}").contains("wrong-agent-secret"));
 }
 
@@ -626,14 +627,14 @@ async fn wecom_bad_token_is_refreshed_once() {
 async fn wecom_faults_map_to_dispositions() {
     let env = setup().await;
     for (errcode, disposition) in [
-        (-1, SendDisposition::Retry),
-        (45033, SendDisposition::Retry),
-        (45009, SendDisposition::RetryTomorrow),
-        (60020, SendDisposition::Permanent),
+        (-1, Disposition::Retry),
+        (45033, Disposition::Retry),
+        (45009, Disposition::RetryTomorrow),
+        (60020, Disposition::Permanent),
     ] {
         env.mock.fail_next(WECOM_SEND, errcode, 1);
         let err = env.wecom.send_textcard(&card(&["lisi"])).await.unwrap_err();
-        assert_eq!(err.send_disposition(), disposition, "{errcode}");
+        assert_eq!(err.disposition(), disposition, "{errcode}");
     }
 }
 
@@ -704,7 +705,7 @@ async fn http_control_routes_drive_the_push_side() {
     assert_eq!(err.errcode(), Some(43101), "grants used up");
     post("/mock/faults", json!({"path": SEND, "errcode": 45009})).await;
     let err = env.wechat.send_subscribe(&msg).await.unwrap_err();
-    assert_eq!(err.send_disposition(), SendDisposition::RetryTomorrow);
+    assert_eq!(err.disposition(), Disposition::RetryTomorrow);
     post("/mock/latency", json!({"ms": 1})).await;
 
     let stats = get("/mock/stats").await;

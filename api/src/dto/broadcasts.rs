@@ -1,7 +1,8 @@
 use chrono::{DateTime, FixedOffset, Utc};
 use fingertip_core::audience::Audience;
 use fingertip_core::auth::Role;
-use fingertip_core::broadcasts::{BroadcastView, ChannelStats, RecipientView, Stats};
+use fingertip_core::broadcasts::{BroadcastView, RecipientView, Stats};
+use fingertip_core::push::deliveries::ChannelStats;
 use fingertip_core::{CoreError, CoreResult};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};

@@ -6,4 +6,4 @@ pub mod service;
 pub mod stats;
 
 pub use service::{BroadcastInput, BroadcastView, Channel, Status};
-pub use stats::{ChannelStats, PushStats, RecipientState, RecipientView, Stats};
+pub use stats::{RecipientState, RecipientView, Stats};

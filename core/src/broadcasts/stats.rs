@@ -12,22 +12,7 @@ use crate::entities::{inbox_items, members};
 use crate::error::{CoreError, CoreResult};
 use crate::org::UnitTree;
 use crate::paging::{Page, PageRequest};
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ChannelStats {
-    pub sent: u64,
-    pub failed: u64,
-    pub skipped: u64,
-    pub pending: u64,
-    /// A worker died between handing the push to the platform and recording the answer.
-    pub unknown: u64,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PushStats {
-    pub wechat: ChannelStats,
-    pub wecom: ChannelStats,
-}
+use crate::push::deliveries::PushStats;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Stats {

@@ -6,7 +6,6 @@ pub mod memory_queue;
 pub mod memory_rate_limit;
 pub mod memory_throttle;
 pub mod pubsub;
-pub mod push;
 pub mod queue;
 pub mod rate_limit;
 pub mod redis_pubsub;

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use fingertip_wechat::{CachedToken, StoreError, TokenStore, UnixClock};
+use fingertip_platform::{CachedToken, StoreError, TokenStore, UnixClock};
 use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
 

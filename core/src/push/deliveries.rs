@@ -19,7 +19,6 @@ use crate::audience::Audience;
 use crate::audit::{self, Event};
 use crate::auth::Actor;
 use crate::broadcasts::Channel;
-use crate::broadcasts::stats::PushStats;
 use crate::entities::{broadcasts, inbox_items, members, push_deliveries};
 use crate::error::{CoreError, CoreResult};
 use crate::org::UnitTree;
@@ -136,6 +135,24 @@ async fn insert_where(
         }
     }
     Ok(())
+}
+
+/// One channel's deliveries of a broadcast, by state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ChannelStats {
+    pub sent: u64,
+    pub failed: u64,
+    pub skipped: u64,
+    pub pending: u64,
+    /// A worker died between handing the push to the platform and recording the answer.
+    pub unknown: u64,
+}
+
+/// A broadcast's pushes, by channel.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PushStats {
+    pub wechat: ChannelStats,
+    pub wecom: ChannelStats,
 }
 
 #[derive(Debug, FromQueryResult)]

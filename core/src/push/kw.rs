@@ -1,3 +1,3 @@
-//! Keyword types of subscribe templates: the platform's rules live in `fingertip_wechat`.
+//! Keyword types of subscribe templates: the platform's rules live in `fingertip_platform`.
 
-pub use fingertip_wechat::keywords::{KeywordType, fit};
+pub use fingertip_platform::keywords::{KeywordType, fit};

@@ -13,7 +13,6 @@
 pub mod consent;
 pub mod deliveries;
 mod kw;
-pub mod platform;
 pub mod send;
 pub mod templates;
 

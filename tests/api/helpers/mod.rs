@@ -20,7 +20,7 @@ use fingertip_core::Core;
 use fingertip_core::clock::ManualClock;
 use fingertip_core::db::DbOptions;
 use fingertip_core::settings::Settings;
-use fingertip_wechat::mock::{MockServer, MockWechat};
+use fingertip_wechat_mock::{MockServer, MockWechat};
 use fingertip_workers::{FanoutWorker, PushWorker};
 
 pub const ADMIN_USER: &str = "admin";

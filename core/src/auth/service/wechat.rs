@@ -1,7 +1,7 @@
 //! WeChat login (`jscode2session`) and binding a WeChat account to a roster entry with its
 //! one-time invite code, throttled per account and per address.
 
-use fingertip_wechat::ErrorClass;
+use fingertip_platform::ErrorClass;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::json;
@@ -41,13 +41,13 @@ pub async fn wechat_login(core: &Core, code: &str) -> CoreResult<LoginOutcome> {
     let mut v = Violations::new();
     v.text(code, "code", 128);
     v.finish()?;
-    let client = core.wechat.as_ref().ok_or_else(|| CoreError::Upstream {
+    let login = core.login.as_ref().ok_or_else(|| CoreError::Upstream {
         message: "WeChat login is not configured on this server (FINGERTIP_WECHAT_APPID and FINGERTIP_WECHAT_SECRET are unset)".into(),
         unavailable: true,
     })?;
-    let session = client.code2session(code.trim()).await.map_err(|e| {
-        tracing::warn!(errcode = ?e.errcode(), error = %e, "jscode2session failed");
-        match e.class() {
+    let session = login.identify(code.trim()).await.map_err(|e| {
+        tracing::warn!(errcode = ?e.errcode, error = %e, "jscode2session failed");
+        match e.class {
             ErrorClass::InvalidInput => {
                 CoreError::invalid("code", "the WeChat login code is invalid, expired or already used; call wx.login again")
             }

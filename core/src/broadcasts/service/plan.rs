@@ -25,7 +25,7 @@ pub(super) fn resolve_channels(
     requested: Option<&[String]>,
     v: &mut Violations,
 ) -> Vec<Channel> {
-    let wechat_on = core.wechat.is_some();
+    let wechat_on = core.settings.wechat.is_some();
     let wecom_on = core.settings.wecom.is_some();
     let mut out = vec![Channel::Inbox];
     match requested {

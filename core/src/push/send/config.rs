@@ -65,7 +65,7 @@ impl SendConfig {
     /// WeChat's daily quota resets at midnight Beijing time (the platform client knows when);
     /// try again a few minutes after it.
     pub fn after_daily_reset(&self, now: DateTime<Utc>) -> DateTime<Utc> {
-        let reset = fingertip_wechat::next_daily_reset(now.timestamp());
+        let reset = fingertip_platform::next_daily_reset(now.timestamp());
         DateTime::from_timestamp(reset, 0).unwrap_or(now + Duration::days(1))
             + Duration::seconds((300.0 * jitter_factor()) as i64)
     }

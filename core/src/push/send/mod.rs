@@ -44,8 +44,8 @@ pub use wecom::budget_frees_at;
 use crate::Core;
 use crate::entities::push_deliveries;
 use crate::error::CoreResult;
-use crate::ports::push::PushPlatform;
 use crate::ports::rate_limit::RateLimiter;
+use fingertip_platform::PushPlatform;
 use outcome::Outcome;
 use pipeline::Ran;
 

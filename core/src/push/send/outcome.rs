@@ -10,8 +10,8 @@ use super::config::SendConfig;
 use super::{Row, Sender};
 use crate::entities::push_deliveries;
 use crate::error::CoreResult;
-use crate::ports::push::{Disposition, PushFailure};
 use crate::push::DeliveryStatus;
+use fingertip_platform::{Disposition, PushFailure};
 
 /// What one pass did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

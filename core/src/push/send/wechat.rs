@@ -17,9 +17,9 @@ use super::outcome::Outcome;
 use super::{Row, Sender};
 use crate::entities::wechat_credits;
 use crate::error::CoreResult;
-use crate::ports::push::WechatPush;
 use crate::ports::rate_limit::Limit;
 use crate::push::{consent, templates};
+use fingertip_platform::WechatPush;
 
 /// Rows per unit ("mark sending, send, record").
 const CHUNK: usize = 16;

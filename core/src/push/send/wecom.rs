@@ -17,9 +17,9 @@ use super::outcome::Outcome;
 use super::{Row, Sender};
 use crate::entities::push_deliveries;
 use crate::error::CoreResult;
-use crate::ports::push::WecomPush;
 use crate::ports::rate_limit::Limit;
 use crate::push::{DeliveryStatus, templates};
+use fingertip_platform::WecomPush;
 
 /// WeCom takes at most 1,000 user ids per call.
 const CALL_MAX: usize = 1000;

@@ -4,7 +4,7 @@
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
-//! use fingertip_wechat::mock::MockWechat;
+//! use fingertip_wechat_mock::MockWechat;
 //! let mock = MockWechat::new("wx-appid", "secret");
 //! mock.register_template("tpl-lesson", &["thing1", "time2"]);
 //! mock.grant_subscription("openid-1", "tpl-lesson", 3);
@@ -26,7 +26,7 @@
 //! - `POST /cgi-bin/message/subscribe/send`: token (41001 missing, 40001 unknown, 42001
 //!   expired) → template registered (40037) → openid known (40003) → a grant left (43101) →
 //!   every registered keyword present and every value valid for its type prefix
-//!   ([`crate::keywords::validate`], 47003 `argument invalid! data.<key>.value invalid`) →
+//!   ([`fingertip_platform::keywords::validate`], 47003 `argument invalid! data.<key>.value invalid`) →
 //!   page allowed, if pages were configured (41030) → one grant used, `msgid` a u64 > 2^53.
 //!   Failed sends keep the grant.
 //! - `GET /cgi-bin/gettoken` (WeCom, per agent, renews like the stable token) and

@@ -1,6 +1,6 @@
-//! The push port: what the sender needs from a messaging platform. The adapter over the
-//! `fingertip-wechat` clients lives in `crate::push::platform`; keeping the port narrow lets the
-//! sender's rules (credits, retries, dead letters, budgets) be read without the HTTP details.
+//! The push port: what the core's sender needs from a messaging platform. `fingertip-wechat`
+//! implements it over the WeChat and WeCom clients; keeping the port narrow lets the sender's
+//! rules (credits, retries, dead letters, budgets) be read without the HTTP details.
 
 use std::collections::BTreeMap;
 
@@ -24,7 +24,8 @@ pub struct WecomPush {
     pub url: String,
 }
 
-/// What the platform's answer means for the sender.
+/// What the platform's answer means for the sender: the one type a platform outcome has on its
+/// way from the client's error to a delivery's status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Disposition {
     /// Busy, throttled, unreachable: try again later with backoff.

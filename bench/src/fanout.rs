@@ -1,4 +1,4 @@
-//! `fingertip bench`: the fan-out benchmark of DESIGN.md.
+//! The fan-out benchmark of DESIGN.md.
 //!
 //! Creates N members in a fresh database (a temporary SQLite file, or a fresh schema in the
 //! PostgreSQL given by `--database-url`), broadcasts a post to all of them through the real
@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use chrono::Utc;
+use fingertip::{App, AppOptions};
 use fingertip_core::Core;
 use fingertip_core::audience::Audience;
 use fingertip_core::auth::{Actor, Role};
@@ -25,94 +26,18 @@ use fingertip_core::entities::{broadcasts, inbox_items, members, posts, units};
 use fingertip_core::settings::{Settings, redact_url};
 use fingertip_workers::FanoutWorker;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, TransactionTrait,
 };
 
-use crate::{App, AppOptions};
-
-pub struct BenchOptions {
-    pub members: u64,
-    /// `None`: a temporary SQLite file.
-    pub database_url: Option<String>,
-    /// Recipients per fan-out transaction; `None` is the worker's default.
-    pub batch: Option<u64>,
-    /// Recipients of the push benchmark (0 skips it).
-    pub pushes: u64,
-    /// Skip the fan-out benchmark.
-    pub skip_fanout: bool,
-    /// Subscribe messages per second allowed (the rate limit under test).
-    pub push_rate: u64,
-}
+use crate::memory::memory;
+use crate::target::Target;
 
 /// Rows per statement when seeding and in the SQLite reference: SQLite takes at most 32,766
 /// bound values per statement, and an inbox row has five.
 const SQLITE_ROWS_PER_STATEMENT: usize = 32_766 / 5;
 
-pub(crate) struct Target {
-    url: String,
-    schema: Option<String>,
-    sqlite_file: Option<std::path::PathBuf>,
-}
-
-impl Target {
-    fn new(url: Option<String>, what: &str) -> Self {
-        match url {
-            Some(url) if url.starts_with("postgres") => Self {
-                url,
-                schema: Some(format!("bench_{what}_{}", std::process::id())),
-                sqlite_file: None,
-            },
-            Some(url) => Self {
-                url,
-                schema: None,
-                sqlite_file: None,
-            },
-            None => {
-                let path = std::env::temp_dir()
-                    .join(format!("fingertip-bench-{what}-{}.db", std::process::id()));
-                Self {
-                    url: format!("sqlite://{}?mode=rwc", path.display()),
-                    schema: None,
-                    sqlite_file: Some(path),
-                }
-            }
-        }
-    }
-
-    fn is_postgres(&self) -> bool {
-        self.url.starts_with("postgres")
-    }
-}
-
-pub async fn run(opts: BenchOptions) -> anyhow::Result<()> {
-    anyhow::ensure!(opts.members >= 1, "--members must be at least 1");
-    if !opts.skip_fanout {
-        let target = Target::new(opts.database_url.clone(), "fanout");
-        let result = bench(&opts.members, opts.batch, &target).await;
-        cleanup(&target).await;
-        result?;
-    }
-    if opts.pushes > 0 {
-        for latency_ms in [0u64, 50] {
-            println!();
-            let target = Target::new(opts.database_url.clone(), "push");
-            let result = crate::bench_push::run(
-                &target.url,
-                target.schema.clone(),
-                opts.pushes,
-                latency_ms,
-                opts.push_rate,
-            )
-            .await;
-            cleanup(&target).await;
-            result?;
-        }
-    }
-    Ok(())
-}
-
-async fn bench(n: &u64, batch: Option<u64>, target: &Target) -> anyhow::Result<()> {
+pub async fn run(n: &u64, batch: Option<u64>, target: &Target) -> anyhow::Result<()> {
     let n = *n;
     let vars: HashMap<&str, String> = HashMap::from([
         ("FINGERTIP_DATABASE_URL", target.url.clone()),
@@ -139,7 +64,7 @@ async fn bench(n: &u64, batch: Option<u64>, target: &Target) -> anyhow::Result<(
     app.migrate().await?;
     let core = app.core.clone();
     println!(
-        "fingertip bench: {n} members on {}{}",
+        "fan-out benchmark: {n} members on {}{}",
         redact_url(&target.url),
         target
             .schema
@@ -393,39 +318,5 @@ async fn progress(core: Arc<Core>, id: i64, start: Instant) {
             rows - last.min(rows)
         );
         last = rows;
-    }
-}
-
-/// Resident memory now and at its peak, from /proc (Linux).
-pub(crate) fn memory() -> String {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|kb| kb.parse::<f64>().ok())
-            .map(|kb| format!("{:.1} MiB", kb / 1024.0))
-            .unwrap_or_else(|| "unknown".into())
-    };
-    format!(
-        "resident memory: {} now, {} at peak",
-        field("VmRSS:"),
-        field("VmHWM:")
-    )
-}
-
-async fn cleanup(target: &Target) {
-    if let Some(schema) = &target.schema
-        && let Ok(db) = sea_orm::Database::connect(&target.url).await
-    {
-        let _ = db
-            .execute_unprepared(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-            .await;
-    }
-    if let Some(p) = &target.sqlite_file {
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", p.display()));
-        }
     }
 }

@@ -1,4 +1,4 @@
-//! `fingertip bench`, push part: N recipients with a WeChat credit, the platform mock answering
+//! The push benchmark: N recipients with a WeChat credit, the platform mock answering
 //! after a fixed latency, and the real fan-out and push worker. Prints subscribe messages per
 //! second, the mock's count of sends (it must equal N), and the highest number of sends the mock
 //! saw within any one second, next to the configured rate limit that must hold it.
@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use chrono::Utc;
+use fingertip::{App, AppOptions};
 use fingertip_core::audience::Audience;
 use fingertip_core::auth::{Actor, Role};
 use fingertip_core::broadcasts::{BroadcastInput, service};
@@ -17,10 +18,8 @@ use fingertip_core::db::DbOptions;
 use fingertip_core::entities::{members, posts, units, wechat_credits};
 use fingertip_core::push::templates::{self, Source};
 use fingertip_core::settings::Settings;
-use fingertip_wechat::mock::MockWechat;
+use fingertip_wechat_mock::MockWechat;
 use sea_orm::{ActiveModelTrait, EntityTrait, Set, TransactionTrait};
-
-use crate::{App, AppOptions};
 
 const APPID: &str = "wx-bench";
 const SECRET: &str = "bench-secret";
@@ -226,7 +225,7 @@ pub async fn run(
         stats.wechat.pending,
         stats.wechat.unknown
     );
-    println!("{}", crate::bench::memory());
+    println!("{}", crate::memory::memory());
     server.shutdown().await;
     anyhow::ensure!(
         mock_sends == n,

@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use crate::keywords::{KeywordType, validate};
+use fingertip_platform::keywords::{KeywordType, validate};
 
 /// The log of accepted sends keeps at most this many (the oldest are dropped).
 pub const SENT_LOG_CAP: usize = 100_000;

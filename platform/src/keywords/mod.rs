@@ -12,7 +12,7 @@
 //! spaces, and `time`/`date` need a four-digit year when they carry a date.
 //!
 //! ```
-//! use fingertip_wechat::keywords::{KeywordType, fit, validate};
+//! use fingertip_platform::keywords::{KeywordType, fit, validate};
 //! let kind = KeywordType::of("thing1").unwrap();
 //! let v = fit(kind, "关于认真学习贯彻党的二十届三中全会精神的专题党课通知");
 //! assert_eq!(v, "关于认真学习贯彻党的二十届三中全会精神…"); // 19 + …

@@ -1,0 +1,80 @@
+//! `fingertip-bench`: the fan-out benchmark (N members, one broadcast to all, inbox rows per
+//! second against the database's own bulk insert) and the push benchmark (subscribe messages
+//! per second through the real worker against the WeChat mock, under the rate limit). A binary
+//! of its own, so that the `fingertip` binary carries neither the benchmarks nor the mock.
+
+mod fanout;
+mod memory;
+mod push;
+mod target;
+
+use clap::Parser;
+
+use crate::target::{Target, cleanup};
+
+#[derive(Parser)]
+#[command(
+    name = "fingertip-bench",
+    version,
+    about = "Fan-out benchmark: N members, one broadcast to all, rows per second against the database's own bulk insert (PostgreSQL COPY, or SQLite multi-row inserts); then the push benchmark."
+)]
+struct Opts {
+    /// Members to create.
+    #[arg(long, default_value_t = 100_000)]
+    members: u64,
+    /// Database to use: a PostgreSQL URL (a fresh schema is made and dropped) or a SQLite
+    /// URL. Default: a temporary SQLite file. FINGERTIP_DATABASE_URL is not read.
+    #[arg(long)]
+    database_url: Option<String>,
+    /// Recipients per fan-out transaction (default: the worker's).
+    #[arg(long)]
+    batch: Option<u64>,
+    /// Recipients of the push benchmark, run at 0 ms and 50 ms mock latency (0 skips it).
+    #[arg(long, default_value_t = 10_000)]
+    pushes: u64,
+    /// The subscribe-message rate limit the push benchmark runs under (sends per second).
+    #[arg(long, default_value_t = 1000)]
+    push_rate: u64,
+    /// Run only the push benchmark.
+    #[arg(long)]
+    skip_fanout: bool,
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    match run(Opts::parse()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("fingertip-bench: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(opts: Opts) -> anyhow::Result<()> {
+    anyhow::ensure!(opts.members >= 1, "--members must be at least 1");
+    if !opts.skip_fanout {
+        let target = Target::new(opts.database_url.clone(), "fanout");
+        let result = fanout::run(&opts.members, opts.batch, &target).await;
+        cleanup(&target).await;
+        result?;
+    }
+    if opts.pushes > 0 {
+        for latency_ms in [0u64, 50] {
+            println!();
+            let target = Target::new(opts.database_url.clone(), "push");
+            let result = push::run(
+                &target.url,
+                target.schema.clone(),
+                opts.pushes,
+                latency_ms,
+                opts.push_rate,
+            )
+            .await;
+            cleanup(&target).await;
+            result?;
+        }
+    }
+    Ok(())
+}
