@@ -1,0 +1,282 @@
+//! One cell's request: a fresh object of its own where the call changes something, real ids
+//! and a valid body, so that the status says who may do it.
+
+use super::*;
+
+pub(super) enum Body {
+    None,
+    Json(Value),
+    Csv(String),
+}
+
+/// One request, ready to send.
+pub(super) struct Call {
+    pub(super) path: String,
+    pub(super) token: Option<String>,
+    pub(super) body: Body,
+}
+
+pub(super) fn template_body(template_id: &str) -> Value {
+    json!({
+        "template_id": template_id,
+        "page": "pages/inbox/item?id={item_id}",
+        "fields": {"thing1": "title", "time2": "time", "phrase3": "kind", "thing4": "sender"},
+    })
+}
+
+/// The kind whose template each caller's DELETE cell removes (set up for it beforehand).
+pub(super) fn delete_kind(c: Caller) -> &'static str {
+    match c {
+        Caller::None => "notice",
+        Caller::Member => "announcement",
+        Caller::SecIn => "disclosure",
+        Caller::SecOut => "classroom",
+        Caller::Admin => "meeting",
+    }
+}
+
+/// Builds the request of one cell, with fresh objects for anything it changes.
+pub(super) async fn prepare(w: &World, r: &Row, c: Caller) -> Call {
+    let tok = w.token(c);
+    let call = |path: String, body: Body| Call {
+        path,
+        token: tok.clone(),
+        body,
+    };
+    let with_id = |id: &str| r.path.replace("{id}", id);
+    let p = r.path.to_string();
+    match (r.method, r.path) {
+        ("GET", "/healthz")
+        | ("GET", "/readyz")
+        | ("GET", "/metrics")
+        | ("GET", "/api/v1/admin/audit")
+        | ("GET", "/api/v1/admin/audit/verify")
+        | ("GET", "/api/v1/me")
+        | ("GET", "/api/v1/admin/units")
+        | ("GET", "/api/v1/admin/meetings/summary")
+        | ("GET", "/api/v1/me/wechat/subscriptions")
+        | ("GET", "/api/v1/admin/push/templates")
+        | ("GET", "/api/v1/inbox/unread-count")
+        | ("GET", "/api/v1/ws") => call(p, Body::None),
+        ("GET", "/api/v1/admin/members")
+        | ("GET", "/api/v1/admin/posts")
+        | ("GET", "/api/v1/admin/broadcasts")
+        | ("GET", "/api/v1/admin/meetings")
+        | ("GET", "/api/v1/admin/meeting-series")
+        | ("GET", "/api/v1/meetings")
+        | ("GET", "/api/v1/inbox") => call(format!("{p}?limit=100"), Body::None),
+
+        ("POST", "/api/v1/auth/admin/login") => call(
+            p,
+            Body::Json(json!({"username": ADMIN_USER, "password": ADMIN_PASSWORD})),
+        ),
+        ("POST", "/api/v1/auth/wechat/login") => {
+            let code = w.app.mock.issue_code(&format!("o-{}", id(&w.member)));
+            call(p, Body::Json(json!({"code": code})))
+        }
+        ("POST", "/api/v1/auth/wechat/bind") => {
+            let m = w.new_member().await;
+            let login = w.app.wechat_login(&format!("o-{}", id(&m))).await;
+            let bind = login.body["bind_token"]
+                .as_str()
+                .unwrap_or_else(|| panic!("set-up: a bind token: {:?}", login.body))
+                .to_string();
+            call(
+                p,
+                Body::Json(json!({"bind_token": bind, "invite_code": m["invite_code"]})),
+            )
+        }
+        ("POST", "/api/v1/auth/refresh") => {
+            // The caller's own fresh session; with no token, the member's.
+            let s = match w.session(c).await {
+                Some(s) => s,
+                None => w.wechat_session(&w.member).await,
+            };
+            call(p, Body::Json(json!({"refresh_token": s["refresh_token"]})))
+        }
+        ("POST", "/api/v1/auth/logout") => {
+            // A fresh session of the caller, ended by its bearer token.
+            let token = w
+                .session(c)
+                .await
+                .map(|s| s["access_token"].as_str().unwrap().to_string());
+            Call {
+                path: p,
+                token,
+                body: Body::None,
+            }
+        }
+
+        ("POST", "/api/v1/admin/units") => call(
+            p,
+            Body::Json(json!({"name": w.uniq("党小组 "), "parent_id": w.a})),
+        ),
+        ("POST", "/api/v1/admin/members") => call(
+            p,
+            Body::Json(json!({"name": w.uniq("新党员"), "unit_id": w.a})),
+        ),
+        ("GET", "/api/v1/admin/members/{id}") => call(with_id(&id(&w.member)), Body::None),
+        ("PATCH", "/api/v1/admin/members/{id}") => {
+            let m = w.new_member().await;
+            call(
+                with_id(&id(&m)),
+                Body::Json(json!({"name": w.uniq("改名")})),
+            )
+        }
+        ("POST", "/api/v1/admin/members/import") => call(
+            p,
+            Body::Csv(format!("name,unit\n{},{}\n", w.uniq("导入党员"), w.a)),
+        ),
+
+        ("POST", "/api/v1/admin/posts") => call(p, Body::Json(w.post_body())),
+        ("GET", "/api/v1/admin/posts/{id}") => call(with_id(&w.post), Body::None),
+        ("PATCH", "/api/v1/admin/posts/{id}") => {
+            let post = w.new_post().await;
+            call(
+                with_id(&post),
+                Body::Json(json!({"title": w.uniq("改过的标题 ")})),
+            )
+        }
+
+        ("POST", "/api/v1/admin/broadcasts") => call(p, Body::Json(w.broadcast_body(true))),
+        ("GET", "/api/v1/admin/broadcasts/{id}")
+        | ("GET", "/api/v1/admin/broadcasts/{id}/recipients") => call(with_id(&w.sent), Body::None),
+        ("PATCH", "/api/v1/admin/broadcasts/{id}") => {
+            let b = w.new_broadcast(true).await;
+            call(with_id(&b), Body::Json(json!({"urgent": true})))
+        }
+        ("POST", "/api/v1/admin/broadcasts/{id}/cancel") => {
+            let b = w.new_broadcast(true).await;
+            call(with_id(&b), Body::None)
+        }
+        ("POST", "/api/v1/admin/broadcasts/{id}/remind") => {
+            // Sent at once; delivered by the drain that runs before the cells.
+            let b = w.new_broadcast(false).await;
+            call(with_id(&b), Body::None)
+        }
+
+        ("POST", "/api/v1/me/wechat/subscriptions") => call(
+            p,
+            Body::Json(json!({"results": {LESSON_TEMPLATE: "accept"}})),
+        ),
+        ("PUT", "/api/v1/admin/push/templates/{kind}") => call(
+            r.path.replace("{kind}", "reminder"),
+            Body::Json(template_body("tmpl-reminder-001")),
+        ),
+        ("DELETE", "/api/v1/admin/push/templates/{kind}") => {
+            let kind = delete_kind(c);
+            let tid = format!("tmpl-{kind}-001");
+            w.app
+                .mock
+                .register_template(&tid, &["thing1", "time2", "phrase3", "thing4"]);
+            let put = w
+                .app
+                .request(
+                    Method::PUT,
+                    &format!("/api/v1/admin/push/templates/{kind}"),
+                    Some(&w.admin().await),
+                    Some(template_body(&tid)),
+                )
+                .await;
+            assert_eq!(put.status, 200, "set-up: template {kind}: {:?}", put.body);
+            call(r.path.replace("{kind}", kind), Body::None)
+        }
+
+        ("POST", "/api/v1/admin/meetings") => {
+            call(p, Body::Json(w.meeting_body(t0() + Duration::days(3), 90)))
+        }
+        ("GET", "/api/v1/admin/meetings/{id}")
+        | ("GET", "/api/v1/admin/meetings/{id}/checkin-code")
+        | ("GET", "/api/v1/admin/meetings/{id}/attendance.csv")
+        | ("GET", "/api/v1/meetings/{id}") => call(with_id(&w.meeting), Body::None),
+        ("PATCH", "/api/v1/admin/meetings/{id}") => {
+            let m = w.new_meeting(t0() + Duration::days(3), 90).await;
+            call(
+                with_id(&m),
+                Body::Json(json!({"title": w.uniq("改期前的会 ")})),
+            )
+        }
+        ("POST", "/api/v1/admin/meetings/{id}/cancel") => {
+            let m = w.new_meeting(t0() + Duration::days(3), 90).await;
+            call(with_id(&m), Body::Json(json!({"reason": "上级检查改期"})))
+        }
+        ("POST", "/api/v1/admin/meetings/{id}/attendance") => call(
+            with_id(&w.late[&(r.path, c)]),
+            Body::Json(json!({"member_id": id(&w.member), "status": "present"})),
+        ),
+        ("PUT", "/api/v1/admin/meetings/{id}/minutes") => call(
+            with_id(&w.late[&(r.path, c)]),
+            Body::Json(json!({"minutes_md": "# 会议记录\n\n应到、实到。"})),
+        ),
+        ("POST", "/api/v1/admin/meetings/{id}/make-up") => {
+            call(with_id(&w.late[&(r.path, c)]), Body::Json(json!({})))
+        }
+        ("POST", "/api/v1/meetings/{id}/answer") => {
+            let m = w.new_meeting(t0() + Duration::days(3), 90).await;
+            call(with_id(&m), Body::Json(json!({"answer": "attending"})))
+        }
+        ("POST", "/api/v1/meetings/{id}/check-in") => {
+            let m = &w.late[&(r.path, c)];
+            let code = w
+                .app
+                .get(
+                    &format!("/api/v1/admin/meetings/{m}/checkin-code"),
+                    &w.admin().await,
+                )
+                .await;
+            assert_eq!(code.status, 200, "set-up: check-in code: {:?}", code.body);
+            call(with_id(m), Body::Json(json!({"code": code.body["code"]})))
+        }
+
+        ("POST", "/api/v1/admin/meeting-series") => call(p, Body::Json(w.series_body())),
+        ("GET", "/api/v1/admin/meeting-series/{id}") => call(with_id(&w.series), Body::None),
+        ("POST", "/api/v1/admin/meeting-series/{id}/cancel") => {
+            let s = w.new_series().await;
+            call(with_id(&s), Body::None)
+        }
+
+        ("GET", "/api/v1/inbox/{id}") => call(with_id(&w.item), Body::None),
+        ("POST", "/api/v1/inbox/{id}/read") => call(with_id(&w.item), Body::Json(json!({}))),
+        ("POST", "/api/v1/inbox/read-all") => call(p, Body::None),
+
+        (m, path) => panic!(
+            "the access matrix has a row for {m} {path} but no request for it: add one to prepare()"
+        ),
+    }
+}
+
+pub(super) async fn send(w: &World, method: &str, call: &Call) -> Resp {
+    let method: Method = method.parse().unwrap();
+    match &call.body {
+        Body::None => {
+            w.app
+                .request(method, &call.path, call.token.as_deref(), None)
+                .await
+        }
+        Body::Json(v) => {
+            w.app
+                .request(method, &call.path, call.token.as_deref(), Some(v.clone()))
+                .await
+        }
+        Body::Csv(text) => {
+            let mut req = w
+                .app
+                .http
+                .request(method, format!("{}{}", w.app.base, call.path))
+                .header("content-type", "text/csv")
+                .body(text.clone());
+            if let Some(t) = &call.token {
+                req = req.bearer_auth(t);
+            }
+            let resp = req.send().await.expect("request is sent");
+            let status = resp.status();
+            let headers = resp.headers().clone();
+            let text = resp.text().await.unwrap_or_default();
+            Resp {
+                status,
+                body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
+                headers,
+            }
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! The callers and the table: every operation and the status each caller gets.
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(super) enum Caller {
+    /// No token.
+    None,
+    /// A plain member of unit A.
+    Member,
+    /// The secretary of unit A.
+    SecIn,
+    /// The secretary of unit B (A's sibling).
+    SecOut,
+    /// The bootstrap admin.
+    Admin,
+}
+
+pub(super) const CALLERS: [Caller; 5] = [
+    Caller::None,
+    Caller::Member,
+    Caller::SecIn,
+    Caller::SecOut,
+    Caller::Admin,
+];
+
+/// One operation and the status each caller gets.
+pub(super) struct Row {
+    pub(super) method: &'static str,
+    pub(super) path: &'static str,
+    /// None, Member, SecIn, SecOut, Admin.
+    pub(super) expect: [u16; 5],
+}
+
+pub(super) const fn row(
+    method: &'static str,
+    path: &'static str,
+    none: u16,
+    member: u16,
+    sec_in: u16,
+    sec_out: u16,
+    admin: u16,
+) -> Row {
+    Row {
+        method,
+        path,
+        expect: [none, member, sec_in, sec_out, admin],
+    }
+}
+
+/// What each caller gets. Objects named by a path id belong to unit A. Create calls ask for
+/// unit A too: for the secretary of B that unit does not exist, and a body field naming
+/// something that does not exist for the caller is a 400 naming the field (as for an id never
+/// used; docs/authorization.md on `post_id`).
+///
+/// Member routes (`/api/v1/me*`, `/api/v1/inbox*`, `/api/v1/meetings*`) show every caller their
+/// own view: the inbox item is the member's, so it is a 404 for anyone else; the meeting is
+/// held for all of unit A (the member and A's secretary are invited, B's secretary and the
+/// admin are not: 404).
+#[rustfmt::skip]
+pub(super) const MATRIX: &[Row] = &[
+    //   method    path                                                  None Member SecIn SecOut Admin
+    // Operations (public).
+    row("GET",    "/healthz",                                            200, 200,   200,  200,   200),
+    row("GET",    "/readyz",                                             200, 200,   200,  200,   200),
+    row("GET",    "/metrics",                                            200, 200,   200,  200,   200),
+    // Logins take credentials, not a bearer token: valid ones work whoever sends them.
+    row("POST",   "/api/v1/auth/admin/login",                            200, 200,   200,  200,   200),
+    row("POST",   "/api/v1/auth/wechat/login",                           200, 200,   200,  200,   200),
+    row("POST",   "/api/v1/auth/wechat/bind",                            200, 200,   200,  200,   200),
+    row("POST",   "/api/v1/auth/refresh",                                200, 200,   200,  200,   200),
+    // Without a body, logout ends the bearer token's session.
+    row("POST",   "/api/v1/auth/logout",                                 401, 200,   200,  200,   200),
+    row("GET",    "/api/v1/me",                                          401, 200,   200,  200,   200),
+    // The audit log: admins only.
+    row("GET",    "/api/v1/admin/audit",                                 401, 403,   403,  403,   200),
+    row("GET",    "/api/v1/admin/audit/verify",                          401, 403,   403,  403,   200),
+    // Units and members.
+    row("POST",   "/api/v1/admin/units",                                 401, 403,   201,  400,   201),
+    row("GET",    "/api/v1/admin/units",                                 401, 403,   200,  200,   200),
+    row("POST",   "/api/v1/admin/members",                               401, 403,   201,  400,   201),
+    row("GET",    "/api/v1/admin/members",                               401, 403,   200,  200,   200),
+    row("GET",    "/api/v1/admin/members/{id}",                          401, 403,   200,  404,   200),
+    row("PATCH",  "/api/v1/admin/members/{id}",                          401, 403,   200,  404,   200),
+    // A roster line for unit A: B's secretary gets the line back as an error, nothing imported.
+    row("POST",   "/api/v1/admin/members/import",                        401, 403,   200,  200,   200),
+    // Posts.
+    row("POST",   "/api/v1/admin/posts",                                 401, 403,   201,  400,   201),
+    row("GET",    "/api/v1/admin/posts",                                 401, 403,   200,  200,   200),
+    row("GET",    "/api/v1/admin/posts/{id}",                            401, 403,   200,  404,   200),
+    row("PATCH",  "/api/v1/admin/posts/{id}",                            401, 403,   200,  404,   200),
+    // Broadcasts.
+    row("POST",   "/api/v1/admin/broadcasts",                            401, 403,   201,  400,   201),
+    row("GET",    "/api/v1/admin/broadcasts",                            401, 403,   200,  200,   200),
+    row("GET",    "/api/v1/admin/broadcasts/{id}",                       401, 403,   200,  404,   200),
+    row("PATCH",  "/api/v1/admin/broadcasts/{id}",                       401, 403,   200,  404,   200),
+    row("GET",    "/api/v1/admin/broadcasts/{id}/recipients",            401, 403,   200,  404,   200),
+    row("POST",   "/api/v1/admin/broadcasts/{id}/cancel",                401, 403,   200,  404,   200),
+    row("POST",   "/api/v1/admin/broadcasts/{id}/remind",                401, 403,   202,  404,   202),
+    // Push: one's own consents; the templates are the admins'.
+    row("POST",   "/api/v1/me/wechat/subscriptions",                     401, 200,   200,  200,   200),
+    row("GET",    "/api/v1/me/wechat/subscriptions",                     401, 200,   200,  200,   200),
+    row("GET",    "/api/v1/admin/push/templates",                        401, 403,   403,  403,   200),
+    row("PUT",    "/api/v1/admin/push/templates/{kind}",                 401, 403,   403,  403,   200),
+    row("DELETE", "/api/v1/admin/push/templates/{kind}",                 401, 403,   403,  403,   204),
+    // Meetings, the organiser's side.
+    row("POST",   "/api/v1/admin/meetings",                              401, 403,   201,  400,   201),
+    row("GET",    "/api/v1/admin/meetings",                              401, 403,   200,  200,   200),
+    row("GET",    "/api/v1/admin/meetings/summary",                      401, 403,   200,  200,   200),
+    row("GET",    "/api/v1/admin/meetings/{id}",                         401, 403,   200,  404,   200),
+    row("PATCH",  "/api/v1/admin/meetings/{id}",                         401, 403,   200,  404,   200),
+    row("POST",   "/api/v1/admin/meetings/{id}/cancel",                  401, 403,   200,  404,   200),
+    row("GET",    "/api/v1/admin/meetings/{id}/checkin-code",            401, 403,   200,  404,   200),
+    row("POST",   "/api/v1/admin/meetings/{id}/attendance",              401, 403,   200,  404,   200),
+    row("PUT",    "/api/v1/admin/meetings/{id}/minutes",                 401, 403,   200,  404,   200),
+    row("POST",   "/api/v1/admin/meetings/{id}/make-up",                 401, 403,   201,  404,   201),
+    row("GET",    "/api/v1/admin/meetings/{id}/attendance.csv",          401, 403,   200,  404,   200),
+    // Meetings, the invitee's side.
+    row("GET",    "/api/v1/meetings",                                    401, 200,   200,  200,   200),
+    row("GET",    "/api/v1/meetings/{id}",                               401, 200,   200,  404,   404),
+    row("POST",   "/api/v1/meetings/{id}/answer",                        401, 200,   200,  404,   404),
+    row("POST",   "/api/v1/meetings/{id}/check-in",                      401, 200,   200,  404,   404),
+    // Meeting series.
+    row("POST",   "/api/v1/admin/meeting-series",                        401, 403,   201,  400,   201),
+    row("GET",    "/api/v1/admin/meeting-series",                        401, 403,   200,  200,   200),
+    row("GET",    "/api/v1/admin/meeting-series/{id}",                   401, 403,   200,  404,   200),
+    row("POST",   "/api/v1/admin/meeting-series/{id}/cancel",            401, 403,   200,  404,   200),
+    // The inbox: one's own only.
+    row("GET",    "/api/v1/inbox",                                       401, 200,   200,  200,   200),
+    row("GET",    "/api/v1/inbox/unread-count",                          401, 200,   200,  200,   200),
+    row("GET",    "/api/v1/inbox/{id}",                                  401, 200,   404,  404,   404),
+    row("POST",   "/api/v1/inbox/{id}/read",                             401, 200,   404,  404,   404),
+    row("POST",   "/api/v1/inbox/read-all",                              401, 200,   200,  200,   200),
+    // The live socket: a plain GET is not an upgrade, whoever sends it.
+    row("GET",    "/api/v1/ws",                                          400, 400,   400,  400,   400),
+];
+
+/// Cells that need the meeting to have begun (check-in, attendance) or ended (minutes,
+/// make-up): they run in the second phase.
+pub(super) const LATE: [&str; 4] = [
+    "/api/v1/meetings/{id}/check-in",
+    "/api/v1/admin/meetings/{id}/attendance",
+    "/api/v1/admin/meetings/{id}/minutes",
+    "/api/v1/admin/meetings/{id}/make-up",
+];
