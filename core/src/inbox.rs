@@ -12,14 +12,15 @@ use crate::Core;
 use crate::entities::{broadcasts, inbox_items, posts};
 use crate::error::{CoreError, CoreResult};
 use crate::paging::{Page, PageRequest};
-use crate::posts::{Media, media_of};
+use crate::posts::{Media, PostKind, media_of};
 
 #[derive(Debug, Clone)]
 pub struct InboxItem {
     pub id: i64,
     pub broadcast_id: i64,
     pub post_id: i64,
-    pub kind: String,
+    /// The post's kind (`None` only if the post were gone, which nothing does).
+    pub kind: Option<PostKind>,
     pub title: String,
     pub summary: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -49,7 +50,7 @@ fn item(
         id: row.id,
         broadcast_id: row.broadcast_id,
         post_id: row.post_id,
-        kind: post.map(|p| p.kind.clone()).unwrap_or_default(),
+        kind: post.map(|p| p.kind),
         title: post.map(|p| p.title.clone()).unwrap_or_default(),
         summary: post.and_then(|p| p.summary.clone()),
         created_at: row.created_at,

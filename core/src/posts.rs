@@ -18,14 +18,21 @@ use crate::error::{CoreError, CoreResult, Violations};
 use crate::org::UnitTree;
 use crate::paging::{Page, PageRequest};
 
-pub const KINDS: [&str; 6] = [
-    "lesson",
-    "notice",
-    "announcement",
-    "disclosure",
-    "classroom",
-    "meeting",
-];
+crate::words! {
+    /// What a post is (`meeting`: a meeting's notice, usually written by the server).
+    pub enum PostKind {
+        Lesson = "lesson",
+        Notice = "notice",
+        Announcement = "announcement",
+        Disclosure = "disclosure",
+        Classroom = "classroom",
+        Meeting = "meeting",
+    }
+}
+
+/// The refusal of a word that is not a [`PostKind`].
+const KIND_CHOICES: &str =
+    "must be one of lesson, notice, announcement, disclosure, classroom, meeting";
 pub const MEDIA_KINDS: [&str; 5] = ["image", "video", "audio", "link", "file"];
 pub const MAX_MEDIA: usize = 20;
 pub const MAX_BODY_CHARS: usize = 100_000;
@@ -66,7 +73,7 @@ pub struct PostView {
     pub id: i64,
     /// The unit the post belongs to; `None`: the whole organisation.
     pub unit_id: Option<i64>,
-    pub kind: String,
+    pub kind: PostKind,
     pub title: String,
     pub summary: Option<String>,
     pub body_md: String,
@@ -107,11 +114,7 @@ fn check(
     minutes: Option<i32>,
 ) {
     if let Some(k) = kind {
-        v.check(
-            KINDS.contains(&k),
-            "kind",
-            "must be one of lesson, notice, announcement, disclosure, classroom, meeting",
-        );
+        v.check(PostKind::parse(k).is_some(), "kind", KIND_CHOICES);
     }
     if let Some(t) = title {
         v.text(t, "title", 200);
@@ -159,7 +162,13 @@ fn norm_summary(s: Option<String>) -> Option<String> {
     s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
 }
 
-fn check_input(input: &PostInput) -> CoreResult<()> {
+/// The kind named by a client, once [`check`] has accepted it.
+fn kind_of(word: &str) -> CoreResult<PostKind> {
+    PostKind::parse(word).ok_or_else(|| CoreError::invalid("kind", KIND_CHOICES))
+}
+
+/// Checks a new post; its kind, parsed.
+fn check_input(input: &PostInput) -> CoreResult<PostKind> {
     let mut v = Violations::new();
     check(
         &mut v,
@@ -170,17 +179,19 @@ fn check_input(input: &PostInput) -> CoreResult<()> {
         Some(&input.media),
         input.study_minutes,
     );
-    v.finish()
+    v.finish()?;
+    kind_of(&input.kind)
 }
 
 fn new_row(
     actor: &Actor,
     unit_id: Option<i64>,
+    kind: PostKind,
     input: PostInput,
     now: DateTime<Utc>,
 ) -> posts::ActiveModel {
     posts::ActiveModel {
-        kind: Set(input.kind),
+        kind: Set(kind),
         title: Set(input.title.trim().to_string()),
         summary: Set(norm_summary(input.summary)),
         body_md: Set(input.body_md),
@@ -198,13 +209,15 @@ fn new_row(
 /// the organisation for an admin and to a secretary's own unit.
 pub async fn create(core: &Core, actor: &Actor, input: PostInput) -> CoreResult<PostView> {
     access::require_manager(actor)?;
-    check_input(&input)?;
+    let kind = check_input(&input)?;
     let tree = UnitTree::load(&core.db).await?;
     let unit_id = access::owner_unit(&tree, actor, input.unit_id)?;
     let now = core.now();
     let txn = crate::db::begin_write(&core.db).await?;
-    let summary = json!({"kind": input.kind, "title": input.title.trim(), "unit_id": unit_id});
-    let row = new_row(actor, unit_id, input, now).insert(&txn).await?;
+    let summary = json!({"kind": kind, "title": input.title.trim(), "unit_id": unit_id});
+    let row = new_row(actor, unit_id, kind, input, now)
+        .insert(&txn)
+        .await?;
     audit::append(
         &txn,
         now,
@@ -226,8 +239,8 @@ pub(crate) async fn create_part_of(
     unit_id: Option<i64>,
     input: PostInput,
 ) -> CoreResult<PostView> {
-    check_input(&input)?;
-    Ok(new_row(actor, unit_id, input, core.now())
+    let kind = check_input(&input)?;
+    Ok(new_row(actor, unit_id, kind, input, core.now())
         .insert(&core.db)
         .await?
         .into())
@@ -296,7 +309,7 @@ pub async fn patch(core: &Core, actor: &Actor, id: i64, p: PostPatch) -> CoreRes
         .to_string();
     let mut am: posts::ActiveModel = row.into();
     if let Some(k) = p.kind {
-        am.kind = Set(k);
+        am.kind = Set(kind_of(&k)?);
         changed.push("kind");
     }
     if let Some(t) = p.title {
@@ -337,13 +350,7 @@ pub async fn list(
     access::require_manager(actor)?;
     let mut cond = Condition::all();
     if let Some(k) = kind {
-        if !KINDS.contains(&k) {
-            return Err(CoreError::invalid(
-                "kind",
-                "must be one of lesson, notice, announcement, disclosure, classroom, meeting",
-            ));
-        }
-        cond = cond.add(posts::Column::Kind.eq(k));
+        cond = cond.add(posts::Column::Kind.eq(kind_of(k)?));
     }
     let tree = UnitTree::load(&core.db).await?;
     if let Some(units) = tree.scope_of(actor).units() {

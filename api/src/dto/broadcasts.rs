@@ -1,7 +1,7 @@
 use chrono::{DateTime, FixedOffset, Utc};
 use fingertip_core::audience::Audience;
 use fingertip_core::auth::Role;
-use fingertip_core::broadcasts::{BroadcastView, RecipientView, Stats};
+use fingertip_core::broadcasts::{BroadcastView, Channel, RecipientView, Stats, Status};
 use fingertip_core::push::deliveries::ChannelStats;
 use fingertip_core::{CoreError, CoreResult};
 use serde::{Deserialize, Serialize};
@@ -205,10 +205,10 @@ pub struct BroadcastResponse {
     pub title: String,
     /// scheduled, sending, sent, canceled or failed
     #[schema(value_type = super::enums::BroadcastStatusSchema)]
-    pub status: String,
+    pub status: Status,
     pub audience: AudienceBody,
     #[schema(value_type = Vec<super::enums::ChannelSchema>)]
-    pub channels: Vec<String>,
+    pub channels: Vec<Channel>,
     pub send_at: DateTime<Utc>,
     /// The occurrence that is due or being sent; null once nothing is left to send.
     pub next_run_at: Option<DateTime<Utc>>,
@@ -237,18 +237,9 @@ impl BroadcastResponse {
             unit_id: b.unit_id.map(id_str),
             post_id: id_str(b.post_id),
             title: b.title,
-            status: b.status.as_str().into(),
+            status: b.status,
             audience: AudienceBody::from_core(&b.audience),
-            channels: b
-                .channels
-                .iter()
-                .map(|c| {
-                    serde_json::to_value(c)
-                        .ok()
-                        .and_then(|v| v.as_str().map(String::from))
-                        .unwrap_or_default()
-                })
-                .collect(),
+            channels: b.channels,
             send_at: b.send_at,
             next_run_at: b.next_run_at,
             recurrence: b.recurrence,

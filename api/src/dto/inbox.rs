@@ -26,7 +26,8 @@ impl From<InboxItem> for InboxItemResponse {
             id: id_str(i.id),
             broadcast_id: id_str(i.broadcast_id),
             post_id: id_str(i.post_id),
-            kind: i.kind,
+            // Posts are never deleted, so the kind is there; an empty word if it were not.
+            kind: i.kind.map_or("", |k| k.as_str()).to_string(),
             title: i.title,
             summary: i.summary,
             created_at: i.created_at,

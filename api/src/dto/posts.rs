@@ -81,7 +81,7 @@ pub struct PostResponse {
     /// The unit the post belongs to; null: the whole organisation (an admin's).
     pub unit_id: Option<String>,
     #[schema(value_type = super::enums::PostKindSchema)]
-    pub kind: String,
+    pub kind: fingertip_core::posts::PostKind,
     pub title: String,
     pub summary: Option<String>,
     pub body_md: String,

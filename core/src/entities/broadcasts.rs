@@ -8,7 +8,7 @@ pub struct Model {
     pub post_id: i64,
     pub audience: Json,
     pub channels: Json,
-    pub status: String,
+    pub status: crate::broadcasts::Status,
     pub send_at: DateTimeUtc,
     pub timezone: String,
     pub read_by: Option<DateTimeUtc>,

@@ -5,7 +5,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
-    pub kind: String,
+    pub kind: crate::posts::PostKind,
     pub title: String,
     pub summary: Option<String>,
     #[sea_orm(column_type = "Text")]

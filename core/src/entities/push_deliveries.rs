@@ -11,8 +11,9 @@ pub struct Model {
     pub occurrence: i64,
     pub round: i32,
     pub member_id: i64,
-    pub channel: String,
-    pub status: String,
+    /// `wechat` or `wecom` (never `inbox`: the inbox row is the delivery).
+    pub channel: crate::broadcasts::Channel,
+    pub status: crate::push::DeliveryStatus,
     pub attempts: i32,
     pub next_attempt_at: DateTimeUtc,
     pub lease_owner: Option<String>,

@@ -155,7 +155,7 @@ pub(super) async fn cancel_reminders(core: &Core, meeting_id: i64) -> CoreResult
     }
     let scheduled: Vec<i64> = broadcasts::Entity::find()
         .filter(broadcasts::Column::Id.is_in(ids))
-        .filter(broadcasts::Column::Status.eq(BroadcastStatus::Scheduled.as_str()))
+        .filter(broadcasts::Column::Status.eq(BroadcastStatus::Scheduled))
         .all(&core.db)
         .await?
         .into_iter()
@@ -233,25 +233,26 @@ pub(crate) async fn complete_occurrence(
 pub async fn broadcasts_of(
     core: &Core,
     id: i64,
-) -> CoreResult<Vec<(i64, Purpose, Option<i32>, String)>> {
+) -> CoreResult<Vec<(i64, Purpose, Option<i32>, BroadcastStatus)>> {
     let rows = meeting_broadcasts::Entity::find()
         .filter(meeting_broadcasts::Column::MeetingId.eq(id))
         .order_by_asc(meeting_broadcasts::Column::BroadcastId)
         .all(&core.db)
         .await?;
     let ids: Vec<i64> = rows.iter().map(|r| r.broadcast_id).collect();
-    let status: HashMap<i64, String> = broadcasts::Entity::find()
+    let status: HashMap<i64, BroadcastStatus> = broadcasts::Entity::find()
         .filter(broadcasts::Column::Id.is_in(ids))
         .all(&core.db)
         .await?
         .into_iter()
         .map(|b| (b.id, b.status))
         .collect();
+    // Every row has its broadcast: the foreign key deletes the row with it.
     Ok(rows
         .into_iter()
-        .map(|r| {
-            let s = status.get(&r.broadcast_id).cloned().unwrap_or_default();
-            (r.broadcast_id, r.purpose, r.offset_minutes, s)
+        .filter_map(|r| {
+            let s = *status.get(&r.broadcast_id)?;
+            Some((r.broadcast_id, r.purpose, r.offset_minutes, s))
         })
         .collect())
 }

@@ -218,7 +218,7 @@ pub async fn update(
         .set(am)
         .filter(meetings::Column::Id.eq(id))
         .filter(meetings::Column::UpdatedAt.eq(old.updated_at))
-        .filter(meetings::Column::Status.eq("scheduled"))
+        .filter(meetings::Column::Status.eq(MeetingStatus::Scheduled))
         .exec(&txn)
         .await?;
     if r.rows_affected == 0 {
@@ -336,10 +336,13 @@ pub async fn cancel(
     v.finish()?;
     let txn = crate::db::begin_write(&core.db).await?;
     let r = meetings::Entity::update_many()
-        .col_expr(meetings::Column::Status, Expr::value("canceled"))
+        .col_expr(
+            meetings::Column::Status,
+            Expr::value(MeetingStatus::Canceled),
+        )
         .col_expr(meetings::Column::UpdatedAt, Expr::value(now))
         .filter(meetings::Column::Id.eq(id))
-        .filter(meetings::Column::Status.eq("scheduled"))
+        .filter(meetings::Column::Status.eq(MeetingStatus::Scheduled))
         .exec(&txn)
         .await?;
     if r.rows_affected == 0 {

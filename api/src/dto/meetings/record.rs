@@ -111,7 +111,7 @@ pub struct MeetingBroadcastBody {
     pub purpose: fingertip_core::meetings::Purpose,
     pub offset_minutes: Option<i32>,
     #[schema(value_type = crate::dto::enums::BroadcastStatusSchema)]
-    pub status: String,
+    pub status: fingertip_core::broadcasts::Status,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -127,7 +127,12 @@ pub struct MeetingRecordResponse {
 impl MeetingRecordResponse {
     pub fn new(
         r: MeetingRecord,
-        b: Vec<(i64, fingertip_core::meetings::Purpose, Option<i32>, String)>,
+        b: Vec<(
+            i64,
+            fingertip_core::meetings::Purpose,
+            Option<i32>,
+            fingertip_core::broadcasts::Status,
+        )>,
     ) -> Self {
         Self {
             meeting: r.meeting.into(),

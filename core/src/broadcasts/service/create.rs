@@ -100,7 +100,7 @@ pub(super) async fn insert(
         post_id: Set(post.id),
         audience: Set(to_json(&input.audience)?),
         channels: Set(to_json(&channels)?),
-        status: Set(status.as_str().into()),
+        status: Set(status),
         send_at: Set(timing.send_at),
         timezone: Set(timing.tz.name().to_string()),
         read_by: Set(input.read_by),

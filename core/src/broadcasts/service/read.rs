@@ -70,7 +70,7 @@ pub async fn list(
                 "must be one of scheduled, sending, sent, canceled, failed",
             )
         })?;
-        cond = cond.add(broadcasts::Column::Status.eq(s.as_str()));
+        cond = cond.add(broadcasts::Column::Status.eq(s));
     }
     let tree = UnitTree::load(&core.db).await?;
     if let Some(units) = tree.scope_of(actor).units() {

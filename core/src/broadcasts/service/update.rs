@@ -42,7 +42,7 @@ pub async fn update(
             mb.meeting_id, mb.purpose
         )));
     }
-    let status = Status::parse(&row.status).unwrap_or(Status::Failed);
+    let status = row.status;
     match status {
         Status::Scheduled => {}
         Status::Sending => {
@@ -143,7 +143,7 @@ pub async fn update(
     let r = broadcasts::Entity::update_many()
         .set(am)
         .filter(broadcasts::Column::Id.eq(id))
-        .filter(broadcasts::Column::Status.eq(Status::Scheduled.as_str()))
+        .filter(broadcasts::Column::Status.eq(Status::Scheduled))
         // Compare-and-set on what this edit was computed from: an occurrence that started
         // (and maybe finished) meanwhile makes the edit fail rather than re-run it.
         .filter(broadcasts::Column::OccurrencesSent.eq(row.occurrences_sent))

@@ -327,7 +327,10 @@ pub async fn cancel(core: &Core, actor: &Actor, id: i64) -> CoreResult<SeriesVie
     find_managed(core, actor, id).await?;
     let txn = crate::db::begin_write(&core.db).await?;
     let r = meeting_series::Entity::update_many()
-        .col_expr(meeting_series::Column::Status, Expr::value("canceled"))
+        .col_expr(
+            meeting_series::Column::Status,
+            Expr::value(SeriesStatus::Canceled),
+        )
         .col_expr(
             meeting_series::Column::NextAt,
             Expr::value(Option::<DateTime<Utc>>::None),
@@ -338,7 +341,7 @@ pub async fn cancel(core: &Core, actor: &Actor, id: i64) -> CoreResult<SeriesVie
         )
         .col_expr(meeting_series::Column::UpdatedAt, Expr::value(now))
         .filter(meeting_series::Column::Id.eq(id))
-        .filter(meeting_series::Column::Status.eq("active"))
+        .filter(meeting_series::Column::Status.eq(SeriesStatus::Active))
         .exec(&txn)
         .await?;
     if r.rows_affected == 0 {
