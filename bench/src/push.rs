@@ -157,7 +157,7 @@ pub async fn run(
         title: Set("指尖课堂 十二月刊：审计人的初心与使命".into()),
         summary: Set(Some("push benchmark".into())),
         body_md: Set("正文".into()),
-        media: Set(serde_json::json!([])),
+        media: Set(Default::default()),
         study_minutes: Set(0),
         created_by: Set(None),
         created_at: Set(now),

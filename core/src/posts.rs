@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    Set,
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, FromJsonQueryResult, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 
@@ -45,6 +45,10 @@ pub struct Media {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
 }
+
+/// A post's media as stored in `posts.media`: a JSON array of [`Media`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, FromJsonQueryResult)]
+pub struct MediaList(pub Vec<Media>);
 
 #[derive(Debug, Clone, Default)]
 pub struct PostInput {
@@ -88,7 +92,7 @@ impl From<posts::Model> for PostView {
         Self {
             id: p.id,
             unit_id: p.unit_id,
-            media: media_of(&p),
+            media: p.media.0,
             kind: p.kind,
             title: p.title,
             summary: p.summary,
@@ -101,7 +105,7 @@ impl From<posts::Model> for PostView {
 }
 
 pub fn media_of(p: &posts::Model) -> Vec<Media> {
-    serde_json::from_value(p.media.clone()).unwrap_or_default()
+    p.media.0.clone()
 }
 
 fn check(
@@ -154,10 +158,6 @@ fn check(
     }
 }
 
-fn media_json(media: &[Media]) -> serde_json::Value {
-    serde_json::to_value(media).unwrap_or(serde_json::Value::Array(vec![]))
-}
-
 fn norm_summary(s: Option<String>) -> Option<String> {
     s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
 }
@@ -195,7 +195,7 @@ fn new_row(
         title: Set(input.title.trim().to_string()),
         summary: Set(norm_summary(input.summary)),
         body_md: Set(input.body_md),
-        media: Set(media_json(&input.media)),
+        media: Set(MediaList(input.media)),
         study_minutes: Set(input.study_minutes.unwrap_or(0)),
         created_by: Set(Some(actor.member_id)),
         unit_id: Set(unit_id),
@@ -325,7 +325,7 @@ pub async fn patch(core: &Core, actor: &Actor, id: i64, p: PostPatch) -> CoreRes
         changed.push("body_md");
     }
     if let Some(m) = p.media {
-        am.media = Set(media_json(&m));
+        am.media = Set(MediaList(m));
         changed.push("media");
     }
     if let Some(m) = p.study_minutes {

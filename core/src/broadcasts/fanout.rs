@@ -221,15 +221,6 @@ pub async fn insert_range(
     Ok(r.rows_affected())
 }
 
-fn audience_of(b: &broadcasts::Model) -> CoreResult<Audience> {
-    serde_json::from_value(b.audience.clone()).map_err(|e| {
-        CoreError::Internal(format!(
-            "broadcast {} has an unreadable audience: {e}",
-            b.id
-        ))
-    })
-}
-
 async fn next_batch(
     db: &impl ConnectionTrait,
     audience: &Audience,
@@ -257,7 +248,7 @@ pub async fn run(
     cfg: &FanoutConfig,
     stop: &(dyn Fn() -> bool + Sync),
 ) -> CoreResult<Outcome> {
-    let audience = audience_of(&b)?;
+    let audience = b.audience.clone();
     let tree = UnitTree::load(&core.db).await?;
     let mut cursor = b.fanout_cursor;
     let mut inserted = 0u64;
@@ -400,7 +391,7 @@ pub async fn refanout(core: &Core, id: i64, cfg: &FanoutConfig) -> CoreResult<u6
         .one(&core.db)
         .await?
         .ok_or(CoreError::NotFound("broadcast"))?;
-    let audience = audience_of(&b)?;
+    let audience = b.audience.clone();
     let tree = UnitTree::load(&core.db).await?;
     let (mut cursor, mut inserted) = (0, 0);
     loop {

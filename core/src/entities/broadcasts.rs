@@ -6,8 +6,9 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
     pub post_id: i64,
-    pub audience: Json,
-    pub channels: Json,
+    pub audience: crate::audience::Audience,
+    /// Always starts with `inbox`.
+    pub channels: crate::broadcasts::Channels,
     pub status: crate::broadcasts::Status,
     pub send_at: DateTimeUtc,
     pub timezone: String,

@@ -10,7 +10,7 @@ pub struct Model {
     pub summary: Option<String>,
     #[sea_orm(column_type = "Text")]
     pub body_md: String,
-    pub media: Json,
+    pub media: crate::posts::MediaList,
     pub study_minutes: i32,
     pub created_by: Option<i64>,
     /// The unit this belongs to (a secretary acts only within their subtree); `None` is

@@ -10,7 +10,7 @@ pub struct Model {
     /// The mini-program page to open, with `{item_id}` replaced by the inbox item's id.
     pub page: Option<String>,
     /// `{"thing1": "title", "time2": "time", ...}`.
-    pub fields: Json,
+    pub fields: crate::push::templates::Fields,
     pub updated_at: DateTimeUtc,
 }
 

@@ -100,7 +100,7 @@ pub(super) async fn schedule_reminders(
     m: &meetings::Model,
 ) -> CoreResult<()> {
     let now = core.now();
-    let offsets: Vec<i32> = serde_json::from_value(m.reminder_offsets.clone()).unwrap_or_default();
+    let offsets = m.reminder_offsets.0.iter().copied();
     let tz = tz_of(core, m);
     for offset in offsets {
         let at = m.starts_at - Duration::minutes(offset as i64);

@@ -25,9 +25,10 @@ use crate::org::UnitTree;
 
 /// The push channels of a broadcast (inbox is not one).
 pub fn push_channels(b: &broadcasts::Model) -> Vec<Channel> {
-    serde_json::from_value::<Vec<Channel>>(b.channels.clone())
-        .unwrap_or_default()
-        .into_iter()
+    b.channels
+        .0
+        .iter()
+        .copied()
         .filter(|c| *c != Channel::Inbox)
         .collect()
 }

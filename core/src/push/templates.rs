@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{EntityTrait, QueryOrder, Set};
+use sea_orm::{EntityTrait, FromJsonQueryResult, QueryOrder, Set};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -66,6 +66,11 @@ pub enum Source {
     /// The read-by date, if any.
     Deadline,
 }
+
+/// Which keyword shows what, as stored in `push_templates.fields`: a JSON object
+/// `{"thing1": "title", "time2": "time", ...}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, FromJsonQueryResult)]
+pub struct Fields(pub BTreeMap<String, Source>);
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TemplateConfig {
@@ -153,7 +158,7 @@ fn to_config(m: push_templates::Model) -> TemplateConfig {
         kind: m.kind,
         template_id: m.template_id,
         page: m.page,
-        fields: serde_json::from_value(m.fields).unwrap_or_default(),
+        fields: m.fields.0,
         updated_at: m.updated_at,
     }
 }
@@ -171,14 +176,14 @@ pub async fn put(
     check(kind, template_id, page, &fields)?;
     let kind = TemplateKind::parse(kind).ok_or_else(|| CoreError::invalid("kind", KIND_CHOICES))?;
     let now = core.now();
-    let json = serde_json::to_value(&fields).map_err(|e| CoreError::Internal(e.to_string()))?;
+    let fields = Fields(fields);
     let txn = crate::db::begin_write(&core.db).await?;
     // An upsert: two first-time PUTs at once both succeed, the later one wins.
     push_templates::Entity::insert(push_templates::ActiveModel {
         kind: Set(kind),
         template_id: Set(template_id.to_string()),
         page: Set(page.map(str::to_string)),
-        fields: Set(json.clone()),
+        fields: Set(fields.clone()),
         updated_at: Set(now),
     })
     .on_conflict(
@@ -199,7 +204,7 @@ pub async fn put(
         &actor.into(),
         Event::new("template.set")
             .target("template", kind)
-            .summary(json!({"template_id": template_id, "page": page, "fields": json})),
+            .summary(json!({"template_id": template_id, "page": page, "fields": fields})),
     )
     .await?;
     let m = push_templates::Entity::find_by_id(kind)

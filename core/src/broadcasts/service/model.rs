@@ -1,6 +1,8 @@
 //! What the broadcast services take and give: statuses, channels, inputs, patches, views.
 
 use chrono::{DateTime, Utc};
+use sea_orm::FromJsonQueryResult;
+use serde::{Deserialize, Serialize};
 
 use crate::audience::Audience;
 use crate::entities::broadcasts;
@@ -28,6 +30,10 @@ crate::words! {
         Wecom = "wecom",
     }
 }
+
+/// A broadcast's channels as stored in `broadcasts.channels`: a JSON array of words.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, FromJsonQueryResult)]
+pub struct Channels(pub Vec<Channel>);
 
 #[derive(Debug, Clone, Default)]
 pub struct BroadcastInput {
@@ -77,8 +83,8 @@ impl BroadcastView {
             post_id: b.post_id,
             title,
             status,
-            audience: serde_json::from_value(b.audience).unwrap_or_default(),
-            channels: serde_json::from_value(b.channels).unwrap_or_else(|_| vec![Channel::Inbox]),
+            audience: b.audience,
+            channels: b.channels.0,
             send_at: b.send_at,
             next_run_at: matches!(status, Status::Scheduled | Status::Sending)
                 .then_some(b.next_run_at)

@@ -50,10 +50,10 @@ pub(super) fn input_of(s: &meeting_series::Model, at: DateTime<Utc>) -> MeetingI
         place: s.place.clone(),
         online_link: s.online_link.clone(),
         agenda: Some(s.agenda.clone()),
-        audience: serde_json::from_value(s.audience.clone()).unwrap_or_default(),
+        audience: s.audience.clone(),
         post_id: s.post_id,
         timezone: Some(s.timezone.clone()),
-        reminder_offsets: serde_json::from_value(s.reminder_offsets.clone()).ok(),
+        reminder_offsets: Some(s.reminder_offsets.0.clone()),
     }
 }
 

@@ -31,9 +31,9 @@ use crate::audit::{self, Event};
 use crate::auth::Actor;
 use crate::broadcasts::schedule::Rule;
 use crate::entities::{meeting_series, meetings};
-use crate::error::{CoreError, CoreResult, Violations, to_json};
-use crate::meetings::SeriesStatus;
+use crate::error::{CoreError, CoreResult, Violations};
 use crate::meetings::{MeetingInput, MeetingView, prepare};
+use crate::meetings::{ReminderOffsets, SeriesStatus};
 use crate::org::UnitTree;
 use crate::paging::{Page, PageRequest};
 use materialize::materialize_series;
@@ -74,14 +74,13 @@ pub struct SeriesView {
 
 impl SeriesView {
     pub fn from_row(row: meeting_series::Model) -> Self {
-        let upcoming = match (row.status.as_str(), row.next_at, rule_of(&row)) {
-            ("active", Some(next), Some(rule)) => rule.upcoming(next, 5),
+        let upcoming = match (row.status, row.next_at, rule_of(&row)) {
+            (SeriesStatus::Active, Some(next), Some(rule)) => rule.upcoming(next, 5),
             _ => vec![],
         };
         Self {
-            audience: serde_json::from_value(row.audience.clone()).unwrap_or_default(),
-            reminder_offsets: serde_json::from_value(row.reminder_offsets.clone())
-                .unwrap_or_default(),
+            audience: row.audience.clone(),
+            reminder_offsets: row.reminder_offsets.0.clone(),
             upcoming,
             row,
         }
@@ -214,9 +213,9 @@ pub async fn create(core: &Core, actor: &Actor, input: SeriesInput) -> CoreResul
         place: Set(p.place),
         online_link: Set(p.online_link),
         agenda: Set(p.agenda),
-        audience: Set(to_json(&p.audience)?),
+        audience: Set(p.audience.clone()),
         post_id: Set(p.post_id),
-        reminder_offsets: Set(to_json(&p.offsets)?),
+        reminder_offsets: Set(ReminderOffsets(p.offsets.clone())),
         timezone: Set(p.tz.name().to_string()),
         recurrence: Set(rule_text),
         starts_at: Set(anchor),
