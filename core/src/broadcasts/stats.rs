@@ -125,13 +125,7 @@ pub async fn recipients(
         )
         .column_as(inbox_items::Column::CreatedAt, "delivered_at")
         .column(inbox_items::Column::ReadAt)
-        .join(
-            sea_orm::JoinType::InnerJoin,
-            inbox_items::Entity::belongs_to(members::Entity)
-                .from(inbox_items::Column::MemberId)
-                .to(members::Column::Id)
-                .into(),
-        )
+        .inner_join(members::Entity)
         .filter(cond)
         .order_by_asc(inbox_items::Column::Id)
         .limit(page.limit + 1)

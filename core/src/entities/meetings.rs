@@ -33,6 +33,23 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(has_many = "super::meeting_invitees::Entity")]
+    Invitees,
+    #[sea_orm(has_many = "super::meeting_broadcasts::Entity")]
+    Broadcasts,
+}
+
+impl Related<super::meeting_invitees::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Invitees.def()
+    }
+}
+
+impl Related<super::meeting_broadcasts::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Broadcasts.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

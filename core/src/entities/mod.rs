@@ -1,4 +1,7 @@
-//! sea-orm entities: one file a table, rows only. Behaviour lives in the services.
+//! sea-orm entities: one file a table: its row (closed word sets as `words!` enums, JSON
+//! columns as their Rust types) and its foreign keys as relations, the same as in the
+//! migrations, so that a join is `inner_join(members::Entity)` or `find_also_related`.
+//! Behaviour lives in the services.
 
 pub mod audit_head;
 pub mod audit_log;

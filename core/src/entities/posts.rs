@@ -21,6 +21,15 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(has_many = "super::broadcasts::Entity")]
+    Broadcasts,
+}
+
+impl Related<super::broadcasts::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Broadcasts.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -10,7 +10,7 @@ use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, Quer
 use super::{MeetingView, MyMeeting, kind_label};
 use crate::Core;
 use crate::auth::{Actor, Scope};
-use crate::entities::{meeting_invitees, meetings, member_tags, members, units};
+use crate::entities::{meeting_invitees, meetings, members, units};
 use crate::error::{CoreError, CoreResult};
 use crate::meetings::{Answer, Attendance, CheckInMethod, MeetingKind, MeetingStatus};
 use crate::org::UnitTree;
@@ -136,27 +136,11 @@ pub async fn invitees(core: &Core, meeting_id: i64) -> CoreResult<Vec<InviteeRow
     let inv = meeting_invitees::Entity::find()
         .filter(meeting_invitees::Column::MeetingId.eq(meeting_id))
         .order_by_asc(meeting_invitees::Column::MemberId)
+        .find_also_related(members::Entity)
         .all(&core.db)
         .await?;
-    let ids: Vec<i64> = inv.iter().map(|i| i.member_id).collect();
-    let mut people: HashMap<i64, members::Model> = HashMap::new();
-    let mut tags: HashMap<i64, Vec<String>> = HashMap::new();
-    for chunk in ids.chunks(500) {
-        for m in members::Entity::find()
-            .filter(members::Column::Id.is_in(chunk.to_vec()))
-            .all(&core.db)
-            .await?
-        {
-            people.insert(m.id, m);
-        }
-        for t in member_tags::Entity::find()
-            .filter(member_tags::Column::MemberId.is_in(chunk.to_vec()))
-            .all(&core.db)
-            .await?
-        {
-            tags.entry(t.member_id).or_default().push(t.tag);
-        }
-    }
+    let ids: Vec<i64> = inv.iter().map(|(i, _)| i.member_id).collect();
+    let mut tags = crate::org::members::tags_of(&core.db, &ids).await?;
     let unit_names: HashMap<i64, String> = units::Entity::find()
         .all(&core.db)
         .await?
@@ -165,8 +149,8 @@ pub async fn invitees(core: &Core, meeting_id: i64) -> CoreResult<Vec<InviteeRow
         .collect();
     Ok(inv
         .into_iter()
-        .map(|i| {
-            let m = people.get(&i.member_id);
+        .map(|(i, m)| {
+            let m = m.as_ref();
             let unit_id = m.and_then(|m| m.unit_id);
             InviteeRow {
                 member_id: i.member_id,
@@ -296,15 +280,10 @@ pub async fn mine(
         Some(_) => return Err(CoreError::invalid("when", "must be upcoming or past")),
     };
     let now = core.now();
-    let inv: HashMap<i64, meeting_invitees::Model> = meeting_invitees::Entity::find()
-        .filter(meeting_invitees::Column::MemberId.eq(actor.member_id))
-        .all(&core.db)
-        .await?
-        .into_iter()
-        .map(|i| (i.meeting_id, i))
-        .collect();
-    let ids: Vec<i64> = inv.keys().copied().collect();
-    let mut q = meetings::Entity::find().filter(meetings::Column::Id.is_in(ids));
+    // The member's meetings with their own invitee row (one per meeting).
+    let mut q = meetings::Entity::find()
+        .find_also_related(meeting_invitees::Entity)
+        .filter(meeting_invitees::Column::MemberId.eq(actor.member_id));
     q = if past {
         q.filter(meetings::Column::EndsAt.lt(now))
             .order_by_desc(meetings::Column::StartsAt)
@@ -318,16 +297,12 @@ pub async fn mine(
         .limit(page.limit + 1)
         .all(&core.db)
         .await?;
-    let mut inv = inv;
-    Ok(offset_page(rows, page).map(|m| {
-        let i = inv.remove(&m.id);
-        MyMeeting {
-            answer: i.as_ref().map_or(Answer::None, |i| i.answer),
-            reason: i.as_ref().and_then(|i| i.reason.clone()),
-            attendance: i.as_ref().and_then(|i| i.attendance),
-            checked_in_at: i.as_ref().and_then(|i| i.checked_in_at),
-            meeting: MeetingView::from_row(m),
-        }
+    Ok(offset_page(rows, page).map(|(m, i)| MyMeeting {
+        answer: i.as_ref().map_or(Answer::None, |i| i.answer),
+        reason: i.as_ref().and_then(|i| i.reason.clone()),
+        attendance: i.as_ref().and_then(|i| i.attendance),
+        checked_in_at: i.as_ref().and_then(|i| i.checked_in_at),
+        meeting: MeetingView::from_row(m),
     }))
 }
 
