@@ -9,6 +9,7 @@ use sea_orm::{
 };
 
 use crate::Core;
+use crate::db::{IN_CHUNK, load_by_ids};
 use crate::entities::{broadcasts, inbox_items, posts};
 use crate::error::{CoreError, CoreResult};
 use crate::paging::{Page, PageRequest};
@@ -79,15 +80,11 @@ pub async fn list(
         .limit(page.limit + 1)
         .all(&core.db)
         .await?;
-    let post_ids: Vec<i64> = rows.iter().map(|r| r.post_id).collect();
     let bc_ids: Vec<i64> = rows.iter().map(|r| r.broadcast_id).collect();
-    let posts: HashMap<i64, posts::Model> = posts::Entity::find()
-        .filter(posts::Column::Id.is_in(post_ids))
-        .all(&core.db)
-        .await?
-        .into_iter()
-        .map(|p| (p.id, p))
-        .collect();
+    let posts =
+        load_by_ids::<posts::Entity>(&core.db, posts::Column::Id, rows.iter().map(|r| r.post_id))
+            .await?;
+    // Only the deadline of each broadcast (its audience can be long).
     let read_by: HashMap<i64, Option<DateTime<Utc>>> = broadcasts::Entity::find()
         .select_only()
         .column(broadcasts::Column::Id)
@@ -187,9 +184,6 @@ async fn announce_unread(core: &Core, member_id: i64) {
         ),
     }
 }
-
-/// Most ids in one `IN (…)` list.
-const IN_CHUNK: usize = 500;
 
 /// The items that one broadcast occurrence put into these members' inboxes, as `(member id,
 /// item)`; members without such an item are left out. For live updates.

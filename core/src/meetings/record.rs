@@ -1,8 +1,6 @@
 //! What a meeting leaves behind: counts, quorum, the invitee list, the CSV export, and the
 //! lists and yearly summary a secretary checks.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -10,6 +8,7 @@ use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, Quer
 use super::{MeetingView, MyMeeting, kind_label};
 use crate::Core;
 use crate::auth::{Actor, Scope};
+use crate::db::load_by_ids;
 use crate::entities::{meeting_invitees, meetings, members, units};
 use crate::error::{CoreError, CoreResult};
 use crate::meetings::{Answer, Attendance, CheckInMethod, MeetingKind, MeetingStatus};
@@ -141,12 +140,12 @@ pub async fn invitees(core: &Core, meeting_id: i64) -> CoreResult<Vec<InviteeRow
         .await?;
     let ids: Vec<i64> = inv.iter().map(|(i, _)| i.member_id).collect();
     let mut tags = crate::org::members::tags_of(&core.db, &ids).await?;
-    let unit_names: HashMap<i64, String> = units::Entity::find()
-        .all(&core.db)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u.name))
-        .collect();
+    let units = load_by_ids::<units::Entity>(
+        &core.db,
+        units::Column::Id,
+        inv.iter().filter_map(|(_, m)| m.as_ref()?.unit_id),
+    )
+    .await?;
     Ok(inv
         .into_iter()
         .map(|(i, m)| {
@@ -156,7 +155,7 @@ pub async fn invitees(core: &Core, meeting_id: i64) -> CoreResult<Vec<InviteeRow
                 member_id: i.member_id,
                 name: m.map(|m| m.name.clone()).unwrap_or_default(),
                 unit_id,
-                unit_name: unit_id.and_then(|u| unit_names.get(&u).cloned()),
+                unit_name: unit_id.and_then(|u| Some(units.get(&u)?.name.clone())),
                 answer: i.answer,
                 reason: i.reason,
                 answered_at: i.answered_at,

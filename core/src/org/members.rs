@@ -154,19 +154,17 @@ pub async fn tags_of(
     db: &impl ConnectionTrait,
     ids: &[i64],
 ) -> CoreResult<HashMap<i64, Vec<String>>> {
-    let mut out: HashMap<i64, Vec<String>> = HashMap::new();
-    if ids.is_empty() {
-        return Ok(out);
-    }
-    let rows = member_tags::Entity::find()
-        .filter(member_tags::Column::MemberId.is_in(ids.to_vec()))
-        .order_by_asc(member_tags::Column::Tag)
-        .all(db)
-        .await?;
-    for r in rows {
-        out.entry(r.member_id).or_default().push(r.tag);
-    }
-    Ok(out)
+    let rows = crate::db::load_grouped_by_ids(
+        db,
+        member_tags::Entity::find().order_by_asc(member_tags::Column::Tag),
+        member_tags::Column::MemberId,
+        ids.iter().copied(),
+    )
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, tags)| (id, tags.into_iter().map(|t| t.tag).collect()))
+        .collect())
 }
 
 pub async fn set_tags(

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query, SimpleExpr};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait,
-    QueryFilter, QuerySelect,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 
 use serde_json::json;
@@ -206,27 +206,28 @@ pub async fn of_members(
     broadcast_id: i64,
     member_ids: &[i64],
 ) -> CoreResult<HashMap<i64, Vec<DeliveryView>>> {
-    let mut out: HashMap<i64, Vec<DeliveryView>> = HashMap::new();
-    if member_ids.is_empty() {
-        return Ok(out);
-    }
-    for d in push_deliveries::Entity::find()
-        .filter(push_deliveries::Column::BroadcastId.eq(broadcast_id))
-        .filter(push_deliveries::Column::MemberId.is_in(member_ids.to_vec()))
-        .all(&core.db)
-        .await?
-    {
-        out.entry(d.member_id).or_default().push(DeliveryView {
-            channel: d.channel,
-            round: d.round,
-            status: d.status,
-            attempts: d.attempts,
-            last_error_code: d.last_error_code,
-            last_error: d.last_error,
-            sent_at: d.sent_at,
-        });
-    }
-    Ok(out)
+    let rows = crate::db::load_grouped_by_ids(
+        &core.db,
+        push_deliveries::Entity::find()
+            .filter(push_deliveries::Column::BroadcastId.eq(broadcast_id))
+            .order_by_asc(push_deliveries::Column::Id),
+        push_deliveries::Column::MemberId,
+        member_ids.iter().copied(),
+    )
+    .await?;
+    let view = |d: push_deliveries::Model| DeliveryView {
+        channel: d.channel,
+        round: d.round,
+        status: d.status,
+        attempts: d.attempts,
+        last_error_code: d.last_error_code,
+        last_error: d.last_error,
+        sent_at: d.sent_at,
+    };
+    Ok(rows
+        .into_iter()
+        .map(|(member, ds)| (member, ds.into_iter().map(view).collect()))
+        .collect())
 }
 
 /// Members of a broadcast with a push given up on (dead) or of unknown outcome: a subquery

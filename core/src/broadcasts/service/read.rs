@@ -8,6 +8,7 @@ use crate::Core;
 use crate::access;
 use crate::auth::Actor;
 use crate::broadcasts::schedule::Rule;
+use crate::db::load_by_ids;
 use crate::entities::{broadcasts, posts};
 use crate::error::{CoreError, CoreResult};
 use crate::org::UnitTree;
@@ -85,16 +86,15 @@ pub async fn list(
         .limit(page.limit + 1)
         .all(&core.db)
         .await?;
-    let post_ids: Vec<i64> = rows.iter().map(|b| b.post_id).collect();
-    let titles: std::collections::HashMap<i64, String> = posts::Entity::find()
-        .filter(posts::Column::Id.is_in(post_ids))
-        .all(&core.db)
-        .await?
-        .into_iter()
-        .map(|p| (p.id, p.title))
-        .collect();
+    let posts =
+        load_by_ids::<posts::Entity>(&core.db, posts::Column::Id, rows.iter().map(|b| b.post_id))
+            .await?;
     Ok(Page::from_rows(rows, page, |b| b.id).map(|b| {
-        let t = titles.get(&b.post_id).cloned().unwrap_or_default();
+        // Every broadcast has its post (a foreign key); several may share one.
+        let t = posts
+            .get(&b.post_id)
+            .map(|p| p.title.clone())
+            .unwrap_or_default();
         BroadcastView::from_row(b, t)
     }))
 }
