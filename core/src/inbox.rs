@@ -4,15 +4,13 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect};
 
 use crate::Core;
 use crate::db::{IN_CHUNK, load_by_ids};
 use crate::entities::{broadcasts, inbox_items, posts};
 use crate::error::{CoreError, CoreResult};
-use crate::paging::{Page, PageRequest};
+use crate::paging::{Order, Page, PageRequest};
 use crate::posts::{Media, PostKind, media_of};
 
 #[derive(Debug, Clone)]
@@ -71,15 +69,16 @@ pub async fn list(
     if unread_only {
         cond = cond.add(inbox_items::Column::ReadAt.is_null());
     }
-    if let Some(after) = page.after {
-        cond = cond.add(inbox_items::Column::Id.lt(after));
-    }
-    let rows = inbox_items::Entity::find()
-        .filter(cond)
-        .order_by_desc(inbox_items::Column::Id)
-        .limit(page.limit + 1)
-        .all(&core.db)
+    let page = page
+        .by_key(
+            inbox_items::Entity::find().filter(cond),
+            inbox_items::Column::Id,
+            Order::Descending,
+            |q| q.all(&core.db),
+            |i: &inbox_items::Model| i.id,
+        )
         .await?;
+    let rows = &page.items;
     let bc_ids: Vec<i64> = rows.iter().map(|r| r.broadcast_id).collect();
     let posts =
         load_by_ids::<posts::Entity>(&core.db, posts::Column::Id, rows.iter().map(|r| r.post_id))
@@ -95,7 +94,7 @@ pub async fn list(
         .await?
         .into_iter()
         .collect();
-    let page = Page::from_rows(rows, page, |r| r.id).map(|r| {
+    let page = page.map(|r| {
         let rb = read_by.get(&r.broadcast_id).copied().flatten();
         let p = posts.get(&r.post_id);
         item(r, p, rb)

@@ -2,8 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, FromJsonQueryResult, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, FromJsonQueryResult, QueryFilter, Set,
 };
 use serde::{Deserialize, Serialize};
 
@@ -16,7 +15,7 @@ use crate::auth::Actor;
 use crate::entities::posts;
 use crate::error::{CoreError, CoreResult, Violations};
 use crate::org::UnitTree;
-use crate::paging::{Page, PageRequest};
+use crate::paging::{Order, Page, PageRequest};
 
 crate::words! {
     /// What a post is (`meeting`: a meeting's notice, usually written by the server).
@@ -360,14 +359,14 @@ pub async fn list(
                 .add(posts::Column::UnitId.is_in(units)),
         );
     }
-    if let Some(after) = page.after {
-        cond = cond.add(posts::Column::Id.lt(after));
-    }
-    let rows = posts::Entity::find()
-        .filter(cond)
-        .order_by_desc(posts::Column::Id)
-        .limit(page.limit + 1)
-        .all(&core.db)
+    let rows = page
+        .by_key(
+            posts::Entity::find().filter(cond),
+            posts::Column::Id,
+            Order::Descending,
+            |q| q.all(&core.db),
+            |p: &posts::Model| p.id,
+        )
         .await?;
-    Ok(Page::from_rows(rows, page, |r| r.id).map(PostView::from))
+    Ok(rows.map(PostView::from))
 }

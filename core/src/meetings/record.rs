@@ -253,19 +253,6 @@ pub async fn attendance_csv(core: &Core, actor: &Actor, id: i64) -> CoreResult<V
     Ok(out)
 }
 
-/// A page by offset: meetings are listed by time, not id, so the opaque cursor carries how
-/// many rows came before.
-fn offset_page<T>(mut rows: Vec<T>, page: PageRequest) -> Page<T> {
-    let skip = page.after.unwrap_or(0).max(0);
-    let more = rows.len() as u64 > page.limit;
-    rows.truncate(page.limit as usize);
-    let next = skip + rows.len() as i64;
-    Page {
-        items: rows,
-        next_cursor: more.then(|| crate::paging::encode_cursor(next)),
-    }
-}
-
 /// The member's own meetings: upcoming (not yet ended, soonest first) or past (latest first).
 pub async fn mine(
     core: &Core,
@@ -290,13 +277,11 @@ pub async fn mine(
         q.filter(meetings::Column::EndsAt.gte(now))
             .order_by_asc(meetings::Column::StartsAt)
     };
-    let rows = q
-        .order_by_asc(meetings::Column::Id)
-        .offset(page.after.unwrap_or(0).max(0) as u64)
-        .limit(page.limit + 1)
-        .all(&core.db)
+    // Meetings are listed by time, not id: the cursor counts the rows before.
+    let rows = page
+        .by_position(q.order_by_asc(meetings::Column::Id), |q| q.all(&core.db))
         .await?;
-    Ok(offset_page(rows, page).map(|(m, i)| MyMeeting {
+    Ok(rows.map(|(m, i)| MyMeeting {
         answer: i.as_ref().map_or(Answer::None, |i| i.answer),
         reason: i.as_ref().and_then(|i| i.reason.clone()),
         attendance: i.as_ref().and_then(|i| i.attendance),
@@ -377,15 +362,12 @@ pub async fn list(
     page: PageRequest,
 ) -> CoreResult<Page<MeetingView>> {
     let (_, cond) = meetings_in(core, actor, unit_id, year).await?;
-    let rows = meetings::Entity::find()
+    let q = meetings::Entity::find()
         .filter(cond)
         .order_by_desc(meetings::Column::StartsAt)
-        .order_by_desc(meetings::Column::Id)
-        .offset(page.after.unwrap_or(0).max(0) as u64)
-        .limit(page.limit + 1)
-        .all(&core.db)
-        .await?;
-    Ok(offset_page(rows, page).map(MeetingView::from_row))
+        .order_by_desc(meetings::Column::Id);
+    let rows = page.by_position(q, |q| q.all(&core.db)).await?;
+    Ok(rows.map(MeetingView::from_row))
 }
 
 #[derive(Debug, Clone)]

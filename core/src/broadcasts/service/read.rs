@@ -1,6 +1,6 @@
 //! Reading broadcasts: one the actor manages, the view with its next occurrences, the list.
 
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
 
 use super::model::BroadcastView;
 use super::model::Status;
@@ -12,7 +12,7 @@ use crate::db::load_by_ids;
 use crate::entities::{broadcasts, posts};
 use crate::error::{CoreError, CoreResult};
 use crate::org::UnitTree;
-use crate::paging::{Page, PageRequest};
+use crate::paging::{Order, Page, PageRequest};
 
 /// The broadcast, if it belongs to the actor's scope; otherwise it does not exist for them.
 pub async fn find_managed(core: &Core, actor: &Actor, id: i64) -> CoreResult<broadcasts::Model> {
@@ -77,19 +77,18 @@ pub async fn list(
     if let Some(units) = tree.scope_of(actor).units() {
         cond = cond.add(broadcasts::Column::UnitId.is_in(units));
     }
-    if let Some(after) = page.after {
-        cond = cond.add(broadcasts::Column::Id.lt(after));
-    }
-    let rows = broadcasts::Entity::find()
-        .filter(cond)
-        .order_by_desc(broadcasts::Column::Id)
-        .limit(page.limit + 1)
-        .all(&core.db)
+    let page = page
+        .by_key(
+            broadcasts::Entity::find().filter(cond),
+            broadcasts::Column::Id,
+            Order::Descending,
+            |q| q.all(&core.db),
+            |b: &broadcasts::Model| b.id,
+        )
         .await?;
-    let posts =
-        load_by_ids::<posts::Entity>(&core.db, posts::Column::Id, rows.iter().map(|b| b.post_id))
-            .await?;
-    Ok(Page::from_rows(rows, page, |b| b.id).map(|b| {
+    let post_ids = page.items.iter().map(|b| b.post_id);
+    let posts = load_by_ids::<posts::Entity>(&core.db, posts::Column::Id, post_ids).await?;
+    Ok(page.map(|b| {
         // Every broadcast has its post (a foreign key); several may share one.
         let t = posts
             .get(&b.post_id)

@@ -20,9 +20,7 @@ pub use materialize::materialize_due;
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use chrono_tz::Tz;
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde_json::json;
 
 use crate::Core;
@@ -35,7 +33,7 @@ use crate::error::{CoreError, CoreResult, Violations};
 use crate::meetings::{MeetingInput, MeetingView, prepare};
 use crate::meetings::{ReminderOffsets, SeriesStatus};
 use crate::org::UnitTree;
-use crate::paging::{Page, PageRequest};
+use crate::paging::{Order, Page, PageRequest};
 use materialize::materialize_series;
 
 /// Default notice lead: each occurrence is created (and its notice sent) 3 days before it.
@@ -308,15 +306,16 @@ pub async fn list(core: &Core, actor: &Actor, page: PageRequest) -> CoreResult<P
     if let Some(units) = super::record::unit_filter(&tree, &scope, None)? {
         q = q.filter(meeting_series::Column::UnitId.is_in(units));
     }
-    if let Some(after) = page.after {
-        q = q.filter(meeting_series::Column::Id.lt(after));
-    }
-    let rows = q
-        .order_by_desc(meeting_series::Column::Id)
-        .limit(page.limit + 1)
-        .all(&core.db)
+    let rows = page
+        .by_key(
+            q,
+            meeting_series::Column::Id,
+            Order::Descending,
+            |q| q.all(&core.db),
+            |s: &meeting_series::Model| s.id,
+        )
         .await?;
-    Ok(Page::from_rows(rows, page, |r| r.id).map(SeriesView::from_row))
+    Ok(rows.map(SeriesView::from_row))
 }
 
 /// Stops a series: no further occurrences are materialized. Meetings already materialized
