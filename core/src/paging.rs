@@ -152,15 +152,6 @@ fn decode_cursor(c: &str) -> Option<i64> {
     s.strip_prefix("c1:")?.parse().ok()
 }
 
-/// Parses an id that clients hold as an opaque string.
-pub fn parse_id(field: &str, raw: &str) -> CoreResult<i64> {
-    raw.trim()
-        .parse::<i64>()
-        .ok()
-        .filter(|v| *v > 0)
-        .ok_or_else(|| CoreError::invalid(field, "is not a valid id"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
