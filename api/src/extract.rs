@@ -12,6 +12,7 @@ use actix_web::{FromRequest, HttpRequest, web};
 use fingertip_core::auth::{Actor, service};
 use fingertip_core::{Core, CoreError};
 
+use crate::dto::Id;
 use crate::error::{ApiError, ApiResult};
 
 /// The bearer token of a request, from the `Authorization` header.
@@ -90,11 +91,11 @@ pub fn client(req: &HttpRequest) -> service::Client {
     service::Client::new(host)
 }
 
-/// Parses a path id; anything that is not an id names nothing, so it is a 404.
+/// Parses a path id ([`Id::parse`], untrimmed); anything that is not an id names nothing, so
+/// it is a 404.
 pub fn path_id(raw: &str, what: &'static str) -> Result<i64, ApiError> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|v| *v > 0)
+    Id::parse(raw)
+        .map(|id| id.0)
         .ok_or(ApiError::Core(CoreError::NotFound(what)))
 }
 

@@ -127,7 +127,7 @@ pub async fn run(n: &u64, batch: Option<u64>, target: &Target) -> anyhow::Result
             .one(&core.db)
             .await?
             .context("the benchmark broadcast vanished")?;
-        if row.status == Status::Sent.as_str() {
+        if row.status == Status::Sent {
             break;
         }
     }
@@ -201,11 +201,11 @@ async fn seed(core: &Core, n: u64) -> anyhow::Result<(i64, i64, i64)> {
         txn.commit().await?;
     }
     let post = posts::ActiveModel {
-        kind: Set("classroom".into()),
+        kind: Set(fingertip_core::posts::PostKind::Classroom),
         title: Set("指尖课堂 基准测试".into()),
         summary: Set(Some("fan-out benchmark".into())),
         body_md: Set("正文".into()),
-        media: Set(serde_json::json!([])),
+        media: Set(Default::default()),
         study_minutes: Set(0),
         created_by: Set(Some(admin.id)),
         created_at: Set(now),
@@ -222,9 +222,14 @@ async fn reference_broadcast(core: &Core, post_id: i64) -> anyhow::Result<i64> {
     let now = Utc::now();
     let b = broadcasts::ActiveModel {
         post_id: Set(post_id),
-        audience: Set(serde_json::json!({"all": true})),
-        channels: Set(serde_json::json!(["inbox"])),
-        status: Set(Status::Canceled.as_str().into()),
+        audience: Set(Audience {
+            all: true,
+            ..Default::default()
+        }),
+        channels: Set(fingertip_core::broadcasts::Channels(vec![
+            fingertip_core::broadcasts::Channel::Inbox,
+        ])),
+        status: Set(Status::Canceled),
         send_at: Set(now),
         timezone: Set("Asia/Shanghai".into()),
         read_by: Set(None),

@@ -153,11 +153,11 @@ pub async fn run(
     )
     .await?;
     let post = posts::ActiveModel {
-        kind: Set("classroom".into()),
+        kind: Set(fingertip_core::posts::PostKind::Classroom),
         title: Set("指尖课堂 十二月刊：审计人的初心与使命".into()),
         summary: Set(Some("push benchmark".into())),
         body_md: Set("正文".into()),
-        media: Set(serde_json::json!([])),
+        media: Set(Default::default()),
         study_minutes: Set(0),
         created_by: Set(None),
         created_at: Set(now),

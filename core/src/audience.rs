@@ -10,7 +10,9 @@
 use std::collections::HashSet;
 
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
-use sea_orm::{ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{
+    ColumnTrait, Condition, EntityTrait, FromJsonQueryResult, PaginatorTrait, QueryFilter,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::Core;
@@ -23,7 +25,8 @@ pub const MAX_UNITS: usize = 500;
 pub const MAX_TAGS: usize = 100;
 pub const MAX_MEMBERS: usize = 10_000;
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// Stored as JSON in `broadcasts.audience`, `meetings.audience` and `meeting_series.audience`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, FromJsonQueryResult)]
 pub struct Audience {
     #[serde(default)]
     pub all: bool,

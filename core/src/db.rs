@@ -1,11 +1,14 @@
-//! Connecting to the database and applying the schema.
+//! Connecting to the database and applying the schema; loading rows by a list of ids.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use fingertip_migrations::{Migrator, MigratorTrait};
+use sea_orm::sea_query::ValueType;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr,
+    ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
+    DatabaseTransaction, DbErr, EntityTrait, IdenStatic, ModelTrait, QueryFilter, Select,
     SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
@@ -87,4 +90,130 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
 pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
     use sea_orm::ConnectionTrait;
     db.execute_unprepared("SELECT 1").await.map(|_| ())
+}
+
+/// Most ids in one `IN (…)` list.
+pub const IN_CHUNK: usize = 500;
+
+/// The rows of `E` whose `key` column (a unique one: the primary key, say) holds one of `ids`,
+/// by that key. Ids without a row are simply missing from the map. The ids are sent
+/// [`IN_CHUNK`] to a query.
+pub async fn load_by_ids<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    key: E::Column,
+    ids: impl IntoIterator<Item = i64>,
+) -> Result<HashMap<i64, E::Model>, DbErr> {
+    let mut out = HashMap::new();
+    for m in load_in_chunks(db, E::find(), key, ids).await? {
+        out.insert(key_of(&m, key)?, m);
+    }
+    Ok(out)
+}
+
+/// The rows of `query` whose `key` column holds one of `ids`, grouped by that key, each group
+/// in the order of `query`: for a key that many rows share (a member's tags). The ids are sent
+/// [`IN_CHUNK`] to a query.
+pub async fn load_grouped_by_ids<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    query: Select<E>,
+    key: E::Column,
+    ids: impl IntoIterator<Item = i64>,
+) -> Result<HashMap<i64, Vec<E::Model>>, DbErr> {
+    let mut out: HashMap<i64, Vec<E::Model>> = HashMap::new();
+    for m in load_in_chunks(db, query, key, ids).await? {
+        out.entry(key_of(&m, key)?).or_default().push(m);
+    }
+    Ok(out)
+}
+
+/// `query` once per chunk of the distinct `ids`, narrowed to `key IN (chunk)`.
+async fn load_in_chunks<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    query: Select<E>,
+    key: E::Column,
+    ids: impl IntoIterator<Item = i64>,
+) -> Result<Vec<E::Model>, DbErr> {
+    let mut ids: Vec<i64> = ids.into_iter().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut rows = Vec::new();
+    for chunk in ids.chunks(IN_CHUNK) {
+        let narrowed = query.clone().filter(key.is_in(chunk.iter().copied()));
+        rows.extend(narrowed.all(db).await?);
+    }
+    Ok(rows)
+}
+
+fn key_of<M: ModelTrait>(m: &M, key: <M::Entity as EntityTrait>::Column) -> Result<i64, DbErr> {
+    <i64 as ValueType>::try_from(m.get(key))
+        .map_err(|_| DbErr::Type(format!("{} is not an integer key", key.as_str())))
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+    use sea_orm::{EntityTrait, QueryOrder, Set};
+
+    use super::*;
+    use crate::auth::Role;
+    use crate::entities::{member_tags, members};
+
+    #[tokio::test]
+    async fn rows_load_by_ids_across_chunks_once_each() {
+        let opts = DbOptions {
+            max_connections: Some(1),
+            ..Default::default()
+        };
+        let db = connect("sqlite::memory:", &opts).await.unwrap();
+        migrate(&db).await.unwrap();
+        let now = Utc::now();
+        let n = IN_CHUNK as i64 * 2 + 3;
+        members::Entity::insert_many((1..=n).map(|i| members::ActiveModel {
+            id: Set(i),
+            name: Set(format!("m{i}")),
+            role: Set(Role::Member),
+            active: Set(true),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }))
+        .exec_without_returning(&db)
+        .await
+        .unwrap();
+        member_tags::Entity::insert_many([(1, "b"), (1, "a"), (n, "c")].map(|(m, t)| {
+            member_tags::ActiveModel {
+                member_id: Set(m),
+                tag: Set(t.into()),
+            }
+        }))
+        .exec_without_returning(&db)
+        .await
+        .unwrap();
+
+        // Every id, some twice, and one without a row.
+        let ids = (1..=n).chain([1, n, n + 1]);
+        let found = load_by_ids::<members::Entity>(&db, members::Column::Id, ids)
+            .await
+            .unwrap();
+        assert_eq!(found.len(), n as usize);
+        assert!((1..=n).all(|i| found[&i].name == format!("m{i}")));
+
+        let tags = load_grouped_by_ids(
+            &db,
+            member_tags::Entity::find().order_by_asc(member_tags::Column::Tag),
+            member_tags::Column::MemberId,
+            [n, 1, 2],
+        )
+        .await
+        .unwrap();
+        let words = |m: i64| tags[&m].iter().map(|t| t.tag.as_str()).collect::<Vec<_>>();
+        assert_eq!(words(1), ["a", "b"]);
+        assert_eq!(words(n), ["c"]);
+        assert!(!tags.contains_key(&2));
+
+        let none = load_by_ids::<members::Entity>(&db, members::Column::Id, [])
+            .await
+            .unwrap();
+        assert!(none.is_empty());
+    }
 }

@@ -130,8 +130,3 @@ impl Violations {
         })
     }
 }
-
-/// A value as stored in a JSON column. Our own types always serialise; a failure is a bug.
-pub fn to_json<T: serde::Serialize>(value: &T) -> CoreResult<serde_json::Value> {
-    serde_json::to_value(value).map_err(|e| CoreError::Internal(e.to_string()))
-}

@@ -4,22 +4,22 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect};
 
 use crate::Core;
+use crate::db::{IN_CHUNK, load_by_ids};
 use crate::entities::{broadcasts, inbox_items, posts};
 use crate::error::{CoreError, CoreResult};
-use crate::paging::{Page, PageRequest};
-use crate::posts::{Media, media_of};
+use crate::paging::{Order, Page, PageRequest};
+use crate::posts::{Media, PostKind, media_of};
 
 #[derive(Debug, Clone)]
 pub struct InboxItem {
     pub id: i64,
     pub broadcast_id: i64,
     pub post_id: i64,
-    pub kind: String,
+    /// The post's kind (`None` only if the post were gone, which nothing does).
+    pub kind: Option<PostKind>,
     pub title: String,
     pub summary: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -49,7 +49,7 @@ fn item(
         id: row.id,
         broadcast_id: row.broadcast_id,
         post_id: row.post_id,
-        kind: post.map(|p| p.kind.clone()).unwrap_or_default(),
+        kind: post.map(|p| p.kind),
         title: post.map(|p| p.title.clone()).unwrap_or_default(),
         summary: post.and_then(|p| p.summary.clone()),
         created_at: row.created_at,
@@ -69,24 +69,21 @@ pub async fn list(
     if unread_only {
         cond = cond.add(inbox_items::Column::ReadAt.is_null());
     }
-    if let Some(after) = page.after {
-        cond = cond.add(inbox_items::Column::Id.lt(after));
-    }
-    let rows = inbox_items::Entity::find()
-        .filter(cond)
-        .order_by_desc(inbox_items::Column::Id)
-        .limit(page.limit + 1)
-        .all(&core.db)
+    let page = page
+        .by_key(
+            inbox_items::Entity::find().filter(cond),
+            inbox_items::Column::Id,
+            Order::Descending,
+            |q| q.all(&core.db),
+            |i: &inbox_items::Model| i.id,
+        )
         .await?;
-    let post_ids: Vec<i64> = rows.iter().map(|r| r.post_id).collect();
+    let rows = &page.items;
     let bc_ids: Vec<i64> = rows.iter().map(|r| r.broadcast_id).collect();
-    let posts: HashMap<i64, posts::Model> = posts::Entity::find()
-        .filter(posts::Column::Id.is_in(post_ids))
-        .all(&core.db)
-        .await?
-        .into_iter()
-        .map(|p| (p.id, p))
-        .collect();
+    let posts =
+        load_by_ids::<posts::Entity>(&core.db, posts::Column::Id, rows.iter().map(|r| r.post_id))
+            .await?;
+    // Only the deadline of each broadcast (its audience can be long).
     let read_by: HashMap<i64, Option<DateTime<Utc>>> = broadcasts::Entity::find()
         .select_only()
         .column(broadcasts::Column::Id)
@@ -97,7 +94,7 @@ pub async fn list(
         .await?
         .into_iter()
         .collect();
-    let page = Page::from_rows(rows, page, |r| r.id).map(|r| {
+    let page = page.map(|r| {
         let rb = read_by.get(&r.broadcast_id).copied().flatten();
         let p = posts.get(&r.post_id);
         item(r, p, rb)
@@ -186,9 +183,6 @@ async fn announce_unread(core: &Core, member_id: i64) {
         ),
     }
 }
-
-/// Most ids in one `IN (…)` list.
-const IN_CHUNK: usize = 500;
 
 /// The items that one broadcast occurrence put into these members' inboxes, as `(member id,
 /// item)`; members without such an item are left out. For live updates.

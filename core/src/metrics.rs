@@ -13,8 +13,10 @@ use sea_orm::{
 };
 
 use crate::Core;
+use crate::broadcasts::Status;
 use crate::entities::{broadcasts, push_deliveries};
 use crate::error::CoreResult;
+use crate::push::DeliveryStatus;
 
 pub const HTTP_REQUESTS: &str = "fingertip_http_requests_total";
 pub const HTTP_DURATION: &str = "fingertip_http_request_duration_seconds";
@@ -54,12 +56,12 @@ fn age(now: DateTime<Utc>, since: Option<DateTime<Utc>>) -> f64 {
 pub async fn observe(core: &Core) -> CoreResult<()> {
     let now = core.now();
     let due = broadcasts::Entity::find()
-        .filter(broadcasts::Column::Status.eq("scheduled"))
+        .filter(broadcasts::Column::Status.eq(Status::Scheduled))
         .filter(broadcasts::Column::NextRunAt.lte(now))
         .count(&core.db)
         .await?;
     let sending = broadcasts::Entity::find()
-        .filter(broadcasts::Column::Status.eq("sending"))
+        .filter(broadcasts::Column::Status.eq(Status::Sending))
         .count(&core.db)
         .await?;
     metrics::gauge!(QUEUE_BROADCASTS, "state" => "due").set(due as f64);
@@ -67,7 +69,7 @@ pub async fn observe(core: &Core) -> CoreResult<()> {
     let oldest: Option<DateTime<Utc>> = broadcasts::Entity::find()
         .select_only()
         .column_as(Expr::col(broadcasts::Column::NextRunAt).min(), "m")
-        .filter(broadcasts::Column::Status.is_in(["scheduled", "sending"]))
+        .filter(broadcasts::Column::Status.is_in([Status::Scheduled, Status::Sending]))
         .filter(broadcasts::Column::NextRunAt.lte(now))
         .into_tuple::<Option<DateTime<Utc>>>()
         .one(&core.db)
@@ -76,12 +78,12 @@ pub async fn observe(core: &Core) -> CoreResult<()> {
     metrics::gauge!(QUEUE_OLDEST_DUE).set(age(now, oldest));
 
     let pending = push_deliveries::Entity::find()
-        .filter(push_deliveries::Column::Status.eq("pending"))
+        .filter(push_deliveries::Column::Status.eq(DeliveryStatus::Pending))
         .filter(push_deliveries::Column::NextAttemptAt.lte(now))
         .count(&core.db)
         .await?;
     let in_flight = push_deliveries::Entity::find()
-        .filter(push_deliveries::Column::Status.eq("sending"))
+        .filter(push_deliveries::Column::Status.eq(DeliveryStatus::Sending))
         .count(&core.db)
         .await?;
     metrics::gauge!(QUEUE_PUSHES, "state" => "due").set(pending as f64);
@@ -89,7 +91,7 @@ pub async fn observe(core: &Core) -> CoreResult<()> {
     let oldest_push: Option<DateTime<Utc>> = push_deliveries::Entity::find()
         .select_only()
         .column_as(Expr::col(push_deliveries::Column::NextAttemptAt).min(), "m")
-        .filter(push_deliveries::Column::Status.eq("pending"))
+        .filter(push_deliveries::Column::Status.eq(DeliveryStatus::Pending))
         .filter(push_deliveries::Column::NextAttemptAt.lte(now))
         .into_tuple::<Option<DateTime<Utc>>>()
         .one(&core.db)

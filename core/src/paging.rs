@@ -1,7 +1,16 @@
 //! Cursor paging: `?limit=` (default 20, clamped to 1..=100) and an opaque `?cursor=`.
+//!
+//! A list service builds its query (filters, joins, the columns it wants) and hands it to
+//! [`PageRequest::by_key`] (lists in the order of a unique integer key: ids, the audit
+//! sequence) or [`PageRequest::by_position`] (lists in an order no unique key follows:
+//! meetings by their start). They add the cursor's condition, the order and `limit + 1`, run
+//! the query and cut the extra row into `next_cursor`; no service does that by hand.
+
+use std::future::Future;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sea_orm::{ColumnTrait, DbErr, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::error::{CoreError, CoreResult};
 
@@ -39,6 +48,67 @@ impl PageRequest {
     pub fn first(limit: u64) -> Self {
         Self { limit, after: None }
     }
+
+    /// This page of a list that runs along `key`, a unique integer column, in `order`: the
+    /// rows after the cursor's key, at most `limit` of them, and the next page's cursor when
+    /// more follow. `run` runs the prepared query (`|q| q.all(db)`, or `into_model` first);
+    /// `key_of` reads `key` back from a row.
+    pub async fn by_key<Q, C, T, Fut>(
+        self,
+        query: Q,
+        key: C,
+        order: Order,
+        run: impl FnOnce(Q) -> Fut,
+        key_of: impl Fn(&T) -> i64,
+    ) -> CoreResult<Page<T>>
+    where
+        Q: QueryFilter + QueryOrder + QuerySelect,
+        C: ColumnTrait,
+        Fut: Future<Output = Result<Vec<T>, DbErr>>,
+    {
+        let query = match (self.after, order) {
+            (None, _) => query,
+            (Some(after), Order::Ascending) => query.filter(key.gt(after)),
+            (Some(after), Order::Descending) => query.filter(key.lt(after)),
+        };
+        let query = match order {
+            Order::Ascending => query.order_by_asc(key),
+            Order::Descending => query.order_by_desc(key),
+        };
+        let rows = run(query.limit(self.limit + 1)).await?;
+        Ok(Page::from_rows(rows, self, key_of))
+    }
+
+    /// This page of a list in an order that no unique key follows (the query's own order,
+    /// which must be total): the cursor is the number of rows before the page.
+    pub async fn by_position<Q, T, Fut>(
+        self,
+        query: Q,
+        run: impl FnOnce(Q) -> Fut,
+    ) -> CoreResult<Page<T>>
+    where
+        Q: QuerySelect,
+        Fut: Future<Output = Result<Vec<T>, DbErr>>,
+    {
+        let skip = self.after.unwrap_or(0).max(0);
+        let mut rows = run(query.offset(skip as u64).limit(self.limit + 1)).await?;
+        let more = rows.len() as u64 > self.limit;
+        rows.truncate(self.limit as usize);
+        let next = skip + rows.len() as i64;
+        Ok(Page {
+            items: rows,
+            next_cursor: more.then(|| encode_cursor(next)),
+        })
+    }
+}
+
+/// Which way a list runs along its key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// Oldest first: the next page holds larger keys.
+    Ascending,
+    /// Newest first: the next page holds smaller keys.
+    Descending,
 }
 
 /// A page of results and the cursor of the next one (`None` on the last page).
@@ -50,7 +120,7 @@ pub struct Page<T> {
 
 impl<T> Page<T> {
     /// Builds a page from up to `limit + 1` fetched rows: the extra row only says that more exist.
-    pub fn from_rows(mut rows: Vec<T>, req: PageRequest, id_of: impl Fn(&T) -> i64) -> Self {
+    fn from_rows(mut rows: Vec<T>, req: PageRequest, id_of: impl Fn(&T) -> i64) -> Self {
         let more = rows.len() as u64 > req.limit;
         rows.truncate(req.limit as usize);
         let next_cursor = if more {
@@ -72,7 +142,7 @@ impl<T> Page<T> {
     }
 }
 
-pub fn encode_cursor(id: i64) -> String {
+fn encode_cursor(id: i64) -> String {
     URL_SAFE_NO_PAD.encode(format!("c1:{id}"))
 }
 
@@ -80,15 +150,6 @@ fn decode_cursor(c: &str) -> Option<i64> {
     let bytes = URL_SAFE_NO_PAD.decode(c).ok()?;
     let s = std::str::from_utf8(&bytes).ok()?;
     s.strip_prefix("c1:")?.parse().ok()
-}
-
-/// Parses an id that clients hold as an opaque string.
-pub fn parse_id(field: &str, raw: &str) -> CoreResult<i64> {
-    raw.trim()
-        .parse::<i64>()
-        .ok()
-        .filter(|v| *v > 0)
-        .ok_or_else(|| CoreError::invalid(field, "is not a valid id"))
 }
 
 #[cfg(test)]

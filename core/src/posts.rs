@@ -2,8 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    Set,
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, FromJsonQueryResult, QueryFilter, Set,
 };
 use serde::{Deserialize, Serialize};
 
@@ -16,16 +15,23 @@ use crate::auth::Actor;
 use crate::entities::posts;
 use crate::error::{CoreError, CoreResult, Violations};
 use crate::org::UnitTree;
-use crate::paging::{Page, PageRequest};
+use crate::paging::{Order, Page, PageRequest};
 
-pub const KINDS: [&str; 6] = [
-    "lesson",
-    "notice",
-    "announcement",
-    "disclosure",
-    "classroom",
-    "meeting",
-];
+crate::words! {
+    /// What a post is (`meeting`: a meeting's notice, usually written by the server).
+    pub enum PostKind {
+        Lesson = "lesson",
+        Notice = "notice",
+        Announcement = "announcement",
+        Disclosure = "disclosure",
+        Classroom = "classroom",
+        Meeting = "meeting",
+    }
+}
+
+/// The refusal of a word that is not a [`PostKind`].
+const KIND_CHOICES: &str =
+    "must be one of lesson, notice, announcement, disclosure, classroom, meeting";
 pub const MEDIA_KINDS: [&str; 5] = ["image", "video", "audio", "link", "file"];
 pub const MAX_MEDIA: usize = 20;
 pub const MAX_BODY_CHARS: usize = 100_000;
@@ -38,6 +44,10 @@ pub struct Media {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
 }
+
+/// A post's media as stored in `posts.media`: a JSON array of [`Media`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, FromJsonQueryResult)]
+pub struct MediaList(pub Vec<Media>);
 
 #[derive(Debug, Clone, Default)]
 pub struct PostInput {
@@ -66,7 +76,7 @@ pub struct PostView {
     pub id: i64,
     /// The unit the post belongs to; `None`: the whole organisation.
     pub unit_id: Option<i64>,
-    pub kind: String,
+    pub kind: PostKind,
     pub title: String,
     pub summary: Option<String>,
     pub body_md: String,
@@ -81,7 +91,7 @@ impl From<posts::Model> for PostView {
         Self {
             id: p.id,
             unit_id: p.unit_id,
-            media: media_of(&p),
+            media: p.media.0,
             kind: p.kind,
             title: p.title,
             summary: p.summary,
@@ -94,7 +104,7 @@ impl From<posts::Model> for PostView {
 }
 
 pub fn media_of(p: &posts::Model) -> Vec<Media> {
-    serde_json::from_value(p.media.clone()).unwrap_or_default()
+    p.media.0.clone()
 }
 
 fn check(
@@ -107,11 +117,7 @@ fn check(
     minutes: Option<i32>,
 ) {
     if let Some(k) = kind {
-        v.check(
-            KINDS.contains(&k),
-            "kind",
-            "must be one of lesson, notice, announcement, disclosure, classroom, meeting",
-        );
+        v.check(PostKind::parse(k).is_some(), "kind", KIND_CHOICES);
     }
     if let Some(t) = title {
         v.text(t, "title", 200);
@@ -151,15 +157,17 @@ fn check(
     }
 }
 
-fn media_json(media: &[Media]) -> serde_json::Value {
-    serde_json::to_value(media).unwrap_or(serde_json::Value::Array(vec![]))
-}
-
 fn norm_summary(s: Option<String>) -> Option<String> {
     s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
 }
 
-fn check_input(input: &PostInput) -> CoreResult<()> {
+/// The kind named by a client, once [`check`] has accepted it.
+fn kind_of(word: &str) -> CoreResult<PostKind> {
+    PostKind::parse(word).ok_or_else(|| CoreError::invalid("kind", KIND_CHOICES))
+}
+
+/// Checks a new post; its kind, parsed.
+fn check_input(input: &PostInput) -> CoreResult<PostKind> {
     let mut v = Violations::new();
     check(
         &mut v,
@@ -170,21 +178,23 @@ fn check_input(input: &PostInput) -> CoreResult<()> {
         Some(&input.media),
         input.study_minutes,
     );
-    v.finish()
+    v.finish()?;
+    kind_of(&input.kind)
 }
 
 fn new_row(
     actor: &Actor,
     unit_id: Option<i64>,
+    kind: PostKind,
     input: PostInput,
     now: DateTime<Utc>,
 ) -> posts::ActiveModel {
     posts::ActiveModel {
-        kind: Set(input.kind),
+        kind: Set(kind),
         title: Set(input.title.trim().to_string()),
         summary: Set(norm_summary(input.summary)),
         body_md: Set(input.body_md),
-        media: Set(media_json(&input.media)),
+        media: Set(MediaList(input.media)),
         study_minutes: Set(input.study_minutes.unwrap_or(0)),
         created_by: Set(Some(actor.member_id)),
         unit_id: Set(unit_id),
@@ -198,13 +208,15 @@ fn new_row(
 /// the organisation for an admin and to a secretary's own unit.
 pub async fn create(core: &Core, actor: &Actor, input: PostInput) -> CoreResult<PostView> {
     access::require_manager(actor)?;
-    check_input(&input)?;
+    let kind = check_input(&input)?;
     let tree = UnitTree::load(&core.db).await?;
     let unit_id = access::owner_unit(&tree, actor, input.unit_id)?;
     let now = core.now();
     let txn = crate::db::begin_write(&core.db).await?;
-    let summary = json!({"kind": input.kind, "title": input.title.trim(), "unit_id": unit_id});
-    let row = new_row(actor, unit_id, input, now).insert(&txn).await?;
+    let summary = json!({"kind": kind, "title": input.title.trim(), "unit_id": unit_id});
+    let row = new_row(actor, unit_id, kind, input, now)
+        .insert(&txn)
+        .await?;
     audit::append(
         &txn,
         now,
@@ -226,8 +238,8 @@ pub(crate) async fn create_part_of(
     unit_id: Option<i64>,
     input: PostInput,
 ) -> CoreResult<PostView> {
-    check_input(&input)?;
-    Ok(new_row(actor, unit_id, input, core.now())
+    let kind = check_input(&input)?;
+    Ok(new_row(actor, unit_id, kind, input, core.now())
         .insert(&core.db)
         .await?
         .into())
@@ -296,7 +308,7 @@ pub async fn patch(core: &Core, actor: &Actor, id: i64, p: PostPatch) -> CoreRes
         .to_string();
     let mut am: posts::ActiveModel = row.into();
     if let Some(k) = p.kind {
-        am.kind = Set(k);
+        am.kind = Set(kind_of(&k)?);
         changed.push("kind");
     }
     if let Some(t) = p.title {
@@ -312,7 +324,7 @@ pub async fn patch(core: &Core, actor: &Actor, id: i64, p: PostPatch) -> CoreRes
         changed.push("body_md");
     }
     if let Some(m) = p.media {
-        am.media = Set(media_json(&m));
+        am.media = Set(MediaList(m));
         changed.push("media");
     }
     if let Some(m) = p.study_minutes {
@@ -337,13 +349,7 @@ pub async fn list(
     access::require_manager(actor)?;
     let mut cond = Condition::all();
     if let Some(k) = kind {
-        if !KINDS.contains(&k) {
-            return Err(CoreError::invalid(
-                "kind",
-                "must be one of lesson, notice, announcement, disclosure, classroom, meeting",
-            ));
-        }
-        cond = cond.add(posts::Column::Kind.eq(k));
+        cond = cond.add(posts::Column::Kind.eq(kind_of(k)?));
     }
     let tree = UnitTree::load(&core.db).await?;
     if let Some(units) = tree.scope_of(actor).units() {
@@ -353,14 +359,14 @@ pub async fn list(
                 .add(posts::Column::UnitId.is_in(units)),
         );
     }
-    if let Some(after) = page.after {
-        cond = cond.add(posts::Column::Id.lt(after));
-    }
-    let rows = posts::Entity::find()
-        .filter(cond)
-        .order_by_desc(posts::Column::Id)
-        .limit(page.limit + 1)
-        .all(&core.db)
+    let rows = page
+        .by_key(
+            posts::Entity::find().filter(cond),
+            posts::Column::Id,
+            Order::Descending,
+            |q| q.all(&core.db),
+            |p: &posts::Model| p.id,
+        )
         .await?;
-    Ok(Page::from_rows(rows, page, |r| r.id).map(PostView::from))
+    Ok(rows.map(PostView::from))
 }

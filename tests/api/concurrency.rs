@@ -133,7 +133,7 @@ async fn workers_running_at_once_fan_a_broadcast_out_exactly_once() {
                 }
             }
         }
-        if b.status != "sending" || Instant::now() > deadline {
+        if b.status.as_str() != "sending" || Instant::now() > deadline {
             break b.status;
         }
         tokio::time::sleep(StdDuration::from_millis(1)).await;
@@ -146,7 +146,11 @@ async fn workers_running_at_once_fan_a_broadcast_out_exactly_once() {
         t.await.expect("worker task ends cleanly");
     }
 
-    assert_eq!(status, "sent", "the fan-out finished within the deadline");
+    assert_eq!(
+        status.as_str(),
+        "sent",
+        "the fan-out finished within the deadline"
+    );
     let distinct: BTreeSet<&String> = holders.iter().collect();
     assert_eq!(
         distinct.len(),
@@ -205,7 +209,7 @@ async fn workers_running_at_once_share_many_broadcasts_and_send_each_once() {
                     .await
                     .unwrap()
                     .unwrap();
-                all_sent &= b.status == "sent";
+                all_sent &= b.status.as_str() == "sent";
             }
             if all_sent || Instant::now() > deadline {
                 stop.cancel();

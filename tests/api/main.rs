@@ -18,6 +18,7 @@ mod meeting_series;
 mod meetings;
 mod ops;
 mod org;
+mod paging;
 mod posts;
 mod push;
 mod recurrence;

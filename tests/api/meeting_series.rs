@@ -255,7 +255,7 @@ async fn crashed_between_create_and_advance(org: &Org) -> i64 {
         ends_at: first_friday() + Duration::hours(3),
         place: row.place.clone(),
         agenda: Some(row.agenda.clone()),
-        audience: serde_json::from_value(row.audience.clone()).unwrap(),
+        audience: row.audience.clone(),
         timezone: Some(row.timezone.clone()),
         ..Default::default()
     };

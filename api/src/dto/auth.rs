@@ -3,7 +3,7 @@ use fingertip_core::org::MemberView;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::common::id_str;
+use super::common::Id;
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct AdminLoginRequest {
@@ -44,9 +44,11 @@ pub struct LogoutRequest {
 /// The caller as the mini-program shows them.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Me {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: Id,
     pub name: String,
-    pub unit_id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub unit_id: Option<Id>,
     /// member, secretary or admin
     #[schema(value_type = super::enums::RoleSchema)]
     pub role: String,
@@ -57,9 +59,9 @@ pub struct Me {
 impl From<MemberView> for Me {
     fn from(m: MemberView) -> Self {
         Self {
-            id: id_str(m.id),
+            id: Id(m.id),
             name: m.name,
-            unit_id: m.unit_id.map(id_str),
+            unit_id: m.unit_id.map(Id),
             role: m.role.as_str().into(),
             tags: m.tags,
             wechat_bound: m.wechat_bound,

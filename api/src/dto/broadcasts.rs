@@ -1,13 +1,13 @@
 use chrono::{DateTime, FixedOffset, Utc};
 use fingertip_core::audience::Audience;
 use fingertip_core::auth::Role;
-use fingertip_core::broadcasts::{BroadcastView, RecipientView, Stats};
+use fingertip_core::broadcasts::{BroadcastView, Channel, RecipientView, Stats, Status};
 use fingertip_core::push::deliveries::ChannelStats;
 use fingertip_core::{CoreError, CoreResult};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::common::{IdIn, double_option, id_str, parse_ids};
+use super::common::{Id, IdIn, double_option, parse_ids};
 
 /// `{"all": true}`, or any of the selectors: the given filters (units with their subtrees,
 /// roles, tags) must all hold, and `member_ids` adds people on top.
@@ -17,7 +17,7 @@ pub struct AudienceBody {
     pub all: bool,
     #[serde(default)]
     #[schema(value_type = Vec<String>, max_items = 500)]
-    pub unit_ids: Vec<IdInOut>,
+    pub unit_ids: Vec<IdIn>,
     #[serde(default)]
     #[schema(value_type = Vec<super::enums::RoleSchema>, max_items = 3)]
     pub roles: Vec<String>,
@@ -26,24 +26,7 @@ pub struct AudienceBody {
     pub tags: Vec<String>,
     #[serde(default)]
     #[schema(value_type = Vec<String>, max_items = 10000)]
-    pub member_ids: Vec<IdInOut>,
-}
-
-/// An id read as a string or number and written as a string.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(untagged)]
-pub enum IdInOut {
-    Str(String),
-    Num(i64),
-}
-
-impl IdInOut {
-    fn to_in(&self) -> IdIn {
-        match self {
-            IdInOut::Str(s) => IdIn::Str(s.clone()),
-            IdInOut::Num(n) => IdIn::Num(*n),
-        }
-    }
+    pub member_ids: Vec<IdIn>,
 }
 
 impl AudienceBody {
@@ -58,20 +41,10 @@ impl AudienceBody {
             .collect::<CoreResult<Vec<_>>>()?;
         Ok(Audience {
             all: self.all,
-            unit_ids: parse_ids(
-                "audience.unit_ids",
-                &self.unit_ids.iter().map(IdInOut::to_in).collect::<Vec<_>>(),
-            )?,
+            unit_ids: parse_ids("audience.unit_ids", &self.unit_ids)?,
             roles,
             tags: self.tags.clone(),
-            member_ids: parse_ids(
-                "audience.member_ids",
-                &self
-                    .member_ids
-                    .iter()
-                    .map(IdInOut::to_in)
-                    .collect::<Vec<_>>(),
-            )?,
+            member_ids: parse_ids("audience.member_ids", &self.member_ids)?,
             scope_units: None,
             meeting: None,
         })
@@ -80,18 +53,10 @@ impl AudienceBody {
     pub fn from_core(a: &Audience) -> Self {
         Self {
             all: a.all,
-            unit_ids: a
-                .unit_ids
-                .iter()
-                .map(|i| IdInOut::Str(id_str(*i)))
-                .collect(),
+            unit_ids: a.unit_ids.iter().map(|i| IdIn::from(*i)).collect(),
             roles: a.roles.iter().map(|r| r.as_str().to_string()).collect(),
             tags: a.tags.clone(),
-            member_ids: a
-                .member_ids
-                .iter()
-                .map(|i| IdInOut::Str(id_str(*i)))
-                .collect(),
+            member_ids: a.member_ids.iter().map(|i| IdIn::from(*i)).collect(),
         }
     }
 }
@@ -197,18 +162,21 @@ impl From<Stats> for StatsBody {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BroadcastResponse {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: Id,
     /// The unit the broadcast belongs to; null: the whole organisation (an admin's).
-    pub unit_id: Option<String>,
-    pub post_id: String,
+    #[schema(value_type = Option<String>)]
+    pub unit_id: Option<Id>,
+    #[schema(value_type = String)]
+    pub post_id: Id,
     /// The post's title.
     pub title: String,
     /// scheduled, sending, sent, canceled or failed
     #[schema(value_type = super::enums::BroadcastStatusSchema)]
-    pub status: String,
+    pub status: Status,
     pub audience: AudienceBody,
     #[schema(value_type = Vec<super::enums::ChannelSchema>)]
-    pub channels: Vec<String>,
+    pub channels: Vec<Channel>,
     pub send_at: DateTime<Utc>,
     /// The occurrence that is due or being sent; null once nothing is left to send.
     pub next_run_at: Option<DateTime<Utc>>,
@@ -233,22 +201,13 @@ pub struct BroadcastResponse {
 impl BroadcastResponse {
     pub fn new(b: BroadcastView, stats: Option<Stats>) -> Self {
         Self {
-            id: id_str(b.id),
-            unit_id: b.unit_id.map(id_str),
-            post_id: id_str(b.post_id),
+            id: Id(b.id),
+            unit_id: b.unit_id.map(Id),
+            post_id: Id(b.post_id),
             title: b.title,
-            status: b.status.as_str().into(),
+            status: b.status,
             audience: AudienceBody::from_core(&b.audience),
-            channels: b
-                .channels
-                .iter()
-                .map(|c| {
-                    serde_json::to_value(c)
-                        .ok()
-                        .and_then(|v| v.as_str().map(String::from))
-                        .unwrap_or_default()
-                })
-                .collect(),
+            channels: b.channels,
             send_at: b.send_at,
             next_run_at: b.next_run_at,
             recurrence: b.recurrence,
@@ -289,9 +248,11 @@ pub struct RecipientQuery {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RecipientResponse {
-    pub member_id: String,
+    #[schema(value_type = String)]
+    pub member_id: Id,
     pub name: String,
-    pub unit_id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub unit_id: Option<Id>,
     pub delivered_at: DateTime<Utc>,
     pub read_at: Option<DateTime<Utc>>,
     /// The pushes to this member (every channel and reminder round), with the last error of
@@ -305,9 +266,9 @@ impl RecipientResponse {
         push: Vec<fingertip_core::push::deliveries::DeliveryView>,
     ) -> Self {
         Self {
-            member_id: id_str(r.member_id),
+            member_id: Id(r.member_id),
             name: r.name,
-            unit_id: r.unit_id.map(id_str),
+            unit_id: r.unit_id.map(Id),
             delivered_at: r.delivered_at,
             read_at: r.read_at,
             push: push.into_iter().map(Into::into).collect(),

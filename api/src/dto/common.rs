@@ -3,6 +3,39 @@ use fingertip_core::{CoreError, CoreResult};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+/// An id on the wire. Ours are positive integers that clients hold as opaque strings: an `Id`
+/// is always written as a string (`"42"`). In the document a response's id field is a string
+/// (`#[schema(value_type = String)]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Id(pub i64);
+
+impl Id {
+    /// The one reading of an id's text: a positive integer, nothing around it. A path segment
+    /// is read as it is (anything else names nothing: 404); a body or query value is trimmed
+    /// first (anything else is a 400 naming the field), see [`IdIn::parse`] and [`query_id`].
+    pub fn parse(text: &str) -> Option<Id> {
+        Self::valid(text.parse().ok()?)
+    }
+
+    fn valid(n: i64) -> Option<Id> {
+        (n > 0).then_some(Id(n))
+    }
+}
+
+impl From<i64> for Id {
+    fn from(n: i64) -> Self {
+        Id(n)
+    }
+}
+
+impl Serialize for Id {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0)
+    }
+}
+
+// Checked by `IdIn::parse`, so that a bad one is a 400 naming its field; written back as a
+// string. (The doc comment below is the schema's description in the OpenAPI document.)
 /// An id as a client sends it: a string (preferred) or a number.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(untagged)]
@@ -13,12 +46,25 @@ pub enum IdIn {
 
 impl IdIn {
     pub fn parse(&self, field: &str) -> CoreResult<i64> {
-        let v = match self {
-            IdIn::Str(s) => s.trim().parse::<i64>().ok(),
-            IdIn::Num(n) => Some(*n),
-        };
-        v.filter(|v| *v > 0)
-            .ok_or_else(|| CoreError::invalid(field, "is not a valid id"))
+        match self {
+            IdIn::Str(s) => query_id(field, s),
+            IdIn::Num(n) => Id::valid(*n).map(|id| id.0).ok_or_else(|| not_an_id(field)),
+        }
+    }
+}
+
+impl From<i64> for IdIn {
+    fn from(n: i64) -> Self {
+        IdIn::Num(n)
+    }
+}
+
+impl Serialize for IdIn {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            IdIn::Str(v) => s.serialize_str(v),
+            IdIn::Num(n) => Id(*n).serialize(s),
+        }
     }
 }
 
@@ -26,8 +72,16 @@ pub fn parse_ids(field: &str, ids: &[IdIn]) -> CoreResult<Vec<i64>> {
     ids.iter().map(|i| i.parse(field)).collect()
 }
 
-pub fn id_str(id: i64) -> String {
-    id.to_string()
+/// An id given as a query parameter (or a body's string): trimmed, then [`Id::parse`]; a 400
+/// naming `field` when it is not one.
+pub fn query_id(field: &str, raw: &str) -> CoreResult<i64> {
+    Id::parse(raw.trim())
+        .map(|id| id.0)
+        .ok_or_else(|| not_an_id(field))
+}
+
+fn not_an_id(field: &str) -> CoreError {
+    CoreError::invalid(field, "is not a valid id")
 }
 
 /// `?limit=&cursor=`
@@ -68,4 +122,44 @@ where
     D: serde::Deserializer<'de>,
 {
     Option::<T>::deserialize(de).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn ids_go_out_as_strings_and_come_in_as_strings_or_numbers() {
+        assert_eq!(serde_json::to_value(Id(42)).unwrap(), json!("42"));
+        assert_eq!(
+            serde_json::to_value(vec![IdIn::from(7), IdIn::Str("8".into())]).unwrap(),
+            json!(["7", "8"])
+        );
+        for (given, want) in [
+            (json!("42"), Some(42)),
+            (json!(" 42 "), Some(42)),
+            (json!(42), Some(42)),
+            (json!("0"), None),
+            (json!(-3), None),
+            (json!("4x"), None),
+            (json!(""), None),
+        ] {
+            let id: IdIn = serde_json::from_value(given.clone()).unwrap();
+            assert_eq!(id.parse("post_id").ok(), want, "{given}");
+        }
+        let err = IdIn::Str("x".into()).parse("post_id").unwrap_err();
+        assert!(matches!(err, CoreError::Validation { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn a_path_id_is_read_as_it_is_and_a_query_id_trimmed() {
+        assert_eq!(Id::parse("17"), Some(Id(17)));
+        for bad in [" 17", "17 ", "0", "-1", "1.5", "", "abc"] {
+            assert_eq!(Id::parse(bad), None, "{bad:?}");
+        }
+        assert_eq!(query_id("unit_id", " 17 ").unwrap(), 17);
+        assert!(query_id("unit_id", "0").is_err());
+    }
 }

@@ -3,14 +3,17 @@ use fingertip_core::inbox::{InboxItem, InboxItemDetail};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::common::id_str;
+use super::common::Id;
 use super::posts::MediaBody;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct InboxItemResponse {
-    pub id: String,
-    pub broadcast_id: String,
-    pub post_id: String,
+    #[schema(value_type = String)]
+    pub id: Id,
+    #[schema(value_type = String)]
+    pub broadcast_id: Id,
+    #[schema(value_type = String)]
+    pub post_id: Id,
     #[schema(value_type = super::enums::PostKindSchema)]
     pub kind: String,
     pub title: String,
@@ -23,10 +26,11 @@ pub struct InboxItemResponse {
 impl From<InboxItem> for InboxItemResponse {
     fn from(i: InboxItem) -> Self {
         Self {
-            id: id_str(i.id),
-            broadcast_id: id_str(i.broadcast_id),
-            post_id: id_str(i.post_id),
-            kind: i.kind,
+            id: Id(i.id),
+            broadcast_id: Id(i.broadcast_id),
+            post_id: Id(i.post_id),
+            // Posts are never deleted, so the kind is there; an empty word if it were not.
+            kind: i.kind.map_or("", |k| k.as_str()).to_string(),
             title: i.title,
             summary: i.summary,
             created_at: i.created_at,
@@ -80,7 +84,8 @@ pub struct UnreadCountResponse {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ReadResponse {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: Id,
     pub read_at: DateTime<Utc>,
     pub unread_count: u64,
 }

@@ -5,7 +5,7 @@ use fingertip_core::org::{MemberView, UnitNode};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::common::{IdIn, double_option, id_str};
+use super::common::{Id, IdIn, double_option};
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateUnitRequest {
@@ -16,9 +16,11 @@ pub struct CreateUnitRequest {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UnitResponse {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: Id,
     pub name: String,
-    pub parent_id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub parent_id: Option<Id>,
     #[schema(no_recursion)]
     pub children: Vec<UnitResponse>,
 }
@@ -26,9 +28,9 @@ pub struct UnitResponse {
 impl From<UnitNode> for UnitResponse {
     fn from(u: UnitNode) -> Self {
         Self {
-            id: id_str(u.id),
+            id: Id(u.id),
             name: u.name,
-            parent_id: u.parent_id.map(id_str),
+            parent_id: u.parent_id.map(Id),
             children: u.children.into_iter().map(Into::into).collect(),
         }
     }
@@ -85,9 +87,11 @@ pub fn parse_role(raw: Option<&str>) -> fingertip_core::CoreResult<Option<Role>>
 /// A member as admins see them.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MemberResponse {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: Id,
     pub name: String,
-    pub unit_id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub unit_id: Option<Id>,
     #[schema(value_type = super::enums::RoleSchema)]
     pub role: String,
     pub tags: Vec<String>,
@@ -106,9 +110,9 @@ pub struct MemberResponse {
 impl From<MemberView> for MemberResponse {
     fn from(m: MemberView) -> Self {
         Self {
-            id: id_str(m.id),
+            id: Id(m.id),
             name: m.name,
-            unit_id: m.unit_id.map(id_str),
+            unit_id: m.unit_id.map(Id),
             role: m.role.as_str().into(),
             tags: m.tags,
             phone: m.phone,

@@ -3,7 +3,7 @@ use fingertip_core::posts::{Media, PostView};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::common::{double_option, id_str};
+use super::common::{Id, double_option};
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct MediaBody {
@@ -77,11 +77,13 @@ pub struct PatchPostRequest {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PostResponse {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: Id,
     /// The unit the post belongs to; null: the whole organisation (an admin's).
-    pub unit_id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub unit_id: Option<Id>,
     #[schema(value_type = super::enums::PostKindSchema)]
-    pub kind: String,
+    pub kind: fingertip_core::posts::PostKind,
     pub title: String,
     pub summary: Option<String>,
     pub body_md: String,
@@ -94,8 +96,8 @@ pub struct PostResponse {
 impl From<PostView> for PostResponse {
     fn from(p: PostView) -> Self {
         Self {
-            id: id_str(p.id),
-            unit_id: p.unit_id.map(id_str),
+            id: Id(p.id),
+            unit_id: p.unit_id.map(Id),
             kind: p.kind,
             title: p.title,
             summary: p.summary,

@@ -39,7 +39,7 @@ pub struct TemplateResponse {
     /// lesson, notice, announcement, disclosure, classroom, meeting, or reminder (used for
     /// reminders of any kind when set).
     #[schema(value_type = super::enums::TemplateKindSchema)]
-    pub kind: String,
+    pub kind: fingertip_core::push::templates::TemplateKind,
     pub template_id: String,
     pub page: Option<String>,
     #[schema(value_type = BTreeMap<String, super::enums::SourceSchema>)]
@@ -69,11 +69,11 @@ pub struct TemplateList {
 pub struct DeliveryResponse {
     /// wechat or wecom
     #[schema(value_type = super::enums::PushChannelSchema)]
-    pub channel: String,
+    pub channel: fingertip_core::broadcasts::Channel,
     /// 0 for the broadcast itself, n for the n-th reminder.
     pub round: i32,
     #[schema(value_type = super::enums::DeliveryStatusSchema)]
-    pub status: String,
+    pub status: fingertip_core::push::DeliveryStatus,
     pub attempts: i32,
     pub last_error_code: Option<i64>,
     pub last_error: Option<String>,

@@ -7,8 +7,8 @@ use fingertip_core::audit;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::dto::common::id_str;
-use crate::dto::{IdIn, Paged, parse_ids};
+use crate::dto::common::Id;
+use crate::dto::{Paged, query_id};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::Auth;
 
@@ -47,7 +47,8 @@ pub struct AuditEntryResponse {
     pub seq: i64,
     pub at: DateTime<Utc>,
     /// Null for an anonymous caller (a failed login) or the system.
-    pub actor_id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub actor_id: Option<Id>,
     pub actor_role: Option<String>,
     /// `broadcast.create`, `member.update`, `auth.login_failed`, …
     pub action: String,
@@ -84,7 +85,7 @@ pub async fn list_audit(
     };
     let f = audit::Filter {
         actor_member_id: match text(&q.actor_id, "actor_id", 20)? {
-            Some(a) => Some(parse_ids("actor_id", &[IdIn::Str(a)])?[0]),
+            Some(a) => Some(query_id("actor_id", &a)?),
             None => None,
         },
         action: text(&q.action, "action", 64)?,
@@ -97,7 +98,7 @@ pub async fn list_audit(
     Ok(web::Json(Paged::from_page(p, |e| AuditEntryResponse {
         seq: e.seq,
         at: e.at,
-        actor_id: e.actor_member_id.map(id_str),
+        actor_id: e.actor_member_id.map(Id),
         actor_role: e.actor_role,
         action: e.action,
         target_type: e.target_type,
@@ -125,7 +126,8 @@ pub struct AuditVerifyResponse {
 pub struct AuditMismatch {
     pub seq: i64,
     /// The row's id, when there is a row (a missing entry has none).
-    pub id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub id: Option<Id>,
     pub reason: String,
 }
 
@@ -146,7 +148,7 @@ pub async fn verify_audit(
         last_hash: v.last_hash,
         first_mismatch: v.first_mismatch.map(|m| AuditMismatch {
             seq: m.seq,
-            id: m.id.map(id_str),
+            id: m.id.map(Id),
             reason: m.reason,
         }),
     }))

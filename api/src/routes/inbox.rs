@@ -5,7 +5,7 @@ use fingertip_core::Core;
 use fingertip_core::inbox;
 use fingertip_core::paging::PageRequest;
 
-use crate::dto::common::id_str;
+use crate::dto::common::Id;
 use crate::dto::inbox::*;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Auth, path_id};
@@ -77,7 +77,7 @@ pub async fn mark_read(
     let read_at = inbox::mark_read(&core, a.0.member_id, id).await?;
     let unread_count = inbox::unread_count(&core, a.0.member_id).await?;
     Ok(web::Json(ReadResponse {
-        id: id_str(id),
+        id: Id(id),
         read_at,
         unread_count,
     }))

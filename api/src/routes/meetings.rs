@@ -6,10 +6,10 @@ use actix_web::{HttpResponse, get, patch, post, put, web};
 use chrono::Utc;
 use fingertip_core::Core;
 use fingertip_core::meetings::{self, MeetingInput, MeetingPatch, record};
-use fingertip_core::paging::{PageRequest, parse_id};
+use fingertip_core::paging::PageRequest;
 
-use crate::dto::Paged;
 use crate::dto::meetings::*;
+use crate::dto::{Id, Paged, query_id};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Auth, optional_json, path_id};
 
@@ -36,7 +36,7 @@ fn unit_param(raw: Option<&str>) -> ApiResult<Option<i64>> {
     Ok(raw
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(|s| parse_id("unit_id", s))
+        .map(|s| query_id("unit_id", s))
         .transpose()?)
 }
 
@@ -99,7 +99,7 @@ pub async fn meetings_summary(
     let (year, kinds) = record::summary(&core, &a.0, unit, q.year).await?;
     Ok(web::Json(SummaryResponse {
         year,
-        unit_id: unit.map(|u| u.to_string()),
+        unit_id: unit.map(Id),
         kinds: kinds.into_iter().map(Into::into).collect(),
     }))
 }
@@ -246,7 +246,7 @@ pub async fn make_up(
         .map(|t| t.with_timezone(&Utc));
     let (b, n, read_by) = meetings::make_up(&core, &a.0, id, read_by).await?;
     Ok(HttpResponse::Created().json(MakeUpResponse {
-        broadcast_id: b.to_string(),
+        broadcast_id: Id(b),
         recipients: n,
         read_by,
     }))

@@ -8,7 +8,7 @@ use fingertip_core::push::consent;
 use futures_util::StreamExt;
 
 use crate::dto::org::*;
-use crate::dto::{Paged, parse_ids};
+use crate::dto::{Paged, query_id};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Auth, path_id};
 
@@ -55,7 +55,7 @@ pub async fn list_members(
 ) -> ApiResult<web::Json<Paged<MemberResponse>>> {
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     let unit_id = match q.unit_id.as_deref().filter(|u| !u.is_empty()) {
-        Some(u) => Some(parse_ids("unit_id", &[crate::dto::IdIn::Str(u.to_string())])?[0]),
+        Some(u) => Some(query_id("unit_id", u)?),
         None => None,
     };
     let f = MemberFilter {

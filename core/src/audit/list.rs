@@ -1,14 +1,14 @@
 //! Reading the log: newest first, filtered.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
 use serde_json::Value;
 
 use crate::Core;
 use crate::auth::Actor;
 use crate::entities::audit_log;
 use crate::error::CoreResult;
-use crate::paging::{Page, PageRequest};
+use crate::paging::{Order, Page, PageRequest};
 
 /// An entry as read back.
 #[derive(Debug, Clone)]
@@ -67,16 +67,16 @@ pub async fn list(
     if let Some(u) = f.until {
         cond = cond.add(audit_log::Column::At.lt(u));
     }
-    if let Some(after) = page.after {
-        cond = cond.add(audit_log::Column::Seq.lt(after));
-    }
-    let rows = audit_log::Entity::find()
-        .filter(cond)
-        .order_by_desc(audit_log::Column::Seq)
-        .limit(page.limit + 1)
-        .all(&core.db)
+    let rows = page
+        .by_key(
+            audit_log::Entity::find().filter(cond),
+            audit_log::Column::Seq,
+            Order::Descending,
+            |q| q.all(&core.db),
+            |e: &audit_log::Model| e.seq,
+        )
         .await?;
-    Ok(Page::from_rows(rows, page, |r| r.seq).map(|r| Entry {
+    Ok(rows.map(|r| Entry {
         seq: r.seq,
         at: r.at,
         actor_member_id: r.actor_member_id,

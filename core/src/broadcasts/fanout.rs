@@ -64,7 +64,7 @@ pub enum Outcome {
 pub async fn promote_due(core: &Core) -> CoreResult<u64> {
     let now = core.now();
     let due = broadcasts::Entity::find()
-        .filter(broadcasts::Column::Status.eq(Status::Scheduled.as_str()))
+        .filter(broadcasts::Column::Status.eq(Status::Scheduled))
         .filter(broadcasts::Column::NextRunAt.lte(now))
         .order_by_asc(broadcasts::Column::NextRunAt)
         .limit(100)
@@ -76,10 +76,7 @@ pub async fn promote_due(core: &Core) -> CoreResult<u64> {
         // Workers that were down for a while: run only the latest occurrence that is due.
         let run_at = latest_due(&b, at, now);
         let r = broadcasts::Entity::update_many()
-            .col_expr(
-                broadcasts::Column::Status,
-                Expr::value(Status::Sending.as_str()),
-            )
+            .col_expr(broadcasts::Column::Status, Expr::value(Status::Sending))
             .col_expr(broadcasts::Column::NextRunAt, Expr::value(run_at))
             .col_expr(
                 broadcasts::Column::Occurrence,
@@ -88,7 +85,7 @@ pub async fn promote_due(core: &Core) -> CoreResult<u64> {
             .col_expr(broadcasts::Column::FanoutCursor, Expr::value(0i64))
             .col_expr(broadcasts::Column::UpdatedAt, Expr::value(now))
             .filter(broadcasts::Column::Id.eq(b.id))
-            .filter(broadcasts::Column::Status.eq(Status::Scheduled.as_str()))
+            .filter(broadcasts::Column::Status.eq(Status::Scheduled))
             .filter(broadcasts::Column::NextRunAt.eq(at))
             .exec(&core.db)
             .await?;
@@ -142,7 +139,7 @@ pub async fn claimable(core: &Core, worker: &str, limit: u64) -> CoreResult<Vec<
     Ok(broadcasts::Entity::find()
         .select_only()
         .column(broadcasts::Column::Id)
-        .filter(broadcasts::Column::Status.eq(Status::Sending.as_str()))
+        .filter(broadcasts::Column::Status.eq(Status::Sending))
         .filter(lease_free(core.now(), worker))
         .order_by_asc(broadcasts::Column::Id)
         .limit(limit)
@@ -163,7 +160,7 @@ pub async fn claim(
         .col_expr(broadcasts::Column::LeaseOwner, Expr::value(worker))
         .col_expr(broadcasts::Column::LeaseUntil, Expr::value(now + cfg.lease))
         .filter(broadcasts::Column::Id.eq(id))
-        .filter(broadcasts::Column::Status.eq(Status::Sending.as_str()))
+        .filter(broadcasts::Column::Status.eq(Status::Sending))
         .filter(lease_free(now, worker))
         .exec(&core.db)
         .await?;
@@ -224,15 +221,6 @@ pub async fn insert_range(
     Ok(r.rows_affected())
 }
 
-fn audience_of(b: &broadcasts::Model) -> CoreResult<Audience> {
-    serde_json::from_value(b.audience.clone()).map_err(|e| {
-        CoreError::Internal(format!(
-            "broadcast {} has an unreadable audience: {e}",
-            b.id
-        ))
-    })
-}
-
 async fn next_batch(
     db: &impl ConnectionTrait,
     audience: &Audience,
@@ -260,7 +248,7 @@ pub async fn run(
     cfg: &FanoutConfig,
     stop: &(dyn Fn() -> bool + Sync),
 ) -> CoreResult<Outcome> {
-    let audience = audience_of(&b)?;
+    let audience = b.audience.clone();
     let tree = UnitTree::load(&core.db).await?;
     let mut cursor = b.fanout_cursor;
     let mut inserted = 0u64;
@@ -289,7 +277,7 @@ pub async fn run(
             .col_expr(broadcasts::Column::LeaseUntil, Expr::value(now + cfg.lease))
             .filter(broadcasts::Column::Id.eq(b.id))
             .filter(broadcasts::Column::LeaseOwner.eq(worker))
-            .filter(broadcasts::Column::Status.eq(Status::Sending.as_str()))
+            .filter(broadcasts::Column::Status.eq(Status::Sending))
             .exec(&txn)
             .await?;
         if renewed.rows_affected == 0 {
@@ -336,7 +324,7 @@ async fn finish(
         Status::Sent
     };
     let done = broadcasts::Entity::update_many()
-        .col_expr(broadcasts::Column::Status, Expr::value(status.as_str()))
+        .col_expr(broadcasts::Column::Status, Expr::value(status))
         .col_expr(broadcasts::Column::NextRunAt, Expr::value(next))
         .col_expr(
             broadcasts::Column::OccurrencesSent,
@@ -354,7 +342,7 @@ async fn finish(
         )
         .filter(broadcasts::Column::Id.eq(b.id))
         .filter(broadcasts::Column::LeaseOwner.eq(worker))
-        .filter(broadcasts::Column::Status.eq(Status::Sending.as_str()))
+        .filter(broadcasts::Column::Status.eq(Status::Sending))
         .exec(&core.db)
         .await?;
     if done.rows_affected == 0 {
@@ -403,7 +391,7 @@ pub async fn refanout(core: &Core, id: i64, cfg: &FanoutConfig) -> CoreResult<u6
         .one(&core.db)
         .await?
         .ok_or(CoreError::NotFound("broadcast"))?;
-    let audience = audience_of(&b)?;
+    let audience = b.audience.clone();
     let tree = UnitTree::load(&core.db).await?;
     let (mut cursor, mut inserted) = (0, 0);
     loop {

@@ -5,5 +5,5 @@ pub mod schedule;
 pub mod service;
 pub mod stats;
 
-pub use service::{BroadcastInput, BroadcastView, Channel, Status};
+pub use service::{BroadcastInput, BroadcastView, Channel, Channels, Status};
 pub use stats::{RecipientState, RecipientView, Stats};

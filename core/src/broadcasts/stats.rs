@@ -2,16 +2,14 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
-};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, FromQueryResult, QueryFilter, QuerySelect};
 
 use crate::Core;
 use crate::auth::Actor;
 use crate::entities::{inbox_items, members};
 use crate::error::{CoreError, CoreResult};
 use crate::org::UnitTree;
-use crate::paging::{Page, PageRequest};
+use crate::paging::{Order, Page, PageRequest};
 use crate::push::deliveries::PushStats;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -111,10 +109,7 @@ pub async fn recipients(
         }
         None => {}
     }
-    if let Some(after) = page.after {
-        cond = cond.add(inbox_items::Column::Id.gt(after));
-    }
-    let rows = inbox_items::Entity::find()
+    let query = inbox_items::Entity::find()
         .select_only()
         .column_as(inbox_items::Column::Id, "inbox_id")
         .column(inbox_items::Column::MemberId)
@@ -125,18 +120,14 @@ pub async fn recipients(
         )
         .column_as(inbox_items::Column::CreatedAt, "delivered_at")
         .column(inbox_items::Column::ReadAt)
-        .join(
-            sea_orm::JoinType::InnerJoin,
-            inbox_items::Entity::belongs_to(members::Entity)
-                .from(inbox_items::Column::MemberId)
-                .to(members::Column::Id)
-                .into(),
-        )
-        .filter(cond)
-        .order_by_asc(inbox_items::Column::Id)
-        .limit(page.limit + 1)
-        .into_model::<RecipientView>()
-        .all(&core.db)
-        .await?;
-    Ok(Page::from_rows(rows, page, |r| r.inbox_id))
+        .inner_join(members::Entity)
+        .filter(cond);
+    page.by_key(
+        query,
+        inbox_items::Column::Id,
+        Order::Ascending,
+        |q| q.into_model::<RecipientView>().all(&core.db),
+        |r: &RecipientView| r.inbox_id,
+    )
+    .await
 }

@@ -6,9 +6,10 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
     pub post_id: i64,
-    pub audience: Json,
-    pub channels: Json,
-    pub status: String,
+    pub audience: crate::audience::Audience,
+    /// Always starts with `inbox`.
+    pub channels: crate::broadcasts::Channels,
+    pub status: crate::broadcasts::Status,
     pub send_at: DateTimeUtc,
     pub timezone: String,
     pub read_by: Option<DateTimeUtc>,
@@ -38,6 +39,44 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::posts::Entity",
+        from = "Column::PostId",
+        to = "super::posts::Column::Id",
+        on_delete = "Cascade"
+    )]
+    Post,
+    #[sea_orm(has_many = "super::inbox_items::Entity")]
+    InboxItems,
+    #[sea_orm(has_many = "super::push_deliveries::Entity")]
+    PushDeliveries,
+    #[sea_orm(has_many = "super::meeting_broadcasts::Entity")]
+    MeetingBroadcasts,
+}
+
+impl Related<super::posts::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Post.def()
+    }
+}
+
+impl Related<super::inbox_items::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::InboxItems.def()
+    }
+}
+
+impl Related<super::push_deliveries::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::PushDeliveries.def()
+    }
+}
+
+impl Related<super::meeting_broadcasts::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::MeetingBroadcasts.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

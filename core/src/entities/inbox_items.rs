@@ -14,6 +14,33 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::members::Entity",
+        from = "Column::MemberId",
+        to = "super::members::Column::Id",
+        on_delete = "Cascade"
+    )]
+    Member,
+    #[sea_orm(
+        belongs_to = "super::broadcasts::Entity",
+        from = "Column::BroadcastId",
+        to = "super::broadcasts::Column::Id",
+        on_delete = "Cascade"
+    )]
+    Broadcast,
+}
+
+impl Related<super::members::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Member.def()
+    }
+}
+
+impl Related<super::broadcasts::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Broadcast.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

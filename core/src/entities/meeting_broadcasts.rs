@@ -16,6 +16,33 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::meetings::Entity",
+        from = "Column::MeetingId",
+        to = "super::meetings::Column::Id",
+        on_delete = "Cascade"
+    )]
+    Meeting,
+    #[sea_orm(
+        belongs_to = "super::broadcasts::Entity",
+        from = "Column::BroadcastId",
+        to = "super::broadcasts::Column::Id",
+        on_delete = "Cascade"
+    )]
+    Broadcast,
+}
+
+impl Related<super::meetings::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Meeting.def()
+    }
+}
+
+impl Related<super::broadcasts::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Broadcast.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -13,9 +13,9 @@ pub struct Model {
     pub online_link: Option<String>,
     pub agenda: String,
     /// The invited audience of every occurrence (an `Audience`).
-    pub audience: Json,
+    pub audience: crate::audience::Audience,
     pub post_id: Option<i64>,
-    pub reminder_offsets: Json,
+    pub reminder_offsets: crate::meetings::ReminderOffsets,
     pub timezone: String,
     /// The RRULE, evaluated in `timezone` from `starts_at`.
     pub recurrence: String,

@@ -14,12 +14,12 @@ pub struct Model {
     pub online_link: Option<String>,
     pub agenda: String,
     /// The invited audience as the admin chose it (an `Audience`).
-    pub audience: Json,
+    pub audience: crate::audience::Audience,
     /// The lesson taught (re-sent as make-up study).
     pub post_id: Option<i64>,
     pub timezone: String,
     /// Minutes before the start at which reminders go out.
-    pub reminder_offsets: Json,
+    pub reminder_offsets: crate::meetings::ReminderOffsets,
     /// `scheduled` or `canceled`.
     pub status: crate::meetings::MeetingStatus,
     pub notice_broadcast_id: Option<i64>,
@@ -33,6 +33,23 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(has_many = "super::meeting_invitees::Entity")]
+    Invitees,
+    #[sea_orm(has_many = "super::meeting_broadcasts::Entity")]
+    Broadcasts,
+}
+
+impl Related<super::meeting_invitees::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Invitees.def()
+    }
+}
+
+impl Related<super::meeting_broadcasts::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Broadcasts.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

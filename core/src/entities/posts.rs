@@ -5,12 +5,12 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
-    pub kind: String,
+    pub kind: crate::posts::PostKind,
     pub title: String,
     pub summary: Option<String>,
     #[sea_orm(column_type = "Text")]
     pub body_md: String,
-    pub media: Json,
+    pub media: crate::posts::MediaList,
     pub study_minutes: i32,
     pub created_by: Option<i64>,
     /// The unit this belongs to (a secretary acts only within their subtree); `None` is
@@ -21,6 +21,15 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(has_many = "super::broadcasts::Entity")]
+    Broadcasts,
+}
+
+impl Related<super::broadcasts::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Broadcasts.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -11,8 +11,9 @@ pub struct Model {
     pub occurrence: i64,
     pub round: i32,
     pub member_id: i64,
-    pub channel: String,
-    pub status: String,
+    /// `wechat` or `wecom` (never `inbox`: the inbox row is the delivery).
+    pub channel: crate::broadcasts::Channel,
+    pub status: crate::push::DeliveryStatus,
     pub attempts: i32,
     pub next_attempt_at: DateTimeUtc,
     pub lease_owner: Option<String>,
@@ -27,6 +28,33 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::broadcasts::Entity",
+        from = "Column::BroadcastId",
+        to = "super::broadcasts::Column::Id",
+        on_delete = "Cascade"
+    )]
+    Broadcast,
+    #[sea_orm(
+        belongs_to = "super::members::Entity",
+        from = "Column::MemberId",
+        to = "super::members::Column::Id",
+        on_delete = "Cascade"
+    )]
+    Member,
+}
+
+impl Related<super::broadcasts::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Broadcast.def()
+    }
+}
+
+impl Related<super::members::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Member.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

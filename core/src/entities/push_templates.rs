@@ -5,12 +5,12 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "push_templates")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub kind: String,
+    pub kind: crate::push::templates::TemplateKind,
     pub template_id: String,
     /// The mini-program page to open, with `{item_id}` replaced by the inbox item's id.
     pub page: Option<String>,
     /// `{"thing1": "title", "time2": "time", ...}`.
-    pub fields: Json,
+    pub fields: crate::push::templates::Fields,
     pub updated_at: DateTimeUtc,
 }
 

@@ -11,6 +11,23 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    /// The parent unit (`None` at the top).
+    #[sea_orm(
+        belongs_to = "super::units::Entity",
+        from = "Column::ParentId",
+        to = "super::units::Column::Id",
+        on_delete = "Cascade"
+    )]
+    Parent,
+    #[sea_orm(has_many = "super::members::Entity")]
+    Members,
+}
+
+impl Related<super::members::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Members.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -22,7 +22,7 @@ pub(super) async fn resolve_invitees(
     let select = Query::select()
         .column(members::Column::Id)
         .expr(Expr::val(meeting_id))
-        .expr(Expr::val(Answer::None.as_str()))
+        .expr(Expr::val(Answer::None))
         .from(members::Entity)
         .cond_where(audience.condition(tree))
         .to_owned();

@@ -25,7 +25,7 @@ pub use answers::{answer, get_mine};
 pub use attendance::{check_in, checkin_code, record_attendance};
 pub use model::{
     Answer, Attendance, CheckInMethod, MeetingInput, MeetingKind, MeetingPatch, MeetingStatus,
-    MeetingView, MyMeeting, Purpose, SeriesStatus,
+    MeetingView, MyMeeting, Purpose, ReminderOffsets, SeriesStatus,
 };
 pub use notices::broadcasts_of;
 pub(crate) use notices::complete_occurrence;

@@ -1,6 +1,8 @@
 //! What services take and give for meetings: inputs, patches, answers, views.
 
 use chrono::{DateTime, Utc};
+use sea_orm::FromJsonQueryResult;
+use serde::{Deserialize, Serialize};
 
 use crate::audience::Audience;
 use crate::entities::meetings;
@@ -45,6 +47,11 @@ crate::words! {
     }
 }
 
+/// Minutes before a meeting's start at which its reminders go out, as stored in
+/// `meetings.reminder_offsets` and `meeting_series.reminder_offsets` (a JSON array).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, FromJsonQueryResult)]
+pub struct ReminderOffsets(pub Vec<i32>);
+
 #[derive(Debug, Clone)]
 pub struct MeetingView {
     pub row: meetings::Model,
@@ -55,9 +62,8 @@ pub struct MeetingView {
 impl MeetingView {
     pub fn from_row(row: meetings::Model) -> Self {
         Self {
-            audience: serde_json::from_value(row.audience.clone()).unwrap_or_default(),
-            reminder_offsets: serde_json::from_value(row.reminder_offsets.clone())
-                .unwrap_or_default(),
+            audience: row.audience.clone(),
+            reminder_offsets: row.reminder_offsets.0.clone(),
             row,
         }
     }

@@ -1,11 +1,10 @@
 //! What a meeting sends: the notice, change and cancel notices, the reminders and nudges, each
 //! a post and a broadcast of the meeting's unit, remembered in `meeting_broadcasts`.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 
 use super::invitees::{invitees_audience, reminder_audience};
@@ -100,7 +99,7 @@ pub(super) async fn schedule_reminders(
     m: &meetings::Model,
 ) -> CoreResult<()> {
     let now = core.now();
-    let offsets: Vec<i32> = serde_json::from_value(m.reminder_offsets.clone()).unwrap_or_default();
+    let offsets = m.reminder_offsets.0.iter().copied();
     let tz = tz_of(core, m);
     for offset in offsets {
         let at = m.starts_at - Duration::minutes(offset as i64);
@@ -142,25 +141,17 @@ pub(super) async fn schedule_reminders(
 
 /// Cancels the reminders and nudges of a meeting that have not gone out yet.
 pub(super) async fn cancel_reminders(core: &Core, meeting_id: i64) -> CoreResult<()> {
-    let ids: Vec<i64> = meeting_broadcasts::Entity::find()
+    let scheduled: Vec<i64> = broadcasts::Entity::find()
+        .select_only()
+        .column(broadcasts::Column::Id)
+        .inner_join(meeting_broadcasts::Entity)
         .filter(meeting_broadcasts::Column::MeetingId.eq(meeting_id))
         .filter(meeting_broadcasts::Column::Purpose.is_in([Purpose::Reminder, Purpose::Nudge]))
+        .filter(broadcasts::Column::Status.eq(BroadcastStatus::Scheduled))
+        .order_by_asc(broadcasts::Column::Id)
+        .into_tuple()
         .all(&core.db)
-        .await?
-        .into_iter()
-        .map(|r| r.broadcast_id)
-        .collect();
-    if ids.is_empty() {
-        return Ok(());
-    }
-    let scheduled: Vec<i64> = broadcasts::Entity::find()
-        .filter(broadcasts::Column::Id.is_in(ids))
-        .filter(broadcasts::Column::Status.eq(BroadcastStatus::Scheduled.as_str()))
-        .all(&core.db)
-        .await?
-        .into_iter()
-        .map(|b| b.id)
-        .collect();
+        .await?;
     for id in scheduled {
         // A reminder that started sending meanwhile is a 409 here: it goes out, as it should.
         broadcasts_service::cancel_part_of(core, id).await?;
@@ -233,25 +224,19 @@ pub(crate) async fn complete_occurrence(
 pub async fn broadcasts_of(
     core: &Core,
     id: i64,
-) -> CoreResult<Vec<(i64, Purpose, Option<i32>, String)>> {
-    let rows = meeting_broadcasts::Entity::find()
+) -> CoreResult<Vec<(i64, Purpose, Option<i32>, BroadcastStatus)>> {
+    Ok(meeting_broadcasts::Entity::find()
+        .select_only()
+        .columns([
+            meeting_broadcasts::Column::BroadcastId,
+            meeting_broadcasts::Column::Purpose,
+            meeting_broadcasts::Column::OffsetMinutes,
+        ])
+        .column(broadcasts::Column::Status)
+        .inner_join(broadcasts::Entity)
         .filter(meeting_broadcasts::Column::MeetingId.eq(id))
         .order_by_asc(meeting_broadcasts::Column::BroadcastId)
+        .into_tuple()
         .all(&core.db)
-        .await?;
-    let ids: Vec<i64> = rows.iter().map(|r| r.broadcast_id).collect();
-    let status: HashMap<i64, String> = broadcasts::Entity::find()
-        .filter(broadcasts::Column::Id.is_in(ids))
-        .all(&core.db)
-        .await?
-        .into_iter()
-        .map(|b| (b.id, b.status))
-        .collect();
-    Ok(rows
-        .into_iter()
-        .map(|r| {
-            let s = status.get(&r.broadcast_id).cloned().unwrap_or_default();
-            (r.broadcast_id, r.purpose, r.offset_minutes, s)
-        })
-        .collect())
+        .await?)
 }

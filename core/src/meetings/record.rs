@@ -1,8 +1,6 @@
 //! What a meeting leaves behind: counts, quorum, the invitee list, the CSV export, and the
 //! lists and yearly summary a secretary checks.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -10,7 +8,8 @@ use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, Quer
 use super::{MeetingView, MyMeeting, kind_label};
 use crate::Core;
 use crate::auth::{Actor, Scope};
-use crate::entities::{meeting_invitees, meetings, member_tags, members, units};
+use crate::db::load_by_ids;
+use crate::entities::{meeting_invitees, meetings, members, units};
 use crate::error::{CoreError, CoreResult};
 use crate::meetings::{Answer, Attendance, CheckInMethod, MeetingKind, MeetingStatus};
 use crate::org::UnitTree;
@@ -136,43 +135,27 @@ pub async fn invitees(core: &Core, meeting_id: i64) -> CoreResult<Vec<InviteeRow
     let inv = meeting_invitees::Entity::find()
         .filter(meeting_invitees::Column::MeetingId.eq(meeting_id))
         .order_by_asc(meeting_invitees::Column::MemberId)
+        .find_also_related(members::Entity)
         .all(&core.db)
         .await?;
-    let ids: Vec<i64> = inv.iter().map(|i| i.member_id).collect();
-    let mut people: HashMap<i64, members::Model> = HashMap::new();
-    let mut tags: HashMap<i64, Vec<String>> = HashMap::new();
-    for chunk in ids.chunks(500) {
-        for m in members::Entity::find()
-            .filter(members::Column::Id.is_in(chunk.to_vec()))
-            .all(&core.db)
-            .await?
-        {
-            people.insert(m.id, m);
-        }
-        for t in member_tags::Entity::find()
-            .filter(member_tags::Column::MemberId.is_in(chunk.to_vec()))
-            .all(&core.db)
-            .await?
-        {
-            tags.entry(t.member_id).or_default().push(t.tag);
-        }
-    }
-    let unit_names: HashMap<i64, String> = units::Entity::find()
-        .all(&core.db)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u.name))
-        .collect();
+    let ids: Vec<i64> = inv.iter().map(|(i, _)| i.member_id).collect();
+    let mut tags = crate::org::members::tags_of(&core.db, &ids).await?;
+    let units = load_by_ids::<units::Entity>(
+        &core.db,
+        units::Column::Id,
+        inv.iter().filter_map(|(_, m)| m.as_ref()?.unit_id),
+    )
+    .await?;
     Ok(inv
         .into_iter()
-        .map(|i| {
-            let m = people.get(&i.member_id);
+        .map(|(i, m)| {
+            let m = m.as_ref();
             let unit_id = m.and_then(|m| m.unit_id);
             InviteeRow {
                 member_id: i.member_id,
                 name: m.map(|m| m.name.clone()).unwrap_or_default(),
                 unit_id,
-                unit_name: unit_id.and_then(|u| unit_names.get(&u).cloned()),
+                unit_name: unit_id.and_then(|u| Some(units.get(&u)?.name.clone())),
                 answer: i.answer,
                 reason: i.reason,
                 answered_at: i.answered_at,
@@ -270,19 +253,6 @@ pub async fn attendance_csv(core: &Core, actor: &Actor, id: i64) -> CoreResult<V
     Ok(out)
 }
 
-/// A page by offset: meetings are listed by time, not id, so the opaque cursor carries how
-/// many rows came before.
-fn offset_page<T>(mut rows: Vec<T>, page: PageRequest) -> Page<T> {
-    let skip = page.after.unwrap_or(0).max(0);
-    let more = rows.len() as u64 > page.limit;
-    rows.truncate(page.limit as usize);
-    let next = skip + rows.len() as i64;
-    Page {
-        items: rows,
-        next_cursor: more.then(|| crate::paging::encode_cursor(next)),
-    }
-}
-
 /// The member's own meetings: upcoming (not yet ended, soonest first) or past (latest first).
 pub async fn mine(
     core: &Core,
@@ -296,15 +266,10 @@ pub async fn mine(
         Some(_) => return Err(CoreError::invalid("when", "must be upcoming or past")),
     };
     let now = core.now();
-    let inv: HashMap<i64, meeting_invitees::Model> = meeting_invitees::Entity::find()
-        .filter(meeting_invitees::Column::MemberId.eq(actor.member_id))
-        .all(&core.db)
-        .await?
-        .into_iter()
-        .map(|i| (i.meeting_id, i))
-        .collect();
-    let ids: Vec<i64> = inv.keys().copied().collect();
-    let mut q = meetings::Entity::find().filter(meetings::Column::Id.is_in(ids));
+    // The member's meetings with their own invitee row (one per meeting).
+    let mut q = meetings::Entity::find()
+        .find_also_related(meeting_invitees::Entity)
+        .filter(meeting_invitees::Column::MemberId.eq(actor.member_id));
     q = if past {
         q.filter(meetings::Column::EndsAt.lt(now))
             .order_by_desc(meetings::Column::StartsAt)
@@ -312,22 +277,16 @@ pub async fn mine(
         q.filter(meetings::Column::EndsAt.gte(now))
             .order_by_asc(meetings::Column::StartsAt)
     };
-    let rows = q
-        .order_by_asc(meetings::Column::Id)
-        .offset(page.after.unwrap_or(0).max(0) as u64)
-        .limit(page.limit + 1)
-        .all(&core.db)
+    // Meetings are listed by time, not id: the cursor counts the rows before.
+    let rows = page
+        .by_position(q.order_by_asc(meetings::Column::Id), |q| q.all(&core.db))
         .await?;
-    let mut inv = inv;
-    Ok(offset_page(rows, page).map(|m| {
-        let i = inv.remove(&m.id);
-        MyMeeting {
-            answer: i.as_ref().map_or(Answer::None, |i| i.answer),
-            reason: i.as_ref().and_then(|i| i.reason.clone()),
-            attendance: i.as_ref().and_then(|i| i.attendance),
-            checked_in_at: i.as_ref().and_then(|i| i.checked_in_at),
-            meeting: MeetingView::from_row(m),
-        }
+    Ok(rows.map(|(m, i)| MyMeeting {
+        answer: i.as_ref().map_or(Answer::None, |i| i.answer),
+        reason: i.as_ref().and_then(|i| i.reason.clone()),
+        attendance: i.as_ref().and_then(|i| i.attendance),
+        checked_in_at: i.as_ref().and_then(|i| i.checked_in_at),
+        meeting: MeetingView::from_row(m),
     }))
 }
 
@@ -403,15 +362,12 @@ pub async fn list(
     page: PageRequest,
 ) -> CoreResult<Page<MeetingView>> {
     let (_, cond) = meetings_in(core, actor, unit_id, year).await?;
-    let rows = meetings::Entity::find()
+    let q = meetings::Entity::find()
         .filter(cond)
         .order_by_desc(meetings::Column::StartsAt)
-        .order_by_desc(meetings::Column::Id)
-        .offset(page.after.unwrap_or(0).max(0) as u64)
-        .limit(page.limit + 1)
-        .all(&core.db)
-        .await?;
-    Ok(offset_page(rows, page).map(MeetingView::from_row))
+        .order_by_desc(meetings::Column::Id);
+    let rows = page.by_position(q, |q| q.all(&core.db)).await?;
+    Ok(rows.map(MeetingView::from_row))
 }
 
 #[derive(Debug, Clone)]

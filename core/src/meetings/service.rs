@@ -15,8 +15,8 @@ use crate::Core;
 use crate::audit::{self, Event};
 use crate::auth::{Actor, Scope};
 use crate::entities::{meeting_invitees, meetings};
-use crate::error::{CoreError, CoreResult, Violations, to_json};
-use crate::meetings::{MeetingStatus, Purpose};
+use crate::error::{CoreError, CoreResult, Violations};
+use crate::meetings::{MeetingStatus, Purpose, ReminderOffsets};
 use crate::org::UnitTree;
 
 /// The meeting, if the actor manages its unit; otherwise it does not exist for them.
@@ -59,10 +59,10 @@ pub async fn create_in_series(
         place: Set(p.place),
         online_link: Set(p.online_link),
         agenda: Set(p.agenda),
-        audience: Set(to_json(&audience)?),
+        audience: Set(audience.clone()),
         post_id: Set(p.post_id),
         timezone: Set(tz.name().to_string()),
-        reminder_offsets: Set(to_json(&p.offsets)?),
+        reminder_offsets: Set(ReminderOffsets(p.offsets.clone())),
         series_id: Set(series_id),
         status: Set(MeetingStatus::Scheduled),
         notice_broadcast_id: Set(None),
@@ -193,10 +193,10 @@ pub async fn update(
     }
     am.post_id = Set(post_id);
     if let Some(o) = &offsets {
-        am.reminder_offsets = Set(to_json(o)?);
+        am.reminder_offsets = Set(ReminderOffsets(o.clone()));
     }
     if let Some(a) = &audience {
-        am.audience = Set(to_json(a)?);
+        am.audience = Set(a.clone());
     }
     am.updated_at = Set(now);
     if starts_at != old.starts_at || audience.is_some() {
@@ -218,7 +218,7 @@ pub async fn update(
         .set(am)
         .filter(meetings::Column::Id.eq(id))
         .filter(meetings::Column::UpdatedAt.eq(old.updated_at))
-        .filter(meetings::Column::Status.eq("scheduled"))
+        .filter(meetings::Column::Status.eq(MeetingStatus::Scheduled))
         .exec(&txn)
         .await?;
     if r.rows_affected == 0 {
@@ -336,10 +336,13 @@ pub async fn cancel(
     v.finish()?;
     let txn = crate::db::begin_write(&core.db).await?;
     let r = meetings::Entity::update_many()
-        .col_expr(meetings::Column::Status, Expr::value("canceled"))
+        .col_expr(
+            meetings::Column::Status,
+            Expr::value(MeetingStatus::Canceled),
+        )
         .col_expr(meetings::Column::UpdatedAt, Expr::value(now))
         .filter(meetings::Column::Id.eq(id))
-        .filter(meetings::Column::Status.eq("scheduled"))
+        .filter(meetings::Column::Status.eq(MeetingStatus::Scheduled))
         .exec(&txn)
         .await?;
     if r.rows_affected == 0 {

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    QueryFilter, QueryOrder, Set,
 };
 
 use serde_json::json;
@@ -19,7 +19,7 @@ use crate::auth::secrets::invite_code;
 use crate::auth::{Actor, Role, Scope};
 use crate::entities::{member_tags, members};
 use crate::error::{CoreError, CoreResult, Violations};
-use crate::paging::{Page, PageRequest};
+use crate::paging::{Order, Page, PageRequest};
 
 pub const MAX_TAGS: usize = 20;
 pub const MAX_TAG_LEN: usize = 32;
@@ -154,19 +154,17 @@ pub async fn tags_of(
     db: &impl ConnectionTrait,
     ids: &[i64],
 ) -> CoreResult<HashMap<i64, Vec<String>>> {
-    let mut out: HashMap<i64, Vec<String>> = HashMap::new();
-    if ids.is_empty() {
-        return Ok(out);
-    }
-    let rows = member_tags::Entity::find()
-        .filter(member_tags::Column::MemberId.is_in(ids.to_vec()))
-        .order_by_asc(member_tags::Column::Tag)
-        .all(db)
-        .await?;
-    for r in rows {
-        out.entry(r.member_id).or_default().push(r.tag);
-    }
-    Ok(out)
+    let rows = crate::db::load_grouped_by_ids(
+        db,
+        member_tags::Entity::find().order_by_asc(member_tags::Column::Tag),
+        member_tags::Column::MemberId,
+        ids.iter().copied(),
+    )
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, tags)| (id, tags.into_iter().map(|t| t.tag).collect()))
+        .collect())
 }
 
 pub async fn set_tags(
@@ -459,18 +457,17 @@ pub async fn list(
                 .add(members::Column::Phone.like(LikeExpr::new(pattern).escape('\\'))),
         );
     }
-    if let Some(after) = page.after {
-        cond = cond.add(members::Column::Id.gt(after));
-    }
-    let rows = members::Entity::find()
-        .filter(cond)
-        .order_by_asc(members::Column::Id)
-        .limit(page.limit + 1)
-        .all(&core.db)
+    let page = page
+        .by_key(
+            members::Entity::find().filter(cond),
+            members::Column::Id,
+            Order::Ascending,
+            |q| q.all(&core.db),
+            |m: &members::Model| m.id,
+        )
         .await?;
-    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let ids: Vec<i64> = page.items.iter().map(|r| r.id).collect();
     let mut tags = tags_of(&core.db, &ids).await?;
-    let page = Page::from_rows(rows, page, |r| r.id);
     Ok(page.map(|r| {
         let t = tags.remove(&r.id).unwrap_or_default();
         MemberView::from_row(r, t)

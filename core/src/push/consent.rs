@@ -91,19 +91,20 @@ pub async fn credits_of_many(
     core: &Core,
     member_ids: &[i64],
 ) -> CoreResult<std::collections::HashMap<i64, BTreeMap<String, i64>>> {
-    let mut out: std::collections::HashMap<i64, BTreeMap<String, i64>> = Default::default();
-    for chunk in member_ids.chunks(500) {
-        for c in wechat_credits::Entity::find()
-            .filter(wechat_credits::Column::MemberId.is_in(chunk.to_vec()))
-            .all(&core.db)
-            .await?
-        {
-            out.entry(c.member_id)
-                .or_default()
-                .insert(c.template_id, c.credits);
-        }
-    }
-    Ok(out)
+    let rows = crate::db::load_grouped_by_ids(
+        &core.db,
+        wechat_credits::Entity::find(),
+        wechat_credits::Column::MemberId,
+        member_ids.iter().copied(),
+    )
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(member, cs)| {
+            let credits = cs.into_iter().map(|c| (c.template_id, c.credits)).collect();
+            (member, credits)
+        })
+        .collect())
 }
 
 /// Uses one credit for a send about to leave (never below 0); false when there was none.

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query, SimpleExpr};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait,
-    QueryFilter, QuerySelect,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 
 use serde_json::json;
@@ -25,19 +25,12 @@ use crate::org::UnitTree;
 
 /// The push channels of a broadcast (inbox is not one).
 pub fn push_channels(b: &broadcasts::Model) -> Vec<Channel> {
-    serde_json::from_value::<Vec<Channel>>(b.channels.clone())
-        .unwrap_or_default()
-        .into_iter()
+    b.channels
+        .0
+        .iter()
+        .copied()
         .filter(|c| *c != Channel::Inbox)
         .collect()
-}
-
-pub fn channel_name(c: Channel) -> &'static str {
-    match c {
-        Channel::Inbox => "inbox",
-        Channel::Wechat => "wechat",
-        Channel::Wecom => "wecom",
-    }
 }
 
 /// Whether a member can be reached on a channel at all, and the reason when not.
@@ -92,8 +85,8 @@ async fn insert_where(
                 .expr(Expr::val(b.id))
                 .expr(Expr::val(b.occurrence))
                 .expr(Expr::val(round))
-                .expr(Expr::val(channel_name(channel)))
-                .expr(Expr::val(status.as_str()))
+                .expr(Expr::val(channel))
+                .expr(Expr::val(status))
                 .expr(Expr::val(0i32))
                 .expr(Expr::val(now))
                 .expr(Expr::val(error.map(str::to_string)))
@@ -157,8 +150,8 @@ pub struct PushStats {
 
 #[derive(Debug, FromQueryResult)]
 struct StatusCount {
-    channel: String,
-    status: String,
+    channel: Channel,
+    status: DeliveryStatus,
     n: i64,
 }
 
@@ -178,19 +171,18 @@ pub async fn stats(core: &Core, broadcast_id: i64) -> CoreResult<PushStats> {
         .await?;
     let mut out = PushStats::default();
     for r in rows {
-        let c = match r.channel.as_str() {
-            "wechat" => &mut out.wechat,
-            "wecom" => &mut out.wecom,
-            _ => continue,
+        let c = match r.channel {
+            Channel::Wechat => &mut out.wechat,
+            Channel::Wecom => &mut out.wecom,
+            Channel::Inbox => continue,
         };
         let n = u64::try_from(r.n).unwrap_or(0);
-        match DeliveryStatus::parse(&r.status) {
-            Some(DeliveryStatus::Sent) => c.sent += n,
-            Some(DeliveryStatus::Dead) => c.failed += n,
-            Some(DeliveryStatus::Skipped) => c.skipped += n,
-            Some(DeliveryStatus::Pending | DeliveryStatus::Sending) => c.pending += n,
-            Some(DeliveryStatus::Unknown) => c.unknown += n,
-            None => {}
+        match r.status {
+            DeliveryStatus::Sent => c.sent += n,
+            DeliveryStatus::Dead => c.failed += n,
+            DeliveryStatus::Skipped => c.skipped += n,
+            DeliveryStatus::Pending | DeliveryStatus::Sending => c.pending += n,
+            DeliveryStatus::Unknown => c.unknown += n,
         }
     }
     Ok(out)
@@ -199,9 +191,9 @@ pub async fn stats(core: &Core, broadcast_id: i64) -> CoreResult<PushStats> {
 /// One delivery as the admin sees it beside a recipient.
 #[derive(Debug, Clone)]
 pub struct DeliveryView {
-    pub channel: String,
+    pub channel: Channel,
     pub round: i32,
-    pub status: String,
+    pub status: DeliveryStatus,
     pub attempts: i32,
     pub last_error_code: Option<i64>,
     pub last_error: Option<String>,
@@ -214,27 +206,28 @@ pub async fn of_members(
     broadcast_id: i64,
     member_ids: &[i64],
 ) -> CoreResult<HashMap<i64, Vec<DeliveryView>>> {
-    let mut out: HashMap<i64, Vec<DeliveryView>> = HashMap::new();
-    if member_ids.is_empty() {
-        return Ok(out);
-    }
-    for d in push_deliveries::Entity::find()
-        .filter(push_deliveries::Column::BroadcastId.eq(broadcast_id))
-        .filter(push_deliveries::Column::MemberId.is_in(member_ids.to_vec()))
-        .all(&core.db)
-        .await?
-    {
-        out.entry(d.member_id).or_default().push(DeliveryView {
-            channel: d.channel,
-            round: d.round,
-            status: d.status,
-            attempts: d.attempts,
-            last_error_code: d.last_error_code,
-            last_error: d.last_error,
-            sent_at: d.sent_at,
-        });
-    }
-    Ok(out)
+    let rows = crate::db::load_grouped_by_ids(
+        &core.db,
+        push_deliveries::Entity::find()
+            .filter(push_deliveries::Column::BroadcastId.eq(broadcast_id))
+            .order_by_asc(push_deliveries::Column::Id),
+        push_deliveries::Column::MemberId,
+        member_ids.iter().copied(),
+    )
+    .await?;
+    let view = |d: push_deliveries::Model| DeliveryView {
+        channel: d.channel,
+        round: d.round,
+        status: d.status,
+        attempts: d.attempts,
+        last_error_code: d.last_error_code,
+        last_error: d.last_error,
+        sent_at: d.sent_at,
+    };
+    Ok(rows
+        .into_iter()
+        .map(|(member, ds)| (member, ds.into_iter().map(view).collect()))
+        .collect())
 }
 
 /// Members of a broadcast with a push given up on (dead) or of unknown outcome: a subquery
@@ -244,10 +237,10 @@ pub fn failed_members(broadcast_id: i64) -> sea_orm::sea_query::SelectStatement 
         .column(push_deliveries::Column::MemberId)
         .from(push_deliveries::Entity)
         .and_where(Expr::col(push_deliveries::Column::BroadcastId).eq(broadcast_id))
-        .and_where(Expr::col(push_deliveries::Column::Status).is_in([
-            DeliveryStatus::Dead.as_str(),
-            DeliveryStatus::Unknown.as_str(),
-        ]))
+        .and_where(
+            Expr::col(push_deliveries::Column::Status)
+                .is_in([DeliveryStatus::Dead, DeliveryStatus::Unknown]),
+        )
         .to_owned()
 }
 
@@ -255,7 +248,7 @@ pub fn failed_members(broadcast_id: i64) -> sea_orm::sea_query::SelectStatement 
 /// deliveries on the broadcast's push channels. Returns (round, members reminded).
 pub async fn remind(core: &Core, actor: &Actor, broadcast_id: i64) -> CoreResult<(i32, u64)> {
     let b = crate::broadcasts::service::find_managed(core, actor, broadcast_id).await?;
-    if b.status == crate::broadcasts::Status::Canceled.as_str() {
+    if b.status == crate::broadcasts::Status::Canceled {
         return Err(CoreError::Conflict("the broadcast was canceled".into()));
     }
     let channels = push_channels(&b);
@@ -292,10 +285,10 @@ pub async fn remind(core: &Core, actor: &Actor, broadcast_id: i64) -> CoreResult
         .filter(push_deliveries::Column::Occurrence.eq(occurrence))
         .filter(push_deliveries::Column::Round.eq(round - 1))
         .filter(push_deliveries::Column::Round.gt(0))
-        .filter(push_deliveries::Column::Status.is_in([
-            DeliveryStatus::Pending.as_str(),
-            DeliveryStatus::Sending.as_str(),
-        ]))
+        .filter(
+            push_deliveries::Column::Status
+                .is_in([DeliveryStatus::Pending, DeliveryStatus::Sending]),
+        )
         .count(&core.db)
         .await?;
     if busy > 0 {

@@ -16,50 +16,23 @@ mod kw;
 pub mod send;
 pub mod templates;
 
-use serde::{Deserialize, Serialize};
-
-/// Where a delivery stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DeliveryStatus {
-    /// Waiting for its first or next attempt (`next_attempt_at`).
-    Pending,
-    /// Handed to the platform by a worker that has not recorded the answer yet.
-    Sending,
-    /// Accepted by the platform (`msgid` recorded). Never sent again.
-    Sent,
-    /// Not sent and never will be, by design: the member is not bound, has no credit, or no
-    /// template is configured. The inbox item exists regardless.
-    Skipped,
-    /// Given up: a permanent error, or retries exhausted. The last error stays visible.
-    Dead,
-    /// A worker died between handing it to the platform and recording the answer: it may or
-    /// may not have arrived, and it is not sent again (a duplicate is worse than a gap that the
-    /// inbox covers anyway).
-    Unknown,
-}
-
-impl DeliveryStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Sending => "sending",
-            Self::Sent => "sent",
-            Self::Skipped => "skipped",
-            Self::Dead => "dead",
-            Self::Unknown => "unknown",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "pending" => Self::Pending,
-            "sending" => Self::Sending,
-            "sent" => Self::Sent,
-            "skipped" => Self::Skipped,
-            "dead" => Self::Dead,
-            "unknown" => Self::Unknown,
-            _ => return None,
-        })
+crate::words! {
+    /// Where a delivery stands. Stored in `push_deliveries.status`.
+    pub enum DeliveryStatus {
+        /// Waiting for its first or next attempt (`next_attempt_at`).
+        Pending = "pending",
+        /// Handed to the platform by a worker that has not recorded the answer yet.
+        Sending = "sending",
+        /// Accepted by the platform (`msgid` recorded). Never sent again.
+        Sent = "sent",
+        /// Not sent and never will be, by design: the member is not bound, has no credit, or no
+        /// template is configured. The inbox item exists regardless.
+        Skipped = "skipped",
+        /// Given up: a permanent error, or retries exhausted. The last error stays visible.
+        Dead = "dead",
+        /// A worker died between handing it to the platform and recording the answer: it may or
+        /// may not have arrived, and it is not sent again (a duplicate is worse than a gap that
+        /// the inbox covers anyway).
+        Unknown = "unknown",
     }
 }

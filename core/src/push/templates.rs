@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{EntityTrait, QueryOrder, Set};
+use sea_orm::{EntityTrait, FromJsonQueryResult, QueryOrder, Set};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -18,17 +18,34 @@ use crate::audit::{self, Event};
 use crate::auth::Actor;
 use crate::entities::push_templates;
 use crate::error::{CoreError, CoreResult, Violations};
+use crate::posts::PostKind;
 
-/// Kinds that can have a template: the post kinds, and the notices meetings will send.
-pub const TEMPLATE_KINDS: [&str; 7] = [
-    "lesson",
-    "notice",
-    "announcement",
-    "disclosure",
-    "classroom",
-    "meeting",
-    "reminder",
-];
+crate::words! {
+    /// What can have a template: a post kind, or `reminder` (the reminder rounds of any kind,
+    /// when set). Stored in `push_templates.kind`.
+    pub enum TemplateKind {
+        Lesson = "lesson",
+        Notice = "notice",
+        Announcement = "announcement",
+        Disclosure = "disclosure",
+        Classroom = "classroom",
+        Meeting = "meeting",
+        Reminder = "reminder",
+    }
+}
+
+impl From<PostKind> for TemplateKind {
+    fn from(k: PostKind) -> Self {
+        match k {
+            PostKind::Lesson => Self::Lesson,
+            PostKind::Notice => Self::Notice,
+            PostKind::Announcement => Self::Announcement,
+            PostKind::Disclosure => Self::Disclosure,
+            PostKind::Classroom => Self::Classroom,
+            PostKind::Meeting => Self::Meeting,
+        }
+    }
+}
 
 /// What a keyword shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,9 +67,14 @@ pub enum Source {
     Deadline,
 }
 
+/// Which keyword shows what, as stored in `push_templates.fields`: a JSON object
+/// `{"thing1": "title", "time2": "time", ...}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, FromJsonQueryResult)]
+pub struct Fields(pub BTreeMap<String, Source>);
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TemplateConfig {
-    pub kind: String,
+    pub kind: TemplateKind,
     pub template_id: String,
     /// Mini-program page, e.g. `pages/inbox/item?id={item_id}`.
     pub page: Option<String>,
@@ -65,6 +87,10 @@ const MAX_FIELDS: usize = 10;
 /// Longest keyword name (`character_string12` is 18).
 pub const MAX_KEYWORD_CHARS: usize = 32;
 
+/// The refusal of a word that is not a [`TemplateKind`].
+const KIND_CHOICES: &str =
+    "must be one of lesson, notice, announcement, disclosure, classroom, meeting, reminder";
+
 fn check(
     kind: &str,
     template_id: &str,
@@ -72,11 +98,7 @@ fn check(
     fields: &BTreeMap<String, Source>,
 ) -> CoreResult<()> {
     let mut v = Violations::new();
-    v.check(
-        TEMPLATE_KINDS.contains(&kind),
-        "kind",
-        "must be one of lesson, notice, announcement, disclosure, classroom, meeting, reminder",
-    );
+    v.check(TemplateKind::parse(kind).is_some(), "kind", KIND_CHOICES);
     v.check(
         !template_id.is_empty()
             && template_id.len() <= 128
@@ -136,7 +158,7 @@ fn to_config(m: push_templates::Model) -> TemplateConfig {
         kind: m.kind,
         template_id: m.template_id,
         page: m.page,
-        fields: serde_json::from_value(m.fields).unwrap_or_default(),
+        fields: m.fields.0,
         updated_at: m.updated_at,
     }
 }
@@ -152,15 +174,16 @@ pub async fn put(
 ) -> CoreResult<TemplateConfig> {
     access::require_admin(actor, "setting push templates")?;
     check(kind, template_id, page, &fields)?;
+    let kind = TemplateKind::parse(kind).ok_or_else(|| CoreError::invalid("kind", KIND_CHOICES))?;
     let now = core.now();
-    let json = serde_json::to_value(&fields).map_err(|e| CoreError::Internal(e.to_string()))?;
+    let fields = Fields(fields);
     let txn = crate::db::begin_write(&core.db).await?;
     // An upsert: two first-time PUTs at once both succeed, the later one wins.
     push_templates::Entity::insert(push_templates::ActiveModel {
-        kind: Set(kind.to_string()),
+        kind: Set(kind),
         template_id: Set(template_id.to_string()),
         page: Set(page.map(str::to_string)),
-        fields: Set(json.clone()),
+        fields: Set(fields.clone()),
         updated_at: Set(now),
     })
     .on_conflict(
@@ -181,20 +204,24 @@ pub async fn put(
         &actor.into(),
         Event::new("template.set")
             .target("template", kind)
-            .summary(json!({"template_id": template_id, "page": page, "fields": json})),
+            .summary(json!({"template_id": template_id, "page": page, "fields": fields})),
     )
     .await?;
-    let m = push_templates::Entity::find_by_id(kind.to_string())
+    let m = push_templates::Entity::find_by_id(kind)
         .one(&txn)
         .await?
         .ok_or_else(|| CoreError::Internal("the template just written is missing".into()))?;
     txn.commit().await?;
-    tracing::info!(kind, template_id, "push template configured");
+    tracing::info!(
+        kind = kind.as_str(),
+        template_id,
+        "push template configured"
+    );
     Ok(to_config(m))
 }
 
-pub async fn get(core: &Core, kind: &str) -> CoreResult<Option<TemplateConfig>> {
-    Ok(push_templates::Entity::find_by_id(kind.to_string())
+pub async fn get(core: &Core, kind: TemplateKind) -> CoreResult<Option<TemplateConfig>> {
+    Ok(push_templates::Entity::find_by_id(kind)
         .one(&core.db)
         .await?
         .map(to_config))
@@ -221,8 +248,10 @@ pub async fn list(core: &Core, actor: &Actor) -> CoreResult<Vec<TemplateConfig>>
 /// only; 404 when the kind has none.
 pub async fn delete(core: &Core, actor: &Actor, kind: &str) -> CoreResult<()> {
     access::require_admin(actor, "removing push templates")?;
+    // A word that is no kind has no template.
+    let kind = TemplateKind::parse(kind).ok_or(CoreError::NotFound("push template"))?;
     let txn = crate::db::begin_write(&core.db).await?;
-    let r = push_templates::Entity::delete_by_id(kind.to_string())
+    let r = push_templates::Entity::delete_by_id(kind)
         .exec(&txn)
         .await?;
     if r.rows_affected == 0 {
@@ -232,7 +261,7 @@ pub async fn delete(core: &Core, actor: &Actor, kind: &str) -> CoreResult<()> {
         &txn,
         core.now(),
         &actor.into(),
-        Event::new("template.delete").target("template", kind),
+        Event::new("template.delete").target("template", kind.as_str()),
     )
     .await?;
     txn.commit().await?;
@@ -244,7 +273,7 @@ pub async fn delete(core: &Core, actor: &Actor, kind: &str) -> CoreResult<()> {
 pub struct Facts {
     pub title: String,
     pub summary: Option<String>,
-    pub kind: String,
+    pub kind: PostKind,
     pub at: DateTime<Utc>,
     pub tz: Tz,
     pub location: Option<String>,
@@ -253,15 +282,14 @@ pub struct Facts {
     pub reminder: bool,
 }
 
-pub fn kind_label(kind: &str) -> &'static str {
+pub fn kind_label(kind: &PostKind) -> &'static str {
     match kind {
-        "lesson" => "党课",
-        "notice" => "通知",
-        "announcement" => "公告",
-        "disclosure" => "公示",
-        "classroom" => "指尖课堂",
-        "meeting" => "会议",
-        _ => "通知",
+        PostKind::Lesson => "党课",
+        PostKind::Notice => "通知",
+        PostKind::Announcement => "公告",
+        PostKind::Disclosure => "公示",
+        PostKind::Classroom => "指尖课堂",
+        PostKind::Meeting => "会议",
     }
 }
 

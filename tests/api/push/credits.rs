@@ -121,7 +121,7 @@ async fn a_43101_zeroes_the_credit_and_counts_the_push_as_skipped() {
         .iter()
         .find(|d| d.last_error_code == Some(43101))
         .expect("a 43101");
-    assert_eq!(mine.status, "skipped");
+    assert_eq!(mine.status.as_str(), "skipped");
     assert_eq!(b.stats(&id).await["wechat"]["skipped"], 2);
     // Not retried later either.
     b.later(Duration::hours(2)).await;
@@ -146,7 +146,7 @@ async fn one_credit_pays_for_one_push_even_when_two_are_due_at_once() {
     for id in [&first, &second] {
         for d in b.deliveries(id).await {
             if d.member_id.to_string() == me {
-                statuses.push((d.status, d.last_error.unwrap_or_default()));
+                statuses.push((d.status.as_str(), d.last_error.unwrap_or_default()));
             }
         }
     }

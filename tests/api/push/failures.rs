@@ -47,7 +47,7 @@ async fn busy_answers_are_retried_with_backoff_and_delivered_once() {
         .deliveries(&id)
         .await
         .into_iter()
-        .find(|d| d.status == "pending")
+        .find(|d| d.status.as_str() == "pending")
         .unwrap();
     assert_eq!(retry.last_error_code, Some(-1));
     assert!(retry.next_attempt_at > b.app().clock_now());
@@ -98,7 +98,7 @@ async fn a_permanent_error_is_dead_lettered_and_not_retried() {
         .deliveries(&id)
         .await
         .into_iter()
-        .find(|d| d.status == "dead")
+        .find(|d| d.status.as_str() == "dead")
         .unwrap();
     assert_eq!(dead.last_error_code, Some(40003));
     assert_eq!(dead.attempts, 1);
@@ -132,7 +132,7 @@ async fn retries_run_out_into_a_dead_letter() {
     }
     let d = b.deliveries(&id).await;
     let mine = d.iter().find(|d| d.attempts > 0).unwrap();
-    assert_eq!(mine.status, "dead");
+    assert_eq!(mine.status.as_str(), "dead");
     assert_eq!(mine.attempts, 3);
     assert!(
         mine.last_error

@@ -87,3 +87,50 @@ async fn only_admins_set_templates() {
         .await;
     assert_eq!(list.body["items"][0]["template_id"], LESSON_TEMPLATE);
 }
+
+#[tokio::test]
+async fn templates_are_kept_listed_and_removed_by_kind() {
+    let b = wechat_branch(2).await;
+    let admin = b.org.admin().await;
+    let body = json!({"template_id": "tmpl-reminder", "page": "pages/inbox/item?id={item_id}",
+                      "fields": {"thing1": "title", "time2": "time"}});
+    let r = put_template(&b, &admin, "reminder", body).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body["kind"], "reminder");
+    assert_eq!(
+        r.body["fields"],
+        json!({"thing1": "title", "time2": "time"})
+    );
+    let list = b.app().get("/api/v1/admin/push/templates", &admin).await;
+    let kinds: Vec<&str> = list.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["lesson", "reminder"],
+        "ordered by kind: {:?}",
+        list.body
+    );
+    // A word that is no kind has no template, like a kind without one.
+    for kind in ["party", "classroom"] {
+        let r = delete_template(&b, &admin, kind).await;
+        assert_eq!(r.status, 404, "{kind}: {:?}", r.body);
+        assert_eq!(r.body["error"]["code"], "not_found");
+    }
+    assert_eq!(delete_template(&b, &admin, "reminder").await.status, 204);
+    assert_eq!(delete_template(&b, &admin, "reminder").await.status, 404);
+}
+
+async fn delete_template(b: &Branch, token: &str, kind: &str) -> Resp {
+    b.app()
+        .request(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/admin/push/templates/{kind}"),
+            Some(token),
+            None,
+        )
+        .await
+}

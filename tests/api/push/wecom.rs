@@ -23,7 +23,7 @@ async fn wecom_sends_one_card_and_marks_invalid_users_failed() {
         .deliveries(&id)
         .await
         .into_iter()
-        .find(|d| d.status == "dead")
+        .find(|d| d.status.as_str() == "dead")
         .unwrap();
     assert!(dead.last_error.unwrap().starts_with("invaliduser"));
     let card = &b.app().mock.sent()[0];

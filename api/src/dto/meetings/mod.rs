@@ -24,32 +24,37 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::dto::broadcasts::AudienceBody;
-use crate::dto::common::id_str;
+use crate::dto::common::Id;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MeetingResponse {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: Id,
     #[schema(value_type = crate::dto::enums::MeetingKindSchema)]
     pub kind: fingertip_core::meetings::MeetingKind,
     pub title: String,
-    pub unit_id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub unit_id: Option<Id>,
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
     pub place: Option<String>,
     pub online_link: Option<String>,
     pub agenda: String,
     pub audience: AudienceBody,
-    pub post_id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub post_id: Option<Id>,
     pub timezone: String,
     pub reminder_offsets: Vec<i32>,
     /// scheduled or canceled
     #[schema(value_type = crate::dto::enums::MeetingStatusSchema)]
     pub status: fingertip_core::meetings::MeetingStatus,
-    pub notice_broadcast_id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub notice_broadcast_id: Option<Id>,
     pub minutes_md: Option<String>,
     pub minutes_at: Option<DateTime<Utc>>,
     /// The meeting series this meeting is an occurrence of.
-    pub series_id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub series_id: Option<Id>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -58,24 +63,24 @@ impl From<MeetingView> for MeetingResponse {
     fn from(v: MeetingView) -> Self {
         let m = v.row;
         Self {
-            id: id_str(m.id),
+            id: Id(m.id),
             kind: m.kind,
             title: m.title,
-            unit_id: m.unit_id.map(id_str),
+            unit_id: m.unit_id.map(Id),
             starts_at: m.starts_at,
             ends_at: m.ends_at,
             place: m.place,
             online_link: m.online_link,
             agenda: m.agenda,
             audience: AudienceBody::from_core(&v.audience),
-            post_id: m.post_id.map(id_str),
+            post_id: m.post_id.map(Id),
             timezone: m.timezone,
             reminder_offsets: v.reminder_offsets,
             status: m.status,
-            notice_broadcast_id: m.notice_broadcast_id.map(id_str),
+            notice_broadcast_id: m.notice_broadcast_id.map(Id),
             minutes_md: m.minutes_md,
             minutes_at: m.minutes_at,
-            series_id: m.series_id.map(id_str),
+            series_id: m.series_id.map(Id),
             created_at: m.created_at,
             updated_at: m.updated_at,
         }
@@ -85,7 +90,8 @@ impl From<MeetingView> for MeetingResponse {
 /// A meeting as an invitee sees it, with their own answer and attendance.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MyMeetingResponse {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: Id,
     #[schema(value_type = crate::dto::enums::MeetingKindSchema)]
     pub kind: fingertip_core::meetings::MeetingKind,
     pub title: String,
@@ -94,7 +100,8 @@ pub struct MyMeetingResponse {
     pub place: Option<String>,
     pub online_link: Option<String>,
     pub agenda: String,
-    pub post_id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub post_id: Option<Id>,
     /// scheduled or canceled
     #[schema(value_type = crate::dto::enums::MeetingStatusSchema)]
     pub status: fingertip_core::meetings::MeetingStatus,
@@ -112,7 +119,7 @@ impl From<MyMeeting> for MyMeetingResponse {
     fn from(v: MyMeeting) -> Self {
         let m = v.meeting.row;
         Self {
-            id: id_str(m.id),
+            id: Id(m.id),
             kind: m.kind,
             title: m.title,
             starts_at: m.starts_at,
@@ -120,7 +127,7 @@ impl From<MyMeeting> for MyMeetingResponse {
             place: m.place,
             online_link: m.online_link,
             agenda: m.agenda,
-            post_id: m.post_id.map(id_str),
+            post_id: m.post_id.map(Id),
             status: m.status,
             answer: v.answer,
             reason: v.reason,

@@ -7,7 +7,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::MeetingResponse;
-use crate::dto::common::id_str;
+use crate::dto::common::Id;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CountsBody {
@@ -65,9 +65,11 @@ impl From<Quorum> for QuorumBody {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct InviteeResponse {
-    pub member_id: String,
+    #[schema(value_type = String)]
+    pub member_id: Id,
     pub name: String,
-    pub unit_id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub unit_id: Option<Id>,
     pub unit_name: Option<String>,
     pub tags: Vec<String>,
     /// none, attending or leave
@@ -87,9 +89,9 @@ pub struct InviteeResponse {
 impl From<InviteeRow> for InviteeResponse {
     fn from(r: InviteeRow) -> Self {
         Self {
-            member_id: id_str(r.member_id),
+            member_id: Id(r.member_id),
             name: r.name,
-            unit_id: r.unit_id.map(id_str),
+            unit_id: r.unit_id.map(Id),
             unit_name: r.unit_name,
             tags: r.tags,
             answer: r.answer,
@@ -105,13 +107,14 @@ impl From<InviteeRow> for InviteeResponse {
 /// A broadcast sent for the meeting.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MeetingBroadcastBody {
-    pub broadcast_id: String,
+    #[schema(value_type = String)]
+    pub broadcast_id: Id,
     /// notice, change, cancel, reminder, nudge or make_up
     #[schema(value_type = crate::dto::enums::PurposeSchema)]
     pub purpose: fingertip_core::meetings::Purpose,
     pub offset_minutes: Option<i32>,
     #[schema(value_type = crate::dto::enums::BroadcastStatusSchema)]
-    pub status: String,
+    pub status: fingertip_core::broadcasts::Status,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -127,7 +130,12 @@ pub struct MeetingRecordResponse {
 impl MeetingRecordResponse {
     pub fn new(
         r: MeetingRecord,
-        b: Vec<(i64, fingertip_core::meetings::Purpose, Option<i32>, String)>,
+        b: Vec<(
+            i64,
+            fingertip_core::meetings::Purpose,
+            Option<i32>,
+            fingertip_core::broadcasts::Status,
+        )>,
     ) -> Self {
         Self {
             meeting: r.meeting.into(),
@@ -138,7 +146,7 @@ impl MeetingRecordResponse {
                 .into_iter()
                 .map(
                     |(id, purpose, offset_minutes, status)| MeetingBroadcastBody {
-                        broadcast_id: id_str(id),
+                        broadcast_id: Id(id),
                         purpose,
                         offset_minutes,
                         status,
@@ -158,7 +166,8 @@ pub struct CheckinCodeResponse {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MakeUpResponse {
-    pub broadcast_id: String,
+    #[schema(value_type = String)]
+    pub broadcast_id: Id,
     pub recipients: u64,
     pub read_by: DateTime<Utc>,
 }
@@ -192,6 +201,7 @@ impl From<KindSummary> for KindSummaryBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SummaryResponse {
     pub year: i32,
-    pub unit_id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub unit_id: Option<Id>,
     pub kinds: Vec<KindSummaryBody>,
 }

@@ -7,7 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::MeetingResponse;
 use crate::dto::broadcasts::AudienceBody;
-use crate::dto::common::{IdIn, id_str};
+use crate::dto::common::{Id, IdIn};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -49,17 +49,20 @@ pub struct CreateMeetingSeriesRequest {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MeetingSeriesResponse {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: Id,
     #[schema(value_type = crate::dto::enums::MeetingKindSchema)]
     pub kind: fingertip_core::meetings::MeetingKind,
     pub title: String,
-    pub unit_id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub unit_id: Option<Id>,
     pub duration_minutes: i32,
     pub place: Option<String>,
     pub online_link: Option<String>,
     pub agenda: String,
     pub audience: AudienceBody,
-    pub post_id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub post_id: Option<Id>,
     pub reminder_offsets: Vec<i32>,
     pub timezone: String,
     pub recurrence: String,
@@ -81,16 +84,16 @@ impl From<SeriesView> for MeetingSeriesResponse {
     fn from(v: SeriesView) -> Self {
         let s = v.row;
         Self {
-            id: id_str(s.id),
+            id: Id(s.id),
             kind: s.kind,
             title: s.title,
-            unit_id: s.unit_id.map(id_str),
+            unit_id: s.unit_id.map(Id),
             duration_minutes: s.duration_minutes,
             place: s.place,
             online_link: s.online_link,
             agenda: s.agenda,
             audience: AudienceBody::from_core(&v.audience),
-            post_id: s.post_id.map(id_str),
+            post_id: s.post_id.map(Id),
             reminder_offsets: v.reminder_offsets,
             timezone: s.timezone,
             recurrence: s.recurrence,

@@ -56,20 +56,14 @@ pub(super) async fn cancel_in(
     id: i64,
 ) -> CoreResult<bool> {
     let r = broadcasts::Entity::update_many()
-        .col_expr(
-            broadcasts::Column::Status,
-            Expr::value(Status::Canceled.as_str()),
-        )
+        .col_expr(broadcasts::Column::Status, Expr::value(Status::Canceled))
         .col_expr(broadcasts::Column::UpdatedAt, Expr::value(core.now()))
         .col_expr(
             broadcasts::Column::NextRunAt,
             Expr::value(Option::<DateTime<Utc>>::None),
         )
         .filter(broadcasts::Column::Id.eq(id))
-        .filter(
-            broadcasts::Column::Status
-                .is_in([Status::Scheduled.as_str(), Status::Sending.as_str()]),
-        )
+        .filter(broadcasts::Column::Status.is_in([Status::Scheduled, Status::Sending]))
         .exec(txn)
         .await?;
     Ok(r.rows_affected > 0)

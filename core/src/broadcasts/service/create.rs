@@ -5,6 +5,7 @@ use serde_json::json;
 
 use super::model::BroadcastInput;
 use super::model::BroadcastView;
+use super::model::Channels;
 use super::model::Status;
 use super::plan::check_read_by;
 use super::plan::plan_timing;
@@ -16,7 +17,7 @@ use crate::audit::{self, Event};
 use crate::auth::Actor;
 use crate::broadcasts::schedule::occurrence_key;
 use crate::entities::broadcasts;
-use crate::error::{CoreError, CoreResult, Violations, to_json};
+use crate::error::{CoreError, CoreResult, Violations};
 use crate::org::UnitTree;
 use crate::ports::Job;
 
@@ -98,9 +99,9 @@ pub(super) async fn insert(
     let row = broadcasts::ActiveModel {
         unit_id: Set(unit_id),
         post_id: Set(post.id),
-        audience: Set(to_json(&input.audience)?),
-        channels: Set(to_json(&channels)?),
-        status: Set(status.as_str().into()),
+        audience: Set(input.audience.clone()),
+        channels: Set(Channels(channels)),
+        status: Set(status),
         send_at: Set(timing.send_at),
         timezone: Set(timing.tz.name().to_string()),
         read_by: Set(input.read_by),

@@ -1,62 +1,39 @@
 //! What the broadcast services take and give: statuses, channels, inputs, patches, views.
 
 use chrono::{DateTime, Utc};
+use sea_orm::FromJsonQueryResult;
 use serde::{Deserialize, Serialize};
 
 use crate::audience::Audience;
 use crate::entities::broadcasts;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    Scheduled,
-    Sending,
-    Sent,
-    Canceled,
-    Failed,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Scheduled => "scheduled",
-            Status::Sending => "sending",
-            Status::Sent => "sent",
-            Status::Canceled => "canceled",
-            Status::Failed => "failed",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "scheduled" => Status::Scheduled,
-            "sending" => Status::Sending,
-            "sent" => Status::Sent,
-            "canceled" => Status::Canceled,
-            "failed" => Status::Failed,
-            _ => return None,
-        })
+crate::words! {
+    /// Where a broadcast stands. Stored in `broadcasts.status`.
+    pub enum Status {
+        /// Waiting for `next_run_at`.
+        Scheduled = "scheduled",
+        /// An occurrence is being fanned out.
+        Sending = "sending",
+        /// Done: a one-off sent, or a rule with no occurrence left.
+        Sent = "sent",
+        Canceled = "canceled",
+        Failed = "failed",
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Channel {
-    Inbox,
-    Wechat,
-    Wecom,
-}
-
-impl Channel {
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "inbox" => Channel::Inbox,
-            "wechat" => Channel::Wechat,
-            "wecom" => Channel::Wecom,
-            _ => return None,
-        })
+crate::words! {
+    /// Where a broadcast goes: the inbox always, and the push channels. Stored in
+    /// `broadcasts.channels` (a JSON array) and `push_deliveries.channel`.
+    pub enum Channel {
+        Inbox = "inbox",
+        Wechat = "wechat",
+        Wecom = "wecom",
     }
 }
+
+/// A broadcast's channels as stored in `broadcasts.channels`: a JSON array of words.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, FromJsonQueryResult)]
+pub struct Channels(pub Vec<Channel>);
 
 #[derive(Debug, Clone, Default)]
 pub struct BroadcastInput {
@@ -99,15 +76,15 @@ pub struct BroadcastView {
 
 impl BroadcastView {
     pub fn from_row(b: broadcasts::Model, title: String) -> Self {
-        let status = Status::parse(&b.status).unwrap_or(Status::Failed);
+        let status = b.status;
         Self {
             id: b.id,
             unit_id: b.unit_id,
             post_id: b.post_id,
             title,
             status,
-            audience: serde_json::from_value(b.audience).unwrap_or_default(),
-            channels: serde_json::from_value(b.channels).unwrap_or_else(|_| vec![Channel::Inbox]),
+            audience: b.audience,
+            channels: b.channels.0,
             send_at: b.send_at,
             next_run_at: matches!(status, Status::Scheduled | Status::Sending)
                 .then_some(b.next_run_at)

@@ -1,6 +1,6 @@
 //! Reading broadcasts: one the actor manages, the view with its next occurrences, the list.
 
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
 
 use super::model::BroadcastView;
 use super::model::Status;
@@ -8,10 +8,11 @@ use crate::Core;
 use crate::access;
 use crate::auth::Actor;
 use crate::broadcasts::schedule::Rule;
+use crate::db::load_by_ids;
 use crate::entities::{broadcasts, posts};
 use crate::error::{CoreError, CoreResult};
 use crate::org::UnitTree;
-use crate::paging::{Page, PageRequest};
+use crate::paging::{Order, Page, PageRequest};
 
 /// The broadcast, if it belongs to the actor's scope; otherwise it does not exist for them.
 pub async fn find_managed(core: &Core, actor: &Actor, id: i64) -> CoreResult<broadcasts::Model> {
@@ -70,31 +71,29 @@ pub async fn list(
                 "must be one of scheduled, sending, sent, canceled, failed",
             )
         })?;
-        cond = cond.add(broadcasts::Column::Status.eq(s.as_str()));
+        cond = cond.add(broadcasts::Column::Status.eq(s));
     }
     let tree = UnitTree::load(&core.db).await?;
     if let Some(units) = tree.scope_of(actor).units() {
         cond = cond.add(broadcasts::Column::UnitId.is_in(units));
     }
-    if let Some(after) = page.after {
-        cond = cond.add(broadcasts::Column::Id.lt(after));
-    }
-    let rows = broadcasts::Entity::find()
-        .filter(cond)
-        .order_by_desc(broadcasts::Column::Id)
-        .limit(page.limit + 1)
-        .all(&core.db)
+    let page = page
+        .by_key(
+            broadcasts::Entity::find().filter(cond),
+            broadcasts::Column::Id,
+            Order::Descending,
+            |q| q.all(&core.db),
+            |b: &broadcasts::Model| b.id,
+        )
         .await?;
-    let post_ids: Vec<i64> = rows.iter().map(|b| b.post_id).collect();
-    let titles: std::collections::HashMap<i64, String> = posts::Entity::find()
-        .filter(posts::Column::Id.is_in(post_ids))
-        .all(&core.db)
-        .await?
-        .into_iter()
-        .map(|p| (p.id, p.title))
-        .collect();
-    Ok(Page::from_rows(rows, page, |b| b.id).map(|b| {
-        let t = titles.get(&b.post_id).cloned().unwrap_or_default();
+    let post_ids = page.items.iter().map(|b| b.post_id);
+    let posts = load_by_ids::<posts::Entity>(&core.db, posts::Column::Id, post_ids).await?;
+    Ok(page.map(|b| {
+        // Every broadcast has its post (a foreign key); several may share one.
+        let t = posts
+            .get(&b.post_id)
+            .map(|p| p.title.clone())
+            .unwrap_or_default();
         BroadcastView::from_row(b, t)
     }))
 }

@@ -7,6 +7,7 @@ use serde_json::json;
 use super::create::wake;
 use super::model::BroadcastPatch;
 use super::model::BroadcastView;
+use super::model::Channels;
 use super::model::Status;
 use super::plan::check_read_by;
 use super::plan::plan_timing;
@@ -19,7 +20,7 @@ use crate::audience::Audience;
 use crate::audit::{self, Event};
 use crate::auth::Actor;
 use crate::entities::{broadcasts, posts};
-use crate::error::{CoreError, CoreResult, Violations, to_json};
+use crate::error::{CoreError, CoreResult, Violations};
 use crate::org::UnitTree;
 
 /// Edits a broadcast whose next occurrence has not started: the time, the rule, the audience,
@@ -42,7 +43,7 @@ pub async fn update(
             mb.meeting_id, mb.purpose
         )));
     }
-    let status = Status::parse(&row.status).unwrap_or(Status::Failed);
+    let status = row.status;
     match status {
         Status::Scheduled => {}
         Status::Sending => {
@@ -106,7 +107,7 @@ pub async fn update(
             .await?
             .ok_or_else(|| CoreError::invalid("post_id", "does not exist"))?,
     };
-    let stored: Audience = serde_json::from_value(row.audience.clone()).unwrap_or_default();
+    let stored = row.audience.clone();
     let audience_changed = patch.audience.is_some();
     let mut audience: Audience = match patch.audience {
         Some(mut a) => {
@@ -126,9 +127,9 @@ pub async fn update(
     let recurring = timing.recurrence.is_some();
     let mut am: broadcasts::ActiveModel = row.clone().into();
     am.post_id = Set(post.id);
-    am.audience = Set(to_json(&audience)?);
+    am.audience = Set(audience.clone());
     if let Some(c) = channels {
-        am.channels = Set(to_json(&c)?);
+        am.channels = Set(Channels(c));
     }
     am.send_at = Set(timing.send_at);
     am.timezone = Set(timing.tz.name().to_string());
@@ -143,7 +144,7 @@ pub async fn update(
     let r = broadcasts::Entity::update_many()
         .set(am)
         .filter(broadcasts::Column::Id.eq(id))
-        .filter(broadcasts::Column::Status.eq(Status::Scheduled.as_str()))
+        .filter(broadcasts::Column::Status.eq(Status::Scheduled))
         // Compare-and-set on what this edit was computed from: an occurrence that started
         // (and maybe finished) meanwhile makes the edit fail rather than re-run it.
         .filter(broadcasts::Column::OccurrencesSent.eq(row.occurrences_sent))

@@ -11,7 +11,7 @@ use crate::Core;
 use crate::auth::{Actor, Role};
 use crate::entities::{meeting_series, meetings, members};
 use crate::error::{CoreError, CoreResult};
-use crate::meetings::MeetingInput;
+use crate::meetings::{MeetingInput, SeriesStatus};
 
 /// How many occurrences one series may materialize in one pass.
 pub(super) const MAX_PER_PASS: usize = 20;
@@ -50,10 +50,10 @@ pub(super) fn input_of(s: &meeting_series::Model, at: DateTime<Utc>) -> MeetingI
         place: s.place.clone(),
         online_link: s.online_link.clone(),
         agenda: Some(s.agenda.clone()),
-        audience: serde_json::from_value(s.audience.clone()).unwrap_or_default(),
+        audience: s.audience.clone(),
         post_id: s.post_id,
         timezone: Some(s.timezone.clone()),
-        reminder_offsets: serde_json::from_value(s.reminder_offsets.clone()).ok(),
+        reminder_offsets: Some(s.reminder_offsets.0.clone()),
     }
 }
 
@@ -81,7 +81,7 @@ pub(super) async fn claim(
             Expr::value(now + Duration::seconds(LEASE_SECS)),
         )
         .filter(meeting_series::Column::Id.eq(id))
-        .filter(meeting_series::Column::Status.eq("active"))
+        .filter(meeting_series::Column::Status.eq(SeriesStatus::Active))
         .filter(
             Condition::any()
                 .add(meeting_series::Column::LeaseUntil.is_null())
@@ -200,7 +200,7 @@ pub(super) async fn materialize_claimed(
             )
             .col_expr(meeting_series::Column::UpdatedAt, Expr::value(now))
             .filter(meeting_series::Column::Id.eq(s.id))
-            .filter(meeting_series::Column::Status.eq("active"))
+            .filter(meeting_series::Column::Status.eq(SeriesStatus::Active))
             .filter(meeting_series::Column::LeaseOwner.eq(worker))
             .filter(meeting_series::Column::NextAt.eq(at))
             .exec(&core.db)
@@ -225,7 +225,7 @@ pub async fn materialize_due(core: &Core, worker: &str) -> CoreResult<u64> {
     let due: Vec<i64> = meeting_series::Entity::find()
         .select_only()
         .column(meeting_series::Column::Id)
-        .filter(meeting_series::Column::Status.eq("active"))
+        .filter(meeting_series::Column::Status.eq(SeriesStatus::Active))
         .filter(meeting_series::Column::MaterializeAt.lte(now))
         .order_by_asc(meeting_series::Column::MaterializeAt)
         .limit(500)

@@ -20,9 +20,7 @@ pub use materialize::materialize_due;
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use chrono_tz::Tz;
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde_json::json;
 
 use crate::Core;
@@ -31,11 +29,11 @@ use crate::audit::{self, Event};
 use crate::auth::Actor;
 use crate::broadcasts::schedule::Rule;
 use crate::entities::{meeting_series, meetings};
-use crate::error::{CoreError, CoreResult, Violations, to_json};
-use crate::meetings::SeriesStatus;
+use crate::error::{CoreError, CoreResult, Violations};
 use crate::meetings::{MeetingInput, MeetingView, prepare};
+use crate::meetings::{ReminderOffsets, SeriesStatus};
 use crate::org::UnitTree;
-use crate::paging::{Page, PageRequest};
+use crate::paging::{Order, Page, PageRequest};
 use materialize::materialize_series;
 
 /// Default notice lead: each occurrence is created (and its notice sent) 3 days before it.
@@ -74,14 +72,13 @@ pub struct SeriesView {
 
 impl SeriesView {
     pub fn from_row(row: meeting_series::Model) -> Self {
-        let upcoming = match (row.status.as_str(), row.next_at, rule_of(&row)) {
-            ("active", Some(next), Some(rule)) => rule.upcoming(next, 5),
+        let upcoming = match (row.status, row.next_at, rule_of(&row)) {
+            (SeriesStatus::Active, Some(next), Some(rule)) => rule.upcoming(next, 5),
             _ => vec![],
         };
         Self {
-            audience: serde_json::from_value(row.audience.clone()).unwrap_or_default(),
-            reminder_offsets: serde_json::from_value(row.reminder_offsets.clone())
-                .unwrap_or_default(),
+            audience: row.audience.clone(),
+            reminder_offsets: row.reminder_offsets.0.clone(),
             upcoming,
             row,
         }
@@ -214,9 +211,9 @@ pub async fn create(core: &Core, actor: &Actor, input: SeriesInput) -> CoreResul
         place: Set(p.place),
         online_link: Set(p.online_link),
         agenda: Set(p.agenda),
-        audience: Set(to_json(&p.audience)?),
+        audience: Set(p.audience.clone()),
         post_id: Set(p.post_id),
-        reminder_offsets: Set(to_json(&p.offsets)?),
+        reminder_offsets: Set(ReminderOffsets(p.offsets.clone())),
         timezone: Set(p.tz.name().to_string()),
         recurrence: Set(rule_text),
         starts_at: Set(anchor),
@@ -309,15 +306,16 @@ pub async fn list(core: &Core, actor: &Actor, page: PageRequest) -> CoreResult<P
     if let Some(units) = super::record::unit_filter(&tree, &scope, None)? {
         q = q.filter(meeting_series::Column::UnitId.is_in(units));
     }
-    if let Some(after) = page.after {
-        q = q.filter(meeting_series::Column::Id.lt(after));
-    }
-    let rows = q
-        .order_by_desc(meeting_series::Column::Id)
-        .limit(page.limit + 1)
-        .all(&core.db)
+    let rows = page
+        .by_key(
+            q,
+            meeting_series::Column::Id,
+            Order::Descending,
+            |q| q.all(&core.db),
+            |s: &meeting_series::Model| s.id,
+        )
         .await?;
-    Ok(Page::from_rows(rows, page, |r| r.id).map(SeriesView::from_row))
+    Ok(rows.map(SeriesView::from_row))
 }
 
 /// Stops a series: no further occurrences are materialized. Meetings already materialized
@@ -327,7 +325,10 @@ pub async fn cancel(core: &Core, actor: &Actor, id: i64) -> CoreResult<SeriesVie
     find_managed(core, actor, id).await?;
     let txn = crate::db::begin_write(&core.db).await?;
     let r = meeting_series::Entity::update_many()
-        .col_expr(meeting_series::Column::Status, Expr::value("canceled"))
+        .col_expr(
+            meeting_series::Column::Status,
+            Expr::value(SeriesStatus::Canceled),
+        )
         .col_expr(
             meeting_series::Column::NextAt,
             Expr::value(Option::<DateTime<Utc>>::None),
@@ -338,7 +339,7 @@ pub async fn cancel(core: &Core, actor: &Actor, id: i64) -> CoreResult<SeriesVie
         )
         .col_expr(meeting_series::Column::UpdatedAt, Expr::value(now))
         .filter(meeting_series::Column::Id.eq(id))
-        .filter(meeting_series::Column::Status.eq("active"))
+        .filter(meeting_series::Column::Status.eq(SeriesStatus::Active))
         .exec(&txn)
         .await?;
     if r.rows_affected == 0 {

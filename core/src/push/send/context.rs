@@ -13,7 +13,7 @@ use crate::Core;
 use crate::broadcasts::Status;
 use crate::entities::{broadcasts, inbox_items, meeting_broadcasts, meetings, members, posts};
 use crate::error::CoreResult;
-use crate::push::templates::{self, Facts, TemplateConfig};
+use crate::push::templates::{self, Facts, TemplateConfig, TemplateKind};
 
 /// Everything the rows of one pass refer to.
 pub(crate) struct Context {
@@ -21,7 +21,7 @@ pub(crate) struct Context {
     pub(super) broadcasts: HashMap<i64, broadcasts::Model>,
     pub(super) posts: HashMap<i64, posts::Model>,
     /// Post kind (or `reminder`) → its subscribe template.
-    pub(super) templates: HashMap<String, TemplateConfig>,
+    pub(super) templates: HashMap<TemplateKind, TemplateConfig>,
     /// (broadcast, occurrence, member) → inbox item id.
     pub(super) items: HashMap<(i64, i64, i64), i64>,
     /// Broadcast id → the meeting it was sent for (its time and place fill `time`/`location`).
@@ -74,7 +74,7 @@ impl Context {
         let templates = templates::all(core)
             .await?
             .into_iter()
-            .map(|t| (t.kind.clone(), t))
+            .map(|t| (t.kind, t))
             .collect();
         let mut items = HashMap::new();
         for chunk in member_ids.chunks(500) {
@@ -128,7 +128,7 @@ impl Context {
             .broadcasts
             .get(&r.broadcast_id)
             .ok_or_else(|| "the broadcast no longer exists".to_string())?;
-        if b.status == Status::Canceled.as_str() {
+        if b.status == Status::Canceled {
             return Err("canceled: the broadcast was canceled before this push went out".into());
         }
         Ok(b)
@@ -141,13 +141,13 @@ impl Context {
         let p = self.posts.get(&b.post_id)?;
         let kind = if r.round > 0 {
             self.templates
-                .get("reminder")
-                .map(|_| "reminder")
-                .unwrap_or(p.kind.as_str())
+                .get(&TemplateKind::Reminder)
+                .map(|_| TemplateKind::Reminder)
+                .unwrap_or(p.kind.into())
         } else {
-            p.kind.as_str()
+            p.kind.into()
         };
-        self.templates.get(kind)
+        self.templates.get(&kind)
     }
 
     /// What a message about a broadcast says, whatever the channel.
@@ -178,7 +178,7 @@ impl Context {
                         .collect(),
                 )
             }),
-            kind: p.kind.clone(),
+            kind: p.kind,
             at,
             tz,
             location: meeting.map(crate::meetings::where_text),

@@ -42,6 +42,7 @@ pub use outcome::PassReport;
 pub use wecom::budget_frees_at;
 
 use crate::Core;
+use crate::broadcasts::Channel;
 use crate::entities::push_deliveries;
 use crate::error::CoreResult;
 use crate::ports::rate_limit::RateLimiter;
@@ -124,14 +125,14 @@ impl Sender {
             return Ok(report);
         }
         let (wechat_rows, rest): (Vec<_>, Vec<_>) =
-            rows.into_iter().partition(|r| r.channel == "wechat");
+            rows.into_iter().partition(|r| r.channel == Channel::Wechat);
         let (wecom_rows, other): (Vec<_>, Vec<_>) =
-            rest.into_iter().partition(|r| r.channel == "wecom");
+            rest.into_iter().partition(|r| r.channel == Channel::Wecom);
         if !other.is_empty() {
             let outcomes: Vec<_> = other
                 .into_iter()
                 .map(|r| {
-                    let o = Outcome::dead(format!("unknown channel {:?}", r.channel));
+                    let o = Outcome::dead(format!("unknown channel {:?}", r.channel.as_str()));
                     (r, o)
                 })
                 .collect();

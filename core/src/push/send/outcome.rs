@@ -258,7 +258,7 @@ impl Sender {
                     "a push outcome could not be recorded: the row's lease was lost meanwhile"
                 );
             } else {
-                counted.push((row.channel.clone(), c.status.as_str()));
+                counted.push((row.channel.to_string(), c.status.as_str()));
             }
             report.add(outcome);
         }

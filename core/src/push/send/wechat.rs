@@ -74,7 +74,7 @@ impl<'a> Wechat<'a> {
         let post_kind = ctx
             .posts
             .get(&b.post_id)
-            .map(|p| p.kind.clone())
+            .map(|p| p.kind.as_str())
             .unwrap_or_default();
         let t = ctx.template_of(r).ok_or_else(|| {
             format!("no_template: no subscribe template is configured for {post_kind}")
