@@ -377,3 +377,44 @@ async fn bad_broadcasts_are_400_with_the_field_named() {
         .await;
     assert_eq!(r.status, 400, "an unparsable time");
 }
+
+#[tokio::test]
+async fn a_broadcast_whose_row_cannot_be_read_does_not_hold_up_the_others() {
+    use sea_orm::ConnectionTrait;
+    let org = branch().await;
+    let admin = org.admin().await;
+    let in_an_hour = org.app.clock_now() + Duration::hours(1);
+    let unit = org.unit(BRANCH);
+    let mut ids = vec![];
+    for title in ["先到期", "后到期"] {
+        let post = org.app.create_post(&admin, title).await;
+        let bc = org
+            .app
+            .broadcast(&admin, Broadcast::to_unit(&post, unit).at(in_an_hour))
+            .await;
+        assert_eq!(bc["status"], "scheduled", "{bc:?}");
+        ids.push(id(&bc));
+    }
+    // Someone edits the first row by hand: its audience is no longer one the server can read.
+    org.app
+        .core
+        .db
+        .execute_unprepared(&format!(
+            r#"UPDATE broadcasts SET audience = '"all"' WHERE id = {}"#,
+            ids[0]
+        ))
+        .await
+        .unwrap();
+    org.app.clock.advance(Duration::hours(1));
+    for _ in 0..3 {
+        // Each pass reports the broken broadcast as a failure, and still does the rest.
+        assert!(org.app.worker.run_once().await.is_err());
+    }
+    let admin = org.admin().await; // the earlier token expired with the hour
+    let good = org.app.broadcast_record(&admin, &ids[1]).await;
+    assert_eq!(good["status"], "sent", "{good:?}");
+    assert_eq!(good["stats"]["delivered"], 5);
+    let inbox = org.app.inbox(&org.token("张三").await).await;
+    assert_eq!(inbox.len(), 1, "{inbox:?}");
+    assert_eq!(inbox[0]["title"], "后到期");
+}

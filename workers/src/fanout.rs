@@ -82,13 +82,20 @@ impl FanoutWorker {
                 vec![]
             }
         };
+        // One broadcast that fails (the database refusing its batch, a row edited by hand) is
+        // logged and left for the next pass; the others in this pass still go out. The pass
+        // reports the first failure at its end, so it is counted and logged as failed.
+        let mut failed: Option<anyhow::Error> = None;
         for d in deliveries {
             match d.job {
-                Job::Fanout { broadcast_id } => {
-                    if self.handle(broadcast_id, stop).await? {
-                        done += 1;
+                Job::Fanout { broadcast_id } => match self.handle(broadcast_id, stop).await {
+                    Ok(true) => done += 1,
+                    Ok(false) => {}
+                    Err(e) => {
+                        self.failed(broadcast_id, &e);
+                        failed.get_or_insert(e);
                     }
-                }
+                },
             }
             if let Err(e) = self.core.queue.ack(&d).await {
                 tracing::warn!(worker = %self.id, error = %e, "could not acknowledge a job");
@@ -104,11 +111,23 @@ impl FanoutWorker {
             if stop.is_cancelled() {
                 break;
             }
-            if self.handle(id, stop).await? {
-                done += 1;
+            match self.handle(id, stop).await {
+                Ok(true) => done += 1,
+                Ok(false) => {}
+                Err(e) => {
+                    self.failed(id, &e);
+                    failed.get_or_insert(e);
+                }
             }
         }
-        Ok(done)
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(done),
+        }
+    }
+
+    fn failed(&self, broadcast_id: i64, e: &anyhow::Error) {
+        tracing::error!(worker = %self.id, broadcast.id = broadcast_id, error = %e, "fan-out of a broadcast failed; the others go on and it is tried again next pass");
     }
 
     /// One pass without waiting: what tests call until it returns 0.

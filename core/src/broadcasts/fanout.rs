@@ -11,7 +11,8 @@
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 
 use super::schedule::{Rule, occurrence_key};
@@ -63,11 +64,22 @@ pub enum Outcome {
 /// that moved the time meanwhile wins. Returns how many moved.
 pub async fn promote_due(core: &Core) -> CoreResult<u64> {
     let now = core.now();
+    // Only the schedule's columns: a row whose other columns cannot be read (a hand-edited
+    // audience) fails its own fan-out, not every broadcast's promotion.
     let due = broadcasts::Entity::find()
+        .select_only()
+        .columns([
+            broadcasts::Column::Id,
+            broadcasts::Column::SendAt,
+            broadcasts::Column::Timezone,
+            broadcasts::Column::Recurrence,
+            broadcasts::Column::NextRunAt,
+        ])
         .filter(broadcasts::Column::Status.eq(Status::Scheduled))
         .filter(broadcasts::Column::NextRunAt.lte(now))
         .order_by_asc(broadcasts::Column::NextRunAt)
         .limit(100)
+        .into_model::<Schedule>()
         .all(&core.db)
         .await?;
     let mut moved = 0;
@@ -97,7 +109,29 @@ pub async fn promote_due(core: &Core) -> CoreResult<u64> {
     Ok(moved)
 }
 
-fn rule_of(b: &broadcasts::Model) -> Option<Rule> {
+/// When a broadcast runs: what the schedule needs of its row.
+#[derive(Debug, FromQueryResult)]
+struct Schedule {
+    id: i64,
+    send_at: DateTime<Utc>,
+    timezone: String,
+    recurrence: Option<String>,
+    next_run_at: Option<DateTime<Utc>>,
+}
+
+impl From<&broadcasts::Model> for Schedule {
+    fn from(b: &broadcasts::Model) -> Self {
+        Schedule {
+            id: b.id,
+            send_at: b.send_at,
+            timezone: b.timezone.clone(),
+            recurrence: b.recurrence.clone(),
+            next_run_at: b.next_run_at,
+        }
+    }
+}
+
+fn rule_of(b: &Schedule) -> Option<Rule> {
     let text = b.recurrence.as_deref()?;
     let tz = b.timezone.parse().unwrap_or(chrono_tz::Asia::Shanghai);
     match Rule::new(text, tz, b.send_at) {
@@ -111,7 +145,7 @@ fn rule_of(b: &broadcasts::Model) -> Option<Rule> {
 }
 
 /// The latest occurrence at or before `now`, starting from the due one at `at`.
-fn latest_due(b: &broadcasts::Model, at: DateTime<Utc>, now: DateTime<Utc>) -> DateTime<Utc> {
+fn latest_due(b: &Schedule, at: DateTime<Utc>, now: DateTime<Utc>) -> DateTime<Utc> {
     let Some(rule) = rule_of(b) else { return at };
     let next = rule.next_after(at, now);
     match next.at {
@@ -303,7 +337,7 @@ pub async fn run(
 /// What comes after an occurrence: the next one of a rule, or nothing. Occurrences that fell
 /// due while this one was being sent are left to [`promote_due`], which keeps only the latest.
 fn next_occurrence(b: &broadcasts::Model, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    let rule = rule_of(b)?;
+    let rule = rule_of(&Schedule::from(b))?;
     let last = b.next_run_at.unwrap_or(now);
     rule.first_from(last + Duration::seconds(1))
 }
