@@ -239,9 +239,10 @@ impl App {
     pub async fn work(&self, stop: CancellationToken) -> anyhow::Result<()> {
         let worker = self.fanout_worker(0);
         let mut tasks = vec![tokio::spawn(worker.run(stop.clone()))];
-        match self.push_worker(0) {
-            Some(p) => tasks.push(tokio::spawn(p.run(stop.clone()))),
-            None => tracing::info!("no push platform configured: no push worker"),
+        if let Some(p) = self.push_worker(0) {
+            tasks.push(tokio::spawn(p.run(stop.clone())));
+        } else {
+            tracing::info!("no push platform configured: no push worker");
         }
         stop.cancelled().await;
         if tokio::time::timeout(

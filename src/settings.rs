@@ -79,7 +79,7 @@ mod tests {
             ("FINGERTIP_LOG_FORMAT", "xml"),
         ]
         .into();
-        let errs = read(|k| vars.get(k).map(|v| v.to_string())).unwrap_err();
+        let errs = read(|k| vars.get(k).map(std::string::ToString::to_string)).unwrap_err();
         assert_eq!(errs.len(), 3, "{errs:?}");
         assert!(errs.iter().any(|e| e.starts_with("FINGERTIP_BIND=")));
         let (_, p) = read(|_| None).unwrap();

@@ -76,7 +76,9 @@ pub struct Registry {
 
 impl Registry {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Vec<Conn>>> {
-        self.conns.lock().unwrap_or_else(|e| e.into_inner())
+        self.conns
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     pub fn register(
@@ -206,7 +208,9 @@ impl Hub {
         opts: LiveOptions,
         shutdown: Option<&CancellationToken>,
     ) -> Arc<Self> {
-        let stop = shutdown.map(|s| s.child_token()).unwrap_or_default();
+        let stop = shutdown
+            .map(tokio_util::sync::CancellationToken::child_token)
+            .unwrap_or_default();
         let (ready_tx, ready) = watch::channel(false);
         let hub = Arc::new(Self {
             core: core.clone(),
@@ -221,7 +225,7 @@ impl Hub {
 
     /// Resolves when the server shuts down.
     pub async fn stopping(&self) {
-        self.stop.cancelled().await
+        self.stop.cancelled().await;
     }
 
     /// Waits (a bounded time) until the subscriber task has subscribed, so that a socket
@@ -306,7 +310,7 @@ async fn subscriber(
     ready: watch::Sender<bool>,
 ) {
     let sub = tokio::select! {
-        _ = stop.cancelled() => return,
+        () = stop.cancelled() => return,
         s = core.pubsub.subscribe() => s,
     };
     ready.send_replace(true);
@@ -320,7 +324,7 @@ async fn subscriber(
     tracing::debug!(pubsub = core.pubsub.name(), "live hub subscribed");
     loop {
         let r = tokio::select! {
-            _ = stop.cancelled() => break,
+            () = stop.cancelled() => break,
             r = sub.recv() => r,
         };
         let Some(r) = r else {

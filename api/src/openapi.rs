@@ -116,7 +116,7 @@ fn apply(method: &str, path: &str, op: &mut Operation) {
 
 impl Modify for Truth {
     fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
-        for (path, item) in api.paths.paths.iter_mut() {
+        for (path, item) in &mut api.paths.paths {
             for (method, op) in [
                 ("get", &mut item.get),
                 ("put", &mut item.put),

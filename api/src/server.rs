@@ -35,9 +35,7 @@ pub struct ServerOptions {
 impl Default for ServerOptions {
     fn default() -> Self {
         Self {
-            workers: std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(2),
+            workers: std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
             shutdown_timeout_secs: 10,
             live: LiveOptions::default(),
             shutdown: None,

@@ -105,8 +105,7 @@ fn request_id_of(req: &ServiceRequest) -> String {
                 && v.chars()
                     .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
         })
-        .map(str::to_string)
-        .unwrap_or_else(fingertip_core::trace::new_id)
+        .map_or_else(fingertip_core::trace::new_id, str::to_string)
 }
 
 /// Wraps a request: its span, its `X-Request-Id` answer header, the request log line and the
@@ -151,7 +150,7 @@ where
             tracing::info!(
                 http.path = %path,
                 http.status = status,
-                elapsed_ms = (secs * 1000.0) as u64,
+                elapsed_ms = u64::try_from(std::time::Duration::from_secs_f64(secs).as_millis()).unwrap_or(u64::MAX),
                 "request"
             );
         });

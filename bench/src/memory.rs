@@ -9,8 +9,7 @@ pub fn memory() -> String {
             .find(|l| l.starts_with(name))
             .and_then(|l| l.split_whitespace().nth(1))
             .and_then(|kb| kb.parse::<f64>().ok())
-            .map(|kb| format!("{:.1} MiB", kb / 1024.0))
-            .unwrap_or_else(|| "unknown".into())
+            .map_or_else(|| "unknown".into(), |kb| format!("{:.1} MiB", kb / 1024.0))
     };
     format!(
         "resident memory: {} now, {} at peak",

@@ -135,7 +135,7 @@ pub async fn run(
         }
     }
     let actor = Actor {
-        member_id: ids.first().map(|(id, _)| *id).unwrap_or(0),
+        member_id: ids.first().map_or(0, |(id, _)| *id),
         role: Role::Admin,
         unit_id: Some(unit.id),
         session_id: "bench".into(),

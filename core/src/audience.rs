@@ -116,7 +116,7 @@ impl Audience {
                 .filter(members::Column::Id.is_in(self.member_ids.clone()))
                 .count(&core.db)
                 .await?;
-            if found as usize != self.member_ids.len() {
+            if usize::try_from(found).ok() != Some(self.member_ids.len()) {
                 let mut v = Violations::new();
                 v.add("audience.member_ids", "names a member that does not exist");
                 v.finish()?;
@@ -173,7 +173,7 @@ impl Audience {
                     ),
                 );
             }
-            cond = cond.add(members::Column::Id.in_subquery(q.to_owned()));
+            cond = cond.add(members::Column::Id.in_subquery(q.clone()));
         }
         if self.all {
             // The roster is the members with a unit; a meeting's invitees are exactly its rows.
@@ -570,9 +570,13 @@ mod tests {
             Some(vec!["audience.unit_ids".to_string()])
         );
         // In a tree of 501 units, every one exists: only the count is wrong.
-        let big = UnitTree::from_units((1..=MAX_UNITS as i64 + 1).map(|i| unit(i, None)).collect());
+        let big = UnitTree::from_units(
+            (1..=i64::try_from(MAX_UNITS).unwrap() + 1)
+                .map(|i| unit(i, None))
+                .collect(),
+        );
         let all_of_them = Audience {
-            unit_ids: (1..=MAX_UNITS as i64 + 1).collect(),
+            unit_ids: (1..=i64::try_from(MAX_UNITS).unwrap() + 1).collect(),
             ..Default::default()
         };
         assert_eq!(
@@ -580,7 +584,7 @@ mod tests {
             Some(vec!["audience.unit_ids".to_string()])
         );
         let five_hundred = Audience {
-            unit_ids: (1..=MAX_UNITS as i64).collect(),
+            unit_ids: (1..=i64::try_from(MAX_UNITS).unwrap()).collect(),
             ..Default::default()
         };
         assert_eq!(refused_in(five_hundred, &big).await, None);
@@ -589,7 +593,7 @@ mod tests {
     #[tokio::test]
     async fn more_than_ten_thousand_member_ids_are_refused_before_the_database_is_asked() {
         let crowd = Audience {
-            member_ids: (1..=MAX_MEMBERS as i64 + 1).collect(),
+            member_ids: (1..=i64::try_from(MAX_MEMBERS).unwrap() + 1).collect(),
             ..Default::default()
         };
         assert_eq!(

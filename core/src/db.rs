@@ -167,7 +167,7 @@ mod tests {
         let db = connect("sqlite::memory:", &opts).await.unwrap();
         migrate(&db).await.unwrap();
         let now = Utc::now();
-        let n = IN_CHUNK as i64 * 2 + 3;
+        let n = <i64 as TryFrom<usize>>::try_from(IN_CHUNK).unwrap() * 2 + 3;
         members::Entity::insert_many((1..=n).map(|i| members::ActiveModel {
             id: Set(i),
             name: Set(format!("m{i}")),
@@ -195,7 +195,7 @@ mod tests {
         let found = load_by_ids::<members::Entity>(&db, members::Column::Id, ids)
             .await
             .unwrap();
-        assert_eq!(found.len(), n as usize);
+        assert_eq!(found.len(), usize::try_from(n).unwrap());
         assert!((1..=n).all(|i| found[&i].name == format!("m{i}")));
 
         let tags = load_grouped_by_ids(

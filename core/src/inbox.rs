@@ -243,7 +243,7 @@ pub async fn unread_counts(core: &Core, member_ids: &[i64]) -> CoreResult<HashMa
             .all(&core.db)
             .await?;
         for (m, n) in counts {
-            out.insert(m, n.max(0) as u64);
+            out.insert(m, u64::try_from(n).unwrap_or(0));
         }
     }
     Ok(out)

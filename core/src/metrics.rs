@@ -45,9 +45,9 @@ pub fn worker_pass(worker: &'static str, seconds: f64, failed: bool) {
 }
 
 fn age(now: DateTime<Utc>, since: Option<DateTime<Utc>>) -> f64 {
-    since
-        .map(|t| std::cmp::Ord::max((now - t).num_milliseconds(), 0) as f64 / 1000.0)
-        .unwrap_or(0.0)
+    since.map_or(0.0, |t| {
+        std::cmp::Ord::max((now - t).num_milliseconds(), 0) as f64 / 1000.0
+    })
 }
 
 /// Reads the shared state into gauges, right before a scrape: broadcasts due or being fanned

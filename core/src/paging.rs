@@ -90,11 +90,12 @@ impl PageRequest {
         Q: QuerySelect,
         Fut: Future<Output = Result<Vec<T>, DbErr>>,
     {
-        let skip = self.after.unwrap_or(0).max(0);
-        let mut rows = run(query.offset(skip as u64).limit(self.limit + 1)).await?;
-        let more = rows.len() as u64 > self.limit;
-        rows.truncate(self.limit as usize);
-        let next = skip + rows.len() as i64;
+        let skip = u64::try_from(self.after.unwrap_or(0)).unwrap_or(0);
+        let mut rows = run(query.offset(skip).limit(self.limit + 1)).await?;
+        let limit = usize::try_from(self.limit).unwrap_or(usize::MAX);
+        let more = rows.len() > limit;
+        rows.truncate(limit);
+        let next = i64::try_from(skip + rows.len() as u64).unwrap_or(i64::MAX);
         Ok(Page {
             items: rows,
             next_cursor: more.then(|| encode_cursor(next)),
@@ -121,8 +122,9 @@ pub struct Page<T> {
 impl<T> Page<T> {
     /// Builds a page from up to `limit + 1` fetched rows: the extra row only says that more exist.
     fn from_rows(mut rows: Vec<T>, req: PageRequest, id_of: impl Fn(&T) -> i64) -> Self {
-        let more = rows.len() as u64 > req.limit;
-        rows.truncate(req.limit as usize);
+        let limit = usize::try_from(req.limit).unwrap_or(usize::MAX);
+        let more = rows.len() > limit;
+        rows.truncate(limit);
         let next_cursor = if more {
             rows.last().map(|r| encode_cursor(id_of(r)))
         } else {

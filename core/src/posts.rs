@@ -303,8 +303,7 @@ pub async fn patch(core: &Core, actor: &Actor, id: i64, p: PostPatch) -> CoreRes
     let title = p
         .title
         .as_deref()
-        .map(str::trim)
-        .unwrap_or(&row.title)
+        .map_or(row.title.as_str(), str::trim)
         .to_string();
     let mut am: posts::ActiveModel = row.into();
     if let Some(k) = p.kind {

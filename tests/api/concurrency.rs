@@ -219,7 +219,7 @@ async fn workers_running_at_once_share_many_broadcasts_and_send_each_once() {
         }
     };
     let mut workers = workers.into_iter();
-    let (all_sent, _, _, _) = tokio::join!(
+    let (all_sent, (), (), ()) = tokio::join!(
         watch,
         workers.next().unwrap().run(stop.clone()),
         workers.next().unwrap().run(stop.clone()),

@@ -2,6 +2,15 @@
 //! a SQLite file by default; a fresh PostgreSQL schema (and a private Redis key prefix) when
 //! FINGERTIP_TEST_DATABASE_URL (and FINGERTIP_TEST_REDIS_URL) are set.
 
+// A panic is how a test reports failure; the numbers a test counts are small.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss
+)]
+
 mod fixtures;
 mod helpers;
 mod requests;

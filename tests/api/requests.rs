@@ -17,8 +17,7 @@ pub fn rfc(t: DateTime<Utc>) -> String {
 pub fn time(v: &Value) -> DateTime<Utc> {
     v.as_str()
         .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or_else(|| panic!("not a time: {v}"))
+        .map_or_else(|| panic!("not a time: {v}"), |t| t.with_timezone(&Utc))
 }
 
 /// The `id` of an object the API answered with.

@@ -381,9 +381,9 @@ fn rid() -> String {
     let n = Uuid::new_v4().as_u128();
     format!(
         "{:08x}-{:08x}-{:08x}",
-        (n >> 96) as u32,
-        (n >> 64) as u32,
-        (n >> 32) as u32
+        n >> 96,
+        (n >> 64) & 0xffff_ffff,
+        (n >> 32) & 0xffff_ffff
     )
 }
 

@@ -65,8 +65,7 @@ impl Tokens {
     fn expires_in(&self, token: &str, now: Instant) -> u64 {
         self.issued
             .get(token)
-            .map(|t| t.expires_at.saturating_duration_since(now).as_secs())
-            .unwrap_or(0)
+            .map_or(0, |t| t.expires_at.saturating_duration_since(now).as_secs())
     }
 
     /// The current token of a renewing endpoint while more than [`TOKEN_GRACE`] of it

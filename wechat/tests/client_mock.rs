@@ -1,5 +1,14 @@
 //! WechatClient against the in-process mock, over real HTTP on 127.0.0.1.
 
+// A panic is how a test reports failure; the numbers a test counts are small.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss
+)]
+
 use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
 

@@ -150,8 +150,8 @@ impl FanoutWorker {
             if let Err(e) = self.pass(self.poll, &stop).await {
                 tracing::error!(worker = %self.id, error = %e, "fan-out pass failed; retrying shortly");
                 tokio::select! {
-                    _ = stop.cancelled() => break,
-                    _ = tokio::time::sleep(self.poll) => {}
+                    () = stop.cancelled() => break,
+                    () = tokio::time::sleep(self.poll) => {}
                 }
             }
         }

@@ -84,8 +84,8 @@ impl PushWorker {
             };
             if idle {
                 tokio::select! {
-                    _ = stop.cancelled() => break,
-                    _ = tokio::time::sleep(self.poll) => {}
+                    () = stop.cancelled() => break,
+                    () = tokio::time::sleep(self.poll) => {}
                 }
             }
         }

@@ -252,7 +252,7 @@ mod tests {
     }
 
     fn strs(v: &[&str]) -> Vec<String> {
-        v.iter().map(|s| s.to_string()).collect()
+        v.iter().map(std::string::ToString::to_string).collect()
     }
 
     /// The words of a `words!` enum (or `Role`), in order.

@@ -103,17 +103,14 @@ pub async fn logout(
     req: HttpRequest,
     body: web::Bytes,
 ) -> ApiResult<web::Json<OkResponse>> {
-    match optional_json::<LogoutRequest>(&body)?.and_then(|b| b.refresh_token) {
-        Some(rt) => service::logout_refresh(&core, &rt).await?,
-        None => {
-            let token = bearer(&req).ok_or_else(|| {
-                fingertip_core::CoreError::Unauthorized(
-                    "send a refresh_token or a bearer token".into(),
-                )
-            })?;
-            let actor = service::authenticate(&core, &token).await?;
-            service::logout_session(&core, &actor.session_id).await?;
-        }
+    if let Some(rt) = optional_json::<LogoutRequest>(&body)?.and_then(|b| b.refresh_token) {
+        service::logout_refresh(&core, &rt).await?;
+    } else {
+        let token = bearer(&req).ok_or_else(|| {
+            fingertip_core::CoreError::Unauthorized("send a refresh_token or a bearer token".into())
+        })?;
+        let actor = service::authenticate(&core, &token).await?;
+        service::logout_session(&core, &actor.session_id).await?;
     }
     Ok(web::Json(OkResponse { ok: true }))
 }

@@ -77,6 +77,7 @@ pub async fn live_socket(
     Ok(response)
 }
 
+#[allow(clippy::unnecessary_wraps)] // `Session::close` takes an `Option<CloseReason>`
 fn reason(code: CloseCode, text: impl Into<String>) -> Option<CloseReason> {
     Some(CloseReason {
         code,
@@ -135,8 +136,8 @@ async fn send_bounded(
 ) -> bool {
     tokio::select! {
         r = tokio::time::timeout(limit, send) => matches!(r, Ok(Ok(()))),
-        _ = kill.cancelled() => false,
-        _ = hub.stopping() => false,
+        () = kill.cancelled() => false,
+        () = hub.stopping() => false,
     }
 }
 
@@ -172,15 +173,12 @@ async fn serve(
     };
     let member_id = caller.member_id;
     let opts = hub.opts;
-    let mut reg = match hub
+    let Ok(mut reg) = hub
         .registry
         .register(member_id, opts.send_buffer, opts.max_per_member)
-    {
-        Ok(r) => r,
-        Err(_) => {
-            close(session, reason(CloseCode::Again, "too_many_connections")).await;
-            return;
-        }
+    else {
+        close(session, reason(CloseCode::Again, "too_many_connections")).await;
+        return;
     };
     let _registered = Registered {
         hub: &hub,
@@ -214,8 +212,8 @@ async fn serve(
     let why = loop {
         tokio::select! {
             biased;
-            _ = hub.stopping() => break reason(CloseCode::Away, "server_shutdown"),
-            _ = reg.kill.cancelled() => break reason(CloseCode::Again, "too_slow"),
+            () = hub.stopping() => break reason(CloseCode::Away, "server_shutdown"),
+            () = reg.kill.cancelled() => break reason(CloseCode::Again, "too_slow"),
             out = reg.rx.recv() => match out {
                 Some(text) => {
                     if !send_bounded(&hub, &reg.kill, limit, session.text(text)).await {
@@ -241,8 +239,7 @@ async fn serve(
                         }
                     }
                     Some(Ok(Message::Close(r))) => {
-                        break Some(r.map(|r| CloseReason { code: r.code, description: None })
-                            .unwrap_or(CloseReason { code: CloseCode::Normal, description: None }));
+                        break Some(r.map_or(CloseReason { code: CloseCode::Normal, description: None }, |r| CloseReason { code: r.code, description: None }));
                     }
                     Some(Ok(Message::Text(t))) => {
                         let is_ping = serde_json::from_str::<ClientMessage>(&t)
@@ -266,7 +263,7 @@ async fn serve(
                     return;
                 }
             }
-            _ = &mut expiry => {
+            () = &mut expiry => {
                 if expired(&core) {
                     break reason(CloseCode::Policy, "token_expired");
                 }

@@ -73,7 +73,7 @@ impl Passwords {
     fn take_buffer(&self) -> Vec<Block> {
         self.buffers
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .pop()
             .unwrap_or_default()
     }
@@ -81,7 +81,7 @@ impl Passwords {
     fn put_buffer(&self, buf: Vec<Block>) {
         self.buffers
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .push(buf);
     }
 

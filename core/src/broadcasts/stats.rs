@@ -105,7 +105,7 @@ pub async fn recipients(
             cond = cond.add(
                 inbox_items::Column::MemberId
                     .in_subquery(crate::push::deliveries::failed_members(broadcast_id)),
-            )
+            );
         }
         None => {}
     }

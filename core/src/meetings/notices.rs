@@ -102,7 +102,7 @@ pub(super) async fn schedule_reminders(
     let offsets = m.reminder_offsets.0.iter().copied();
     let tz = tz_of(core, m);
     for offset in offsets {
-        let at = m.starts_at - Duration::minutes(offset as i64);
+        let at = m.starts_at - Duration::minutes(i64::from(offset));
         if at <= now {
             continue;
         }

@@ -141,7 +141,7 @@ pub(crate) async fn prepare(
     match unit_id {
         None => v.add("unit_id", "give the unit that holds the meeting"),
         Some(u) if !tree.contains(u) || !scope.allows_unit(Some(u)) => {
-            v.add("unit_id", "does not exist")
+            v.add("unit_id", "does not exist");
         }
         Some(_) => {}
     }

@@ -114,9 +114,9 @@ pub async fn import_csv(core: &Core, actor: &Actor, body: &[u8]) -> CoreResult<I
     let mut report = ImportReport::default();
     for (n, rec) in records.into_iter().enumerate() {
         let (line, rec) = match rec {
-            Ok(r) => (r.position().map(|p| p.line()).unwrap_or(n as u64 + 2), r),
+            Ok(r) => (r.position().map_or(n as u64 + 2, csv::Position::line), r),
             Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(n as u64 + 2);
+                let line = e.position().map_or(n as u64 + 2, csv::Position::line);
                 report.errors.push(LineError {
                     line,
                     message: format!("unreadable line: {e}"),
@@ -171,36 +171,31 @@ async fn import_line(
     members::check_manage(tree, actor, input.unit_id, role).map_err(describe)?;
 
     let existing = find_existing(core, &input).await.map_err(describe)?;
-    match existing {
-        Some(m) => {
-            if !tree.scope_of(actor).allows_unit(m.unit_id) {
-                return Err("the matching member is outside the units you manage".into());
-            }
-            if m.id == actor.member_id {
-                return Err(
-                    "this line matches your own account; change it in the member page".into(),
-                );
-            }
-            let patch = MemberPatch {
-                name: Some(input.name),
-                unit_id: input.unit_id,
-                role: Some(role),
-                tags: Some(input.tags),
-                phone: Some(input.phone),
-                wecom_userid: Some(input.wecom_userid),
-                active: None,
-            };
-            members::patch(core, actor, m.id, patch, "import")
-                .await
-                .map_err(describe)?;
-            Ok(false)
+    if let Some(m) = existing {
+        if !tree.scope_of(actor).allows_unit(m.unit_id) {
+            return Err("the matching member is outside the units you manage".into());
         }
-        None => {
-            members::insert(core, actor, &input, "import")
-                .await
-                .map_err(describe)?;
-            Ok(true)
+        if m.id == actor.member_id {
+            return Err("this line matches your own account; change it in the member page".into());
         }
+        let patch = MemberPatch {
+            name: Some(input.name),
+            unit_id: input.unit_id,
+            role: Some(role),
+            tags: Some(input.tags),
+            phone: Some(input.phone),
+            wecom_userid: Some(input.wecom_userid),
+            active: None,
+        };
+        members::patch(core, actor, m.id, patch, "import")
+            .await
+            .map_err(describe)?;
+        Ok(false)
+    } else {
+        members::insert(core, actor, &input, "import")
+            .await
+            .map_err(describe)?;
+        Ok(true)
     }
 }
 

@@ -92,7 +92,12 @@ pub struct MemberFilter {
 /// Trims, drops empties and duplicates, keeps order.
 pub fn clean_tags(tags: &[String]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    for t in tags.iter().map(|t| t.trim()).filter(|t| !t.is_empty()) {
+    for t in tags
+        .iter()
+        .map(String::as_str)
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
         if !out.iter().any(|o| o == t) {
             out.push(t.to_string());
         }

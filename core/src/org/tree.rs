@@ -41,7 +41,7 @@ impl UnitTree {
     }
 
     pub fn children(&self, id: i64) -> &[i64] {
-        self.children.get(&id).map(Vec::as_slice).unwrap_or(&[])
+        self.children.get(&id).map_or(&[], Vec::as_slice)
     }
 
     /// The units and all their descendants.

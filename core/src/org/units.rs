@@ -188,7 +188,7 @@ mod tests {
         for _ in 0..MAX_NESTING {
             at = &at.children[0];
         }
-        assert_eq!(at.id, MAX_NESTING as i64 + 1);
+        assert_eq!(at.id, i64::try_from(MAX_NESTING).unwrap() + 1);
         assert_eq!(at.children.len(), 5000 - MAX_NESTING - 1);
         assert_eq!(t.depth(5000), 5000);
     }

@@ -21,7 +21,10 @@ impl MemoryQueue {
     }
 
     fn take(&self, max: usize) -> Vec<Delivery> {
-        let mut q = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
+        let mut q = self
+            .jobs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let n = max.min(q.len());
         q.drain(..n)
             .map(|job| Delivery {
@@ -37,7 +40,7 @@ impl JobQueue for MemoryQueue {
     async fn push(&self, job: Job) -> CoreResult<()> {
         self.jobs
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .push_back(job);
         self.notify.notify_one();
         Ok(())

@@ -40,8 +40,11 @@ pub fn gcra_step(tat: u64, now: u64, limit: Limit) -> (u64, u64) {
 #[async_trait::async_trait]
 impl RateLimiter for MemoryRateLimiter {
     async fn reserve(&self, key: &str, limit: Limit) -> CoreResult<Duration> {
-        let now = self.start.elapsed().as_micros() as u64;
-        let mut map = self.tat.lock().unwrap_or_else(|p| p.into_inner());
+        let now = u64::try_from(self.start.elapsed().as_micros()).unwrap_or(u64::MAX);
+        let mut map = self
+            .tat
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let tat = map.get(key).copied().unwrap_or(0);
         let (next, wait) = gcra_step(tat, now, limit);
         map.insert(key.to_string(), next);
@@ -80,7 +83,7 @@ mod tests {
                 max = max.max(i - j + 1);
             }
             assert!(
-                max as u32 <= per_sec,
+                u32::try_from(max).unwrap() <= per_sec,
                 "{per_sec}/s let {max} through in one second"
             );
             // And it is not far below: at least 80 % of the limit in steady state.
@@ -89,7 +92,7 @@ mod tests {
                 .filter(|t| (2_000_000..3_000_000).contains(*t))
                 .count();
             assert!(
-                in_third_second as f64 >= per_sec as f64 * 0.8 - 1.0,
+                in_third_second as f64 >= f64::from(per_sec) * 0.8 - 1.0,
                 "{per_sec}/s only sent {in_third_second} in a steady second"
             );
         }

@@ -27,7 +27,10 @@ impl MemoryThrottle {
 impl Throttle for MemoryThrottle {
     async fn hit(&self, key: &str, window_secs: u64, now: DateTime<Utc>) -> CoreResult<u64> {
         let (index, ends) = window(window_secs, now);
-        let mut map = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        let mut map = self
+            .counts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if map.len() >= SWEEP_AT {
             let t = now.timestamp();
             map.retain(|_, (_, end, _)| *end > t);

@@ -90,7 +90,10 @@ impl RedisPubSub {
     }
 
     fn paused(&self) -> bool {
-        let mut p = self.paused_until.lock().unwrap_or_else(|e| e.into_inner());
+        let mut p = self
+            .paused_until
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         match *p {
             Some(t) if Instant::now() < t => true,
             Some(_) => {
@@ -102,7 +105,10 @@ impl RedisPubSub {
     }
 
     fn pause(&self) {
-        *self.paused_until.lock().unwrap_or_else(|e| e.into_inner()) =
+        *self
+            .paused_until
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) =
             Some(Instant::now() + self.cfg.pause_after_failure);
     }
 }
@@ -169,7 +175,7 @@ async fn pump(
     tick.tick().await;
     loop {
         tokio::select! {
-            _ = fwd.tx.closed() => return End::Unsubscribed,
+            () = fwd.tx.closed() => return End::Unsubscribed,
             msg = stream.next() => match msg {
                 None => return End::Lost("the connection closed".into()),
                 Some(msg) => match serde_json::from_slice::<Event>(msg.get_payload_bytes()) {
@@ -224,8 +230,8 @@ async fn subscriber(
             }
         }
         tokio::select! {
-            _ = fwd.tx.closed() => return,
-            _ = tokio::time::sleep(backoff) => {}
+            () = fwd.tx.closed() => return,
+            () = tokio::time::sleep(backoff) => {}
         }
         match open(&client, &channel).await {
             Ok(c) => {
@@ -241,7 +247,7 @@ async fn subscriber(
                 tracing::warn!(
                     channel = %channel,
                     error = %e,
-                    retry_in_ms = backoff.as_millis() as u64,
+                    retry_in_ms = u64::try_from(backoff.as_millis()).unwrap_or(u64::MAX),
                     "cannot subscribe to Redis; retrying"
                 );
             }
@@ -336,7 +342,7 @@ mod tests {
     fn ev(m: i64) -> Event {
         Event::UnreadChanged {
             member_id: m,
-            unread_count: m as u64,
+            unread_count: u64::try_from(m).unwrap(),
         }
     }
 
@@ -364,7 +370,7 @@ mod tests {
             tokio::spawn(async move {
                 loop {
                     let accepted = tokio::select! {
-                        _ = d.cancelled() => return,
+                        () = d.cancelled() => return,
                         a = listener.accept() => a,
                     };
                     let Ok((mut inbound, _)) = accepted else {
@@ -377,7 +383,7 @@ mod tests {
                             return;
                         };
                         tokio::select! {
-                            _ = token.cancelled() => {}
+                            () = token.cancelled() => {}
                             _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
                         }
                     });

@@ -50,7 +50,7 @@ impl RateLimiter for RedisRateLimiter {
             .query_async(&mut c)
             .await
             .map_err(|e| CoreError::Queue(format!("rate limiter: {e}")))?;
-        Ok(Duration::from_micros(wait.max(0) as u64))
+        Ok(Duration::from_micros(u64::try_from(wait).unwrap_or(0)))
     }
 
     fn name(&self) -> &'static str {

@@ -72,7 +72,7 @@ impl TokenStore for RedisTokenStore {
             .set_ex(
                 self.key(key),
                 format!("{} {}", token.expires_at, token.value),
-                ttl as u64,
+                u64::try_from(ttl).unwrap_or(1),
             )
             .await
             .map_err(err)?;
@@ -99,7 +99,7 @@ impl TokenStore for RedisTokenStore {
             .arg(1)
             .arg("NX")
             .arg("PX")
-            .arg(ttl.as_millis().max(1) as u64)
+            .arg(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1))
             .query_async(&mut c)
             .await
             .map_err(err)?;

@@ -29,9 +29,9 @@ pub trait Throttle: Send + Sync + 'static {
 /// The window `now` falls in, and when it ends (Unix seconds).
 pub fn window(window_secs: u64, now: DateTime<Utc>) -> (u64, i64) {
     let w = window_secs.max(1);
-    let t = now.timestamp().max(0) as u64;
+    let t = u64::try_from(now.timestamp()).unwrap_or(0);
     let index = t / w;
-    (index, ((index + 1) * w) as i64)
+    (index, i64::try_from((index + 1) * w).unwrap_or(i64::MAX))
 }
 
 /// Counts an attempt; over the rule it is a 429 whose `Retry-After` is the end of the window.
@@ -47,7 +47,7 @@ pub async fn check(
         let (_, ends) = window(rule.window_secs, now);
         return Err(CoreError::RateLimited {
             message: message.to_string(),
-            retry_after_secs: (ends - now.timestamp()).max(1) as u64,
+            retry_after_secs: u64::try_from(ends - now.timestamp()).unwrap_or(0).max(1),
         });
     }
     Ok(())

@@ -145,7 +145,7 @@ fn check(
                 v.add(
                     format!("fields.{name}"),
                     "a time or date keyword must carry time or deadline",
-                )
+                );
             }
             Some(_) => {}
         }

@@ -78,7 +78,7 @@ impl<'a> Env<'a> {
             .map_err(|_| {
                 self.error(format!(
                     "{name}={raw:?} is not a socket address such as 127.0.0.1:8080"
-                ))
+                ));
             })
             .ok()
     }

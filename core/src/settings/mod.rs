@@ -102,8 +102,8 @@ impl Settings {
     /// the binary can read its own settings from the same `env` and report all at once).
     pub fn read(env: &mut Env) -> Self {
         let production = match env.get("FINGERTIP_ENV").as_deref() {
-            None | Some("development") | Some("dev") | Some("test") => false,
-            Some("production") | Some("prod") => true,
+            None | Some("development" | "dev" | "test") => false,
+            Some("production" | "prod") => true,
             Some(other) => {
                 env.error(format!(
                     "FINGERTIP_ENV={other:?} must be production or development"
@@ -238,20 +238,21 @@ fn read_wecom(env: &mut Env) -> Option<WecomSettings> {
         env.get("FINGERTIP_WECOM_AGENTID"),
     ) {
         (None, None, None) => None,
-        (Some(corp_id), Some(secret), Some(agent)) => match agent.parse::<i64>() {
-            Ok(agent_id) => Some(WecomSettings {
-                corp_id,
-                secret,
-                agent_id,
-                api_base,
-            }),
-            Err(_) => {
+        (Some(corp_id), Some(secret), Some(agent)) => {
+            if let Ok(agent_id) = agent.parse::<i64>() {
+                Some(WecomSettings {
+                    corp_id,
+                    secret,
+                    agent_id,
+                    api_base,
+                })
+            } else {
                 env.error(format!(
                     "FINGERTIP_WECOM_AGENTID={agent:?} must be a number"
                 ));
                 None
             }
-        },
+        }
         _ => {
             env.error(
                 "FINGERTIP_WECOM_CORPID, FINGERTIP_WECOM_SECRET and FINGERTIP_WECOM_AGENTID must be set together",
@@ -280,24 +281,42 @@ fn read_push(env: &mut Env, wecom: bool) -> PushSettings {
         _ => {}
     }
     let send = SendConfig {
-        concurrency: env.number("FINGERTIP_PUSH_CONCURRENCY", d.concurrency as u64, 1..=512)
-            as usize,
+        concurrency: in_range(
+            env.number(
+                "FINGERTIP_PUSH_CONCURRENCY",
+                in_range(d.concurrency, 0),
+                1..=512,
+            ),
+            d.concurrency,
+        ),
         wechat_rate: crate::ports::Limit {
-            per_sec: env.number(
-                "FINGERTIP_WECHAT_RATE",
-                u64::from(d.wechat_rate.per_sec),
-                1..=100_000,
-            ) as u32,
+            per_sec: in_range(
+                env.number(
+                    "FINGERTIP_WECHAT_RATE",
+                    u64::from(d.wechat_rate.per_sec),
+                    1..=100_000,
+                ),
+                d.wechat_rate.per_sec,
+            ),
         },
         wecom_rate: crate::ports::Limit {
-            per_sec: env.number(
-                "FINGERTIP_WECOM_RATE",
-                u64::from(d.wecom_rate.per_sec),
-                1..=1000,
-            ) as u32,
+            per_sec: in_range(
+                env.number(
+                    "FINGERTIP_WECOM_RATE",
+                    u64::from(d.wecom_rate.per_sec),
+                    1..=1000,
+                ),
+                d.wecom_rate.per_sec,
+            ),
         },
-        max_attempts: env.number("FINGERTIP_PUSH_MAX_ATTEMPTS", d.max_attempts as u64, 1..=50)
-            as i32,
+        max_attempts: in_range(
+            env.number(
+                "FINGERTIP_PUSH_MAX_ATTEMPTS",
+                in_range(d.max_attempts, 0),
+                1..=50,
+            ),
+            d.max_attempts,
+        ),
         ..d
     };
     PushSettings {
@@ -307,15 +326,24 @@ fn read_push(env: &mut Env, wecom: bool) -> PushSettings {
     }
 }
 
+/// `n` as the type a setting is kept in. `Env::number` has already held it to a range that
+/// fits, so `otherwise` is never used.
+fn in_range<A, B: TryFrom<A>>(n: A, otherwise: B) -> B {
+    B::try_from(n).unwrap_or(otherwise)
+}
+
 fn read_fanout(env: &mut Env) -> FanoutConfig {
     use crate::broadcasts::fanout::{BATCH_RANGE, LEASE_SECS_RANGE};
     let d = FanoutConfig::default();
     FanoutConfig {
-        lease: chrono::Duration::seconds(env.number(
-            "FINGERTIP_FANOUT_LEASE_SECS",
-            d.lease.num_seconds() as u64,
-            LEASE_SECS_RANGE,
-        ) as i64),
+        lease: chrono::Duration::seconds(in_range(
+            env.number(
+                "FINGERTIP_FANOUT_LEASE_SECS",
+                in_range(d.lease.num_seconds(), 0),
+                LEASE_SECS_RANGE,
+            ),
+            d.lease.num_seconds(),
+        )),
         batch: env.number("FINGERTIP_FANOUT_BATCH", d.batch, BATCH_RANGE),
     }
 }

@@ -256,7 +256,7 @@ fn tricky_inputs() -> Vec<String> {
         "a\u{0301}",
     ]
     .iter()
-    .map(|s| s.to_string())
+    .map(std::string::ToString::to_string)
     .collect();
     inputs.push("学".repeat(200));
     inputs.push("学习贯彻党的二十大精神 Party lesson 2026 🎉 ".repeat(8));
@@ -273,7 +273,7 @@ fn tricky_inputs() -> Vec<String> {
             seed ^= seed << 13;
             seed ^= seed >> 7;
             seed ^= seed << 17;
-            s.push(pool[(seed % pool.len() as u64) as usize]);
+            s.push(pool[usize::try_from(seed % pool.len() as u64).unwrap()]);
         }
         inputs.push(s);
     }

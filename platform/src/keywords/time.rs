@@ -167,7 +167,7 @@ pub(super) fn fit_time(kind: KeywordType, raw: &str) -> String {
     }
     let text = |c: &[char]| c.iter().collect::<String>();
     match (kind, date, time) {
-        (KeywordType::Time, Some(d), Some(t)) | (KeywordType::Date, Some(d), Some(t)) => {
+        (KeywordType::Time | KeywordType::Date, Some(d), Some(t)) => {
             format!("{} {}", text(d), text(t))
         }
         (KeywordType::Time, None, Some(t)) => text(t),

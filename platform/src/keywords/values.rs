@@ -50,7 +50,7 @@ pub(super) fn cut_number(int: &str, frac: &str, max: usize) -> String {
 /// (integer digits, decimal digits) of the first number in `raw`.
 pub(super) fn first_number(raw: &str) -> (String, String) {
     let chars: Vec<char> = raw.chars().map(halfwidth).collect();
-    let Some(start) = chars.iter().position(|c| c.is_ascii_digit()) else {
+    let Some(start) = chars.iter().position(char::is_ascii_digit) else {
         return (String::new(), String::new());
     };
     let mut int = String::new();
@@ -58,7 +58,7 @@ pub(super) fn first_number(raw: &str) -> (String, String) {
     let mut i = start;
     while i < chars.len() {
         let c = chars[i];
-        let next_is_digit = chars.get(i + 1).is_some_and(|c| c.is_ascii_digit());
+        let next_is_digit = chars.get(i + 1).is_some_and(char::is_ascii_digit);
         if c.is_ascii_digit() {
             int.push(c);
         } else if c == ',' && next_is_digit {

@@ -46,25 +46,31 @@ pub(super) async fn prepare(w: &World, r: &Row, c: Caller) -> Call {
     let with_id = |id: &str| r.path.replace("{id}", id);
     let p = r.path.to_string();
     match (r.method, r.path) {
-        ("GET", "/healthz")
-        | ("GET", "/readyz")
-        | ("GET", "/metrics")
-        | ("GET", "/api/v1/admin/audit")
-        | ("GET", "/api/v1/admin/audit/verify")
-        | ("GET", "/api/v1/me")
-        | ("GET", "/api/v1/admin/units")
-        | ("GET", "/api/v1/admin/meetings/summary")
-        | ("GET", "/api/v1/me/wechat/subscriptions")
-        | ("GET", "/api/v1/admin/push/templates")
-        | ("GET", "/api/v1/inbox/unread-count")
-        | ("GET", "/api/v1/ws") => call(p, Body::None),
-        ("GET", "/api/v1/admin/members")
-        | ("GET", "/api/v1/admin/posts")
-        | ("GET", "/api/v1/admin/broadcasts")
-        | ("GET", "/api/v1/admin/meetings")
-        | ("GET", "/api/v1/admin/meeting-series")
-        | ("GET", "/api/v1/meetings")
-        | ("GET", "/api/v1/inbox") => call(format!("{p}?limit=100"), Body::None),
+        (
+            "GET",
+            "/healthz"
+            | "/readyz"
+            | "/metrics"
+            | "/api/v1/admin/audit"
+            | "/api/v1/admin/audit/verify"
+            | "/api/v1/me"
+            | "/api/v1/admin/units"
+            | "/api/v1/admin/meetings/summary"
+            | "/api/v1/me/wechat/subscriptions"
+            | "/api/v1/admin/push/templates"
+            | "/api/v1/inbox/unread-count"
+            | "/api/v1/ws",
+        ) => call(p, Body::None),
+        (
+            "GET",
+            "/api/v1/admin/members"
+            | "/api/v1/admin/posts"
+            | "/api/v1/admin/broadcasts"
+            | "/api/v1/admin/meetings"
+            | "/api/v1/admin/meeting-series"
+            | "/api/v1/meetings"
+            | "/api/v1/inbox",
+        ) => call(format!("{p}?limit=100"), Body::None),
 
         ("POST", "/api/v1/auth/admin/login") => call(
             p,
@@ -139,8 +145,9 @@ pub(super) async fn prepare(w: &World, r: &Row, c: Caller) -> Call {
         }
 
         ("POST", "/api/v1/admin/broadcasts") => call(p, Body::Json(w.broadcast_body(true))),
-        ("GET", "/api/v1/admin/broadcasts/{id}")
-        | ("GET", "/api/v1/admin/broadcasts/{id}/recipients") => call(with_id(&w.sent), Body::None),
+        ("GET", "/api/v1/admin/broadcasts/{id}" | "/api/v1/admin/broadcasts/{id}/recipients") => {
+            call(with_id(&w.sent), Body::None)
+        }
         ("PATCH", "/api/v1/admin/broadcasts/{id}") => {
             let b = w.new_broadcast(true).await;
             call(with_id(&b), Body::Json(json!({"urgent": true})))
@@ -185,10 +192,13 @@ pub(super) async fn prepare(w: &World, r: &Row, c: Caller) -> Call {
         ("POST", "/api/v1/admin/meetings") => {
             call(p, Body::Json(w.meeting_body(t0() + Duration::days(3), 90)))
         }
-        ("GET", "/api/v1/admin/meetings/{id}")
-        | ("GET", "/api/v1/admin/meetings/{id}/checkin-code")
-        | ("GET", "/api/v1/admin/meetings/{id}/attendance.csv")
-        | ("GET", "/api/v1/meetings/{id}") => call(with_id(&w.meeting), Body::None),
+        (
+            "GET",
+            "/api/v1/admin/meetings/{id}"
+            | "/api/v1/admin/meetings/{id}/checkin-code"
+            | "/api/v1/admin/meetings/{id}/attendance.csv"
+            | "/api/v1/meetings/{id}",
+        ) => call(with_id(&w.meeting), Body::None),
         ("PATCH", "/api/v1/admin/meetings/{id}") => {
             let m = w.new_meeting(t0() + Duration::days(3), 90).await;
             call(

@@ -89,23 +89,20 @@ pub async fn spawn_with(opts: SpawnOptions) -> TestApp {
     let mut vars: HashMap<&str, String> = HashMap::new();
     let mut db_opts = DbOptions::default();
     let mut sqlite_file = None;
-    match std::env::var("FINGERTIP_TEST_DATABASE_URL")
+    if let Some(url) = std::env::var("FINGERTIP_TEST_DATABASE_URL")
         .ok()
         .filter(|v| !v.is_empty())
     {
-        Some(url) => {
-            vars.insert("FINGERTIP_DATABASE_URL", url);
-            db_opts.pg_schema = Some(format!("t_{tag}"));
-            db_opts.max_connections = Some(5);
-        }
-        None => {
-            let path = std::env::temp_dir().join(format!("fingertip-test-{tag}.db"));
-            vars.insert(
-                "FINGERTIP_DATABASE_URL",
-                format!("sqlite://{}?mode=rwc", path.display()),
-            );
-            sqlite_file = Some(path);
-        }
+        vars.insert("FINGERTIP_DATABASE_URL", url);
+        db_opts.pg_schema = Some(format!("t_{tag}"));
+        db_opts.max_connections = Some(5);
+    } else {
+        let path = std::env::temp_dir().join(format!("fingertip-test-{tag}.db"));
+        vars.insert(
+            "FINGERTIP_DATABASE_URL",
+            format!("sqlite://{}?mode=rwc", path.display()),
+        );
+        sqlite_file = Some(path);
     }
     if let Some(redis) = std::env::var("FINGERTIP_TEST_REDIS_URL")
         .ok()
@@ -217,7 +214,7 @@ impl Drop for Peer {
 
 impl Peer {
     pub async fn drain(&self) {
-        drain_worker(&self.worker, None).await
+        drain_worker(&self.worker, None).await;
     }
 
     pub fn ws_url(&self, token: &str) -> String {
@@ -287,7 +284,7 @@ impl TestApp {
 
     /// Runs the workers until they have nothing left to do.
     pub async fn drain(&self) {
-        drain_worker(&self.worker, self.pusher.as_ref()).await
+        drain_worker(&self.worker, self.pusher.as_ref()).await;
     }
 
     pub fn ws_url(&self, token: &str) -> String {

@@ -297,9 +297,8 @@ impl Sends {
         let msgtype = str_field(body, "msgtype")
             .filter(|t| WECOM_MSGTYPES.contains(t))
             .ok_or(40008)?;
-        let payload = match body.get(msgtype) {
-            Some(Value::Object(m)) => m,
-            _ => return Err(44004.into()),
+        let Some(Value::Object(payload)) = body.get(msgtype) else {
+            return Err(44004.into());
         };
         if msgtype == "textcard" {
             for field in ["title", "description", "url"] {
@@ -415,7 +414,7 @@ fn dedup(v: &mut Vec<String>) {
 /// A random msgid in [2^60, 2^61): above 2^53, so an f64 parse would lose digits, and below
 /// 2^63, so it is also a valid i64.
 fn subscribe_msgid() -> u64 {
-    let r = Uuid::new_v4().as_u128() as u64;
+    let r = Uuid::new_v4().as_u64_pair().0;
     (1 << 60) | (r & ((1 << 60) - 1))
 }
 

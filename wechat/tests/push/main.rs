@@ -1,7 +1,14 @@
 //! Access tokens, subscribe sends and WeCom app messages against the in-process mock, over
 //! real HTTP on 127.0.0.1. This file holds the shared setup; each concern has its own module.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // a panic is how a test reports failure
+// A panic is how a test reports failure; the numbers a test counts are small.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss
+)]
 
 mod mock_http;
 mod subscribe;

@@ -106,7 +106,7 @@ pub(super) async fn insert(
         timezone: Set(timing.tz.name().to_string()),
         read_by: Set(input.read_by),
         urgent: Set(input.urgent),
-        audience_size: Set(size as i64),
+        audience_size: Set(i64::try_from(size).unwrap_or(i64::MAX)),
         created_by: Set(Some(actor.member_id)),
         created_at: Set(now),
         updated_at: Set(now),

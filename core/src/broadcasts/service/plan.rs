@@ -150,20 +150,19 @@ pub(super) fn plan_timing(
     if let Some(a) = after {
         from = from.max(a + Duration::seconds(1));
     }
-    match rule.first_from(from) {
-        Some(first) => Some(Timing {
+    if let Some(first) = rule.first_from(from) {
+        Some(Timing {
             tz,
             send_at,
             recurrence: Some(rule.text),
             next_run_at: first,
-        }),
-        None => {
-            v.add(
-                "recurrence",
-                "never fires from the start time on (check COUNT, UNTIL and the BY parts)",
-            );
-            None
-        }
+        })
+    } else {
+        v.add(
+            "recurrence",
+            "never fires from the start time on (check COUNT, UNTIL and the BY parts)",
+        );
+        None
     }
 }
 

@@ -137,7 +137,7 @@ pub async fn update(
     am.next_run_at = Set(Some(timing.next_run_at));
     am.read_by = Set(read_by);
     am.urgent = Set(patch.urgent.unwrap_or(row.urgent));
-    am.audience_size = Set(size as i64);
+    am.audience_size = Set(i64::try_from(size).unwrap_or(i64::MAX));
     am.updated_at = Set(now);
     // Only while still scheduled: a worker that promoted it meanwhile wins, and we say so.
     let txn = crate::db::begin_write(&core.db).await?;

@@ -46,7 +46,7 @@ pub(super) fn input_of(s: &meeting_series::Model, at: DateTime<Utc>) -> MeetingI
         title: s.title.clone(),
         unit_id: s.unit_id,
         starts_at: at,
-        ends_at: at + Duration::minutes(s.duration_minutes as i64),
+        ends_at: at + Duration::minutes(i64::from(s.duration_minutes)),
         place: s.place.clone(),
         online_link: s.online_link.clone(),
         agenda: Some(s.agenda.clone()),
@@ -163,7 +163,7 @@ pub(super) async fn materialize_claimed(
     worker: &str,
 ) -> CoreResult<u64> {
     let mut made = 0;
-    let lead = Duration::minutes(s.notice_lead_minutes as i64);
+    let lead = Duration::minutes(i64::from(s.notice_lead_minutes));
     for _ in 0..MAX_PER_PASS {
         let Some(at) = s.next_at else { break };
         let now = core.now();
@@ -237,7 +237,7 @@ pub async fn materialize_due(core: &Core, worker: &str) -> CoreResult<u64> {
         match materialize_series(core, id, worker).await {
             Ok(n) => made += n,
             Err(e) => {
-                tracing::warn!(worker, series.id = id, error = %e, "could not materialize; retrying on the next pass")
+                tracing::warn!(worker, series.id = id, error = %e, "could not materialize; retrying on the next pass");
             }
         }
     }

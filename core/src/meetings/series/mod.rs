@@ -187,7 +187,7 @@ pub async fn create(core: &Core, actor: &Actor, input: SeriesInput) -> CoreResul
             title: input.title,
             unit_id: input.unit_id,
             starts_at: starts,
-            ends_at: starts + Duration::minutes(duration as i64),
+            ends_at: starts + Duration::minutes(i64::from(duration)),
             place: input.place,
             online_link: input.online_link,
             agenda: input.agenda,

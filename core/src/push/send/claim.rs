@@ -197,7 +197,7 @@ impl Sender {
             r.attempts += 1;
             r
         };
-        if r.rows_affected as usize == rows.len() {
+        if usize::try_from(r.rows_affected).ok() == Some(rows.len()) {
             return Ok(rows.into_iter().map(counted).collect());
         }
         let still: HashSet<i64> = push_deliveries::Entity::find()

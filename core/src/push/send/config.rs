@@ -59,7 +59,7 @@ impl SendConfig {
             .num_milliseconds()
             .saturating_mul(1i64 << exp);
         let capped = Ord::min(raw, self.backoff_max.num_milliseconds());
-        Duration::milliseconds((capped as f64 * jitter_factor()) as i64)
+        jittered(Duration::milliseconds(capped))
     }
 
     /// WeChat's daily quota resets at midnight Beijing time (the platform client knows when);
@@ -67,8 +67,13 @@ impl SendConfig {
     pub fn after_daily_reset(&self, now: DateTime<Utc>) -> DateTime<Utc> {
         let reset = fingertip_platform::next_daily_reset(now.timestamp());
         DateTime::from_timestamp(reset, 0).unwrap_or(now + Duration::days(1))
-            + Duration::seconds((300.0 * jitter_factor()) as i64)
+            + jittered(Duration::seconds(300))
     }
+}
+
+/// `d` times a random factor in [0.5, 1.0] (see [`jitter_factor`]), to the millisecond.
+fn jittered(d: Duration) -> Duration {
+    Duration::from_std(d.to_std().unwrap_or_default().mul_f64(jitter_factor())).unwrap_or(d)
 }
 
 #[cfg(test)]

@@ -142,8 +142,7 @@ impl Context {
         let kind = if r.round > 0 {
             self.templates
                 .get(&TemplateKind::Reminder)
-                .map(|_| TemplateKind::Reminder)
-                .unwrap_or(p.kind.into())
+                .map_or(p.kind.into(), |_| TemplateKind::Reminder)
         } else {
             p.kind.into()
         };

@@ -116,7 +116,7 @@ impl Sender {
     /// channel's rows. `stop` is asked between units; claimed rows not sent are released.
     pub async fn pass(&self, stop: &Stop<'_>) -> CoreResult<PassReport> {
         let mut report = PassReport {
-            unknown: recover_in_doubt(&self.core).await? as usize,
+            unknown: usize::try_from(recover_in_doubt(&self.core).await?).unwrap_or(usize::MAX),
             ..Default::default()
         };
         let rows = self.claim().await?;

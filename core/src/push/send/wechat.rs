@@ -187,7 +187,7 @@ impl Channel for Wechat<'_> {
                 Outcome::Retry { .. } | Outcome::Dead { .. } | Outcome::NotSent { .. }
                     if took.contains(&row.id) =>
                 {
-                    consent::give_back(db, row.member_id, tid).await?
+                    consent::give_back(db, row.member_id, tid).await?;
                 }
                 Outcome::Retry { .. } | Outcome::Dead { .. } | Outcome::NotSent { .. } => {}
             }
