@@ -42,7 +42,11 @@ impl FanoutWorker {
     async fn handle(&self, id: i64, stop: &CancellationToken) -> anyhow::Result<bool> {
         let is_stopped = || stop.is_cancelled();
         let out = fanout::process(&self.core, id, &self.id, &self.cfg, &is_stopped)
-            .instrument(tracing::info_span!("fanout.broadcast", broadcast.id = id))
+            .instrument(tracing::info_span!(
+                "fanout.broadcast",
+                broadcast.id = id,
+                occurrence = tracing::field::Empty
+            ))
             .await?;
         let outcome = match out {
             Outcome::Sent { .. } => "sent",

@@ -414,7 +414,11 @@ pub async fn process(
 ) -> CoreResult<Outcome> {
     match claim(core, id, worker, cfg).await? {
         None => Ok(Outcome::NotClaimed),
-        Some(b) => run(core, b, worker, cfg, stop).await,
+        Some(b) => {
+            // The caller's span (`fanout.broadcast`) declares the occurrence; known only now.
+            tracing::Span::current().record("occurrence", b.occurrence);
+            run(core, b, worker, cfg, stop).await
+        }
     }
 }
 

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
+use tracing::Instrument;
 
 use super::channel::{Channel, Decision, Unit, as_lease};
 use super::outcome::{Outcome, PassReport};
@@ -56,7 +57,10 @@ impl Sender {
         let units = channel.units(going);
         let channel = &channel;
         let mut running = futures_util::stream::iter(units)
-            .map(|u| self.unit(channel, u, stop))
+            .map(|u| {
+                let span = unit_span(&u);
+                self.unit(channel, u, stop).instrument(span)
+            })
             .buffer_unordered(channel.parallel().max(1));
         let mut first_error = None;
         while let Some(r) = running.next().await {
@@ -165,4 +169,23 @@ impl Sender {
         self.record(&outcomes, &mut report, true).await?;
         Ok(Some(report))
     }
+}
+
+/// A span per unit, so that every log line of its sends names what is sent to whom: the
+/// channel, the broadcast and occurrence, and the member (one for a WeChat unit; the first and
+/// the count for a WeCom card to many).
+fn unit_span<M>(unit: &Unit<M>) -> tracing::Span {
+    let mut rows = unit.calls.iter().flat_map(|c| c.rows.iter());
+    let count = unit.calls.iter().map(|c| c.rows.len()).sum::<usize>();
+    let Some(first) = rows.next() else {
+        return tracing::info_span!("push.unit", rows = 0);
+    };
+    tracing::info_span!(
+        "push.unit",
+        channel = %first.channel,
+        broadcast.id = first.broadcast_id,
+        occurrence = first.occurrence,
+        member.id = first.member_id,
+        rows = count,
+    )
 }
