@@ -2,6 +2,8 @@
 //! (`docker compose --profile demo`), the API conformance run and manual tests. Kept out of the
 //! `fingertip` binary so that production builds do not carry it.
 
+use std::io::Write as _;
+
 use clap::Parser;
 use fingertip_wechat_mock::MockWechat;
 
@@ -35,6 +37,9 @@ struct Cli {
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    // Listening for SIGTERM before anything else, so that a stop sent right after the banner
+    // is not the default "terminate at once".
+    let stopped = stop_signal();
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt().with_env_filter(filter).init();
@@ -50,7 +55,9 @@ async fn main() -> std::process::ExitCode {
     let base = server.base_url();
     tracing::info!(addr = %server.addr(), "WeChat and WeCom mock listening; point FINGERTIP_WECHAT_API_BASE at {base}");
     let agentid = cli.agentid;
-    println!(
+    // A closed stdout (a caller that read only the first line) must not stop the mock.
+    let _ = writeln!(
+        std::io::stdout(),
         "WeChat/WeCom mock at {base} (both hosts' paths on one server). Control routes, e.g.:\n\
          \x20 curl -s -XPOST {base}/mock/templates -d '{{\"template_id\":\"tpl-lesson\",\"keywords\":[\"thing1\",\"time2\"]}}'\n\
          \x20 curl -s -XPOST {base}/mock/grants -d '{{\"openid\":\"o-1\",\"template_id\":\"tpl-lesson\",\"count\":3}}'\n\
@@ -62,23 +69,26 @@ async fn main() -> std::process::ExitCode {
          \x20 curl -s {base}/mock/stats; curl -s {base}/mock/sent\n\
          All routes: the fingertip_wechat_mock crate docs."
     );
-    wait_for_signal().await;
+    stopped.await;
     server.shutdown().await;
     std::process::ExitCode::SUCCESS
 }
 
-/// SIGTERM (docker stop) or ctrl-c.
-async fn wait_for_signal() {
+/// Resolves on SIGTERM (docker stop) or ctrl-c. Both handlers are installed when this is
+/// called, not when the future is first polled.
+fn stop_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let ctrl_c = tokio::signal::ctrl_c();
+    async move {
+        #[cfg(unix)]
+        if let Some(mut term) = term {
             tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
+                _ = ctrl_c => {}
                 _ = term.recv() => {}
             }
             return;
         }
+        let _ = ctrl_c.await;
     }
-    let _ = tokio::signal::ctrl_c().await;
 }

@@ -58,11 +58,9 @@ fn the_binary_serves_the_platforms_and_stops_on_sigterm() {
         .expect("the binary starts");
     let mut child = Running(child);
     let stdout = child.0.stdout.take().expect("stdout is piped");
-    let first = BufReader::new(stdout)
-        .lines()
-        .next()
-        .expect("a first line")
-        .expect("readable");
+    // Kept open to the end: the banner goes on after its first line.
+    let mut banner = BufReader::new(stdout).lines();
+    let first = banner.next().expect("a first line").expect("readable");
     // "WeChat/WeCom mock at http://127.0.0.1:PORT (both hosts' paths on one server). ..."
     let base = first
         .split_whitespace()
