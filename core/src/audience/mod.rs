@@ -10,13 +10,14 @@
 use std::collections::HashSet;
 
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
-use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, FromJsonQueryResult, PaginatorTrait, QueryFilter,
-};
-use serde::{Deserialize, Serialize};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter};
+
+mod model;
+
+pub use model::{Audience, MeetingSelector};
 
 use crate::Core;
-use crate::auth::{Role, Scope};
+use crate::auth::Scope;
 use crate::entities::{meeting_invitees, meetings, member_tags, members};
 use crate::error::{CoreResult, Violations};
 use crate::org::UnitTree;
@@ -24,44 +25,6 @@ use crate::org::UnitTree;
 pub const MAX_UNITS: usize = 500;
 pub const MAX_TAGS: usize = 100;
 pub const MAX_MEMBERS: usize = 10_000;
-
-/// Stored as JSON in `broadcasts.audience`, `meetings.audience` and `meeting_series.audience`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, FromJsonQueryResult)]
-pub struct Audience {
-    #[serde(default)]
-    pub all: bool,
-    #[serde(default)]
-    pub unit_ids: Vec<i64>,
-    #[serde(default)]
-    pub roles: Vec<Role>,
-    #[serde(default)]
-    pub tags: Vec<String>,
-    #[serde(default)]
-    pub member_ids: Vec<i64>,
-    /// The units the creator manages when the creator is a secretary; fixed at creation.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scope_units: Option<Vec<i64>>,
-    /// Only invitees of a meeting, as they stand when the fan-out runs (meeting notices,
-    /// reminders and nudges). Set by `core::meetings`, never by a client.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub meeting: Option<MeetingSelector>,
-}
-
-/// Cuts an audience to a meeting's invitees, evaluated at fan-out time.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MeetingSelector {
-    pub meeting_id: i64,
-    /// Only invitees whose answer is one of these (`none`, `attending`, `leave`); empty: any.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub answers: Vec<crate::meetings::Answer>,
-    /// Only invitees with no presence recorded (no check-in, or recorded absent): make-up study.
-    #[serde(default)]
-    pub absent_only: bool,
-    /// Nobody while the meeting is canceled (reminders and nudges: one that slipped past the
-    /// cancel must not tell people to come).
-    #[serde(default)]
-    pub only_while_scheduled: bool,
-}
 
 impl Audience {
     fn has_filters(&self) -> bool {

@@ -9,6 +9,7 @@ use sea_orm::{ActiveModelTrait, DatabaseConnection, DbBackend, QueryTrait, Set};
 
 use super::*;
 use crate::CoreError;
+use crate::auth::Role;
 use crate::auth::password::Passwords;
 use crate::auth::tokens::TokenKeys;
 use crate::clock::SystemClock;

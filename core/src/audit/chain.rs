@@ -6,11 +6,13 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::GENESIS_HASH;
 use crate::Core;
 use crate::auth::Actor;
 use crate::entities::{audit_head, audit_log};
 use crate::error::CoreResult;
+
+/// The hash before the first entry.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// Longest summary stored; a larger one is cut (and says so).
 pub(super) const MAX_SUMMARY_CHARS: usize = 4000;

@@ -18,7 +18,7 @@
 mod chain;
 mod list;
 
-pub use chain::{Mismatch, Verification, verify, verify_as};
+pub use chain::{GENESIS_HASH, Mismatch, Verification, verify, verify_as};
 pub use list::{Entry, Filter, list};
 
 use chrono::{DateTime, SubsecRound, Utc};
@@ -35,8 +35,6 @@ use crate::entities::{audit_head, audit_log};
 use crate::error::{CoreError, CoreResult};
 use chain::{canonical, chain_hash, summary_text};
 
-/// The hash before the first entry.
-pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 /// Who acted: a member with their role at the time, or nobody (an anonymous caller, e.g. a
 /// failed login, or the system).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -2,8 +2,9 @@
 
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
-use super::model::{Answer, MeetingView, MyMeeting};
+use super::model::{MeetingView, MyMeeting};
 use super::validate::clean;
+use super::words::Answer;
 use crate::Core;
 use crate::auth::Actor;
 use crate::entities::{meeting_invitees, meetings};

@@ -4,7 +4,7 @@
 use sea_orm::sea_query::{Expr, OnConflict, Query};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
-use super::model::Answer;
+use super::words::Answer;
 use crate::audience::{Audience, MeetingSelector};
 use crate::entities::{meeting_invitees, members};
 use crate::error::{CoreError, CoreResult};

@@ -19,19 +19,21 @@ pub mod series;
 mod service;
 mod text;
 mod validate;
+mod words;
 
 pub use afterwards::{make_up, set_minutes};
 pub use answers::{answer, get_mine};
 pub use attendance::{check_in, checkin_code, record_attendance};
-pub use model::{
-    Answer, Attendance, CheckInMethod, MeetingInput, MeetingKind, MeetingPatch, MeetingStatus,
-    MeetingView, MyMeeting, Purpose, ReminderOffsets, SeriesStatus,
-};
+pub use model::{MeetingInput, MeetingPatch, MeetingView, MyMeeting};
 pub use notices::broadcasts_of;
 pub(crate) use notices::complete_occurrence;
 pub use service::{cancel, create, create_in_series, find_managed, scope_allows, update};
 pub use text::{details_md, kind_label, where_text};
 pub(crate) use validate::prepare;
+pub use words::{
+    Answer, Attendance, CheckInMethod, MeetingKind, MeetingStatus, Purpose, ReminderOffsets,
+    SeriesStatus,
+};
 
 pub const DEFAULT_REMINDER_OFFSETS: [i32; 2] = [1440, 60];
 pub const MAX_REMINDERS: usize = 5;

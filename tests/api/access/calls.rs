@@ -1,7 +1,13 @@
 //! One cell's request: a fresh object of its own where the call changes something, real ids
 //! and a valid body, so that the status says who may do it.
 
-use super::*;
+use chrono::Duration;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use super::matrix::*;
+use super::world::*;
+use crate::helpers::*;
 
 pub(super) enum Body {
     None,
@@ -14,14 +20,6 @@ pub(super) struct Call {
     pub(super) path: String,
     pub(super) token: Option<String>,
     pub(super) body: Body,
-}
-
-pub(super) fn template_body(template_id: &str) -> Value {
-    json!({
-        "template_id": template_id,
-        "page": "pages/inbox/item?id={item_id}",
-        "fields": {"thing1": "title", "time2": "time", "phrase3": "kind", "thing4": "sender"},
-    })
 }
 
 /// The kind whose template each caller's DELETE cell removes (set up for it beforehand).

@@ -1,6 +1,10 @@
 //! What a 200 must not show: an object of another unit in a secretary's lists and trees.
 
-use super::*;
+use serde_json::Value;
+
+use super::matrix::*;
+use super::world::*;
+use crate::helpers::*;
 
 pub(super) fn ids_of(body: &Value) -> Vec<String> {
     body["items"]

@@ -14,14 +14,10 @@
 //! Check-in, attendance by hand, minutes and make-up study need a meeting that has begun or
 //! ended: their cells run in a second phase, once the test clock has moved on.
 
-use std::collections::{BTreeSet, HashMap};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::collections::BTreeSet;
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::Duration;
 use reqwest::Method;
-use serde_json::{Value, json};
-
-use crate::helpers::*;
 
 mod calls;
 mod content;

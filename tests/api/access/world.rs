@@ -1,7 +1,15 @@
 //! The world every cell runs in: unit A with its secretary, a member, and the objects the
 //! cells act on, made by the admin before any cell runs.
 
-use super::*;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use super::matrix::*;
+use crate::helpers::*;
 
 pub(super) const LESSON_TEMPLATE: &str = "tmpl-lesson-001";
 
@@ -253,4 +261,12 @@ pub(super) async fn world() -> World {
         }
     }
     w
+}
+
+pub(super) fn template_body(template_id: &str) -> Value {
+    json!({
+        "template_id": template_id,
+        "page": "pages/inbox/item?id={item_id}",
+        "fields": {"thing1": "title", "time2": "time", "phrase3": "kind", "thing4": "sender"},
+    })
 }

@@ -5,7 +5,6 @@ use sea_orm::FromJsonQueryResult;
 use serde::{Deserialize, Serialize};
 
 use crate::audience::Audience;
-use crate::entities::broadcasts;
 
 crate::words! {
     /// Where a broadcast stands. Stored in `broadcasts.status`.
@@ -72,34 +71,6 @@ pub struct BroadcastView {
     pub audience_size: i64,
     pub created_at: DateTime<Utc>,
     pub sent_at: Option<DateTime<Utc>>,
-}
-
-impl BroadcastView {
-    pub fn from_row(b: broadcasts::Model, title: String) -> Self {
-        let status = b.status;
-        Self {
-            id: b.id,
-            unit_id: b.unit_id,
-            post_id: b.post_id,
-            title,
-            status,
-            audience: b.audience,
-            channels: b.channels.0,
-            send_at: b.send_at,
-            next_run_at: matches!(status, Status::Scheduled | Status::Sending)
-                .then_some(b.next_run_at)
-                .flatten(),
-            recurrence: b.recurrence,
-            occurrences_sent: b.occurrences_sent,
-            upcoming: vec![],
-            timezone: b.timezone,
-            read_by: b.read_by,
-            urgent: b.urgent,
-            audience_size: b.audience_size,
-            created_at: b.created_at,
-            sent_at: b.sent_at,
-        }
-    }
 }
 
 /// A change to a scheduled broadcast; `None` leaves a field as it is.

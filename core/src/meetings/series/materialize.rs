@@ -3,12 +3,13 @@
 //! unique (series, start) key, so each occurrence becomes exactly one meeting.
 
 use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
-use super::rule_of;
 use crate::Core;
 use crate::auth::{Actor, Role};
+use crate::broadcasts::schedule::Rule;
 use crate::entities::{meeting_series, meetings, members};
 use crate::error::{CoreError, CoreResult};
 use crate::meetings::{MeetingInput, SeriesStatus};
@@ -242,4 +243,21 @@ pub async fn materialize_due(core: &Core, worker: &str) -> CoreResult<u64> {
         }
     }
     Ok(made)
+}
+
+/// The series' zone; a stored name that no longer parses falls back to Shanghai.
+fn tz_of(row: &meeting_series::Model) -> Tz {
+    row.timezone.parse().unwrap_or(chrono_tz::Asia::Shanghai)
+}
+
+/// The series' rule, or `None` (logged) for a stored rule that no longer parses.
+pub(super) fn rule_of(row: &meeting_series::Model) -> Option<Rule> {
+    match Rule::new(&row.recurrence, tz_of(row), row.starts_at) {
+        Ok(r) => Some(r),
+        Err(e) => {
+            // Validated when saved; only a hand-edited row gets here.
+            tracing::error!(series.id = row.id, error = %e, "stored rule no longer parses");
+            None
+        }
+    }
 }

@@ -34,7 +34,7 @@ use crate::meetings::{MeetingInput, MeetingView, prepare};
 use crate::meetings::{ReminderOffsets, SeriesStatus};
 use crate::org::UnitTree;
 use crate::paging::{Order, Page, PageRequest};
-use materialize::materialize_series;
+use materialize::{materialize_series, rule_of};
 
 /// Default notice lead: each occurrence is created (and its notice sent) 3 days before it.
 pub const DEFAULT_NOTICE_LEAD_MINUTES: i32 = 4320;
@@ -81,21 +81,6 @@ impl SeriesView {
             reminder_offsets: row.reminder_offsets.0.clone(),
             upcoming,
             row,
-        }
-    }
-}
-
-fn tz_of(row: &meeting_series::Model) -> Tz {
-    row.timezone.parse().unwrap_or(chrono_tz::Asia::Shanghai)
-}
-
-fn rule_of(row: &meeting_series::Model) -> Option<Rule> {
-    match Rule::new(&row.recurrence, tz_of(row), row.starts_at) {
-        Ok(r) => Some(r),
-        Err(e) => {
-            // Validated when saved; only a hand-edited row gets here.
-            tracing::error!(series.id = row.id, error = %e, "stored rule no longer parses");
-            None
         }
     }
 }

@@ -28,90 +28,24 @@ mod config;
 mod context;
 mod outcome;
 mod pipeline;
+mod sender;
 mod wechat;
 mod wecom;
-
-use std::sync::Arc;
-
-use chrono::{DateTime, Utc};
 
 pub use claim::recover_in_doubt;
 pub use config::SendConfig;
 pub(crate) use context::Context;
 pub use outcome::PassReport;
+use sender::Row;
+pub use sender::{CrashHook, Sender, Stop};
 pub use wecom::budget_frees_at;
 
-use crate::Core;
 use crate::broadcasts::Channel;
-use crate::entities::push_deliveries;
 use crate::error::CoreResult;
-use crate::ports::rate_limit::RateLimiter;
-use fingertip_platform::PushPlatform;
 use outcome::Outcome;
 use pipeline::Ran;
 
-/// A delivery row.
-type Row = push_deliveries::Model;
-
-/// Asked between units: `true` when the worker is stopping.
-pub type Stop<'a> = dyn Fn() -> bool + Sync + 'a;
-
-/// Test hook, asked after a unit's sends came back and before their outcomes are recorded.
-pub type CrashHook = Arc<dyn Fn() -> bool + Send + Sync>;
-
-/// The sender of one worker: what a pass needs, built once by the worker.
-pub struct Sender {
-    core: Arc<Core>,
-    platform: Arc<dyn PushPlatform>,
-    limiter: Arc<dyn RateLimiter>,
-    /// This worker's id, written as the lease owner.
-    worker: String,
-    cfg: SendConfig,
-    crash_after_send: Option<CrashHook>,
-}
-
 impl Sender {
-    pub fn new(
-        core: Arc<Core>,
-        platform: Arc<dyn PushPlatform>,
-        limiter: Arc<dyn RateLimiter>,
-        worker: impl Into<String>,
-        cfg: SendConfig,
-    ) -> Self {
-        Self {
-            core,
-            platform,
-            limiter,
-            worker: worker.into(),
-            cfg,
-            crash_after_send: None,
-        }
-    }
-
-    /// Test hook: returning `true` makes the sender stop right after a unit's sends came
-    /// back, recording nothing, as a worker killed there would.
-    pub fn crash_after_send(mut self, hook: CrashHook) -> Self {
-        self.crash_after_send = Some(hook);
-        self
-    }
-
-    pub fn worker(&self) -> &str {
-        &self.worker
-    }
-
-    pub fn config(&self) -> &SendConfig {
-        &self.cfg
-    }
-
-    /// Which rate limiter this sender reserves its sends with (for the start-up log).
-    pub fn limiter_name(&self) -> &'static str {
-        self.limiter.name()
-    }
-
-    fn now(&self) -> DateTime<Utc> {
-        self.core.now()
-    }
-
     /// One pass: recover rows of dead workers, claim, then decide, send and record each
     /// channel's rows. `stop` is asked between units; claimed rows not sent are released.
     pub async fn pass(&self, stop: &Stop<'_>) -> CoreResult<PassReport> {
