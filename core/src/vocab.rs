@@ -4,6 +4,10 @@
 //!
 //! [`words!`] writes such an enum with its sea-orm and serde impls, `as_str`, `parse`, `ALL`
 //! and `Display`, from one list of variants and their words.
+//!
+//! A small macro of our own rather than `strum` next to sea-orm's `DeriveActiveEnum`: each word
+//! would then be written twice (a `#[sea_orm(string_value)]` and a `#[strum(serialize)]`, plus
+//! serde's), and this list is the one place that says which words a column may hold.
 
 /// `words! { /// doc  pub enum Name { Variant = "word", ... } }`
 #[macro_export]

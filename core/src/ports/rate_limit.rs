@@ -4,6 +4,10 @@
 //! Both adapters are GCRA (a token bucket kept as one "theoretical arrival time"): a limit of
 //! `per_sec` sends a second admits a burst of `per_sec / 10` and then `per_sec - burst` a second,
 //! so that no sliding one-second window ever holds more than `per_sec` sends.
+//!
+//! Written here rather than taken from `governor`: the Redis adapter has to be a Lua script
+//! anyway (one limit shared by every worker process), and keeping the same dozen lines of GCRA
+//! in both adapters makes them admit exactly the same sends, which the tests compare.
 
 use std::time::Duration;
 

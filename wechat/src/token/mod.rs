@@ -15,6 +15,11 @@
 //! On errcode 40001/40014/42001 from an API call, the client invalidates the cached token only
 //! if it still holds the failing one (compare-and-delete), fetches a fresh one through the same
 //! rule, and retries the call exactly once.
+//!
+//! Written here: a generic cache crate (`moka`, `cached`) keeps values per process, while this
+//! rule is about one refresher across processes, using the old token meanwhile, and never
+//! throwing away a token another caller just fetched; the platform's stable-token semantics
+//! (WECHAT.md §2) are what it encodes.
 
 use std::collections::HashMap;
 use std::fmt;
