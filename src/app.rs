@@ -61,12 +61,25 @@ pub struct App {
     pub core: Arc<Core>,
     pub instance: String,
     pub process: ProcessSettings,
+    /// How the pool was opened (the migration opens its own connection alike).
+    db_opts: DbOptions,
 }
 
 impl App {
     /// Connects to the database and the queue. Does not touch the schema.
     pub async fn connect(settings: Settings, opts: AppOptions) -> anyhow::Result<Self> {
-        let db = db::connect(&settings.database.url, &opts.db)
+        let db_opts = DbOptions {
+            acquire_timeout: opts
+                .db
+                .acquire_timeout
+                .or(Some(settings.database.acquire_timeout)),
+            statement_timeout: opts
+                .db
+                .statement_timeout
+                .or(settings.database.statement_timeout),
+            ..opts.db.clone()
+        };
+        let db = db::connect(&settings.database.url, &db_opts)
             .await
             .with_context(|| {
                 format!(
@@ -122,6 +135,11 @@ impl App {
         let tokens = TokenKeys::new(settings.auth.jwt_secret.expose_secret())?;
         // The process's metrics recorder, before anything counts (once per process).
         fingertip_api::telemetry::recorder();
+        // The database's health, and the probe that keeps it (until the core is dropped).
+        let db_health = Arc::new(db::DbHealth::new());
+        db::health::spawn_probe(&settings.database.url, &db_health)
+            .await
+            .context("cannot set up the database probe")?;
         let core = Core {
             db,
             clock: opts.clock,
@@ -133,19 +151,40 @@ impl App {
             rate_limiter,
             throttle,
             passwords: Arc::new(password::Passwords::default()),
+            db_health,
             settings,
         };
         Ok(Self {
             core: Arc::new(core),
             instance: opts.instance,
             process: opts.process,
+            db_opts,
         })
     }
 
+    /// Applies the pending migrations, on a connection of its own without the statement
+    /// timeout (building an index on a large table may take longer than any request should).
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        db::migrate(&self.core.db)
+        let opts = DbOptions {
+            max_connections: Some(1),
+            acquire_timeout: Some(Duration::from_secs(30)),
+            statement_timeout: None,
+            ..self.db_opts.clone()
+        };
+        let url = &self.core.settings.database.url;
+        if url.starts_with("sqlite:") {
+            // SQLite has no statement timeout, and a second pool on `sqlite::memory:` would be
+            // another database.
+            return db::migrate(&self.core.db)
+                .await
+                .context("applying migrations failed");
+        }
+        let db = db::connect(url, &opts)
             .await
-            .context("applying migrations failed")
+            .with_context(|| format!("cannot open the database {}", redact_url(url)))?;
+        let applied = db::migrate(&db).await.context("applying migrations failed");
+        db.close().await.ok();
+        applied
     }
 
     /// Refuses to go on while migrations are pending.

@@ -4,6 +4,8 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use fingertip_core::db::Unavailable;
+use fingertip_core::db::health::RETRY_AFTER_SECS;
 use fingertip_core::{CoreError, FieldError};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -16,7 +18,7 @@ pub struct ErrorBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// Stable machine-readable code: validation_failed, unauthorized, forbidden, not_found,
-    /// conflict, payload_too_large, rate_limited, upstream_unavailable, internal.
+    /// conflict, payload_too_large, rate_limited, upstream_unavailable, unavailable, internal.
     pub code: &'static str,
     pub message: String,
     pub details: Vec<FieldDetail>,
@@ -47,7 +49,18 @@ pub enum ApiError {
     BadRequest(String),
     #[error("no such route")]
     NoRoute,
+    /// Refused at once: the database is known to be down (see `db_gate`).
+    #[error("the database is not answering")]
+    DatabaseDown,
 }
+
+/// Put on an error response whose cause was the database's unavailability, so that the gate
+/// (`crate::db_gate`) can tell the shared health state.
+#[derive(Debug, Clone, Copy)]
+pub struct DbUnavailable(pub Unavailable);
+
+const DB_DOWN_MESSAGE: &str = "the service cannot reach its database right now; try again shortly";
+const DB_SLOW_MESSAGE: &str = "the database took too long to answer; try again shortly";
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
@@ -111,6 +124,16 @@ impl ApiError {
                     vec![],
                     None,
                 ),
+                C::Database(err) if fingertip_core::db::classify(err).is_some() => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    match fingertip_core::db::classify(err) {
+                        Some(Unavailable::Slow) => DB_SLOW_MESSAGE.into(),
+                        _ => DB_DOWN_MESSAGE.into(),
+                    },
+                    vec![],
+                    Some(RETRY_AFTER_SECS),
+                ),
                 C::Database(err) if fingertip_core::error::is_unique_violation(err) => (
                     StatusCode::CONFLICT,
                     "conflict",
@@ -150,6 +173,13 @@ impl ApiError {
                 vec![],
                 None,
             ),
+            ApiError::DatabaseDown => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                DB_DOWN_MESSAGE.into(),
+                vec![],
+                Some(RETRY_AFTER_SECS),
+            ),
         }
     }
 }
@@ -161,20 +191,36 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         let (status, code, message, details, retry) = self.parts();
-        if status.is_server_error() {
-            tracing::error!(error = %self, "request failed");
+        let unavailable = match self {
+            ApiError::Core(e) => e.unavailable(),
+            _ => None,
+        };
+        match unavailable {
+            // An outage is logged once by the health state, not once per request.
+            Some(Unavailable::Outage) => {}
+            Some(Unavailable::Slow) => {
+                tracing::warn!(error = %self, "request failed: the database was too slow");
+            }
+            None if status.is_server_error() && !matches!(self, ApiError::DatabaseDown) => {
+                tracing::error!(error = %self, "request failed");
+            }
+            None => {}
         }
         let mut resp = HttpResponse::build(status);
         if let Some(secs) = retry {
             resp.insert_header((header::RETRY_AFTER, HeaderValue::from(secs)));
         }
-        resp.json(ErrorBody {
+        let mut resp = resp.json(ErrorBody {
             error: ErrorDetail {
                 code,
                 message,
                 details,
             },
-        })
+        });
+        if let Some(kind) = unavailable {
+            resp.extensions_mut().insert(DbUnavailable(kind));
+        }
+        resp
     }
 }
 

@@ -1,5 +1,6 @@
 //! Building the HTTP server: shared state, body limits, the error envelope for actix's own
-//! extractor errors, refusals in the audit log, request logs, the live hub, and the routes.
+//! extractor errors, refusals in the audit log, the database gate, request logs, the live hub,
+//! and the routes.
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -92,6 +93,9 @@ pub fn build(
                     }
                 }
             })
+            // While the database is known to be down, 503 at once (inside the request metrics
+            // and logs, so they count it).
+            .wrap(actix_web::middleware::from_fn(crate::db_gate::gate))
             .wrap_fn(crate::telemetry::observe_request)
             // The last word on errors: any error actix answered on its own (a raw body over
             // the limit, say) leaves in the JSON envelope too.

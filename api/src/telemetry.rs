@@ -58,7 +58,11 @@ pub async fn metrics_text(core: web::Data<Core>, hub: Option<web::Data<Hub>>) ->
     static SCRAPE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
     let _one_at_a_time = SCRAPE.lock().await;
     if let Err(e) = names::observe(&core).await {
-        tracing::warn!(error = %e, "metrics: could not read the queue and pool gauges");
+        if e.is_outage() {
+            core.db_health.suspect();
+        } else {
+            tracing::warn!(error = %e, "metrics: could not read the queue and pool gauges");
+        }
     }
     if let Some(hub) = hub {
         ::metrics::gauge!(names::WS_CONNECTIONS).set(hub.registry.sockets() as f64);

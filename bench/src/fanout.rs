@@ -55,6 +55,7 @@ pub async fn run(n: &u64, batch: Option<u64>, target: &Target) -> anyhow::Result
             db: DbOptions {
                 pg_schema: target.schema.clone(),
                 max_connections: Some(8),
+                ..DbOptions::default()
             },
             instance: "bench".into(),
             ..AppOptions::default()

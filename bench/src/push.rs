@@ -61,6 +61,7 @@ pub async fn run(
             db: DbOptions {
                 pg_schema: schema,
                 max_connections: Some(16),
+                ..DbOptions::default()
             },
             instance: "bench".into(),
             ..AppOptions::default()

@@ -31,6 +31,9 @@ pub struct Core {
     /// Argon2 with a bounded number of hashes at once and their working memory kept: a flood
     /// of logins queues here instead of taking the process's memory.
     pub passwords: Arc<crate::auth::password::Passwords>,
+    /// Whether the database answers, as this process last found (see `db::health`): the API
+    /// refuses requests that need it while it is down, and the workers wait.
+    pub db_health: Arc<crate::db::DbHealth>,
     pub settings: Settings,
 }
 

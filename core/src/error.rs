@@ -59,6 +59,21 @@ impl CoreError {
         }
     }
 
+    /// Whether the database could not answer (down, or too slow for this statement): the
+    /// API answers 503 `unavailable`, the workers wait for it.
+    pub fn unavailable(&self) -> Option<crate::db::Unavailable> {
+        match self {
+            CoreError::Database(e) => crate::db::classify(e),
+            _ => None,
+        }
+    }
+
+    /// Whether the database is down (not merely slow for one statement): logged once by the
+    /// health state, so the places that log failures one by one leave these out.
+    pub fn is_outage(&self) -> bool {
+        self.unavailable() == Some(crate::db::Unavailable::Outage)
+    }
+
     /// Whether the error is a unique-constraint violation from the database.
     pub fn is_unique_violation(&self) -> bool {
         matches!(self, CoreError::Database(e) if is_unique_violation(e))

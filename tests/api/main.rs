@@ -27,6 +27,7 @@ mod meeting_series;
 mod meetings;
 mod ops;
 mod org;
+mod outage;
 mod paging;
 mod posts;
 mod push;

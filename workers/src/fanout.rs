@@ -87,7 +87,7 @@ impl FanoutWorker {
             }
         };
         // One broadcast that fails (the database refusing its batch, a row edited by hand) is
-        // logged and left for the next pass; the others in this pass still go out. The pass
+        // logged and left for the next pass (an outage is not logged per broadcast); the others in this pass still go out. The pass
         // reports the first failure at its end, so it is counted and logged as failed.
         let mut failed: Option<anyhow::Error> = None;
         for d in deliveries {
@@ -108,7 +108,10 @@ impl FanoutWorker {
         // Meetings of a series whose notice time has come: created here, so that their notices
         // (broadcasts now `sending`) are fanned out by the sweep below in this same pass.
         if let Err(e) = meetings::series::materialize_due(&self.core, &self.id).await {
-            tracing::warn!(worker = %self.id, error = %e, "meeting series sweep failed; retrying next pass");
+            // The promotion below meets the same outage and fails the pass.
+            if !e.is_outage() {
+                tracing::warn!(worker = %self.id, error = %e, "meeting series sweep failed; retrying next pass");
+            }
         }
         fanout::promote_due(&self.core).await?;
         for id in fanout::claimable(&self.core, &self.id, 16).await? {
@@ -131,6 +134,10 @@ impl FanoutWorker {
     }
 
     fn failed(&self, broadcast_id: i64, e: &anyhow::Error) {
+        // An outage fails every broadcast alike: the pass reports it once.
+        if crate::outage::is_outage(e) {
+            return;
+        }
         tracing::error!(worker = %self.id, broadcast.id = broadcast_id, error = %e, "fan-out of a broadcast failed; the others go on and it is tried again next pass");
     }
 
@@ -152,6 +159,11 @@ impl FanoutWorker {
         while !stop.is_cancelled() {
             // `pass` itself stops between batches when asked, so it is never dropped mid-batch.
             if let Err(e) = self.pass(self.poll, &stop).await {
+                if crate::outage::is_outage(&e)
+                    && crate::outage::wait_for_database(&self.core, &stop).await
+                {
+                    continue;
+                }
                 tracing::error!(worker = %self.id, error = %e, "fan-out pass failed; retrying shortly");
                 tokio::select! {
                     () = stop.cancelled() => break,

@@ -2,6 +2,7 @@
 //! one pass and returns, so tests drive it step by step with no sleeping.
 
 pub mod fanout;
+pub mod outage;
 pub mod push;
 
 pub use fanout::FanoutWorker;

@@ -17,6 +17,7 @@ pub const IDLE_POLL: Duration = Duration::from_secs(1);
 
 pub struct PushWorker {
     sender: Sender,
+    core: Arc<Core>,
     pub poll: Duration,
 }
 
@@ -26,7 +27,8 @@ impl PushWorker {
         let platform = core.push.clone()?;
         let limiter = core.rate_limiter.clone();
         Some(Self {
-            sender: Sender::new(core, platform, limiter, id, cfg),
+            sender: Sender::new(core.clone(), platform, limiter, id, cfg),
+            core,
             poll: IDLE_POLL,
         })
     }
@@ -78,6 +80,11 @@ impl PushWorker {
                     r.claimed == 0
                 }
                 Err(e) => {
+                    if crate::outage::is_outage(&e)
+                        && crate::outage::wait_for_database(&self.core, &stop).await
+                    {
+                        continue;
+                    }
                     tracing::error!(worker = %self.id(), error = %e, "push pass failed; retrying shortly");
                     true
                 }

@@ -246,6 +246,7 @@ fn offline_core() -> Core {
         rate_limiter: Arc::new(MemoryRateLimiter::new()),
         throttle: Arc::new(MemoryThrottle::new()),
         passwords: Arc::new(Passwords::default()),
+        db_health: Arc::new(crate::db::DbHealth::new()),
         settings,
     }
 }

@@ -24,6 +24,16 @@ fn age(now: DateTime<Utc>, since: Option<DateTime<Utc>>) -> f64 {
 /// out and how long the oldest has been due, pushes waiting and how long the oldest has been
 /// due, and the connection pool.
 pub async fn observe(core: &Core) -> CoreResult<()> {
+    observe_pool(core);
+    // While the database is down the queue gauges keep their last reading (`fingertip_db_up`
+    // says why) and the scrape does not wait for a connection.
+    if core.db_health.is_up() {
+        observe_queue(core).await?;
+    }
+    Ok(())
+}
+
+async fn observe_queue(core: &Core) -> CoreResult<()> {
     let now = core.now();
     let due = broadcasts::Entity::find()
         .filter(broadcasts::Column::Status.eq(Status::Scheduled))
@@ -68,7 +78,10 @@ pub async fn observe(core: &Core) -> CoreResult<()> {
         .await?
         .flatten();
     metrics::gauge!(QUEUE_OLDEST_PUSH).set(age(now, oldest_push));
+    Ok(())
+}
 
+fn observe_pool(core: &Core) {
     let (size, idle) = match core.db.get_database_backend() {
         DatabaseBackend::Postgres => {
             let p = core.db.get_postgres_connection_pool();
@@ -83,5 +96,4 @@ pub async fn observe(core: &Core) -> CoreResult<()> {
     let idle = idle as f64;
     metrics::gauge!(DB_POOL, "state" => "idle").set(idle);
     metrics::gauge!(DB_POOL, "state" => "in_use").set((f64::from(size) - idle).max(0.0));
-    Ok(())
 }

@@ -26,6 +26,8 @@ pub const QUEUE_OLDEST_DUE: &str = "fingertip_queue_oldest_due_seconds";
 pub const QUEUE_PUSHES: &str = "fingertip_queue_pushes";
 pub const QUEUE_OLDEST_PUSH: &str = "fingertip_queue_oldest_push_seconds";
 pub const DB_POOL: &str = "fingertip_db_pool_connections";
+pub const DB_UP: &str = "fingertip_db_up";
+pub const DB_UNAVAILABLE: &str = "fingertip_db_unavailable_total";
 
 /// One worker pass: `worker` is `fanout` or `push`.
 pub fn worker_pass(worker: &'static str, seconds: f64, failed: bool) {
@@ -34,4 +36,16 @@ pub fn worker_pass(worker: &'static str, seconds: f64, failed: bool) {
     if failed {
         metrics::counter!(WORKER_ERRORS, "worker" => worker).increment(1);
     }
+}
+
+/// The database health (see `db::health`): 1 while it answers, 0 while it does not.
+pub fn db_up(up: bool) {
+    metrics::gauge!(DB_UP).set(if up { 1.0 } else { 0.0 });
+}
+
+/// A request or worker pass that failed because the database could not answer: `kind` is
+/// `outage` (unreachable, no connection in time), `slow` (statement timeout, lock) or
+/// `refused` (answered 503 at once because the database was known to be down).
+pub fn db_unavailable(kind: &'static str) {
+    metrics::counter!(DB_UNAVAILABLE, "kind" => kind).increment(1);
 }

@@ -36,6 +36,13 @@ pub struct Settings {
 pub struct DatabaseSettings {
     /// `sqlite://…` or `postgres://…`.
     pub url: String,
+    /// Longest wait for a connection from the pool (`FINGERTIP_DATABASE_ACQUIRE_TIMEOUT_MS`,
+    /// default 1,000): past it the request answers 503 `unavailable` instead of hanging.
+    pub acquire_timeout: std::time::Duration,
+    /// Longest a statement may run on PostgreSQL (`FINGERTIP_DATABASE_STATEMENT_TIMEOUT_MS`,
+    /// default 30,000; 0 turns it off): set on every connection, so a runaway query frees its
+    /// connection and the request answers 503.
+    pub statement_timeout: Option<std::time::Duration>,
 }
 
 #[derive(Debug, Clone)]
@@ -148,7 +155,18 @@ fn read_database(env: &mut Env) -> DatabaseSettings {
             redact_url(&url)
         ));
     }
-    DatabaseSettings { url }
+    let acquire_ms = env.number("FINGERTIP_DATABASE_ACQUIRE_TIMEOUT_MS", 1_000, 100..=60_000);
+    let statement_ms = env.number(
+        "FINGERTIP_DATABASE_STATEMENT_TIMEOUT_MS",
+        30_000,
+        0..=3_600_000,
+    );
+    DatabaseSettings {
+        url,
+        acquire_timeout: std::time::Duration::from_millis(acquire_ms),
+        statement_timeout: (statement_ms > 0)
+            .then(|| std::time::Duration::from_millis(statement_ms)),
+    }
 }
 
 fn read_redis(env: &mut Env) -> RedisSettings {
@@ -370,6 +388,27 @@ mod tests {
         assert!(s.wechat.is_none());
         assert_eq!(s.timezone, chrono_tz::Asia::Shanghai);
         assert_eq!(s.push.send.max_attempts, 8);
+        assert_eq!(s.database.acquire_timeout.as_millis(), 1_000);
+        assert_eq!(
+            s.database.statement_timeout.map(|d| d.as_millis()),
+            Some(30_000)
+        );
+    }
+
+    #[test]
+    fn database_timeouts_are_read_and_bounded() {
+        let s = settings(&[
+            ("FINGERTIP_DATABASE_ACQUIRE_TIMEOUT_MS", "250"),
+            ("FINGERTIP_DATABASE_STATEMENT_TIMEOUT_MS", "0"),
+        ])
+        .expect("valid");
+        assert_eq!(s.database.acquire_timeout.as_millis(), 250);
+        assert_eq!(s.database.statement_timeout, None, "0 turns it off");
+        let errs = settings(&[("FINGERTIP_DATABASE_ACQUIRE_TIMEOUT_MS", "5")]).unwrap_err();
+        assert!(
+            errs[0].contains("FINGERTIP_DATABASE_ACQUIRE_TIMEOUT_MS"),
+            "{errs:?}"
+        );
     }
 
     #[test]

@@ -115,6 +115,9 @@ pub async fn spawn_with(opts: SpawnOptions) -> TestApp {
         "FINGERTIP_JWT_SECRET",
         "test-secret-test-secret-test-secret".into(),
     );
+    // A shared CI machine runs many suites at once: a pool wait of a second is a real outage
+    // in production but only a busy moment here (tests/api/outage.rs sets its own).
+    vars.insert("FINGERTIP_DATABASE_ACQUIRE_TIMEOUT_MS", "20000".into());
     vars.insert("FINGERTIP_ADMIN_USERNAME", ADMIN_USER.into());
     vars.insert("FINGERTIP_ADMIN_PASSWORD", ADMIN_PASSWORD.into());
     if let Some(m) = &mock_server {

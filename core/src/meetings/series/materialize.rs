@@ -237,6 +237,8 @@ pub async fn materialize_due(core: &Core, worker: &str) -> CoreResult<u64> {
     for id in due {
         match materialize_series(core, id, worker).await {
             Ok(n) => made += n,
+            // During an outage every series fails alike: the pass reports it once.
+            Err(e) if e.is_outage() => return Err(e),
             Err(e) => {
                 tracing::warn!(worker, series.id = id, error = %e, "could not materialize; retrying on the next pass");
             }

@@ -68,7 +68,9 @@ impl Sender {
                 Ok(Some(part)) => report.merge(part),
                 Ok(None) => return Ok(Ran::Killed),
                 Err(e) => {
-                    tracing::error!(worker = %self.worker, error = %e, "a push unit failed; its rows return after their lease");
+                    if !e.is_outage() {
+                        tracing::error!(worker = %self.worker, error = %e, "a push unit failed; its rows return after their lease");
+                    }
                     first_error.get_or_insert(e);
                 }
             }

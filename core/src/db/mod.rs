@@ -1,4 +1,13 @@
-//! Connecting to the database and applying the schema; loading rows by a list of ids.
+//! Connecting to the database and applying the schema; loading rows by a list of ids; which
+//! errors mean the database is unavailable ([`unavailable`]) and the process's view of its
+//! health ([`health`]).
+
+pub mod health;
+pub mod unavailable;
+
+pub use health::DbHealth;
+pub use sea_orm::DbErr;
+pub use unavailable::{Unavailable, classify, is_outage};
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -8,20 +17,37 @@ use sea_orm::sea_query::ValueType;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
-    DatabaseTransaction, DbErr, EntityTrait, IdenStatic, ModelTrait, QueryFilter, Select,
+    DatabaseTransaction, EntityTrait, IdenStatic, ModelTrait, QueryFilter, Select,
     SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
-/// Options beyond the URL, mainly for tests.
+/// Longest wait for a pooled connection unless the settings say otherwise: past it the
+/// request fails fast (503) instead of hanging while the database is down or the pool is
+/// exhausted.
+pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Longest a SQLite statement waits for another writer's lock.
+const SQLITE_BUSY: Duration = Duration::from_secs(10);
+
+/// Options beyond the URL.
 #[derive(Debug, Clone, Default)]
 pub struct DbOptions {
     /// PostgreSQL schema to use (created if missing); tests use a fresh one each.
     pub pg_schema: Option<String>,
     pub max_connections: Option<u32>,
+    /// [`DEFAULT_ACQUIRE_TIMEOUT`] when `None`.
+    pub acquire_timeout: Option<Duration>,
+    /// PostgreSQL's `statement_timeout` on every connection the pool opens (on SQLite, the
+    /// busy timeout when shorter than its 10 s); none when `None`.
+    pub statement_timeout: Option<Duration>,
 }
 
 /// Opens a pool. SQLite runs in WAL mode with a busy timeout so that the API and the workers
-/// of the embedded shape can share one file.
+/// of the embedded shape can share one file. On PostgreSQL every connection gets the
+/// statement timeout, so a runaway query frees its connection; the pool tests a connection
+/// before handing it out and opens new ones as needed, so a server that restarted (or a new
+/// primary behind the same name) is used again without restarting the process, each new
+/// connection with its own prepared statements.
 pub async fn connect(url: &str, opts: &DbOptions) -> Result<DatabaseConnection, DbErr> {
     if let Some(schema) = &opts.pg_schema {
         if !schema
@@ -40,17 +66,25 @@ pub async fn connect(url: &str, opts: &DbOptions) -> Result<DatabaseConnection, 
     let mut o = ConnectOptions::new(url.to_string());
     o.sqlx_logging(false)
         .connect_timeout(Duration::from_secs(5))
-        .acquire_timeout(Duration::from_secs(10));
+        .acquire_timeout(opts.acquire_timeout.unwrap_or(DEFAULT_ACQUIRE_TIMEOUT));
     if let Some(schema) = &opts.pg_schema {
         o.set_schema_search_path(schema.clone());
     }
+    if let Some(t) = opts.statement_timeout {
+        o.statement_timeout(t);
+    }
     let sqlite = url.starts_with("sqlite:");
     if sqlite {
+        // SQLite has no statement timeout; what makes its statements wait is another writer,
+        // and the busy timeout bounds that wait (10 s, or the statement timeout if shorter).
+        let sqlite_busy = opts
+            .statement_timeout
+            .map_or(SQLITE_BUSY, |t| t.min(SQLITE_BUSY));
         o.max_connections(opts.max_connections.unwrap_or(8))
-            .map_sqlx_sqlite_opts(|o| {
+            .map_sqlx_sqlite_opts(move |o| {
                 o.journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
-                    .busy_timeout(Duration::from_secs(10))
+                    .busy_timeout(sqlite_busy)
                     .foreign_keys(true)
             });
     } else {
