@@ -15,7 +15,7 @@ use fingertip_core::metrics;
 use crate::error::{ApiError, DbUnavailable};
 
 /// Paths answered without the database.
-fn needs_database(path: &str) -> bool {
+pub(crate) fn needs_database(path: &str) -> bool {
     !matches!(
         path,
         "/healthz" | "/readyz" | "/metrics" | "/api/openapi.json"

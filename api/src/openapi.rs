@@ -37,7 +37,9 @@ impl Modify for BearerAuth {
 /// - **400** and **413** on every operation with a body (malformed JSON, a failing field; a
 ///   body over 512 KiB, or 2 MiB of CSV), **400** on every operation with query parameters;
 /// - **404** on every operation with a path id (an id that names nothing, or an object outside
-///   a secretary's scope).
+///   a secretary's scope);
+/// - **503** `unavailable`, with `Retry-After`, on every operation that needs the database
+///   (see `crate::db_gate`).
 ///
 /// Statuses particular to one operation (409, 429, 502, 503, another 403) are in its own
 /// annotation. Optional bodies are marked optional here too.
@@ -53,6 +55,30 @@ const OPTIONAL_BODIES: [(&str, &str); 3] = [
 fn error_response(description: &str) -> RefOr<utoipa::openapi::Response> {
     ResponseBuilder::new()
         .description(description)
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                .build(),
+        )
+        .build()
+        .into()
+}
+
+/// 503 `unavailable`: the database cannot answer (down, or a statement past the timeout).
+fn unavailable_response() -> RefOr<utoipa::openapi::Response> {
+    let seconds = utoipa::openapi::HeaderBuilder::new()
+        .schema(Some(
+            utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::Type::Integer),
+        ))
+        .description(Some("seconds to wait before trying again"))
+        .build();
+    ResponseBuilder::new()
+        .description(
+            "unavailable: the database cannot answer right now (down, or too slow for this \
+             request); try again after Retry-After",
+        )
+        .header("Retry-After", seconds)
         .content(
             "application/json",
             ContentBuilder::new()
@@ -100,6 +126,12 @@ fn apply(method: &str, path: &str, op: &mut Operation) {
             "404",
             "not_found: no such object (or outside the units the caller manages)",
         );
+    }
+    if crate::db_gate::needs_database(path) {
+        op.responses
+            .responses
+            .entry("503".to_string())
+            .or_insert_with(unavailable_response);
     }
     if let Some(RefOr::T(body)) = op.request_body.as_mut() {
         if OPTIONAL_BODIES.contains(&(method, path)) {

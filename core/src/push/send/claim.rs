@@ -24,10 +24,16 @@ use crate::push::DeliveryStatus;
 /// Rows changed per statement (SQLite allows a bounded number of bound values).
 const ID_CHUNK: usize = 500;
 
-fn lease_free(now: DateTime<Utc>) -> Condition {
+/// A pending row this worker may claim: unleased, its lease run out, or leased to this very
+/// worker. The last are rows a pass of this worker claimed and never marked `sending` (a pass
+/// that failed midway, say while the database was down): passes of one worker run one after
+/// another, so nothing of this worker holds them now, and they were not sent. Without this
+/// they would wait out the whole lease after every outage.
+fn lease_free(now: DateTime<Utc>, worker: &str) -> Condition {
     Condition::any()
         .add(push_deliveries::Column::LeaseUntil.is_null())
         .add(push_deliveries::Column::LeaseUntil.lt(now))
+        .add(push_deliveries::Column::LeaseOwner.eq(worker))
 }
 
 /// Rows left `sending` by a worker whose lease ran out: it died after handing them to the
@@ -73,7 +79,7 @@ impl Sender {
             .column(push_deliveries::Column::Id)
             .filter(push_deliveries::Column::Status.eq(DeliveryStatus::Pending.as_str()))
             .filter(push_deliveries::Column::NextAttemptAt.lte(now))
-            .filter(lease_free(now))
+            .filter(lease_free(now, &self.worker))
             .order_by_asc(push_deliveries::Column::NextAttemptAt)
             .order_by_asc(push_deliveries::Column::Id)
             .limit(self.cfg.claim)
@@ -96,7 +102,7 @@ impl Sender {
                 )
                 .filter(push_deliveries::Column::Id.is_in(chunk.to_vec()))
                 .filter(push_deliveries::Column::Status.eq(DeliveryStatus::Pending.as_str()))
-                .filter(lease_free(now))
+                .filter(lease_free(now, &self.worker))
                 .exec(&self.core.db)
                 .await?;
             claimed.extend(
@@ -216,5 +222,36 @@ impl Sender {
             .filter(|r| still.contains(&r.id))
             .map(counted)
             .collect())
+    }
+
+    /// Puts rows this worker marked `sending` back to `pending`, their attempt uncounted: for
+    /// a unit that failed before anything left (the database went down in between), so that
+    /// they are sent later instead of being taken for in doubt when the lease runs out.
+    pub(super) async fn unmark_sending(&self, ids: &[i64]) -> CoreResult<()> {
+        for chunk in ids.chunks(ID_CHUNK) {
+            push_deliveries::Entity::update_many()
+                .col_expr(
+                    push_deliveries::Column::Status,
+                    Expr::value(DeliveryStatus::Pending.as_str()),
+                )
+                .col_expr(
+                    push_deliveries::Column::Attempts,
+                    Expr::col(push_deliveries::Column::Attempts).sub(1),
+                )
+                .col_expr(
+                    push_deliveries::Column::LeaseOwner,
+                    Expr::value(Option::<String>::None),
+                )
+                .col_expr(
+                    push_deliveries::Column::LeaseUntil,
+                    Expr::value(Option::<DateTime<Utc>>::None),
+                )
+                .filter(push_deliveries::Column::Id.is_in(chunk.to_vec()))
+                .filter(push_deliveries::Column::LeaseOwner.eq(&self.worker))
+                .filter(push_deliveries::Column::Status.eq(DeliveryStatus::Sending.as_str()))
+                .exec(&self.core.db)
+                .await?;
+        }
+        Ok(())
     }
 }

@@ -8,7 +8,8 @@
 //! One unit: stop? release → reserve a rate-limit slot per call (a limiter outage sends
 //! nothing and counts no attempt) → mark the rows `sending` (the attempt counted, the lease
 //! covering the wait) → `before_send` → each call at its slot → the test hook → `after_send`
-//! → record the outcomes in one transaction.
+//! → record the outcomes in one transaction (again once the database answers, if it went down
+//! after the sends).
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -20,7 +21,7 @@ use tracing::Instrument;
 use super::channel::{Channel, Decision, Unit, as_lease};
 use super::outcome::{Outcome, PassReport};
 use super::{Row, Sender, Stop};
-use crate::error::CoreResult;
+use crate::error::{CoreError, CoreResult};
 
 /// How a channel's run ended.
 #[derive(Debug, PartialEq, Eq)]
@@ -129,12 +130,12 @@ impl Sender {
             rows.extend(c.rows);
             messages.push(c.message);
         }
-        let mut held: HashMap<i64, Row> = self
-            .mark_sending(rows, as_lease(longest))
-            .await?
-            .into_iter()
-            .map(|r| (r.id, r))
-            .collect();
+        let marked = match self.mark_sending(rows, as_lease(longest)).await {
+            Ok(m) => m,
+            // The update may have committed although its answer was lost: nothing left.
+            Err(e) => return Err(self.not_sent(&ids, e).await),
+        };
+        let mut held: HashMap<i64, Row> = marked.into_iter().map(|r| (r.id, r)).collect();
         if held.is_empty() {
             return Ok(Some(report));
         }
@@ -149,7 +150,13 @@ impl Sender {
             })
             .collect();
         let sending: Vec<&Row> = calls.iter().flat_map(|(rows, _, _)| rows).collect();
-        let taken = channel.before_send(&sending).await?;
+        let taken = match channel.before_send(&sending).await {
+            Ok(t) => t,
+            Err(e) => {
+                let ids: Vec<i64> = sending.iter().map(|r| r.id).collect();
+                return Err(self.not_sent(&ids, e).await);
+            }
+        };
         let sends = calls.into_iter().map(|(rows, message, wait)| async move {
             if !wait.is_zero() {
                 tokio::time::sleep(wait).await;
@@ -167,11 +174,82 @@ impl Sender {
             // Simulated death: the platform has the sends, we record nothing.
             return Ok(None);
         }
-        channel.after_send(&outcomes, taken).await?;
-        self.record(&outcomes, &mut report, true).await?;
+        if let Err(e) = channel.after_send(&outcomes, taken).await {
+            // Not retried (giving a credit back twice would overcount): credit bookkeeping lost
+            // to an outage only leaves a count lower than real, never a second send.
+            if !e.is_outage() {
+                return Err(e);
+            }
+        }
+        self.record_through_outage(&outcomes, &mut report).await?;
         Ok(Some(report))
     }
+
+    /// Records what the platform already has. When the database is down, the write is tried
+    /// again once it answers (the rows stay leased to this worker meanwhile, and the write only
+    /// touches rows still `sending` under this worker's lease), so that pushes which went out
+    /// are recorded `sent` rather than left to become `unknown`. Past the lease, the recovery of
+    /// another pass owns the rows and this gives up.
+    async fn record_through_outage(
+        &self,
+        outcomes: &[(Row, Outcome)],
+        report: &mut PassReport,
+    ) -> CoreResult<()> {
+        let recorded = self
+            .through_outage(|| async {
+                let mut attempt = PassReport::default();
+                self.record(outcomes, &mut attempt, true).await?;
+                Ok(attempt)
+            })
+            .await?;
+        report.merge(recorded);
+        Ok(())
+    }
+
+    /// A unit failed (with `e`) before anything left: its rows go back to `pending`, once the
+    /// database answers if it is down, so that they are sent later rather than taken for in
+    /// doubt. Returns `e`, for the unit to report.
+    async fn not_sent(&self, ids: &[i64], e: CoreError) -> CoreError {
+        if let Err(again) = self.through_outage(|| self.unmark_sending(ids)).await
+            && !again.is_outage()
+        {
+            tracing::warn!(worker = %self.worker, error = %again, "rows of a failed unit could not be put back; they become unknown when their lease ends");
+        }
+        e
+    }
+
+    /// Runs `op`, a write about rows this worker holds, and while the database is down runs it
+    /// again once it answers, for as long as the lease on the rows lasts (the writes only touch
+    /// rows still under this worker's lease, so a second run changes nothing the first did).
+    async fn through_outage<T, F, Fut>(&self, mut op: F) -> CoreResult<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = CoreResult<T>>,
+    {
+        let lease = self.cfg.lease.to_std().unwrap_or_default();
+        let deadline = tokio::time::Instant::now() + lease;
+        loop {
+            match op().await {
+                Ok(v) => return Ok(v),
+                Err(e) if e.is_outage() => {
+                    let health = &self.core.db_health;
+                    health.suspect();
+                    let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+                    if left.is_zero() || tokio::time::timeout(left, health.wait_up()).await.is_err()
+                    {
+                        return Err(e);
+                    }
+                    // Up (or not yet found down by the probe): a moment, then the write again.
+                    tokio::time::sleep(RECORD_RETRY).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
 }
+
+/// Pause between two tries of recording outcomes while the database comes back.
+const RECORD_RETRY: Duration = Duration::from_millis(500);
 
 /// A span per unit, so that every log line of its sends names what is sent to whom: the
 /// channel, the broadcast and occurrence, and the member (one for a WeChat unit; the first and
