@@ -1,6 +1,7 @@
 //! The HTTP API: actix-web routes, extractors, request and response types, the error
 //! envelope and the OpenAPI document. Business rules live in `fingertip-core`.
 
+pub mod conditional;
 pub mod db_gate;
 pub mod dto;
 pub mod error;

@@ -102,6 +102,9 @@ pub fn build(
             .wrap(
                 actix_web::middleware::ErrorHandlers::new().default_handler(error::ensure_envelope),
             )
+            // Outermost: gzip for clients that accept it (a page of inbox items shrinks to about
+            // a fifth); never for a WebSocket upgrade or a 304.
+            .wrap(actix_web::middleware::Compress::default())
             .configure(routes::configure)
             .configure(crate::telemetry::configure)
             .default_service(web::to(error::no_route))

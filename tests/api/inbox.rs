@@ -98,3 +98,134 @@ async fn a_member_never_sees_another_members_item() {
         "b's attempt read nothing"
     );
 }
+
+/// A GET with `If-None-Match`, as a polling phone sends it.
+async fn get_if_none_match(app: &TestApp, path: &str, token: &str, tag: &str) -> Resp {
+    let resp = app
+        .http
+        .get(format!("{}{path}", app.base))
+        .bearer_auth(token)
+        .header("if-none-match", tag)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let text = resp.text().await.unwrap();
+    Resp {
+        status,
+        body: serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+        headers,
+    }
+}
+
+fn etag(r: &Resp) -> String {
+    r.headers
+        .get("etag")
+        .expect("an ETag")
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn a_polling_phone_downloads_nothing_until_its_inbox_changes() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let unit = app.create_unit(&admin, "外勤组", None).await;
+    let m = app
+        .create_member(&admin, json!({"name": "钱九", "unit_id": unit}))
+        .await;
+    let t = app.member_token(&m).await;
+    let post = app.create_post(&admin, "第一课").await;
+    app.broadcast(&admin, Broadcast::new(&post, Audience::members([id(&m)])))
+        .await;
+    app.drain().await;
+
+    for path in ["/api/v1/inbox?limit=20", "/api/v1/inbox/unread-count"] {
+        let first = app.get(path, &t).await;
+        assert_eq!(first.status, 200);
+        let tag = etag(&first);
+        assert!(tag.starts_with("W/\""), "{tag}");
+        assert_eq!(
+            first.headers.get("cache-control").unwrap(),
+            "private, no-cache"
+        );
+        let again = get_if_none_match(&app, path, &t, &tag).await;
+        assert_eq!(again.status, 304, "{path}: nothing changed");
+        assert_eq!(again.body, serde_json::Value::String(String::new()));
+        assert_eq!(etag(&again), tag);
+        // Another tag (an older copy) gets the whole answer.
+        let stale = get_if_none_match(&app, path, &t, "W/\"0123\"").await;
+        assert_eq!(stale.status, 200);
+        assert_eq!(stale.body, first.body);
+    }
+
+    // A new item changes the page and the count: the old tag no longer matches.
+    let page = app.get("/api/v1/inbox?limit=20", &t).await;
+    let count = app.get("/api/v1/inbox/unread-count", &t).await;
+    let post2 = app.create_post(&admin, "第二课").await;
+    app.broadcast(&admin, Broadcast::new(&post2, Audience::members([id(&m)])))
+        .await;
+    app.drain().await;
+    let r = get_if_none_match(&app, "/api/v1/inbox?limit=20", &t, &etag(&page)).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body["items"].as_array().unwrap().len(), 2);
+    let r = get_if_none_match(&app, "/api/v1/inbox/unread-count", &t, &etag(&count)).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body["unread_count"], 2);
+
+    // So does a read, for the item too.
+    let first = app.get("/api/v1/inbox?limit=20", &t).await;
+    let item_id = first.body["items"][0]["id"].as_str().unwrap().to_string();
+    let detail = app.get(&format!("/api/v1/inbox/{item_id}"), &t).await;
+    app.read(&t, &item_id).await;
+    let r = get_if_none_match(&app, "/api/v1/inbox?limit=20", &t, &etag(&first)).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body["unread_count"], 1);
+    let r = get_if_none_match(
+        &app,
+        &format!("/api/v1/inbox/{item_id}"),
+        &t,
+        &etag(&detail),
+    )
+    .await;
+    assert_eq!(r.status, 200, "the item now has its read time");
+}
+
+#[tokio::test]
+async fn answers_are_gzip_compressed_for_clients_that_accept_it() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let plain = app
+        .http
+        .get(format!("{}/api/openapi.json", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(plain.headers().get("content-encoding").is_none());
+    let plain_len = plain.bytes().await.unwrap().len();
+    let gz = app
+        .http
+        .get(format!("{}/api/v1/admin/units", app.base))
+        .bearer_auth(&admin)
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gz.status(), 200);
+    assert_eq!(gz.headers().get("content-encoding").unwrap(), "gzip");
+    let doc = app
+        .http
+        .get(format!("{}/api/openapi.json", app.base))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(doc.headers().get("content-encoding").unwrap(), "gzip");
+    let gz_len = doc.bytes().await.unwrap().len();
+    assert!(
+        gz_len * 4 < plain_len,
+        "the API document shrinks: {plain_len} bytes, {gz_len} gzipped"
+    );
+}

@@ -26,6 +26,9 @@ use sea_orm::{
 /// exhausted.
 pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(1);
 
+/// A pooled connection idle at least this long is pinged before it is handed out.
+const PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
+
 /// Longest a SQLite statement waits for another writer's lock.
 const SQLITE_BUSY: Duration = Duration::from_secs(10);
 
@@ -45,7 +48,7 @@ pub struct DbOptions {
 /// Opens a pool. SQLite runs in WAL mode with a busy timeout so that the API and the workers
 /// of the embedded shape can share one file. On PostgreSQL every connection gets the
 /// statement timeout, so a runaway query frees its connection; the pool tests a connection
-/// before handing it out and opens new ones as needed, so a server that restarted (or a new
+/// that sat idle before handing it out and opens new ones as needed, so a server that restarted (or a new
 /// primary behind the same name) is used again without restarting the process, each new
 /// connection with its own prepared statements.
 pub async fn connect(url: &str, opts: &DbOptions) -> Result<DatabaseConnection, DbErr> {
@@ -66,7 +69,10 @@ pub async fn connect(url: &str, opts: &DbOptions) -> Result<DatabaseConnection, 
     let mut o = ConnectOptions::new(url.to_string());
     o.sqlx_logging(false)
         .connect_timeout(Duration::from_secs(5))
-        .acquire_timeout(opts.acquire_timeout.unwrap_or(DEFAULT_ACQUIRE_TIMEOUT));
+        .acquire_timeout(opts.acquire_timeout.unwrap_or(DEFAULT_ACQUIRE_TIMEOUT))
+        // No round trip before each use of a busy connection; one idle for a while (as every
+        // connection is after an outage) is pinged first, so a dead one is dropped, not used.
+        .test_before_acquire_if_idle_for(PING_IF_IDLE_FOR);
     if let Some(schema) = &opts.pg_schema {
         o.set_schema_search_path(schema.clone());
     }
