@@ -41,8 +41,10 @@ import urllib.error
 import urllib.request
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.environ.get("FINGERTIP_BIN", os.path.join(REPO, "target/debug/fingertip"))
-MOCK_BIN = os.environ.get("FINGERTIP_MOCK_BIN", os.path.join(REPO, "target/debug/fingertip-mock-wechat"))
+# Absolute: the processes run in OUT.
+BIN = os.path.abspath(os.environ.get("FINGERTIP_BIN", os.path.join(REPO, "target/debug/fingertip")))
+MOCK_BIN = os.path.abspath(
+    os.environ.get("FINGERTIP_MOCK_BIN", os.path.join(REPO, "target/debug/fingertip-mock-wechat")))
 OUT = os.path.join(REPO, "target/db-outage")
 N = int(os.environ.get("OUTAGE_MEMBERS", "40000"))
 N_PUSH = int(os.environ.get("OUTAGE_PUSH_MEMBERS", "600"))

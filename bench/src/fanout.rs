@@ -157,7 +157,7 @@ pub async fn run(n: &u64, batch: Option<u64>, target: &Target) -> anyhow::Result
 }
 
 /// One unit, `n` members (plus the bench admin), one post. Returns (unit, post, admin).
-async fn seed(core: &Core, n: u64) -> anyhow::Result<(i64, i64, i64)> {
+pub(crate) async fn seed(core: &Core, n: u64) -> anyhow::Result<(i64, i64, i64)> {
     let now = Utc::now();
     let unit = units::ActiveModel {
         name: Set("基准测试支部".into()),

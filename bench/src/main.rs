@@ -1,11 +1,13 @@
 //! `fingertip-bench`: the fan-out benchmark (N members, one broadcast to all, inbox rows per
-//! second against the database's own bulk insert) and the push benchmark (subscribe messages
-//! per second through the real worker against the WeChat mock, under the rate limit). A binary
+//! second against the database's own bulk insert), the push benchmark (subscribe messages
+//! per second through the real worker against the WeChat mock, under the rate limit) and the
+//! read benchmark (the inbox page under load beside the page's own query). A binary
 //! of its own, so that the `fingertip` binary carries neither the benchmarks nor the mock.
 
 mod fanout;
 mod memory;
 mod push;
+mod read;
 mod target;
 
 use clap::Parser;
@@ -16,7 +18,7 @@ use crate::target::{Target, cleanup};
 #[command(
     name = "fingertip-bench",
     version,
-    about = "Fan-out benchmark: N members, one broadcast to all, rows per second against the database's own bulk insert (PostgreSQL COPY, or SQLite multi-row inserts); then the push benchmark."
+    about = "Fan-out benchmark: N members, one broadcast to all, rows per second against the database's own bulk insert (PostgreSQL COPY, or SQLite multi-row inserts); then the push benchmark, then the read benchmark (the inbox page under load beside its own query)."
 )]
 struct Opts {
     /// Members to create.
@@ -35,9 +37,27 @@ struct Opts {
     /// The subscribe-message rate limit the push benchmark runs under (sends per second).
     #[arg(long, default_value_t = 1000)]
     push_rate: u64,
-    /// Run only the push benchmark.
+    /// Skip the fan-out benchmark.
     #[arg(long)]
     skip_fanout: bool,
+    /// Skip the read benchmark.
+    #[arg(long)]
+    skip_read: bool,
+    /// Members of the read benchmark.
+    #[arg(long, default_value_t = 10_000)]
+    read_members: u64,
+    /// Broadcasts to all of them before the read benchmark.
+    #[arg(long, default_value_t = 100)]
+    read_broadcasts: u64,
+    /// Members whose tokens the read load takes in turn.
+    #[arg(long, default_value_t = 200)]
+    read_tokens: u64,
+    /// Concurrent connections of the read load.
+    #[arg(long, default_value_t = 32)]
+    read_connections: usize,
+    /// Seconds each part of the read load runs.
+    #[arg(long, default_value_t = 10)]
+    read_seconds: u64,
 }
 
 #[tokio::main]
@@ -75,6 +95,20 @@ async fn run(opts: Opts) -> anyhow::Result<()> {
             cleanup(&target).await;
             result?;
         }
+    }
+    if !opts.skip_read {
+        println!();
+        let target = Target::new(opts.database_url.clone(), "read");
+        let o = read::ReadOpts {
+            members: opts.read_members,
+            broadcasts: opts.read_broadcasts,
+            tokens: opts.read_tokens,
+            connections: opts.read_connections,
+            seconds: opts.read_seconds,
+        };
+        let result = read::run(&o, &target).await;
+        cleanup(&target).await;
+        result?;
     }
     Ok(())
 }

@@ -1,0 +1,363 @@
+//! The read benchmark (issue 11): the inbox page under load, beside what the database alone
+//! does with the page's own query in the same run.
+//!
+//! Seeds M members (`--read-members`, default 10,000) and B broadcasts to all of them
+//! (`--read-broadcasts`, default 100: M × B inbox rows, fanned out by the real worker), opens
+//! sessions for T members (`--read-tokens`, default 200), starts the real API server in this
+//! process, and for `--read-seconds` each (after a second of warm-up) drives with C concurrent
+//! connections (`--read-connections`, default 32):
+//! 1. `GET /api/v1/inbox?limit=20`, the members' tokens in turn;
+//! 2. the same with `If-None-Match` (a phone polling an unchanged inbox: 304);
+//! 3. the reference: the page's own query (`… WHERE member_id = $1 ORDER BY id DESC LIMIT 21`)
+//!    through the same driver and pool, C at a time;
+//! 4. `GET /healthz` (the HTTP stack alone).
+//!
+//! Prints requests per second with p50 and p99 for each, the ratio of (1) to (3), and the
+//! process's memory. The load runs in this process, on the same cores as the server (as wrk on
+//! the same machine would).
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use fingertip::{App, AppOptions};
+use fingertip_core::audience::Audience;
+use fingertip_core::auth::{Actor, Role};
+use fingertip_core::broadcasts::{BroadcastInput, Status, service};
+use fingertip_core::clock::SystemClock;
+use fingertip_core::db::DbOptions;
+use fingertip_core::entities::{broadcasts, inbox_items, members, posts, sessions};
+use fingertip_core::settings::{Settings, redact_url};
+use fingertip_workers::FanoutWorker;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
+
+use crate::memory::memory;
+use crate::target::Target;
+
+pub struct ReadOpts {
+    pub members: u64,
+    pub broadcasts: u64,
+    pub tokens: u64,
+    pub connections: usize,
+    pub seconds: u64,
+}
+
+/// What one load run measured.
+struct Stats {
+    done: usize,
+    failed: usize,
+    secs: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+impl Stats {
+    fn rate(&self) -> f64 {
+        self.done as f64 / self.secs
+    }
+
+    fn line(&self, what: &str) -> String {
+        format!(
+            "{what}: {:.0}/s, p50 {:.1} ms, p99 {:.1} ms ({} done, {} failed)",
+            self.rate(),
+            self.p50_ms,
+            self.p99_ms,
+            self.done,
+            self.failed
+        )
+    }
+}
+
+/// Runs `call(n)` from `conns` tasks at once for `dur` (after `warm` of the same, not
+/// counted) and measures each call.
+async fn drive<F, Fut>(conns: usize, warm: Duration, dur: Duration, call: F) -> Stats
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = anyhow::Result<()>> + Send,
+{
+    let call = Arc::new(call);
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let measure_from = started + warm;
+    let until = measure_from + dur;
+    let tasks: Vec<_> = (0..conns)
+        .map(|_| {
+            let call = call.clone();
+            let next = next.clone();
+            tokio::spawn(async move {
+                let mut lat: Vec<u32> = Vec::new();
+                let mut failed = 0usize;
+                loop {
+                    let t = Instant::now();
+                    if t >= until {
+                        break;
+                    }
+                    let ok = call(next.fetch_add(1, Ordering::Relaxed)).await.is_ok();
+                    if t >= measure_from {
+                        if ok {
+                            let us = t.elapsed().as_micros();
+                            lat.push(u32::try_from(us).unwrap_or(u32::MAX));
+                        } else {
+                            failed += 1;
+                        }
+                    }
+                }
+                (lat, failed)
+            })
+        })
+        .collect();
+    let mut all: Vec<u32> = Vec::new();
+    let mut failed = 0;
+    for t in tasks {
+        if let Ok((lat, f)) = t.await {
+            all.extend(lat);
+            failed += f;
+        }
+    }
+    all.sort_unstable();
+    // The value below which `per_mille` of the calls fall.
+    let pct = |per_mille: usize| {
+        if all.is_empty() {
+            return 0.0;
+        }
+        let i = (all.len() - 1) * per_mille / 1000;
+        f64::from(all[i]) / 1000.0
+    };
+    Stats {
+        done: all.len(),
+        failed,
+        secs: dur.as_secs_f64(),
+        p50_ms: pct(500),
+        p99_ms: pct(990),
+    }
+}
+
+pub async fn run(o: &ReadOpts, target: &Target) -> anyhow::Result<()> {
+    let vars: HashMap<&str, String> = HashMap::from([
+        ("FINGERTIP_DATABASE_URL", target.url.clone()),
+        (
+            "FINGERTIP_JWT_SECRET",
+            fingertip_core::auth::secrets::random_token(32),
+        ),
+    ]);
+    let settings = Settings::from_lookup(|k| vars.get(k).cloned())
+        .map_err(|e| anyhow::anyhow!(e.join("; ")))?;
+    let app = App::connect(
+        settings,
+        AppOptions {
+            clock: Arc::new(SystemClock),
+            db: DbOptions {
+                pg_schema: target.schema.clone(),
+                ..DbOptions::default()
+            },
+            instance: "bench".into(),
+            ..AppOptions::default()
+        },
+    )
+    .await?;
+    app.migrate().await?;
+    let core = app.core.clone();
+    println!(
+        "read benchmark: {} members × {} broadcasts on {}, {} tokens, {} connections, {} s per part",
+        o.members,
+        o.broadcasts,
+        redact_url(&target.url),
+        o.tokens,
+        o.connections,
+        o.seconds
+    );
+
+    // Members, posts and broadcasts, fanned out by the real worker.
+    let t = Instant::now();
+    let (unit_id, _, admin_id) = crate::fanout::seed(&core, o.members).await?;
+    let actor = Actor {
+        member_id: admin_id,
+        role: Role::Admin,
+        unit_id: Some(unit_id),
+        session_id: "bench".into(),
+    };
+    let now = Utc::now();
+    for i in 0..o.broadcasts {
+        let post = posts::ActiveModel {
+            kind: Set(fingertip_core::posts::PostKind::Lesson),
+            title: Set(format!("第{i}课：审计人的初心与使命")),
+            summary: Set(Some("本月学习内容，请在读完后确认。".into())),
+            body_md: Set("# 学习内容\n\n正文".into()),
+            media: Set(Default::default()),
+            study_minutes: Set(30),
+            created_by: Set(Some(admin_id)),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&core.db)
+        .await?;
+        service::create(
+            &core,
+            &actor,
+            BroadcastInput {
+                post_id: post.id,
+                audience: Audience {
+                    all: true,
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+        )
+        .await?;
+    }
+    let worker = FanoutWorker::new(core.clone(), "bench-read-worker");
+    loop {
+        worker.run_once().await?;
+        let left = broadcasts::Entity::find()
+            .filter(broadcasts::Column::Status.ne(Status::Sent))
+            .count(&core.db)
+            .await?;
+        if left == 0 {
+            break;
+        }
+    }
+    let rows = inbox_items::Entity::find().count(&core.db).await?;
+    println!(
+        "seeded {rows} inbox rows in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+
+    // Sessions and access tokens for the first T members, as a login would make them.
+    let ids: Vec<i64> = members::Entity::find()
+        .select_only()
+        .column(members::Column::Id)
+        .filter(members::Column::Role.eq(Role::Member))
+        .order_by_asc(members::Column::Id)
+        .limit(o.tokens)
+        .into_tuple()
+        .all(&core.db)
+        .await?;
+    let mut tokens = Vec::with_capacity(ids.len());
+    for id in &ids {
+        let sid = fingertip_core::auth::secrets::random_token(16);
+        sessions::ActiveModel {
+            id: Set(sid.clone()),
+            member_id: Set(*id),
+            created_at: Set(now),
+            revoked_at: Set(None),
+        }
+        .insert(&core.db)
+        .await?;
+        tokens.push(core.tokens.access_token(*id, "member", &sid, Utc::now())?);
+    }
+    anyhow::ensure!(!tokens.is_empty(), "no members to read as");
+
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let server = fingertip_api::build(
+        core.clone(),
+        listener,
+        fingertip_api::ServerOptions::default(),
+    )?;
+    let handle = server.handle();
+    tokio::spawn(server);
+
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(o.connections)
+        .build()?;
+    let warm = Duration::from_secs(1);
+    let dur = Duration::from_secs(o.seconds);
+    let tokens = Arc::new(tokens);
+    let page_url = format!("{base}/api/v1/inbox?limit=20");
+
+    let page = {
+        let (client, tokens, url) = (client.clone(), tokens.clone(), page_url.clone());
+        drive(o.connections, warm, dur, move |n| {
+            let req = client.get(&url).bearer_auth(&tokens[n % tokens.len()]);
+            async move {
+                let r = req.send().await?.error_for_status()?;
+                r.bytes().await?;
+                Ok(())
+            }
+        })
+        .await
+    };
+
+    // Each member's current tag, then the polling phones.
+    let mut tags = Vec::with_capacity(tokens.len());
+    for t in tokens.iter() {
+        let r = client.get(&page_url).bearer_auth(t).send().await?;
+        let tag = r
+            .headers()
+            .get("etag")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        tags.push(tag);
+    }
+    let tags = Arc::new(tags);
+    let polled = {
+        let (client, tokens, url) = (client.clone(), tokens.clone(), page_url.clone());
+        drive(o.connections, warm, dur, move |n| {
+            let i = n % tokens.len();
+            let req = client
+                .get(&url)
+                .bearer_auth(&tokens[i])
+                .header("if-none-match", &tags[i]);
+            async move {
+                let r = req.send().await?;
+                anyhow::ensure!(r.status() == 304, "answered {}", r.status());
+                Ok(())
+            }
+        })
+        .await
+    };
+
+    let member_ids = Arc::new(ids);
+    let query = {
+        let (core, member_ids) = (core.clone(), member_ids.clone());
+        drive(o.connections, warm, dur, move |n| {
+            let (core, m) = (core.clone(), member_ids[n % member_ids.len()]);
+            async move {
+                inbox_items::Entity::find()
+                    .filter(inbox_items::Column::MemberId.eq(m))
+                    .order_by_desc(inbox_items::Column::Id)
+                    .limit(21)
+                    .all(&core.db)
+                    .await?;
+                Ok(())
+            }
+        })
+        .await
+    };
+
+    let health = {
+        let (client, url) = (client.clone(), format!("{base}/healthz"));
+        drive(o.connections, warm, dur, move |_| {
+            let req = client.get(&url);
+            async move {
+                req.send().await?.error_for_status()?.bytes().await?;
+                Ok(())
+            }
+        })
+        .await
+    };
+    handle.stop(true).await;
+
+    println!("{}", page.line("GET /api/v1/inbox?limit=20"));
+    println!("{}", polled.line("the same with If-None-Match (304)"));
+    println!(
+        "{}",
+        query.line("reference: the page's own query through the same pool")
+    );
+    println!("{}", health.line("GET /healthz"));
+    println!(
+        "ratio inbox page / its own query: {:.2} (goal: at least 0.5, then 0.7; p99 under 20 ms)",
+        page.rate() / query.rate()
+    );
+    println!("{}", memory());
+    Ok(())
+}
