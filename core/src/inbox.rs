@@ -3,11 +3,14 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+use sea_orm::{
+    ColumnTrait, Condition, EntityTrait, FromQueryResult, JoinType, PaginatorTrait, QueryFilter,
+    QuerySelect, RelationTrait,
+};
 
 use crate::Core;
-use crate::db::{IN_CHUNK, load_by_ids};
+use crate::db::IN_CHUNK;
 use crate::entities::{broadcasts, inbox_items, posts};
 use crate::error::{CoreError, CoreResult};
 use crate::paging::{Order, Page, PageRequest};
@@ -58,50 +61,93 @@ fn item(
     }
 }
 
-/// Newest first.
+/// A row of the inbox page: the item, what it shows of its post and broadcast, and the
+/// member's unread count, all from one statement.
+#[derive(Debug, FromQueryResult)]
+struct PageRow {
+    id: i64,
+    broadcast_id: i64,
+    post_id: i64,
+    created_at: DateTime<Utc>,
+    read_at: Option<DateTime<Utc>>,
+    kind: Option<PostKind>,
+    title: Option<String>,
+    summary: Option<String>,
+    read_by: Option<DateTime<Utc>>,
+    unread: i64,
+}
+
+impl PageRow {
+    fn into_item(self) -> InboxItem {
+        InboxItem {
+            id: self.id,
+            broadcast_id: self.broadcast_id,
+            post_id: self.post_id,
+            kind: self.kind,
+            title: self.title.unwrap_or_default(),
+            summary: self.summary,
+            created_at: self.created_at,
+            read_at: self.read_at,
+            read_by: self.read_by,
+        }
+    }
+}
+
+/// Newest first, in one round trip: the page joins the post (kind, title, summary) and the
+/// broadcast (its read-by date), and carries the unread count as a subquery that the
+/// database evaluates once (over the member's unread rows only).
 pub async fn list(
     core: &Core,
     member_id: i64,
     unread_only: bool,
     page: PageRequest,
 ) -> CoreResult<InboxPage> {
-    let mut cond = Condition::all().add(inbox_items::Column::MemberId.eq(member_id));
+    use inbox_items::Column as I;
+    let mut cond = Condition::all().add(I::MemberId.eq(member_id));
     if unread_only {
-        cond = cond.add(inbox_items::Column::ReadAt.is_null());
+        cond = cond.add(I::ReadAt.is_null());
     }
+    let u = Alias::new("u");
+    let unread = Query::select()
+        .expr(Expr::col((u.clone(), I::Id)).count())
+        .from_as(inbox_items::Entity, u.clone())
+        .and_where(Expr::col((u.clone(), I::MemberId)).eq(member_id))
+        .and_where(Expr::col((u, I::ReadAt)).is_null())
+        .to_owned();
+    let query = inbox_items::Entity::find()
+        .select_only()
+        .columns([I::Id, I::BroadcastId, I::PostId, I::CreatedAt, I::ReadAt])
+        .column_as(posts::Column::Kind, "kind")
+        .column_as(posts::Column::Title, "title")
+        .column_as(posts::Column::Summary, "summary")
+        .column_as(broadcasts::Column::ReadBy, "read_by")
+        .expr_as(Expr::SubQuery(None, Box::new(unread.into())), "unread")
+        .join(
+            JoinType::LeftJoin,
+            inbox_items::Entity::belongs_to(posts::Entity)
+                .from(I::PostId)
+                .to(posts::Column::Id)
+                .into(),
+        )
+        .join(JoinType::LeftJoin, inbox_items::Relation::Broadcast.def())
+        .filter(cond);
     let page = page
         .by_key(
-            inbox_items::Entity::find().filter(cond),
-            inbox_items::Column::Id,
+            query,
+            I::Id,
             Order::Descending,
-            |q| q.all(&core.db),
-            |i: &inbox_items::Model| i.id,
+            |q| q.into_model::<PageRow>().all(&core.db),
+            |r: &PageRow| r.id,
         )
         .await?;
-    let rows = &page.items;
-    let bc_ids: Vec<i64> = rows.iter().map(|r| r.broadcast_id).collect();
-    let posts =
-        load_by_ids::<posts::Entity>(&core.db, posts::Column::Id, rows.iter().map(|r| r.post_id))
-            .await?;
-    // Only the deadline of each broadcast (its audience can be long).
-    let read_by: HashMap<i64, Option<DateTime<Utc>>> = broadcasts::Entity::find()
-        .select_only()
-        .column(broadcasts::Column::Id)
-        .column(broadcasts::Column::ReadBy)
-        .filter(broadcasts::Column::Id.is_in(bc_ids))
-        .into_tuple::<(i64, Option<DateTime<Utc>>)>()
-        .all(&core.db)
-        .await?
-        .into_iter()
-        .collect();
-    let page = page.map(|r| {
-        let rb = read_by.get(&r.broadcast_id).copied().flatten();
-        let p = posts.get(&r.post_id);
-        item(r, p, rb)
-    });
+    let unread_count = match page.items.first() {
+        Some(r) => u64::try_from(r.unread).unwrap_or(0),
+        // An empty page carries no count: ask for it.
+        None => unread_count(core, member_id).await?,
+    };
     Ok(InboxPage {
-        page,
-        unread_count: unread_count(core, member_id).await?,
+        page: page.map(PageRow::into_item),
+        unread_count,
     })
 }
 
