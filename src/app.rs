@@ -152,6 +152,7 @@ impl App {
             throttle,
             passwords: Arc::new(password::Passwords::default()),
             db_health,
+            sessions: Arc::default(),
             settings,
         };
         Ok(Self {

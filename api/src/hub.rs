@@ -254,7 +254,20 @@ impl Hub {
                 }
                 Ok(())
             }
-            Received::Gap => self.resync().await,
+            // Sessions whose access changed are checked against the database again.
+            Received::Event(Event::SessionEnded { session_id }) => {
+                self.core.sessions.forget_session(&session_id);
+                Ok(())
+            }
+            Received::Event(Event::MemberChanged { member_id }) => {
+                self.core.sessions.forget_member(member_id);
+                Ok(())
+            }
+            Received::Gap => {
+                // An access change may have been missed.
+                self.core.sessions.clear();
+                self.resync().await
+            }
         };
         if let Err(e) = result {
             tracing::warn!(error = %e, "a live update could not be prepared; skipping it");

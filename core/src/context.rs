@@ -34,6 +34,8 @@ pub struct Core {
     /// Whether the database answers, as this process last found (see `db::health`): the API
     /// refuses requests that need it while it is down, and the workers wait.
     pub db_health: Arc<crate::db::DbHealth>,
+    /// Sessions this process checked within the last two seconds (see `auth::cache`).
+    pub sessions: Arc<crate::auth::cache::SessionCache>,
     pub settings: Settings,
 }
 

@@ -3,6 +3,7 @@ use reqwest::Method;
 use serde_json::json;
 
 use crate::helpers::*;
+use crate::requests::id;
 
 #[tokio::test]
 async fn admin_logs_in_and_sees_themselves() {
@@ -164,4 +165,72 @@ async fn a_member_calling_an_admin_route_is_403() {
         )
         .await;
     assert_eq!(r.status, 403);
+}
+
+/// `GET /api/v1/me` on another API process of the same deployment.
+async fn me_on(app: &TestApp, base: &str, token: &str) -> u16 {
+    app.http
+        .get(format!("{base}/api/v1/me"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// Polls `me_on` until it answers 401, for at most a second: well inside the two seconds a
+/// process trusts what it last read of a session, so only the pub/sub can make it.
+async fn refused_within_a_second(app: &TestApp, base: &str, token: &str) -> bool {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    while std::time::Instant::now() < until {
+        if me_on(app, base, token).await == 401 {
+            return true;
+        }
+        tokio::task::yield_now().await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn ending_access_reaches_every_api_process_at_once() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let unit = app.create_unit(&admin, "第一党支部", None).await;
+    let m = app
+        .create_member(&admin, json!({"name": "孙七", "unit_id": unit}))
+        .await;
+    let t = app.member_token(&m).await;
+    let s = app.admin_login().await;
+    let (at, rt) = (
+        s["access_token"].as_str().unwrap().to_string(),
+        s["refresh_token"].as_str().unwrap().to_string(),
+    );
+    let peer = app.spawn_peer().await;
+    // Both processes have just checked both sessions, and remember them.
+    for token in [&t, &at] {
+        assert_eq!(me_on(&app, &app.base, token).await, 200);
+        assert_eq!(me_on(&app, &peer.base, token).await, 200);
+    }
+
+    // Deactivated through one process: refused there at once, and on the other through the
+    // pub/sub.
+    let r = app
+        .patch(
+            &format!("/api/v1/admin/members/{}", id(&m)),
+            &admin,
+            json!({"active": false}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(me_on(&app, &app.base, &t).await, 401);
+    assert!(refused_within_a_second(&app, &peer.base, &t).await);
+
+    // A logout through one process ends the session on the other too.
+    let r = app
+        .post("/api/v1/auth/logout", &at, json!({"refresh_token": rt}))
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(me_on(&app, &app.base, &at).await, 401);
+    assert!(refused_within_a_second(&app, &peer.base, &at).await);
 }

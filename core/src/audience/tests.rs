@@ -247,6 +247,7 @@ fn offline_core() -> Core {
         throttle: Arc::new(MemoryThrottle::new()),
         passwords: Arc::new(Passwords::default()),
         db_health: Arc::new(crate::db::DbHealth::new()),
+        sessions: Arc::default(),
         settings,
     }
 }

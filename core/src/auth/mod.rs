@@ -1,5 +1,6 @@
 //! Identity: passwords, tokens, sessions, WeChat login and binding.
 
+pub mod cache;
 pub mod password;
 pub mod roles;
 pub mod secrets;

@@ -372,6 +372,10 @@ pub async fn patch(
     {
         changed.insert("active".into(), json!(a));
     }
+    // What authentication reads of a member: their sessions are checked again everywhere.
+    let access_changed = ["role", "unit_id", "active"]
+        .iter()
+        .any(|k| changed.contains_key(*k));
     changed.insert("via".into(), json!(via));
     let now = core.now();
     let txn = crate::db::begin_write(&core.db).await?;
@@ -407,6 +411,9 @@ pub async fn patch(
     )
     .await?;
     txn.commit().await?;
+    if access_changed {
+        crate::auth::cache::member_changed(core, id).await;
+    }
     view(&core.db, id).await
 }
 

@@ -25,6 +25,10 @@ pub enum Event {
     },
     /// A member read something (one item or all): this is their unread count now.
     UnreadChanged { member_id: i64, unread_count: u64 },
+    /// A session ended (logout, a reused refresh token): API processes forget it at once.
+    SessionEnded { session_id: String },
+    /// A member's role, unit or active flag changed: API processes check their sessions again.
+    MemberChanged { member_id: i64 },
 }
 
 /// What a subscription yields.

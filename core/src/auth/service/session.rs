@@ -76,6 +76,7 @@ pub(super) async fn revoke_session(core: &Core, sid: &str) -> CoreResult<()> {
         .filter(sessions::Column::RevokedAt.is_null())
         .exec(&core.db)
         .await?;
+    crate::auth::cache::session_ended(core, sid).await;
     Ok(())
 }
 
@@ -156,7 +157,9 @@ pub async fn logout_session(core: &Core, sid: &str) -> CoreResult<()> {
 }
 
 /// Establishes the caller from an access token: valid signature, not expired on our clock,
-/// session not revoked, member still active. The role is read fresh from the database.
+/// session not revoked, member still active, with their role and unit. What the database says
+/// of a session is remembered for at most two seconds (`auth::cache`: ending a session or
+/// changing a member reaches every API process sooner, through the pub/sub).
 pub async fn authenticate(core: &Core, token: &str) -> CoreResult<Actor> {
     // Ours are a few hundred bytes; a huge one is not decoded at all.
     if token.len() > 4096 {
@@ -167,6 +170,10 @@ pub async fn authenticate(core: &Core, token: &str) -> CoreResult<Actor> {
         .sub
         .parse()
         .map_err(|_| unauthorized("the access token is not valid"))?;
+    if let Some(actor) = core.sessions.get(&claims.sid, member_id) {
+        return Ok(actor);
+    }
+    let checked = std::time::Instant::now();
     let session = sessions::Entity::find_by_id(claims.sid.clone())
         .one(&core.db)
         .await?;
@@ -179,10 +186,12 @@ pub async fn authenticate(core: &Core, token: &str) -> CoreResult<Actor> {
         .await?
         .filter(|m| m.active)
         .ok_or_else(|| unauthorized("this member can no longer log in"))?;
-    Ok(Actor {
+    let actor = Actor {
         member_id,
         role: m.role,
         unit_id: m.unit_id,
         session_id: claims.sid,
-    })
+    };
+    core.sessions.put(&actor, checked);
+    Ok(actor)
 }
