@@ -35,7 +35,7 @@ impl Modify for BearerAuth {
 /// - **403** on every `/api/v1/admin/` operation: the core refuses a role that may never do it
 ///   (a member; a secretary on admin-only objects);
 /// - **400** and **413** on every operation with a body (malformed JSON, a failing field; a
-///   body over 512 KiB, or 2 MiB of CSV), **400** on every operation with query parameters;
+///   body over 512 KiB, or 16 MiB of CSV), **400** on every operation with query parameters;
 /// - **404** on every operation with a path id (an id that names nothing, or an object outside
 ///   a secretary's scope);
 /// - **503** `unavailable`, with `Retry-After`, on every operation that needs the database

@@ -165,7 +165,7 @@ async fn a_roster_over_the_line_limit_imports_nothing() {
     let admin = app.admin_token().await;
     app.create_unit(&admin, "第一党支部", None).await;
     let mut csv = String::from("name,unit\n");
-    for i in 0..10_050 {
+    for i in 0..100_050 {
         csv.push_str(&format!("成员{i},第一党支部\n"));
     }
     let r = app
@@ -182,7 +182,7 @@ async fn a_roster_over_the_line_limit_imports_nothing() {
         r.body["error"]["message"]
             .as_str()
             .unwrap()
-            .contains("10050")
+            .contains("100050")
     );
     let list = app.get("/api/v1/admin/members?limit=5", &admin).await;
     let names: Vec<&Value> = list.body["items"]

@@ -57,7 +57,7 @@ async fn oversized_bodies_are_413() {
         .await;
     assert_eq!(r.status, 413, "{:?}", r.body);
     assert_eq!(r.code(), "payload_too_large");
-    let csv = format!("name,unit\n{}", "张三,支部\n".repeat(300_000));
+    let csv = format!("name,unit\n{}", "张三,支部\n".repeat(1_300_000));
     let r = app
         .post_raw(
             "/api/v1/admin/members/import",

@@ -1,4 +1,4 @@
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::helpers::*;
 
@@ -214,4 +214,78 @@ async fn csv_import_reports_bad_lines_and_imports_the_rest() {
         .await;
     assert_eq!(r.status, 400);
     assert_eq!(r.detail_fields(), vec!["header"]);
+}
+
+#[tokio::test]
+async fn a_roster_is_checked_whole_then_written_once_with_an_entry_per_member() {
+    let app = spawn_app().await;
+    let t = app.admin_token().await;
+    app.create_unit(&t, "第二党支部", None).await;
+    let csv = "name,unit,tags,phone\n\
+               周一,第二党支部,青年,13900000001\n\
+               吴二,第二党支部,,13900000002\n\
+               周一一,第二党支部,,13900000001\n\
+               郑三,第二党支部,,\n";
+    let import = |body: &'static str| {
+        app.post_raw(
+            "/api/v1/admin/members/import",
+            &t,
+            "text/csv",
+            body.as_bytes().to_vec(),
+        )
+    };
+    let r = import(csv).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(
+        (&r.body["created"], &r.body["updated"], &r.body["unchanged"]),
+        (&json!(3), &json!(0), &json!(0))
+    );
+    let errors = r.body["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0]["line"], 4);
+    assert!(
+        errors[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("repeats line 2 (the same phone)"),
+        "{errors:?}"
+    );
+
+    // The same file again: nothing new to write. One change: one update.
+    let r = import(csv).await;
+    assert_eq!(
+        (&r.body["created"], &r.body["updated"], &r.body["unchanged"]),
+        (&json!(0), &json!(0), &json!(3))
+    );
+    let r = import("name,unit,tags,phone\n周一,第二党支部,青年;支委,13900000001\n").await;
+    assert_eq!(
+        (&r.body["created"], &r.body["updated"], &r.body["unchanged"]),
+        (&json!(0), &json!(1), &json!(0))
+    );
+    let m = app.get("/api/v1/admin/members?q=周一", &t).await;
+    let tags = &m.body["items"][0]["tags"];
+    assert_eq!(tags, &json!(["支委", "青年"]));
+
+    // Every member created or changed has its own entry in the chain, and the chain holds.
+    let created = app
+        .get("/api/v1/admin/audit?action=member.create&limit=100", &t)
+        .await;
+    let by_import: Vec<&Value> = created.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["summary"]["via"] == "import")
+        .collect();
+    assert_eq!(by_import.len(), 3);
+    assert!(
+        by_import
+            .iter()
+            .all(|e| e["summary"]["file_sha256"].is_string())
+    );
+    let updated = app
+        .get("/api/v1/admin/audit?action=member.update&limit=100", &t)
+        .await;
+    assert_eq!(updated.body["items"].as_array().unwrap().len(), 1);
+    let v = app.get("/api/v1/admin/audit/verify", &t).await;
+    assert_eq!(v.body["ok"], true, "{:?}", v.body);
 }

@@ -153,6 +153,9 @@ pub struct ImportLineError {
 pub struct ImportResponse {
     pub created: u64,
     pub updated: u64,
+    /// Lines that matched a member whose fields were already the same: nothing written.
+    pub unchanged: u64,
+    /// Every bad line, by line number; the other lines were imported.
     pub errors: Vec<ImportLineError>,
 }
 
@@ -161,6 +164,7 @@ impl From<ImportReport> for ImportResponse {
         Self {
             created: r.created,
             updated: r.updated,
+            unchanged: r.unchanged,
             errors: r
                 .errors
                 .into_iter()

@@ -107,10 +107,33 @@ pub async fn append(
     who: &Who,
     event: Event,
 ) -> CoreResult<i64> {
+    let seq = append_many(txn, at, who, vec![event]).await?;
+    Ok(seq)
+}
+
+/// Most entries written per statement by [`append_many`] (SQLite binds at most 32,766 values;
+/// an entry has ten).
+const ENTRIES_PER_STATEMENT: usize = 1_000;
+
+/// Appends several entries in order, in one take of the chain's lock, written in bulk: for a
+/// change of many objects at once (a roster import), each with its own entry. Returns the
+/// position of the last (0 when `events` is empty). Call it last in the transaction.
+pub async fn append_many(
+    txn: &DatabaseTransaction,
+    at: DateTime<Utc>,
+    who: &Who,
+    events: Vec<Event>,
+) -> CoreResult<i64> {
+    let Ok(n) = i64::try_from(events.len()) else {
+        return Err(CoreError::Internal("too many audit entries at once".into()));
+    };
+    if n == 0 {
+        return Ok(0);
+    }
     let bumped = audit_head::Entity::update_many()
         .col_expr(
             audit_head::Column::Seq,
-            Expr::col(audit_head::Column::Seq).add(1),
+            Expr::col(audit_head::Column::Seq).add(n),
         )
         .filter(audit_head::Column::Id.eq(1))
         .exec(txn)
@@ -126,41 +149,50 @@ pub async fn append(
         .ok_or_else(|| CoreError::Internal("the audit chain's head row is missing".into()))?;
     // Stored with microseconds, so that what is read back hashes the same.
     let at = at.trunc_subsecs(6);
-    let summary = summary_text(&event.summary);
-    let (target_type, target_id) = match event.target {
-        Some((t, id)) => (Some(t.to_string()), Some(id)),
-        None => (None, None),
-    };
-    let hash = chain_hash(
-        &head.hash,
-        &canonical(
-            head.seq,
-            at,
-            who.member_id,
-            who.role.as_deref(),
-            event.action,
-            target_type.as_deref(),
-            target_id.as_deref(),
-            &summary,
-        ),
-    );
-    audit_log::ActiveModel {
-        seq: Set(head.seq),
-        at: Set(at),
-        actor_member_id: Set(who.member_id),
-        actor_role: Set(who.role.clone()),
-        action: Set(event.action.to_string()),
-        target_type: Set(target_type),
-        target_id: Set(target_id),
-        summary: Set(summary),
-        prev_hash: Set(head.hash),
-        hash: Set(hash.clone()),
-        ..Default::default()
+    let mut prev = head.hash;
+    let mut rows = Vec::with_capacity(events.len());
+    for (seq, event) in (head.seq - n + 1..).zip(events) {
+        let summary = summary_text(&event.summary);
+        let (target_type, target_id) = match event.target {
+            Some((t, id)) => (Some(t.to_string()), Some(id)),
+            None => (None, None),
+        };
+        let hash = chain_hash(
+            &prev,
+            &canonical(
+                seq,
+                at,
+                who.member_id,
+                who.role.as_deref(),
+                event.action,
+                target_type.as_deref(),
+                target_id.as_deref(),
+                &summary,
+            ),
+        );
+        rows.push(audit_log::ActiveModel {
+            seq: Set(seq),
+            at: Set(at),
+            actor_member_id: Set(who.member_id),
+            actor_role: Set(who.role.clone()),
+            action: Set(event.action.to_string()),
+            target_type: Set(target_type),
+            target_id: Set(target_id),
+            summary: Set(summary),
+            prev_hash: Set(std::mem::replace(&mut prev, hash.clone())),
+            hash: Set(hash),
+            ..Default::default()
+        });
     }
-    .insert(txn)
-    .await?;
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<_> = rows.by_ref().take(ENTRIES_PER_STATEMENT).collect();
+        audit_log::Entity::insert_many(chunk)
+            .exec_without_returning(txn)
+            .await?;
+    }
     audit_head::Entity::update_many()
-        .col_expr(audit_head::Column::Hash, Expr::value(hash))
+        .col_expr(audit_head::Column::Hash, Expr::value(prev))
         .filter(audit_head::Column::Id.eq(1))
         .exec(txn)
         .await?;
