@@ -5,6 +5,7 @@
 //! of its own, so that the `fingertip` binary carries neither the benchmarks nor the mock.
 
 mod fanout;
+mod import;
 mod memory;
 mod push;
 mod read;
@@ -18,7 +19,7 @@ use crate::target::{Target, cleanup};
 #[command(
     name = "fingertip-bench",
     version,
-    about = "Fan-out benchmark: N members, one broadcast to all, rows per second against the database's own bulk insert (PostgreSQL COPY, or SQLite multi-row inserts); then the push benchmark, then the read benchmark (the inbox page under load beside its own query)."
+    about = "Fan-out benchmark: N members, one broadcast to all, rows per second against the database's own bulk insert (PostgreSQL COPY, or SQLite multi-row inserts); then the push benchmark, then the read benchmark (the inbox page under load beside its own query), then the import benchmark."
 )]
 struct Opts {
     /// Members to create.
@@ -58,6 +59,12 @@ struct Opts {
     /// Seconds each part of the read load runs.
     #[arg(long, default_value_t = 10)]
     read_seconds: u64,
+    /// Skip the import benchmark.
+    #[arg(long)]
+    skip_import: bool,
+    /// Roster sizes of the import benchmark.
+    #[arg(long, value_delimiter = ',', default_values_t = [10_000u64, 100_000])]
+    import_lines: Vec<u64>,
 }
 
 #[tokio::main]
@@ -107,6 +114,13 @@ async fn run(opts: Opts) -> anyhow::Result<()> {
             seconds: opts.read_seconds,
         };
         let result = read::run(&o, &target).await;
+        cleanup(&target).await;
+        result?;
+    }
+    if !opts.skip_import {
+        println!();
+        let target = Target::new(opts.database_url.clone(), "import");
+        let result = import::run(&opts.import_lines, &target).await;
         cleanup(&target).await;
         result?;
     }

@@ -113,7 +113,7 @@ pub async fn append(
 
 /// Most entries written per statement by [`append_many`] (SQLite binds at most 32,766 values;
 /// an entry has ten).
-const ENTRIES_PER_STATEMENT: usize = 1_000;
+const ENTRIES_PER_STATEMENT: usize = 3_000;
 
 /// Appends several entries in order, in one take of the chain's lock, written in bulk: for a
 /// change of many objects at once (a roster import), each with its own entry. Returns the

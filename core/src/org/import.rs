@@ -10,7 +10,7 @@
 //!    units, the actor's own account, or a member whose role the actor may not change is an
 //!    error of that line. A match whose fields are all the same is `unchanged`.
 //! 3. **Write in one transaction**: new members with multi-row inserts (each with a fresh
-//!    invite code), changed members one update each, their tags in bulk, and one audit entry
+//!    invite code), changed members with multi-row upserts on their ids, their tags in bulk, and one audit entry
 //!    per created or changed member (`member.create` / `member.update`, `via: import`), appended
 //!    to the chain in one go. All of it commits, or nothing does.
 //!
@@ -18,8 +18,11 @@
 
 use std::collections::{HashMap, HashSet};
 
-use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect,
+    RelationTrait, Set,
+};
 use serde_json::json;
 
 use super::members::{self, MemberInput};
@@ -29,14 +32,15 @@ use crate::access;
 use crate::audit::{self, Event};
 use crate::auth::secrets::{invite_code, sha256_hex};
 use crate::auth::{Actor, Role, Scope};
-use crate::db::IN_CHUNK;
 use crate::entities::{member_tags, members as member_rows};
 use crate::error::{CoreError, CoreResult};
 
 /// Most lines in one import: a district's roster.
 pub const MAX_LINES: usize = 100_000;
-/// Rows per multi-row insert (SQLite binds at most 32,766 values; a member row has about ten).
-const ROWS_PER_STATEMENT: usize = 1_000;
+/// Rows per multi-row insert or upsert (SQLite binds at most 32,766 values; a member row has 14).
+const ROWS_PER_STATEMENT: usize = 2_000;
+/// Values per `IN (…)` lookup: fewer, larger lookups (a round trip each) than `db::IN_CHUNK`.
+const LOOKUP_CHUNK: usize = 1_000;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LineError {
@@ -183,11 +187,7 @@ pub async fn import_csv(core: &Core, actor: &Actor, body: &[u8]) -> CoreResult<I
     let scope = tree.scope_of(actor);
     let mut creates: Vec<&Line> = Vec::new();
     let mut updates: Vec<(&Line, &member_rows::Model)> = Vec::new();
-    let current_tags = members::tags_of(
-        &core.db,
-        &matched.values().map(|m| m.id).collect::<Vec<_>>(),
-    )
-    .await?;
+    let current_tags = tags_of_matched(core, &matched).await?;
     for l in &lines {
         let Some(m) = matched.get(&Key::of(&l.input)) else {
             creates.push(l);
@@ -329,7 +329,7 @@ async fn match_existing(
     }
     let mut found: HashMap<Key, member_rows::Model> = HashMap::new();
     let ordered = || member_rows::Entity::find().order_by_asc(member_rows::Column::Id);
-    for chunk in phones.into_iter().collect::<Vec<_>>().chunks(IN_CHUNK) {
+    for chunk in phones.into_iter().collect::<Vec<_>>().chunks(LOOKUP_CHUNK) {
         for m in ordered()
             .filter(member_rows::Column::Phone.is_in(chunk.iter().cloned()))
             .all(&core.db)
@@ -340,7 +340,7 @@ async fn match_existing(
             }
         }
     }
-    for chunk in wecoms.into_iter().collect::<Vec<_>>().chunks(IN_CHUNK) {
+    for chunk in wecoms.into_iter().collect::<Vec<_>>().chunks(LOOKUP_CHUNK) {
         for m in ordered()
             .filter(member_rows::Column::WecomUserid.is_in(chunk.iter().cloned()))
             .all(&core.db)
@@ -351,7 +351,7 @@ async fn match_existing(
             }
         }
     }
-    for chunk in names.into_iter().collect::<Vec<_>>().chunks(IN_CHUNK) {
+    for chunk in names.into_iter().collect::<Vec<_>>().chunks(LOOKUP_CHUNK) {
         for m in ordered()
             .filter(member_rows::Column::Name.is_in(chunk.iter().cloned()))
             .all(&core.db)
@@ -363,6 +363,48 @@ async fn match_existing(
         }
     }
     Ok(found)
+}
+
+/// The tags of the matched members, read by their units (one query per few thousand units,
+/// rather than one per few hundred members: a roster names whole units), and by id for those
+/// without a unit.
+async fn tags_of_matched(
+    core: &Core,
+    matched: &HashMap<Key, member_rows::Model>,
+) -> CoreResult<HashMap<i64, Vec<String>>> {
+    let ids: HashSet<i64> = matched.values().map(|m| m.id).collect();
+    let units: Vec<i64> = matched
+        .values()
+        .filter_map(|m| m.unit_id)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let mut out: HashMap<i64, Vec<String>> = HashMap::new();
+    for chunk in units.chunks(LOOKUP_CHUNK) {
+        let rows: Vec<(i64, String)> = member_tags::Entity::find()
+            .select_only()
+            .column(member_tags::Column::MemberId)
+            .column(member_tags::Column::Tag)
+            .join(JoinType::InnerJoin, member_tags::Relation::Member.def())
+            .filter(member_rows::Column::UnitId.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(&core.db)
+            .await?;
+        for (m, t) in rows {
+            if ids.contains(&m) {
+                out.entry(m).or_default().push(t);
+            }
+        }
+    }
+    let loose: Vec<i64> = matched
+        .values()
+        .filter(|m| m.unit_id.is_none())
+        .map(|m| m.id)
+        .collect();
+    if !loose.is_empty() {
+        out.extend(members::tags_of(&core.db, &loose).await?);
+    }
+    Ok(out)
 }
 
 /// Whether the actor may change matched member `m` as a line says (the checks of
@@ -466,23 +508,19 @@ async fn write(
         );
     }
 
+    // Changed members in bulk: each row written whole (the matched row with the line's
+    // fields), as an upsert on its id, which exists: an update in effect.
+    let mut changed_rows = Vec::with_capacity(updates.len());
     for (l, m) in updates {
-        member_rows::Entity::update_many()
-            .col_expr(member_rows::Column::Name, Expr::value(l.input.name.clone()))
-            .col_expr(member_rows::Column::UnitId, Expr::value(l.input.unit_id))
-            .col_expr(member_rows::Column::Role, Expr::value(l.role.as_str()))
-            .col_expr(
-                member_rows::Column::Phone,
-                Expr::value(l.input.phone.clone()),
-            )
-            .col_expr(
-                member_rows::Column::WecomUserid,
-                Expr::value(l.input.wecom_userid.clone()),
-            )
-            .col_expr(member_rows::Column::UpdatedAt, Expr::value(now))
-            .filter(member_rows::Column::Id.eq(m.id))
-            .exec(&txn)
-            .await?;
+        let mut row: member_rows::ActiveModel = (*m).clone().into();
+        row.name = Set(l.input.name.clone());
+        row.unit_id = Set(l.input.unit_id);
+        row.role = Set(l.role);
+        row.phone = Set(l.input.phone.clone());
+        row.wecom_userid = Set(l.input.wecom_userid.clone());
+        row.updated_at = Set(now);
+        // Every column set, so that the insert half of the upsert is a whole row.
+        changed_rows.push(row.reset_all());
         tag_rows.extend(l.input.tags.iter().map(|t| member_tags::ActiveModel {
             member_id: Set(m.id),
             tag: Set(t.clone()),
@@ -493,8 +531,27 @@ async fn write(
                 .summary(update_summary(m, l, digest)),
         );
     }
+    let mut changed_rows = changed_rows.into_iter().peekable();
+    while changed_rows.peek().is_some() {
+        let chunk: Vec<_> = changed_rows.by_ref().take(ROWS_PER_STATEMENT).collect();
+        member_rows::Entity::insert_many(chunk)
+            .on_conflict(
+                OnConflict::column(member_rows::Column::Id)
+                    .update_columns([
+                        member_rows::Column::Name,
+                        member_rows::Column::UnitId,
+                        member_rows::Column::Role,
+                        member_rows::Column::Phone,
+                        member_rows::Column::WecomUserid,
+                        member_rows::Column::UpdatedAt,
+                    ])
+                    .to_owned(),
+            )
+            .exec_without_returning(&txn)
+            .await?;
+    }
     let updated_ids: Vec<i64> = updates.iter().map(|(_, m)| m.id).collect();
-    for chunk in updated_ids.chunks(IN_CHUNK) {
+    for chunk in updated_ids.chunks(LOOKUP_CHUNK) {
         member_tags::Entity::delete_many()
             .filter(member_tags::Column::MemberId.is_in(chunk.iter().copied()))
             .exec(&txn)
@@ -565,7 +622,7 @@ async fn fresh_invite_codes(core: &Core, n: usize) -> CoreResult<Vec<String>> {
             }
         }
         let mut in_use: HashSet<String> = HashSet::new();
-        for chunk in drawn.chunks(IN_CHUNK) {
+        for chunk in drawn.chunks(LOOKUP_CHUNK) {
             in_use.extend(
                 member_rows::Entity::find()
                     .filter(member_rows::Column::InviteCode.is_in(chunk.iter().cloned()))
