@@ -12,6 +12,7 @@ mod m0004_meetings;
 mod m0005_meeting_series;
 mod m0006_audit_log;
 mod m0007_trust;
+mod m0008_inbox_fks;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0005_meeting_series::Migration),
             Box::new(m0006_audit_log::Migration),
             Box::new(m0007_trust::Migration),
+            Box::new(m0008_inbox_fks::Migration),
         ]
     }
 }

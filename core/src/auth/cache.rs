@@ -5,7 +5,7 @@
 //! The bound: an entry is used for at most [`TTL`] after the database said who the session is.
 //! A change that must end access sooner reaches every API process through the pub/sub: ending a
 //! session (logout, a reused refresh token) and changing a member's role, unit or active flag
-//! publish [`Event::SessionEnded`] or [`Event::MemberChanged`], and each process's live hub
+//! publish `SessionEnded` or `MemberChanged` (`auth::changes`), and each process's live hub
 //! forgets the entries (`forget_*`), within milliseconds; a pub/sub gap clears everything. When
 //! the pub/sub is down, the TTL is the bound and the database answers after it.
 //!
@@ -17,9 +17,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::Core;
 use crate::auth::{Actor, Role};
-use crate::ports::Event;
 
 /// Longest an entry is trusted without asking the database again.
 pub const TTL: Duration = Duration::from_secs(2);
@@ -103,35 +101,6 @@ impl SessionCache {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
-    }
-}
-
-/// A session ended (logout, reuse of a refresh token): forgotten here at once and, through the
-/// pub/sub, in every other API process.
-pub async fn session_ended(core: &Core, sid: &str) {
-    core.sessions.forget_session(sid);
-    publish(
-        core,
-        Event::SessionEnded {
-            session_id: sid.to_string(),
-        },
-    )
-    .await;
-}
-
-/// A member's role, unit or active flag changed: their sessions are checked again everywhere.
-pub async fn member_changed(core: &Core, member_id: i64) {
-    core.sessions.forget_member(member_id);
-    publish(core, Event::MemberChanged { member_id }).await;
-}
-
-async fn publish(core: &Core, event: Event) {
-    if let Err(e) = core.pubsub.publish(&event).await {
-        tracing::warn!(
-            pubsub = core.pubsub.name(),
-            error = %e,
-            "an access change was not published; other API processes see it within 2 s"
-        );
     }
 }
 

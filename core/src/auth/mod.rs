@@ -1,6 +1,7 @@
 //! Identity: passwords, tokens, sessions, WeChat login and binding.
 
 pub mod cache;
+pub mod changes;
 pub mod password;
 pub mod roles;
 pub mod secrets;

@@ -569,7 +569,7 @@ async fn write(
     // Role, unit or active: sessions of changed members are checked again everywhere.
     for (l, m) in updates {
         if m.role != l.role || m.unit_id != l.input.unit_id {
-            crate::auth::cache::member_changed(core, m.id).await;
+            crate::auth::changes::member_changed(core, m.id).await;
         }
     }
     Ok(())

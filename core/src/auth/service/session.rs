@@ -76,7 +76,7 @@ pub(super) async fn revoke_session(core: &Core, sid: &str) -> CoreResult<()> {
         .filter(sessions::Column::RevokedAt.is_null())
         .exec(&core.db)
         .await?;
-    crate::auth::cache::session_ended(core, sid).await;
+    crate::auth::changes::session_ended(core, sid).await;
     Ok(())
 }
 
