@@ -325,14 +325,12 @@ async fn reference(
     }
 }
 
-/// PostgreSQL `COPY` of one row per id into a copy of `inbox_items` with its defaults and
+/// PostgreSQL `COPY` of one row per id into a copy of `inbox_items` with its defaults, identity and
 /// indexes but no foreign keys (dropped afterwards); returns the seconds.
 async fn bare_copy(core: &Core, ids: &[i64], post_id: i64) -> anyhow::Result<f64> {
     use sea_orm::ConnectionTrait;
     core.db
-        .execute_unprepared(
-            "CREATE TABLE inbox_items_bare (LIKE inbox_items INCLUDING DEFAULTS INCLUDING INDEXES)",
-        )
+        .execute_unprepared("CREATE TABLE inbox_items_bare (LIKE inbox_items INCLUDING ALL)")
         .await?;
     let ts = Utc::now().format("%Y-%m-%d %H:%M:%S%.6f+00").to_string();
     let mut buf = String::with_capacity(ids.len() * 48);
