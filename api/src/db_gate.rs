@@ -44,6 +44,14 @@ pub async fn gate<B: MessageBody + 'static>(
         metrics::db_unavailable(kind.as_str());
         if kind == Unavailable::Outage {
             core.db_health.suspect();
+            // While the health is up this is a pool that gave no connection in time (or the
+            // first moment of an outage, which the health then logs once).
+            if core.db_health.is_up() {
+                tracing::warn!(
+                    path = %res.request().path(),
+                    "request failed: no database connection within the acquire timeout (pool busy, or the database going away)"
+                );
+            }
         }
     }
     Ok(res.map_into_left_body())

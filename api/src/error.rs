@@ -59,7 +59,8 @@ pub enum ApiError {
 #[derive(Debug, Clone, Copy)]
 pub struct DbUnavailable(pub Unavailable);
 
-const DB_DOWN_MESSAGE: &str = "the service cannot reach its database right now; try again shortly";
+const DB_DOWN_MESSAGE: &str =
+    "the service's database is not answering right now; try again shortly";
 const DB_SLOW_MESSAGE: &str = "the database took too long to answer; try again shortly";
 
 pub type ApiResult<T> = Result<T, ApiError>;

@@ -259,8 +259,10 @@ impl Hub {
                 self.core.sessions.forget_session(&session_id);
                 Ok(())
             }
-            Received::Event(Event::MemberChanged { member_id }) => {
-                self.core.sessions.forget_member(member_id);
+            Received::Event(Event::MembersChanged { member_ids }) => {
+                self.core
+                    .sessions
+                    .forget_members(&member_ids.into_iter().collect());
                 Ok(())
             }
             Received::Gap => {

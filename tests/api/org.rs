@@ -289,3 +289,43 @@ async fn a_roster_is_checked_whole_then_written_once_with_an_entry_per_member() 
     let v = app.get("/api/v1/admin/audit/verify", &t).await;
     assert_eq!(v.body["ok"], true, "{:?}", v.body);
 }
+
+#[tokio::test]
+async fn two_lines_naming_one_member_by_different_keys_are_one_person() {
+    let app = spawn_app().await;
+    let t = app.admin_token().await;
+    app.create_unit(&t, "第三党支部", None).await;
+    let import = |body: &'static str| {
+        app.post_raw(
+            "/api/v1/admin/members/import",
+            &t,
+            "text/csv",
+            body.as_bytes().to_vec(),
+        )
+    };
+    let r = import("name,unit,tags,phone\n王五,第三党支部,青年,13700000001\n").await;
+    assert_eq!(r.body["created"], 1, "{:?}", r.body);
+    // By phone, then by name in the unit: both lines name 王五.
+    let r = import(
+        "name,unit,tags,phone\n\
+         王五,第三党支部,支委,13700000001\n\
+         王五,第三党支部,老党员,\n",
+    )
+    .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(
+        (&r.body["updated"], &r.body["created"]),
+        (&json!(1), &json!(0))
+    );
+    let errors = r.body["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0]["line"], 3);
+    assert!(
+        errors[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("the same member as line 2")
+    );
+    let m = app.get("/api/v1/admin/members?q=王五", &t).await;
+    assert_eq!(m.body["items"][0]["tags"], json!(["支委"]));
+}

@@ -5,7 +5,7 @@
 //! The bound: an entry is used for at most [`TTL`] after the database said who the session is.
 //! A change that must end access sooner reaches every API process through the pub/sub: ending a
 //! session (logout, a reused refresh token) and changing a member's role, unit or active flag
-//! publish `SessionEnded` or `MemberChanged` (`auth::changes`), and each process's live hub
+//! publish `SessionEnded` or `MembersChanged` (`auth::changes`), and each process's live hub
 //! forgets the entries (`forget_*`), within milliseconds; a pub/sub gap clears everything. When
 //! the pub/sub is down, the TTL is the bound and the database answers after it.
 //!
@@ -13,8 +13,9 @@
 //! a short fixed TTL, removal by member, and a bound on size, which is this file; the crates
 //! bring their own eviction threads or policies for much larger caches.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::auth::{Actor, Role};
@@ -35,6 +36,9 @@ struct Entry {
 #[derive(Default)]
 pub struct SessionCache {
     entries: Mutex<HashMap<String, Entry>>,
+    /// Bumped by every forget: an answer read from the database before a forget is not
+    /// remembered after it (it may predate the logout or the change).
+    epoch: AtomicU64,
 }
 
 impl SessionCache {
@@ -54,11 +58,21 @@ impl SessionCache {
         })
     }
 
-    /// Remembers what the database just said about `actor`'s session.
-    pub fn put(&self, actor: &Actor, checked: Instant) {
+    /// Where the forgets stand: read before asking the database, given back to [`Self::put`].
+    pub fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::Acquire)
+    }
+
+    /// Remembers what the database said about `actor`'s session, asked at `checked` when the
+    /// forgets stood at `epoch`; nothing if anything was forgotten since.
+    pub fn put(&self, actor: &Actor, checked: Instant, epoch: u64) {
         let Ok(mut map) = self.entries.lock() else {
             return;
         };
+        // Under the lock, which every forget takes too: no forget can slip in between.
+        if self.epoch.load(Ordering::Acquire) != epoch {
+            return;
+        }
         if map.len() >= CAPACITY {
             map.retain(|_, e| e.checked.elapsed() < TTL);
             if map.len() >= CAPACITY {
@@ -78,19 +92,22 @@ impl SessionCache {
 
     pub fn forget_session(&self, sid: &str) {
         if let Ok(mut map) = self.entries.lock() {
+            self.epoch.fetch_add(1, Ordering::AcqRel);
             map.remove(sid);
         }
     }
 
-    pub fn forget_member(&self, member_id: i64) {
+    pub fn forget_members(&self, member_ids: &HashSet<i64>) {
         if let Ok(mut map) = self.entries.lock() {
-            map.retain(|_, e| e.member_id != member_id);
+            self.epoch.fetch_add(1, Ordering::AcqRel);
+            map.retain(|_, e| !member_ids.contains(&e.member_id));
         }
     }
 
     /// After a pub/sub gap: what was missed is unknown.
     pub fn clear(&self) {
         if let Ok(mut map) = self.entries.lock() {
+            self.epoch.fetch_add(1, Ordering::AcqRel);
             map.clear();
         }
     }
@@ -120,23 +137,35 @@ mod tests {
     #[test]
     fn an_entry_serves_its_own_member_until_it_expires_or_is_forgotten() {
         let c = SessionCache::new();
-        c.put(&actor(7, "s1"), Instant::now());
-        c.put(&actor(8, "s2"), Instant::now());
+        c.put(&actor(7, "s1"), Instant::now(), c.epoch());
+        c.put(&actor(8, "s2"), Instant::now(), c.epoch());
         assert_eq!(c.get("s1", 7).map(|a| a.member_id), Some(7));
         assert!(c.get("s1", 8).is_none(), "a token naming another member");
         assert!(c.get("s3", 7).is_none());
 
         let old = Instant::now().checked_sub(TTL).unwrap();
-        c.put(&actor(9, "s4"), old);
+        c.put(&actor(9, "s4"), old, c.epoch());
         assert!(c.get("s4", 9).is_none(), "older than the TTL");
 
-        c.forget_member(7);
+        c.forget_members(&HashSet::from([7]));
         assert!(c.get("s1", 7).is_none());
         assert!(c.get("s2", 8).is_some());
         c.forget_session("s2");
         assert!(c.get("s2", 8).is_none());
-        c.put(&actor(8, "s2"), Instant::now());
+        c.put(&actor(8, "s2"), Instant::now(), c.epoch());
         c.clear();
         assert!(c.is_empty());
+    }
+
+    #[test]
+    fn an_answer_read_before_a_forget_is_not_remembered() {
+        let c = SessionCache::new();
+        let before = c.epoch();
+        // A logout commits and forgets while a request is still reading the session.
+        c.forget_session("s1");
+        c.put(&actor(7, "s1"), Instant::now(), before);
+        assert!(c.get("s1", 7).is_none());
+        c.put(&actor(7, "s1"), Instant::now(), c.epoch());
+        assert!(c.get("s1", 7).is_some());
     }
 }

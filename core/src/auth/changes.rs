@@ -18,10 +18,26 @@ pub async fn session_ended(core: &Core, sid: &str) {
     .await;
 }
 
-/// A member's role, unit or active flag changed: their sessions are checked again everywhere.
-pub async fn member_changed(core: &Core, member_id: i64) {
-    core.sessions.forget_member(member_id);
-    publish(core, Event::MemberChanged { member_id }).await;
+/// Members per event: an import that moves a whole unit publishes a few events, not one per
+/// member.
+const MEMBERS_PER_EVENT: usize = 5_000;
+
+/// Members' role, unit or active flag changed: their sessions are checked again everywhere.
+pub async fn members_changed(core: &Core, member_ids: &[i64]) {
+    if member_ids.is_empty() {
+        return;
+    }
+    core.sessions
+        .forget_members(&member_ids.iter().copied().collect());
+    for chunk in member_ids.chunks(MEMBERS_PER_EVENT) {
+        publish(
+            core,
+            Event::MembersChanged {
+                member_ids: chunk.to_vec(),
+            },
+        )
+        .await;
+    }
 }
 
 async fn publish(core: &Core, event: Event) {

@@ -3,10 +3,11 @@
 //! While it is up, nothing changes. A request or a worker that meets an outage error
 //! ([`super::unavailable`]) calls [`DbHealth::suspect`], which wakes the probe at once; the
 //! probe (`SELECT 1` on a connection of its own, so that a busy pool is not taken for a dead
-//! database) then decides. While it is down, the API refuses requests that need the database
-//! at once with 503 instead of letting each wait out the pool's acquire timeout, and the
-//! workers wait on [`DbHealth::wait_up`]. The probe runs every [`PROBE_UP`] while up and every
-//! [`PROBE_DOWN`] while down, so traffic returns within about half a second of the database.
+//! database) then decides: two failed probes in a row turn it down. While it is down, the API
+//! refuses requests that need the database at once with 503 instead of letting each wait out
+//! the pool's acquire timeout, and the workers wait on [`DbHealth::wait_up`]. The probe runs
+//! every [`PROBE_UP`] while up and every [`PROBE_DOWN`] while down, so traffic returns within
+//! about half a second of the database.
 //!
 //! Written here rather than taken from a circuit-breaker crate: the crates on the registry
 //! (failsafe, recloser) open on error rates over calls, and would open on a burst of slow
@@ -33,6 +34,8 @@ pub const PROBE_DOWN: Duration = Duration::from_millis(500);
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 /// Least time between two probes, however often a request suspects an outage.
 const PROBE_SPACING: Duration = Duration::from_millis(200);
+/// Failed probes in a row that turn the health down.
+const FAILURES_TO_DOWN: u32 = 2;
 /// What `Retry-After` says when the database is unavailable.
 pub const RETRY_AFTER_SECS: u64 = 2;
 
@@ -147,6 +150,7 @@ pub async fn probe_pool(url: &str) -> Result<DatabaseConnection, sea_orm::DbErr>
 /// Runs the probe until `health` is dropped: `SELECT 1` on `db` every [`PROBE_UP`] while up,
 /// every [`PROBE_DOWN`] while down, and at once after [`DbHealth::suspect`].
 pub async fn probe(db: DatabaseConnection, health: Weak<DbHealth>) {
+    let mut failures = 0u32;
     loop {
         {
             let Some(h) = health.upgrade() else { return };
@@ -158,10 +162,26 @@ pub async fn probe(db: DatabaseConnection, health: Weak<DbHealth>) {
         }
         let answer = tokio::time::timeout(PROBE_TIMEOUT, super::ping(&db)).await;
         let Some(h) = health.upgrade() else { return };
-        match answer {
-            Ok(Ok(())) => h.recovered(),
-            Ok(Err(e)) => h.failed(&e.to_string()),
-            Err(_) => h.failed("no answer to SELECT 1 within a second"),
+        let cause = match answer {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => Some(e.to_string()),
+            Err(_) => Some("no answer to SELECT 1 within a second".to_string()),
+        };
+        match cause {
+            None => {
+                failures = 0;
+                h.recovered();
+            }
+            // Down only after two failed probes in a row: one slow answer from a busy but
+            // live database does not shut all traffic out.
+            Some(cause) => {
+                failures += 1;
+                if failures >= FAILURES_TO_DOWN {
+                    h.failed(&cause);
+                } else {
+                    h.suspect();
+                }
+            }
         }
         drop(h);
         tokio::time::sleep(PROBE_SPACING).await;

@@ -188,11 +188,23 @@ pub async fn import_csv(core: &Core, actor: &Actor, body: &[u8]) -> CoreResult<I
     let mut creates: Vec<&Line> = Vec::new();
     let mut updates: Vec<(&Line, &member_rows::Model)> = Vec::new();
     let current_tags = tags_of_matched(core, &matched).await?;
+    // Two lines with different keys (a phone on one, none on the other) may name one member.
+    let mut matched_by: HashMap<i64, u64> = HashMap::new();
     for l in &lines {
         let Some(m) = matched.get(&Key::of(&l.input)) else {
             creates.push(l);
             continue;
         };
+        if let Some(first) = matched_by.get(&m.id) {
+            report.errors.push(LineError {
+                line: l.line,
+                message: format!(
+                    "matches the same member as line {first}; a person is listed once"
+                ),
+            });
+            continue;
+        }
+        matched_by.insert(m.id, l.line);
         match may_update(actor, &scope, m, l.role) {
             Err(message) => report.errors.push(LineError {
                 line: l.line,
@@ -452,6 +464,16 @@ async fn write(
     let now = core.now();
     let codes = fresh_invite_codes(core, creates.len()).await?;
     let txn = crate::db::begin_write(&core.db).await?;
+    // What was checked (scope, role) was read before this transaction: the members to change
+    // must still be as read, held until the commit, or nothing is written.
+    let read: Vec<&member_rows::Model> = updates.iter().map(|(_, m)| *m).collect();
+    if !unchanged_since_read(&txn, &read).await? {
+        txn.rollback().await?;
+        return Err(CoreError::Conflict(
+            "members of this file changed while it was imported; nothing was imported: send it again"
+                .into(),
+        ));
+    }
     let mut events = Vec::with_capacity(creates.len() + updates.len());
     let mut tag_rows: Vec<member_tags::ActiveModel> = Vec::new();
 
@@ -566,13 +588,37 @@ async fn write(
     }
     audit::append_many(&txn, now, &actor.into(), events).await?;
     txn.commit().await?;
-    // Role, unit or active: sessions of changed members are checked again everywhere.
-    for (l, m) in updates {
-        if m.role != l.role || m.unit_id != l.input.unit_id {
-            crate::auth::changes::member_changed(core, m.id).await;
+    // Role or unit: sessions of changed members are checked again everywhere.
+    let moved: Vec<i64> = updates
+        .iter()
+        .filter(|(l, m)| m.role != l.role || m.unit_id != l.input.unit_id)
+        .map(|(_, m)| m.id)
+        .collect();
+    crate::auth::changes::members_changed(core, &moved).await;
+    Ok(())
+}
+
+/// Whether the members `read` are still as they were read (locked until the commit on
+/// PostgreSQL; on SQLite the write transaction already keeps every other writer out).
+async fn unchanged_since_read(
+    txn: &sea_orm::DatabaseTransaction,
+    read: &[&member_rows::Model],
+) -> CoreResult<bool> {
+    use sea_orm::ConnectionTrait;
+    let postgres = txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres;
+    for chunk in read.chunks(LOOKUP_CHUNK) {
+        let mut q = member_rows::Entity::find()
+            .filter(member_rows::Column::Id.is_in(chunk.iter().map(|m| m.id)));
+        if postgres {
+            q = q.lock_exclusive();
+        }
+        let now: HashMap<i64, member_rows::Model> =
+            q.all(txn).await?.into_iter().map(|m| (m.id, m)).collect();
+        if chunk.iter().any(|m| now.get(&m.id) != Some(*m)) {
+            return Ok(false);
         }
     }
-    Ok(())
+    Ok(true)
 }
 
 /// What changed of `m`, as `members::patch` records it (a phone change says only that).

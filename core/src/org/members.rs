@@ -412,7 +412,7 @@ pub async fn patch(
     .await?;
     txn.commit().await?;
     if access_changed {
-        crate::auth::changes::member_changed(core, id).await;
+        crate::auth::changes::members_changed(core, &[id]).await;
     }
     view(&core.db, id).await
 }

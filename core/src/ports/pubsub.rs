@@ -27,8 +27,8 @@ pub enum Event {
     UnreadChanged { member_id: i64, unread_count: u64 },
     /// A session ended (logout, a reused refresh token): API processes forget it at once.
     SessionEnded { session_id: String },
-    /// A member's role, unit or active flag changed: API processes check their sessions again.
-    MemberChanged { member_id: i64 },
+    /// Members' role, unit or active flag changed: API processes check their sessions again.
+    MembersChanged { member_ids: Vec<i64> },
 }
 
 /// What a subscription yields.

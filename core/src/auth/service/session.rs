@@ -174,6 +174,7 @@ pub async fn authenticate(core: &Core, token: &str) -> CoreResult<Actor> {
         return Ok(actor);
     }
     let checked = std::time::Instant::now();
+    let epoch = core.sessions.epoch();
     let session = sessions::Entity::find_by_id(claims.sid.clone())
         .one(&core.db)
         .await?;
@@ -192,6 +193,6 @@ pub async fn authenticate(core: &Core, token: &str) -> CoreResult<Actor> {
         unit_id: m.unit_id,
         session_id: claims.sid,
     };
-    core.sessions.put(&actor, checked);
+    core.sessions.put(&actor, checked, epoch);
     Ok(actor)
 }

@@ -70,7 +70,7 @@ impl Sender {
                 Ok(None) => return Ok(Ran::Killed),
                 Err(e) => {
                     if !e.is_outage() {
-                        tracing::error!(worker = %self.worker, error = %e, "a push unit failed; its rows return after their lease");
+                        tracing::error!(worker = %self.worker, error = %e, "a push unit failed; rows it had not sent go back to pending, the others are settled when their lease ends");
                     }
                     first_error.get_or_insert(e);
                 }
@@ -130,10 +130,14 @@ impl Sender {
             rows.extend(c.rows);
             messages.push(c.message);
         }
+        // Until when the rows are this worker's (the lease `mark_sending` writes), less a margin:
+        // a write about them after that could race another pass's recovery.
+        let held_until = tokio::time::Instant::now()
+            + (self.cfg.lease.to_std().unwrap_or_default() + longest).saturating_sub(LEASE_MARGIN);
         let marked = match self.mark_sending(rows, as_lease(longest)).await {
             Ok(m) => m,
             // The update may have committed although its answer was lost: nothing left.
-            Err(e) => return Err(self.not_sent(&ids, e).await),
+            Err(e) => return Err(self.not_sent(&ids, e, held_until).await),
         };
         let mut held: HashMap<i64, Row> = marked.into_iter().map(|r| (r.id, r)).collect();
         if held.is_empty() {
@@ -153,8 +157,10 @@ impl Sender {
         let taken = match channel.before_send(&sending).await {
             Ok(t) => t,
             Err(e) => {
+                // Credits `before_send` took before it failed are not given back: the count
+                // stays lower than real, never a second send (see `after_send`).
                 let ids: Vec<i64> = sending.iter().map(|r| r.id).collect();
-                return Err(self.not_sent(&ids, e).await);
+                return Err(self.not_sent(&ids, e, held_until).await);
             }
         };
         let sends = calls.into_iter().map(|(rows, message, wait)| async move {
@@ -181,7 +187,8 @@ impl Sender {
                 return Err(e);
             }
         }
-        self.record_through_outage(&outcomes, &mut report).await?;
+        self.record_through_outage(&outcomes, &mut report, held_until)
+            .await?;
         Ok(Some(report))
     }
 
@@ -194,9 +201,10 @@ impl Sender {
         &self,
         outcomes: &[(Row, Outcome)],
         report: &mut PassReport,
+        held_until: tokio::time::Instant,
     ) -> CoreResult<()> {
         let recorded = self
-            .through_outage(|| async {
+            .through_outage(held_until, || async {
                 let mut attempt = PassReport::default();
                 self.record(outcomes, &mut attempt, true).await?;
                 Ok(attempt)
@@ -209,8 +217,15 @@ impl Sender {
     /// A unit failed (with `e`) before anything left: its rows go back to `pending`, once the
     /// database answers if it is down, so that they are sent later rather than taken for in
     /// doubt. Returns `e`, for the unit to report.
-    async fn not_sent(&self, ids: &[i64], e: CoreError) -> CoreError {
-        if let Err(again) = self.through_outage(|| self.unmark_sending(ids)).await
+    async fn not_sent(
+        &self,
+        ids: &[i64],
+        e: CoreError,
+        held_until: tokio::time::Instant,
+    ) -> CoreError {
+        if let Err(again) = self
+            .through_outage(held_until, || self.unmark_sending(ids))
+            .await
             && !again.is_outage()
         {
             tracing::warn!(worker = %self.worker, error = %again, "rows of a failed unit could not be put back; they become unknown when their lease ends");
@@ -218,16 +233,18 @@ impl Sender {
         e
     }
 
-    /// Runs `op`, a write about rows this worker holds, and while the database is down runs it
-    /// again once it answers, for as long as the lease on the rows lasts (the writes only touch
-    /// rows still under this worker's lease, so a second run changes nothing the first did).
-    async fn through_outage<T, F, Fut>(&self, mut op: F) -> CoreResult<T>
+    /// Runs `op`, a write about rows this worker holds until `deadline`, and while the
+    /// database is down runs it again once it answers, until then (the writes only touch rows
+    /// still under this worker's lease, so a second run changes nothing the first did).
+    async fn through_outage<T, F, Fut>(
+        &self,
+        deadline: tokio::time::Instant,
+        mut op: F,
+    ) -> CoreResult<T>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = CoreResult<T>>,
     {
-        let lease = self.cfg.lease.to_std().unwrap_or_default();
-        let deadline = tokio::time::Instant::now() + lease;
         loop {
             match op().await {
                 Ok(v) => return Ok(v),
@@ -250,6 +267,8 @@ impl Sender {
 
 /// Pause between two tries of recording outcomes while the database comes back.
 const RECORD_RETRY: Duration = Duration::from_millis(500);
+/// How long before its lease ends a worker stops writing about rows it holds.
+const LEASE_MARGIN: Duration = Duration::from_secs(5);
 
 /// A span per unit, so that every log line of its sends names what is sent to whom: the
 /// channel, the broadcast and occurrence, and the member (one for a WeChat unit; the first and
