@@ -6,6 +6,7 @@
 
 mod fanout;
 mod import;
+mod live;
 mod memory;
 mod push;
 mod read;
@@ -19,7 +20,7 @@ use crate::target::{Target, cleanup};
 #[command(
     name = "fingertip-bench",
     version,
-    about = "Fan-out benchmark: N members, one broadcast to all, rows per second against the database's own bulk insert (PostgreSQL COPY, or SQLite multi-row inserts); then the push benchmark, then the read benchmark (the inbox page under load beside its own query), then the import benchmark."
+    about = "Fan-out benchmark: N members, one broadcast to all, rows per second against the database's own bulk insert (PostgreSQL COPY, or SQLite multi-row inserts); then the push benchmark, then the read benchmark (the inbox page under load beside its own query), then the import and live benchmarks."
 )]
 struct Opts {
     /// Members to create.
@@ -65,6 +66,15 @@ struct Opts {
     /// Roster sizes of the import benchmark.
     #[arg(long, value_delimiter = ',', default_values_t = [10_000u64, 100_000])]
     import_lines: Vec<u64>,
+    /// Skip the live benchmark.
+    #[arg(long)]
+    skip_live: bool,
+    /// Members of the live benchmark's roster (the broadcast goes to all of them).
+    #[arg(long, default_value_t = 100_000)]
+    live_members: u64,
+    /// Open live sockets, one per member (each takes two of this process's file descriptors).
+    #[arg(long, default_value_t = 5_000)]
+    live_sockets: u64,
 }
 
 #[tokio::main]
@@ -121,6 +131,13 @@ async fn run(opts: Opts) -> anyhow::Result<()> {
         println!();
         let target = Target::new(opts.database_url.clone(), "import");
         let result = import::run(&opts.import_lines, &target).await;
+        cleanup(&target).await;
+        result?;
+    }
+    if !opts.skip_live {
+        println!();
+        let target = Target::new(opts.database_url.clone(), "live");
+        let result = live::run(opts.live_members, opts.live_sockets, &target).await;
         cleanup(&target).await;
         result?;
     }
