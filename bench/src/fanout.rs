@@ -7,23 +7,19 @@
 //! PostgreSQL `COPY` (on SQLite, multi-row inserts of as many rows as a statement takes, in one
 //! transaction), and prints the ratio and the process's resident memory.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use chrono::Utc;
-use fingertip::{App, AppOptions};
 use fingertip_core::Core;
 use fingertip_core::audience::Audience;
 use fingertip_core::auth::{Actor, Role};
 use fingertip_core::broadcasts::fanout::FanoutConfig;
 use fingertip_core::broadcasts::{BroadcastInput, Status, service};
-use fingertip_core::clock::SystemClock;
-use fingertip_core::db::DbOptions;
 use fingertip_core::entities::{broadcasts, inbox_items, members, posts, units};
-use fingertip_core::settings::{Settings, redact_url};
+use fingertip_core::settings::redact_url;
 use fingertip_workers::FanoutWorker;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
@@ -39,30 +35,7 @@ const SQLITE_ROWS_PER_STATEMENT: usize = 32_766 / 5;
 
 pub async fn run(n: &u64, batch: Option<u64>, target: &Target) -> anyhow::Result<()> {
     let n = *n;
-    let vars: HashMap<&str, String> = HashMap::from([
-        ("FINGERTIP_DATABASE_URL", target.url.clone()),
-        (
-            "FINGERTIP_JWT_SECRET",
-            fingertip_core::auth::secrets::random_token(32),
-        ),
-    ]);
-    let settings = Settings::from_lookup(|k| vars.get(k).cloned())
-        .map_err(|e| anyhow::anyhow!(e.join("; ")))?;
-    let app = App::connect(
-        settings,
-        AppOptions {
-            clock: Arc::new(SystemClock),
-            db: DbOptions {
-                pg_schema: target.schema.clone(),
-                max_connections: Some(8),
-                ..DbOptions::default()
-            },
-            instance: "bench".into(),
-            ..AppOptions::default()
-        },
-    )
-    .await?;
-    app.migrate().await?;
+    let app = crate::setup::app(target, Some(8), &[]).await?;
     let core = app.core.clone();
     println!(
         "fan-out benchmark: {n} members on {}{}",

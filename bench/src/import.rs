@@ -5,19 +5,13 @@
 //! member's tags (every line an update). Prints the seconds of each request and lines per
 //! second.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::net::TcpListener;
-use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::Utc;
-use fingertip::{App, AppOptions};
 use fingertip_core::auth::Role;
-use fingertip_core::clock::SystemClock;
-use fingertip_core::db::DbOptions;
-use fingertip_core::entities::{members, sessions, units};
-use fingertip_core::settings::{Settings, redact_url};
+use fingertip_core::entities::{members, units};
+use fingertip_core::settings::redact_url;
 use sea_orm::{ActiveModelTrait, Set};
 
 use crate::memory::memory;
@@ -39,29 +33,7 @@ fn roster(n: u64, unit: &str, prefix: usize, round: u32) -> String {
 }
 
 pub async fn run(sizes: &[u64], target: &Target) -> anyhow::Result<()> {
-    let vars: HashMap<&str, String> = HashMap::from([
-        ("FINGERTIP_DATABASE_URL", target.url.clone()),
-        (
-            "FINGERTIP_JWT_SECRET",
-            fingertip_core::auth::secrets::random_token(32),
-        ),
-    ]);
-    let settings = Settings::from_lookup(|k| vars.get(k).cloned())
-        .map_err(|e| anyhow::anyhow!(e.join("; ")))?;
-    let app = App::connect(
-        settings,
-        AppOptions {
-            clock: Arc::new(SystemClock),
-            db: DbOptions {
-                pg_schema: target.schema.clone(),
-                ..DbOptions::default()
-            },
-            instance: "bench".into(),
-            ..AppOptions::default()
-        },
-    )
-    .await?;
-    app.migrate().await?;
+    let app = crate::setup::app(target, None, &[]).await?;
     let core = app.core.clone();
     println!(
         "import benchmark: rosters of {} lines on {}",
@@ -83,26 +55,10 @@ pub async fn run(sizes: &[u64], target: &Target) -> anyhow::Result<()> {
     }
     .insert(&core.db)
     .await?;
-    let sid = fingertip_core::auth::secrets::random_token(16);
-    sessions::ActiveModel {
-        id: Set(sid.clone()),
-        member_id: Set(admin.id),
-        created_at: Set(now),
-        revoked_at: Set(None),
-    }
-    .insert(&core.db)
-    .await?;
-    let token = core.tokens.access_token(admin.id, "admin", &sid, now)?;
+    let token = crate::setup::token(&core, admin.id, Role::Admin).await?;
 
-    let listener = TcpListener::bind("127.0.0.1:0")?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let server = fingertip_api::build(
-        core.clone(),
-        listener,
-        fingertip_api::ServerOptions::default(),
-    )?;
-    let handle = server.handle();
-    tokio::spawn(server);
+    let (addr, handle) = crate::setup::serve(core.clone())?;
+    let base = format!("http://{addr}");
     let client = reqwest::Client::new();
 
     for (k, &n) in sizes.iter().enumerate() {

@@ -5,26 +5,18 @@
 //! of the fan-out the last socket was told (`inbox.new`), how many were, and the process's
 //! memory with the sockets open (server and clients together: an upper bound for the server).
 
-use std::collections::HashMap;
-use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use chrono::Utc;
-use fingertip::{App, AppOptions};
 use fingertip_core::audience::Audience;
 use fingertip_core::auth::{Actor, Role};
 use fingertip_core::broadcasts::{BroadcastInput, Status, service};
-use fingertip_core::clock::SystemClock;
-use fingertip_core::db::DbOptions;
-use fingertip_core::entities::{broadcasts, members, sessions};
-use fingertip_core::settings::{Settings, redact_url};
+use fingertip_core::entities::{broadcasts, members};
+use fingertip_core::settings::redact_url;
 use fingertip_workers::FanoutWorker;
 use futures_util::StreamExt;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
@@ -35,29 +27,7 @@ use crate::target::Target;
 const CONNECT_AT_ONCE: usize = 100;
 
 pub async fn run(members_n: u64, sockets: u64, target: &Target) -> anyhow::Result<()> {
-    let vars: HashMap<&str, String> = HashMap::from([
-        ("FINGERTIP_DATABASE_URL", target.url.clone()),
-        (
-            "FINGERTIP_JWT_SECRET",
-            fingertip_core::auth::secrets::random_token(32),
-        ),
-    ]);
-    let settings = Settings::from_lookup(|k| vars.get(k).cloned())
-        .map_err(|e| anyhow::anyhow!(e.join("; ")))?;
-    let app = App::connect(
-        settings,
-        AppOptions {
-            clock: Arc::new(SystemClock),
-            db: DbOptions {
-                pg_schema: target.schema.clone(),
-                ..DbOptions::default()
-            },
-            instance: "bench".into(),
-            ..AppOptions::default()
-        },
-    )
-    .await?;
-    app.migrate().await?;
+    let app = crate::setup::app(target, None, &[]).await?;
     let core = app.core.clone();
     println!(
         "live benchmark: {sockets} sockets of a roster of {members_n} on {}",
@@ -73,30 +43,12 @@ pub async fn run(members_n: u64, sockets: u64, target: &Target) -> anyhow::Resul
         .into_tuple()
         .all(&core.db)
         .await?;
-    let now = Utc::now();
     let mut tokens = Vec::with_capacity(ids.len());
     for id in &ids {
-        let sid = fingertip_core::auth::secrets::random_token(16);
-        sessions::ActiveModel {
-            id: Set(sid.clone()),
-            member_id: Set(*id),
-            created_at: Set(now),
-            revoked_at: Set(None),
-        }
-        .insert(&core.db)
-        .await?;
-        tokens.push(core.tokens.access_token(*id, "member", &sid, now)?);
+        tokens.push(crate::setup::token(&core, *id, Role::Member).await?);
     }
 
-    let listener = TcpListener::bind("127.0.0.1:0")?;
-    let addr = listener.local_addr()?;
-    let server = fingertip_api::build(
-        core.clone(),
-        listener,
-        fingertip_api::ServerOptions::default(),
-    )?;
-    let handle = server.handle();
-    tokio::spawn(server);
+    let (addr, handle) = crate::setup::serve(core.clone())?;
     let before = memory();
 
     // Each socket: connect, then report the moment its `inbox.new` arrives.

@@ -10,6 +10,7 @@ mod live;
 mod memory;
 mod push;
 mod read;
+mod setup;
 mod target;
 
 use clap::Parser;
@@ -101,14 +102,7 @@ async fn run(opts: Opts) -> anyhow::Result<()> {
         for latency_ms in [0u64, 50] {
             println!();
             let target = Target::new(opts.database_url.clone(), "push");
-            let result = push::run(
-                &target.url,
-                target.schema.clone(),
-                opts.pushes,
-                latency_ms,
-                opts.push_rate,
-            )
-            .await;
+            let result = push::run(&target, opts.pushes, latency_ms, opts.push_rate).await;
             cleanup(&target).await;
             result?;
         }

@@ -3,21 +3,16 @@
 //! second, the mock's count of sends (it must equal N), and the highest number of sends the mock
 //! saw within any one second, next to the configured rate limit that must hold it.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use chrono::Utc;
-use fingertip::{App, AppOptions};
 use fingertip_core::audience::Audience;
 use fingertip_core::auth::{Actor, Role};
 use fingertip_core::broadcasts::{BroadcastInput, service};
-use fingertip_core::clock::SystemClock;
-use fingertip_core::db::DbOptions;
 use fingertip_core::entities::{members, posts, units, wechat_credits};
 use fingertip_core::push::templates::{self, Source};
-use fingertip_core::settings::Settings;
 use fingertip_wechat_mock::MockWechat;
 use sea_orm::{ActiveModelTrait, EntityTrait, Set, TransactionTrait};
 
@@ -26,8 +21,7 @@ const SECRET: &str = "bench-secret";
 const TEMPLATE: &str = "tmpl-bench";
 
 pub async fn run(
-    url: &str,
-    schema: Option<String>,
+    target: &crate::target::Target,
     n: u64,
     latency_ms: u64,
     rate: u64,
@@ -40,35 +34,18 @@ pub async fn run(
     mock.register_template(TEMPLATE, &["thing1", "time2"]);
     mock.set_latency(Duration::from_millis(latency_ms));
 
-    let vars: HashMap<&str, String> = HashMap::from([
-        ("FINGERTIP_DATABASE_URL", url.to_string()),
-        (
-            "FINGERTIP_JWT_SECRET",
-            fingertip_core::auth::secrets::random_token(32),
-        ),
-        ("FINGERTIP_WECHAT_APPID", APPID.into()),
-        ("FINGERTIP_WECHAT_SECRET", SECRET.into()),
-        ("FINGERTIP_WECHAT_API_BASE", server.base_url()),
-        ("FINGERTIP_WECHAT_RATE", rate.to_string()),
-    ]);
-    let settings = Settings::from_lookup(|k| vars.get(k).cloned())
-        .map_err(|e| anyhow::anyhow!(e.join("; ")))?;
-    let cfg = settings.push.send.clone();
-    let app = App::connect(
-        settings,
-        AppOptions {
-            clock: Arc::new(SystemClock),
-            db: DbOptions {
-                pg_schema: schema,
-                max_connections: Some(16),
-                ..DbOptions::default()
-            },
-            instance: "bench".into(),
-            ..AppOptions::default()
-        },
+    let app = crate::setup::app(
+        target,
+        Some(16),
+        &[
+            ("FINGERTIP_WECHAT_APPID", APPID.into()),
+            ("FINGERTIP_WECHAT_SECRET", SECRET.into()),
+            ("FINGERTIP_WECHAT_API_BASE", server.base_url()),
+            ("FINGERTIP_WECHAT_RATE", rate.to_string()),
+        ],
     )
     .await?;
-    app.migrate().await?;
+    let cfg = app.core.settings.push.send.clone();
     let core = app.core.clone();
     println!(
         "push benchmark: {n} recipients with credit, mock latency {latency_ms} ms, rate limit {rate}/s, concurrency {}",

@@ -16,22 +16,17 @@
 //! process's memory. The load runs in this process, on the same cores as the server (as wrk on
 //! the same machine would).
 
-use std::collections::HashMap;
 use std::future::Future;
-use std::net::TcpListener;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use fingertip::{App, AppOptions};
 use fingertip_core::audience::Audience;
 use fingertip_core::auth::{Actor, Role};
 use fingertip_core::broadcasts::{BroadcastInput, Status, service};
-use fingertip_core::clock::SystemClock;
-use fingertip_core::db::DbOptions;
-use fingertip_core::entities::{broadcasts, inbox_items, members, posts, sessions};
-use fingertip_core::settings::{Settings, redact_url};
+use fingertip_core::entities::{broadcasts, inbox_items, members, posts};
+use fingertip_core::settings::redact_url;
 use fingertip_workers::FanoutWorker;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
@@ -140,29 +135,7 @@ where
 }
 
 pub async fn run(o: &ReadOpts, target: &Target) -> anyhow::Result<()> {
-    let vars: HashMap<&str, String> = HashMap::from([
-        ("FINGERTIP_DATABASE_URL", target.url.clone()),
-        (
-            "FINGERTIP_JWT_SECRET",
-            fingertip_core::auth::secrets::random_token(32),
-        ),
-    ]);
-    let settings = Settings::from_lookup(|k| vars.get(k).cloned())
-        .map_err(|e| anyhow::anyhow!(e.join("; ")))?;
-    let app = App::connect(
-        settings,
-        AppOptions {
-            clock: Arc::new(SystemClock),
-            db: DbOptions {
-                pg_schema: target.schema.clone(),
-                ..DbOptions::default()
-            },
-            instance: "bench".into(),
-            ..AppOptions::default()
-        },
-    )
-    .await?;
-    app.migrate().await?;
+    let app = crate::setup::app(target, None, &[]).await?;
     let core = app.core.clone();
     println!(
         "read benchmark: {} members × {} broadcasts on {}, {} tokens, {} connections, {} s per part",
@@ -242,28 +215,12 @@ pub async fn run(o: &ReadOpts, target: &Target) -> anyhow::Result<()> {
         .await?;
     let mut tokens = Vec::with_capacity(ids.len());
     for id in &ids {
-        let sid = fingertip_core::auth::secrets::random_token(16);
-        sessions::ActiveModel {
-            id: Set(sid.clone()),
-            member_id: Set(*id),
-            created_at: Set(now),
-            revoked_at: Set(None),
-        }
-        .insert(&core.db)
-        .await?;
-        tokens.push(core.tokens.access_token(*id, "member", &sid, Utc::now())?);
+        tokens.push(crate::setup::token(&core, *id, Role::Member).await?);
     }
     anyhow::ensure!(!tokens.is_empty(), "no members to read as");
 
-    let listener = TcpListener::bind("127.0.0.1:0")?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let server = fingertip_api::build(
-        core.clone(),
-        listener,
-        fingertip_api::ServerOptions::default(),
-    )?;
-    let handle = server.handle();
-    tokio::spawn(server);
+    let (addr, handle) = crate::setup::serve(core.clone())?;
+    let base = format!("http://{addr}");
 
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(o.connections)
