@@ -153,6 +153,7 @@ impl App {
             passwords: Arc::new(password::Passwords::default()),
             db_health,
             sessions: Arc::default(),
+            headers: Arc::default(),
             settings,
         };
         Ok(Self {

@@ -19,6 +19,12 @@ use tokio_util::sync::CancellationToken;
 
 use crate::dto::live::LiveMessage;
 
+/// Sockets authenticated at once by one process: under the smallest pool (SQLite's 8), so
+/// that opening sockets never takes every connection from the requests and the live updates.
+pub const OPENING_AT_ONCE: usize = 4;
+/// How long an opening socket waits for its turn before it is told to come back (1013).
+pub const OPENING_WAIT: Duration = Duration::from_secs(20);
+
 /// Live-update settings of one API process.
 #[derive(Debug, Clone, Copy)]
 pub struct LiveOptions {
@@ -188,6 +194,10 @@ impl Registry {
 pub struct Hub {
     core: Arc<Core>,
     pub registry: Registry,
+    /// Sockets being opened at once (authentication and the first unread count, each a
+    /// database statement): a crowd reconnecting after a restart queues here, in memory,
+    /// instead of in the database pool, where it would time out.
+    pub opening: tokio::sync::Semaphore,
     pub opts: LiveOptions,
     stop: CancellationToken,
     ready: watch::Receiver<bool>,
@@ -215,6 +225,7 @@ impl Hub {
         let hub = Arc::new(Self {
             core: core.clone(),
             registry: Registry::default(),
+            opening: tokio::sync::Semaphore::new(OPENING_AT_ONCE),
             opts,
             stop: stop.clone(),
             ready,

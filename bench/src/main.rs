@@ -73,9 +73,19 @@ struct Opts {
     /// Members of the live benchmark's roster (the broadcast goes to all of them).
     #[arg(long, default_value_t = 100_000)]
     live_members: u64,
-    /// Open live sockets, one per member (each takes two of this process's file descriptors).
-    #[arg(long, default_value_t = 5_000)]
+    /// Open live sockets, one per member (the server is a process of its own: each socket takes
+    /// one file descriptor here and one there).
+    #[arg(long, default_value_t = 10_000)]
     live_sockets: u64,
+    /// The `fingertip` binary the live benchmark starts as its server (default: the one beside
+    /// this executable, as `cargo build --release` leaves it).
+    #[arg(long)]
+    live_bin: Option<std::path::PathBuf>,
+    /// Redis for the live benchmark: with it, the server is `fingertip serve` and the fan-out
+    /// worker runs in the benchmark's process, the events going through Redis; without it, the
+    /// embedded `fingertip` does both.
+    #[arg(long)]
+    redis_url: Option<String>,
 }
 
 #[tokio::main]
@@ -131,7 +141,13 @@ async fn run(opts: Opts) -> anyhow::Result<()> {
     if !opts.skip_live {
         println!();
         let target = Target::new(opts.database_url.clone(), "live");
-        let result = live::run(opts.live_members, opts.live_sockets, &target).await;
+        let o = live::LiveOpts {
+            members: opts.live_members,
+            sockets: opts.live_sockets,
+            bin: opts.live_bin.clone(),
+            redis_url: opts.redis_url.clone(),
+        };
+        let result = live::run(&o, &target).await;
         cleanup(&target).await;
         result?;
     }

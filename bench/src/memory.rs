@@ -1,8 +1,16 @@
-//! What the benchmark process holds in memory.
+//! What a process holds in memory.
 
-/// Resident memory now and at its peak, from /proc (Linux).
+/// This process's resident memory now and at its peak, from /proc (Linux).
 pub fn memory() -> String {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    from_status(&std::fs::read_to_string("/proc/self/status").unwrap_or_default())
+}
+
+/// Another process's resident memory now and at its peak.
+pub fn memory_of(pid: u32) -> String {
+    from_status(&std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default())
+}
+
+fn from_status(status: &str) -> String {
     let field = |name: &str| {
         status
             .lines()
@@ -12,7 +20,7 @@ pub fn memory() -> String {
             .map_or_else(|| "unknown".into(), |kb| format!("{:.1} MiB", kb / 1024.0))
     };
     format!(
-        "resident memory: {} now, {} at peak",
+        "resident memory {} now, {} at peak",
         field("VmRSS:"),
         field("VmHWM:")
     )

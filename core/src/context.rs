@@ -36,6 +36,9 @@ pub struct Core {
     pub db_health: Arc<crate::db::DbHealth>,
     /// Sessions this process checked within the last two seconds (see `auth::cache`).
     pub sessions: Arc<crate::auth::cache::SessionCache>,
+    /// What inbox lines show of posts and broadcasts, read within the last two seconds (see
+    /// `inbox::headers`).
+    pub headers: Arc<crate::inbox::headers::Headers>,
     pub settings: Settings,
 }
 

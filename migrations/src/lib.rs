@@ -13,6 +13,7 @@ mod m0005_meeting_series;
 mod m0006_audit_log;
 mod m0007_trust;
 mod m0008_inbox_fks;
+mod m0009_inbox_unread;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0006_audit_log::Migration),
             Box::new(m0007_trust::Migration),
             Box::new(m0008_inbox_fks::Migration),
+            Box::new(m0009_inbox_unread::Migration),
         ]
     }
 }

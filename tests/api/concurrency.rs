@@ -254,3 +254,185 @@ async fn the_largest_batch_the_settings_allow_works() {
     app.drain().await;
     assert_eq!(inbox_counts(&app, id).await, (n as i64, n as i64));
 }
+
+/// `(member, unread rows, stored count)` for every member whose two figures differ.
+async fn unread_mismatches(app: &TestApp) -> Vec<(i64, i64, i64)> {
+    let db = &app.core.db;
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT m.id AS member_id, \
+                (SELECT COUNT(*) FROM inbox_items i WHERE i.member_id = m.id AND i.read_at IS NULL) AS real, \
+                COALESCE((SELECT u.unread FROM inbox_unread u WHERE u.member_id = m.id), 0) AS stored \
+             FROM members m"
+                .to_string(),
+        ))
+        .await
+        .expect("compare query");
+    rows.iter()
+        .map(|r| {
+            (
+                r.try_get::<i64>("", "member_id").unwrap(),
+                r.try_get::<i64>("", "real").unwrap(),
+                r.try_get::<i64>("", "stored").unwrap(),
+            )
+        })
+        .filter(|(_, real, stored)| real != stored)
+        .collect()
+}
+
+/// The unread count is a stored number (one row per member), not a count of rows: it must
+/// stay exact while fan-outs add items and the members read one item, or all, at the same
+/// moment, from several connections.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stored_unread_count_stays_exact_under_fanout_reads_and_read_all_at_once() {
+    use fingertip_core::entities::inbox_items;
+    use fingertip_core::inbox;
+    use sea_orm::{ColumnTrait, PaginatorTrait, QueryFilter, QuerySelect};
+
+    const N: usize = 400;
+    let app = spawn_with(SpawnOptions {
+        wechat: false,
+        env: vec![("FINGERTIP_FANOUT_BATCH", "50".into())],
+        ..Default::default()
+    })
+    .await;
+    let admin = app.admin_token().await;
+    let unit = app.create_unit(&admin, "支部", None).await;
+    seed_members(&app, unit.parse().unwrap(), N).await;
+    let member_ids: Vec<i64> = members::Entity::find()
+        .select_only()
+        .column(members::Column::Id)
+        .filter(members::Column::UnitId.eq(unit.parse::<i64>().unwrap()))
+        .into_tuple()
+        .all(&app.core.db)
+        .await
+        .unwrap();
+    assert_eq!(member_ids.len(), N);
+    let post = app.create_post(&admin, "本月党课").await;
+    // A first broadcast already in every inbox, so the readers have something from the start.
+    let first = app
+        .broadcast(&admin, Broadcast::to_unit(&post, &unit))
+        .await;
+    app.drain().await;
+    let mut ids = vec![id(&first).parse::<i64>().unwrap()];
+    for _ in 0..15 {
+        let bc = app
+            .broadcast(&admin, Broadcast::to_unit(&post, &unit))
+            .await;
+        ids.push(id(&bc).parse::<i64>().unwrap());
+    }
+
+    let stop = CancellationToken::new();
+    let workers: Vec<_> = (1..=2)
+        .map(|n| {
+            let mut w = app.fanout_worker(n);
+            w.poll = StdDuration::from_millis(5);
+            w.run(stop.clone())
+        })
+        .collect();
+    let worker_tasks: Vec<_> = workers.into_iter().map(tokio::spawn).collect();
+
+    // Readers: each walks its share of the members, reading an unread item of each (and every
+    // fifth time, all of them), for as long as the fan-outs run, and a round after. What they
+    // did while the fan-outs ran is counted.
+    let done = CancellationToken::new();
+    let mut readers = Vec::new();
+    for r in 0..4usize {
+        let (core, done) = (app.core.clone(), done.clone());
+        let mine: Vec<i64> = member_ids.iter().copied().skip(r).step_by(4).collect();
+        readers.push(tokio::spawn(async move {
+            let (mut reads, mut read_alls) = (0u64, 0u64);
+            let mut last_round = false;
+            loop {
+                for (k, m) in mine.iter().enumerate() {
+                    if k % 5 == 0 {
+                        inbox::read_all(&core, *m).await.expect("read all");
+                        read_alls += u64::from(!last_round);
+                        continue;
+                    }
+                    let item: Option<i64> = inbox_items::Entity::find()
+                        .select_only()
+                        .column(inbox_items::Column::Id)
+                        .filter(inbox_items::Column::MemberId.eq(*m))
+                        .filter(inbox_items::Column::ReadAt.is_null())
+                        .into_tuple()
+                        .one(&core.db)
+                        .await
+                        .expect("an unread item");
+                    if let Some(i) = item {
+                        inbox::mark_read(&core, *m, i).await.expect("read");
+                        reads += u64::from(!last_round);
+                    }
+                }
+                if last_round {
+                    return (reads, read_alls);
+                }
+                last_round = done.is_cancelled();
+            }
+        }));
+    }
+
+    let deadline = Instant::now() + StdDuration::from_secs(120);
+    loop {
+        let mut all_sent = true;
+        for id in &ids {
+            let b = broadcasts::Entity::find_by_id(*id)
+                .one(&app.core.db)
+                .await
+                .unwrap()
+                .unwrap();
+            all_sent &= b.status.as_str() == "sent";
+        }
+        assert!(Instant::now() < deadline, "the fan-outs finish");
+        if all_sent {
+            break;
+        }
+        tokio::time::sleep(StdDuration::from_millis(10)).await;
+    }
+    done.cancel();
+    let (mut reads, mut read_alls) = (0, 0);
+    for r in readers {
+        let (a, b) = r.await.expect("reader ends");
+        reads += a;
+        read_alls += b;
+    }
+    stop.cancel();
+    for t in worker_tasks {
+        t.await.expect("worker ends");
+    }
+    eprintln!("{reads} reads and {read_alls} read-alls ran while the fan-outs did");
+    assert!(
+        reads > 0 && read_alls > 0,
+        "reads and read-alls ran with the fan-outs"
+    );
+    for id in &ids {
+        assert_eq!(inbox_counts(&app, *id).await, (N as i64, N as i64));
+    }
+    assert_eq!(
+        unread_mismatches(&app).await,
+        vec![],
+        "every member's stored count equals their unread rows"
+    );
+    // And what a member sees is that count: a member read one item a round (not all), so
+    // some of their items are still unread, and the page says exactly how many.
+    let db = &app.core.db;
+    let total_unread = inbox_items::Entity::find()
+        .filter(inbox_items::Column::ReadAt.is_null())
+        .count(db)
+        .await
+        .unwrap();
+    let m = member_ids[4];
+    let unread_of_m = inbox::unread_count(&app.core, m).await.unwrap();
+    assert!(unread_of_m > 0, "member {m} has items left unread");
+    let page = inbox::list(
+        &app.core,
+        m,
+        false,
+        fingertip_core::paging::PageRequest::parse(Some(1), None).unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(page.unread_count, unread_of_m);
+    eprintln!("{total_unread} items left unread; member {m} has {unread_of_m}");
+}

@@ -229,3 +229,32 @@ async fn answers_are_gzip_compressed_for_clients_that_accept_it() {
         "the API document shrinks: {plain_len} bytes, {gz_len} gzipped"
     );
 }
+
+/// The inbox shows what a line needs of its post from a short-lived cache; an edit of the post
+/// shows at once in the inbox served by the same process.
+#[tokio::test]
+async fn an_edited_title_shows_in_the_inbox_at_once() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let unit = app.create_unit(&admin, "支部", None).await;
+    let m = app
+        .create_member(&admin, json!({"name": "吴九", "unit_id": unit}))
+        .await;
+    let post = app.create_post(&admin, "第一课").await;
+    app.broadcast(&admin, Broadcast::new(&post, Audience::members([id(&m)])))
+        .await;
+    app.drain().await;
+    let t = app.member_token(&m).await;
+    assert_eq!(app.inbox(&t).await[0]["title"], "第一课");
+    let r = app
+        .patch(
+            &format!("/api/v1/admin/posts/{post}"),
+            &admin,
+            json!({"title": "第一课（修订）", "summary": "改过的摘要"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let items = app.inbox(&t).await;
+    assert_eq!(items[0]["title"], "第一课（修订）");
+    assert_eq!(items[0]["summary"], "改过的摘要");
+}

@@ -23,7 +23,7 @@ use tokio::time::Instant;
 use crate::dto::live::{ClientMessage, LiveMessage, LiveQuery};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::bearer;
-use crate::hub::Hub;
+use crate::hub::{Hub, OPENING_WAIT};
 
 /// Clients send little (pongs and the odd `{"type":"ping"}`): larger frames are refused.
 const MAX_FRAME: usize = 4 * 1024;
@@ -90,6 +90,18 @@ async fn close(session: Session, why: Option<CloseReason>) {
 }
 
 /// Who is on the socket, and until when.
+/// The close for a socket whose opening failed on `e`: the database out of reach or too busy
+/// is 1013 (`unavailable`: come back later, as a 503 would say), anything else 1011.
+fn failed(e: &CoreError, what: &str, member_id: Option<i64>) -> Option<CloseReason> {
+    if e.unavailable().is_some() {
+        tracing::warn!(error = %e, member.id = member_id, "{what}; the client is told to retry");
+        reason(CloseCode::Again, "unavailable")
+    } else {
+        tracing::error!(error = %e, member.id = member_id, "{what}");
+        reason(CloseCode::Error, "internal")
+    }
+}
+
 struct Caller {
     member_id: i64,
     expires: DateTime<Utc>,
@@ -155,6 +167,15 @@ async fn serve(
     mut stream: MessageStream,
 ) {
     hub.wait_ready().await;
+    // A few sockets are opened at a time; the rest wait their turn here (see `Hub::opening`).
+    let permit = tokio::select! {
+        p = tokio::time::timeout(OPENING_WAIT, hub.opening.acquire()) => p.ok().and_then(Result::ok),
+        () = hub.stopping() => None,
+    };
+    let Some(permit) = permit else {
+        close(session, reason(CloseCode::Again, "busy")).await;
+        return;
+    };
     let caller = match authorize(&core, token.as_deref()).await {
         Ok(c) => c,
         Err(CoreError::Unauthorized(m)) => {
@@ -166,8 +187,11 @@ async fn serve(
             return;
         }
         Err(e) => {
-            tracing::error!(error = %e, "authenticating a WebSocket failed");
-            close(session, reason(CloseCode::Error, "internal")).await;
+            close(
+                session,
+                failed(&e, "authenticating a WebSocket failed", None),
+            )
+            .await;
             return;
         }
     };
@@ -190,11 +214,16 @@ async fn serve(
     let first = match inbox::unread_count(&core, member_id).await {
         Ok(unread_count) => LiveMessage::UnreadCount { unread_count },
         Err(e) => {
-            tracing::error!(error = %e, member.id = member_id, "counting unread items for a WebSocket failed");
-            close(session, reason(CloseCode::Error, "internal")).await;
+            let why = failed(
+                &e,
+                "counting unread items for a WebSocket failed",
+                Some(member_id),
+            );
+            close(session, why).await;
             return;
         }
     };
+    drop(permit);
     let limit = opts.idle_timeout();
     if !send_bounded(&hub, &reg.kill, limit, session.text(first.to_json())).await {
         return;

@@ -248,6 +248,7 @@ fn offline_core() -> Core {
         passwords: Arc::new(Passwords::default()),
         db_health: Arc::new(crate::db::DbHealth::new()),
         sessions: Arc::default(),
+        headers: Arc::default(),
         settings,
     }
 }

@@ -7,6 +7,7 @@ pub mod audit_head;
 pub mod audit_log;
 pub mod broadcasts;
 pub mod inbox_items;
+pub mod inbox_unread;
 pub mod meeting_broadcasts;
 pub mod meeting_invitees;
 pub mod meeting_series;

@@ -306,7 +306,9 @@ pub async fn patch(core: &Core, actor: &Actor, id: i64, p: PostPatch) -> CoreRes
     let event = Event::new("post.update")
         .target("post", id)
         .summary(json!({"changed": changed, "title": title}));
-    Ok(audit::update(core, &actor.into(), am, event).await?.into())
+    let saved = audit::update(core, &actor.into(), am, event).await?;
+    core.headers.forget_post(id);
+    Ok(saved.into())
 }
 
 /// Newest first, optionally of one kind: for a secretary, their scope's posts and the

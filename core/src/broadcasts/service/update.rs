@@ -188,6 +188,7 @@ pub async fn update(
     )
     .await?;
     txn.commit().await?;
+    core.headers.forget_broadcast(id);
     tracing::info!(broadcast.id = id, next_run_at = %timing.next_run_at, recurring, "broadcast edited");
     if due_now {
         // Due at once: the workers' next pass promotes it; wake them.

@@ -3,15 +3,14 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
-use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, FromQueryResult, JoinType, PaginatorTrait, QueryFilter,
-    QuerySelect, RelationTrait,
-};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, FromQueryResult, QueryFilter, QuerySelect};
+
+pub mod headers;
 
 use crate::Core;
 use crate::db::IN_CHUNK;
-use crate::entities::{broadcasts, inbox_items, posts};
+use crate::entities::{broadcasts, inbox_items, inbox_unread, posts};
 use crate::error::{CoreError, CoreResult};
 use crate::paging::{Order, Page, PageRequest};
 use crate::posts::{Media, PostKind, media_of};
@@ -61,8 +60,7 @@ fn item(
     }
 }
 
-/// A row of the inbox page: the item, what it shows of its post and broadcast, and the
-/// member's unread count, all from one statement.
+/// A row of the inbox page: the member's own row, and their unread count, from one statement.
 #[derive(Debug, FromQueryResult)]
 struct PageRow {
     id: i64,
@@ -70,32 +68,13 @@ struct PageRow {
     post_id: i64,
     created_at: DateTime<Utc>,
     read_at: Option<DateTime<Utc>>,
-    kind: Option<PostKind>,
-    title: Option<String>,
-    summary: Option<String>,
-    read_by: Option<DateTime<Utc>>,
-    unread: i64,
+    unread: Option<i64>,
 }
 
-impl PageRow {
-    fn into_item(self) -> InboxItem {
-        InboxItem {
-            id: self.id,
-            broadcast_id: self.broadcast_id,
-            post_id: self.post_id,
-            kind: self.kind,
-            title: self.title.unwrap_or_default(),
-            summary: self.summary,
-            created_at: self.created_at,
-            read_at: self.read_at,
-            read_by: self.read_by,
-        }
-    }
-}
-
-/// Newest first, in one round trip: the page joins the post (kind, title, summary) and the
-/// broadcast (its read-by date), and carries the unread count as a subquery that the
-/// database evaluates once (over the member's unread rows only).
+/// Newest first. The database reads the member's own rows and nothing else, with their unread
+/// count (one row of `inbox_unread`, by key) as a subquery of the same statement: the page
+/// costs what the rows cost. What a line shows of its post and broadcast (the same few hundred
+/// for a whole district) comes from this process's [`headers`], read at most every two seconds.
 pub async fn list(
     core: &Core,
     member_id: i64,
@@ -107,29 +86,15 @@ pub async fn list(
     if unread_only {
         cond = cond.add(I::ReadAt.is_null());
     }
-    let u = Alias::new("u");
     let unread = Query::select()
-        .expr(Expr::col((u.clone(), I::Id)).count())
-        .from_as(inbox_items::Entity, u.clone())
-        .and_where(Expr::col((u.clone(), I::MemberId)).eq(member_id))
-        .and_where(Expr::col((u, I::ReadAt)).is_null())
+        .column(inbox_unread::Column::Unread)
+        .from(inbox_unread::Entity)
+        .and_where(Expr::col(inbox_unread::Column::MemberId).eq(member_id))
         .to_owned();
     let query = inbox_items::Entity::find()
         .select_only()
         .columns([I::Id, I::BroadcastId, I::PostId, I::CreatedAt, I::ReadAt])
-        .column_as(posts::Column::Kind, "kind")
-        .column_as(posts::Column::Title, "title")
-        .column_as(posts::Column::Summary, "summary")
-        .column_as(broadcasts::Column::ReadBy, "read_by")
         .expr_as(Expr::SubQuery(None, Box::new(unread.into())), "unread")
-        .join(
-            JoinType::LeftJoin,
-            inbox_items::Entity::belongs_to(posts::Entity)
-                .from(I::PostId)
-                .to(posts::Column::Id)
-                .into(),
-        )
-        .join(JoinType::LeftJoin, inbox_items::Relation::Broadcast.def())
         .filter(cond);
     let page = page
         .by_key(
@@ -141,22 +106,48 @@ pub async fn list(
         )
         .await?;
     let unread_count = match page.items.first() {
-        Some(r) => u64::try_from(r.unread).unwrap_or(0),
+        Some(r) => count_of(r.unread),
         // An empty page carries no count: ask for it.
         None => unread_count(core, member_id).await?,
     };
+    let post_ids: Vec<i64> = page.items.iter().map(|r| r.post_id).collect();
+    let broadcast_ids: Vec<i64> = page.items.iter().map(|r| r.broadcast_id).collect();
+    let posts = core.headers.posts(&core.db, &post_ids).await?;
+    let read_by = core.headers.read_by(&core.db, &broadcast_ids).await?;
     Ok(InboxPage {
-        page: page.map(PageRow::into_item),
+        page: page.map(|r| {
+            let post = posts.get(&r.post_id);
+            InboxItem {
+                id: r.id,
+                broadcast_id: r.broadcast_id,
+                post_id: r.post_id,
+                kind: post.map(|p| p.kind),
+                title: post.map(|p| p.title.clone()).unwrap_or_default(),
+                summary: post.and_then(|p| p.summary.clone()),
+                created_at: r.created_at,
+                read_at: r.read_at,
+                read_by: read_by.get(&r.broadcast_id).copied().flatten(),
+            }
+        }),
         unread_count,
     })
 }
 
+/// The member's unread count: one row by key, whatever the size of the inbox. The triggers
+/// that keep it are in the migration `m0009_inbox_unread`.
 pub async fn unread_count(core: &Core, member_id: i64) -> CoreResult<u64> {
-    Ok(inbox_items::Entity::find()
-        .filter(inbox_items::Column::MemberId.eq(member_id))
-        .filter(inbox_items::Column::ReadAt.is_null())
-        .count(&core.db)
-        .await?)
+    Ok(count_of(
+        inbox_unread::Entity::find_by_id(member_id)
+            .one(&core.db)
+            .await?
+            .map(|r| r.unread),
+    ))
+}
+
+/// A stored count as a count: no row is none, and a negative one (which the triggers never
+/// write) would be none too.
+fn count_of(stored: Option<i64>) -> u64 {
+    stored.and_then(|n| u64::try_from(n).ok()).unwrap_or(0)
 }
 
 async fn own_row(core: &Core, member_id: i64, id: i64) -> CoreResult<inbox_items::Model> {
@@ -278,18 +269,12 @@ pub async fn delivered_items(
 pub async fn unread_counts(core: &Core, member_ids: &[i64]) -> CoreResult<HashMap<i64, u64>> {
     let mut out: HashMap<i64, u64> = member_ids.iter().map(|m| (*m, 0)).collect();
     for chunk in member_ids.chunks(IN_CHUNK) {
-        let counts = inbox_items::Entity::find()
-            .select_only()
-            .column(inbox_items::Column::MemberId)
-            .column_as(inbox_items::Column::Id.count(), "n")
-            .filter(inbox_items::Column::MemberId.is_in(chunk.iter().copied()))
-            .filter(inbox_items::Column::ReadAt.is_null())
-            .group_by(inbox_items::Column::MemberId)
-            .into_tuple::<(i64, i64)>()
+        let counts = inbox_unread::Entity::find()
+            .filter(inbox_unread::Column::MemberId.is_in(chunk.iter().copied()))
             .all(&core.db)
             .await?;
-        for (m, n) in counts {
-            out.insert(m, u64::try_from(n).unwrap_or(0));
+        for r in counts {
+            out.insert(r.member_id, count_of(Some(r.unread)));
         }
     }
     Ok(out)
