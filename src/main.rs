@@ -24,6 +24,9 @@ enum Command {
     Serve,
     /// Run the background workers only (refuses to start while migrations are pending).
     Work,
+    /// Print the OpenAPI document the API serves at /api/openapi.json (needs no database or
+    /// settings): what the mini-program client's types are generated from.
+    Openapi,
     /// The audit log: `fingertip audit verify` recomputes the hash chain.
     Audit {
         #[command(subcommand)]
@@ -54,6 +57,10 @@ fn init_logs(json: bool) {
 async fn main() -> std::process::ExitCode {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = Cli::parse();
+    if matches!(cli.command, Some(Command::Openapi)) {
+        println!("{}", fingertip_api::openapi::document_json());
+        return std::process::ExitCode::SUCCESS;
+    }
     if let Err(e) = dotenvy::dotenv()
         && !e.not_found()
     {
@@ -104,6 +111,11 @@ async fn run(
     )
     .await?;
     match command {
+        // Answered in `main` before the settings are read; here for completeness.
+        Some(Command::Openapi) => {
+            println!("{}", fingertip_api::openapi::document_json());
+            Ok(())
+        }
         Some(Command::Migrate) => {
             app.migrate().await?;
             tracing::info!("migrations applied");

@@ -185,7 +185,7 @@ impl Modify for Truth {
         ws::live_socket,
     ),
     components(schemas(
-        crate::dto::auth::BindRequiredResponse, crate::dto::live::LiveMessage,
+        crate::dto::auth::BindRequiredResponse, crate::dto::auth::WechatLoginResponse, crate::dto::live::LiveMessage,
         crate::dto::enums::RoleSchema, crate::dto::enums::PostKindSchema, crate::dto::enums::MediaKindSchema,
         crate::dto::enums::BroadcastStatusSchema, crate::dto::enums::ChannelSchema, crate::dto::enums::PushChannelSchema,
         crate::dto::enums::RecipientStateSchema, crate::dto::enums::DeliveryStatusSchema, crate::dto::enums::MeetingKindSchema,
@@ -207,6 +207,13 @@ impl Modify for Truth {
     )
 )]
 pub struct ApiDoc;
+
+/// The document served at `/api/openapi.json`, as pretty-printed JSON (`fingertip openapi`).
+pub fn document_json() -> String {
+    ApiDoc::openapi()
+        .to_pretty_json()
+        .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+}
 
 #[cfg(test)]
 mod tests {

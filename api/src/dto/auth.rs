@@ -97,6 +97,15 @@ pub struct BindRequiredResponse {
     pub bind_token: String,
 }
 
+/// What a WeChat login answers: tokens when the account is bound, else a bind token
+/// (`bind_required` is there only then).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum WechatLoginResponse {
+    Tokens(TokenResponse),
+    BindRequired(BindRequiredResponse),
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OkResponse {
     pub ok: bool,

@@ -39,7 +39,7 @@ pub async fn admin_login(
 
 /// Log in with the code from `wx.login`: tokens when the account is bound, else a bind token.
 #[utoipa::path(post, path = "/api/v1/auth/wechat/login", tag = "auth", request_body = WechatLoginRequest, responses(
-    (status = 200, description = "TokenResponse, or BindRequiredResponse when the account is not bound yet", body = TokenResponse),
+    (status = 200, description = "TokenResponse, or BindRequiredResponse when the account is not bound yet", body = WechatLoginResponse),
     (status = 400, body = ErrorBody, description = "invalid, expired or used code"),
     (status = 403, body = ErrorBody, description = "the member has been deactivated"),
     (status = 429, body = ErrorBody, description = "WeChat is limiting logins; see Retry-After"),
@@ -50,15 +50,17 @@ pub async fn wechat_login(
     core: web::Data<Core>,
     body: web::Json<WechatLoginRequest>,
 ) -> ApiResult<HttpResponse> {
-    Ok(match service::wechat_login(&core, &body.code).await? {
-        LoginOutcome::Tokens(t) => HttpResponse::Ok().json(TokenResponse::from(t)),
-        LoginOutcome::BindRequired { bind_token } => {
-            HttpResponse::Ok().json(BindRequiredResponse {
-                bind_required: true,
-                bind_token,
-            })
-        }
-    })
+    Ok(
+        HttpResponse::Ok().json(match service::wechat_login(&core, &body.code).await? {
+            LoginOutcome::Tokens(t) => WechatLoginResponse::Tokens(t.into()),
+            LoginOutcome::BindRequired { bind_token } => {
+                WechatLoginResponse::BindRequired(BindRequiredResponse {
+                    bind_required: true,
+                    bind_token,
+                })
+            }
+        }),
+    )
 }
 
 /// Bind the WeChat account to the roster entry that holds the invite code (works once).

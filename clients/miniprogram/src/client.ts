@@ -1,0 +1,431 @@
+/**
+ * A typed client of the Fingertip API for the WeChat mini-program.
+ *
+ * Every request and answer type comes from `schema.d.ts`, generated from the OpenAPI document
+ * the server serves (`npm run generate`); CI regenerates it and type-checks this file against
+ * it, so a change of the API that breaks the mini-program breaks the build first.
+ *
+ * Built for a phone on a bad connection:
+ * - reads (`GET`) are retried after a network failure, and after a 503 or 429 that says when
+ *   (`Retry-After`, at most a few seconds), twice at most; writes are never retried blindly;
+ * - the inbox, the unread count and an item are fetched with `If-None-Match`: an unchanged
+ *   answer is a 304 with no body, and the wrapper says `notModified`;
+ * - an expired access token is refreshed once with the refresh token, then the request is
+ *   sent again; a refresh that fails ends the session (`onSessionEnded`);
+ * - the live socket reconnects with backoff and refreshes its token when the server closes
+ *   it for the token.
+ */
+
+import type { components } from "./schema";
+
+export type Schemas = components["schemas"];
+export type TokenResponse = Schemas["TokenResponse"];
+export type WechatLoginResponse = Schemas["WechatLoginResponse"];
+export type BindRequiredResponse = Schemas["BindRequiredResponse"];
+export type Me = Schemas["Me"];
+export type InboxListResponse = Schemas["InboxListResponse"];
+export type InboxItem = Schemas["InboxItemResponse"];
+export type InboxItemDetail = Schemas["InboxItemDetailResponse"];
+export type UnreadCountResponse = Schemas["UnreadCountResponse"];
+export type ReadResponse = Schemas["ReadResponse"];
+export type ReadAllResponse = Schemas["ReadAllResponse"];
+export type CreditsResponse = Schemas["CreditsResponse"];
+export type SubscriptionsRequest = Schemas["SubscriptionsRequest"];
+export type MyMeeting = Schemas["MyMeetingResponse"];
+export type MyMeetingsPage = Schemas["Paged_MyMeetingResponse"];
+export type AnswerRequest = Schemas["AnswerRequest"];
+export type LiveMessage = Schemas["LiveMessage"];
+export type ErrorBody = Schemas["ErrorBody"];
+
+/** Where the session's tokens live: in memory by default; `wx.setStorageSync` in an app. */
+export interface TokenStore {
+  get(): { access: string; refresh: string } | undefined;
+  set(tokens: { access: string; refresh: string } | undefined): void;
+}
+
+export function memoryTokenStore(): TokenStore {
+  let tokens: { access: string; refresh: string } | undefined;
+  return {
+    get: () => tokens,
+    set: (t) => {
+      tokens = t;
+    },
+  };
+}
+
+/** Tokens kept with `wx.setStorageSync` under `key`, so that they survive the app's restart. */
+export function storageTokenStore(key = "fingertip.tokens"): TokenStore {
+  return {
+    get: () => {
+      const v = wx.getStorageSync(key) as { access?: string; refresh?: string } | "";
+      return v && v.access && v.refresh ? { access: v.access, refresh: v.refresh } : undefined;
+    },
+    set: (t) => {
+      if (t) {
+        wx.setStorageSync(key, t);
+      } else {
+        wx.removeStorageSync(key);
+      }
+    },
+  };
+}
+
+export interface ClientOptions {
+  /** The server, e.g. `https://fingertip.example.gov.cn` (no trailing slash needed). */
+  baseUrl: string;
+  tokens?: TokenStore;
+  /** Per request; default 15 s. */
+  timeoutMs?: number;
+  /** Called when the session cannot be refreshed: show the login page. */
+  onSessionEnded?: () => void;
+}
+
+/** An answer that is not a success, with the API's stable error code. */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly body: ErrorBody | undefined;
+  /** Seconds to wait before trying again, when the server said (429, 503). */
+  readonly retryAfter: number | undefined;
+
+  constructor(status: number, body: ErrorBody | undefined, retryAfter: number | undefined) {
+    super(body?.error.message ?? `HTTP ${status}`);
+    this.status = status;
+    this.code = body?.error.code ?? (status === 0 ? "network" : "http_" + status);
+    this.body = body;
+    this.retryAfter = retryAfter;
+  }
+}
+
+/** A conditional read: the new copy and its tag, or `notModified` when the client's is current. */
+export type Conditional<T> = { notModified: true } | { notModified: false; data: T; etag?: string };
+
+/** What `wx.request` can send (it has no PATCH; no member route needs one). */
+type Method = "GET" | "POST" | "DELETE";
+
+interface Answer {
+  status: number;
+  data: unknown;
+  header: Record<string, string>;
+}
+
+const MAX_RETRIES = 2;
+const MAX_RETRY_AFTER_S = 5;
+
+function header(h: Record<string, string>, name: string): string | undefined {
+  const want = name.toLowerCase();
+  for (const k of Object.keys(h)) {
+    if (k.toLowerCase() === want) {
+      return h[k];
+    }
+  }
+  return undefined;
+}
+
+function query(params: Record<string, string | number | boolean | undefined>): string {
+  const parts = Object.keys(params)
+    .filter((k) => params[k] !== undefined)
+    .map((k) => `${encodeURIComponent(k)}=${encodeURIComponent(String(params[k]))}`);
+  return parts.length ? "?" + parts.join("&") : "";
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export class FingertipClient {
+  readonly baseUrl: string;
+  readonly tokens: TokenStore;
+  private readonly timeoutMs: number;
+  private readonly onSessionEnded: () => void;
+  private refreshing: Promise<boolean> | undefined;
+
+  constructor(opts: ClientOptions) {
+    this.baseUrl = opts.baseUrl.replace(/\/+$/, "");
+    this.tokens = opts.tokens ?? memoryTokenStore();
+    this.timeoutMs = opts.timeoutMs ?? 15000;
+    this.onSessionEnded = opts.onSessionEnded ?? (() => undefined);
+  }
+
+  // --- login and binding ----------------------------------------------------------------
+
+  /** Logs in with the code of `wx.login()`: tokens (kept), or a bind token to bind with. */
+  async login(code: string): Promise<WechatLoginResponse> {
+    const r = await this.send<WechatLoginResponse>("POST", "/api/v1/auth/wechat/login", { code }, false);
+    if ("access_token" in r) {
+      this.keep(r);
+    }
+    return r;
+  }
+
+  /** Binds the WeChat account to the roster entry of the invite code; keeps the tokens. */
+  async bind(bindToken: string, inviteCode: string): Promise<TokenResponse> {
+    const body: Schemas["BindRequest"] = { bind_token: bindToken, invite_code: inviteCode };
+    const r = await this.send<TokenResponse>("POST", "/api/v1/auth/wechat/bind", body, false);
+    this.keep(r);
+    return r;
+  }
+
+  /** Ends the session on the server and forgets the tokens here. */
+  async logout(): Promise<void> {
+    const t = this.tokens.get();
+    try {
+      if (t) {
+        const body: Schemas["LogoutRequest"] = { refresh_token: t.refresh };
+        await this.send<Schemas["OkResponse"]>("POST", "/api/v1/auth/logout", body, false);
+      }
+    } finally {
+      this.tokens.set(undefined);
+    }
+  }
+
+  me(): Promise<Me> {
+    return this.send<Me>("GET", "/api/v1/me");
+  }
+
+  // --- inbox ----------------------------------------------------------------------------
+
+  /** A page of the inbox, newest first; pass the `etag` of the copy shown to poll cheaply. */
+  inbox(
+    params: { limit?: number; cursor?: string; unread_only?: boolean } = {},
+    etag?: string,
+  ): Promise<Conditional<InboxListResponse>> {
+    return this.conditional<InboxListResponse>("/api/v1/inbox" + query(params), etag);
+  }
+
+  unreadCount(etag?: string): Promise<Conditional<UnreadCountResponse>> {
+    return this.conditional<UnreadCountResponse>("/api/v1/inbox/unread-count", etag);
+  }
+
+  item(id: string, etag?: string): Promise<Conditional<InboxItemDetail>> {
+    return this.conditional<InboxItemDetail>(`/api/v1/inbox/${encodeURIComponent(id)}`, etag);
+  }
+
+  /** Marks one item read (reading again changes nothing). */
+  markRead(id: string): Promise<ReadResponse> {
+    return this.send<ReadResponse>("POST", `/api/v1/inbox/${encodeURIComponent(id)}/read`, {});
+  }
+
+  readAll(): Promise<ReadAllResponse> {
+    return this.send<ReadAllResponse>("POST", "/api/v1/inbox/read-all", {});
+  }
+
+  // --- subscribe-message consent ----------------------------------------------------------
+
+  subscriptions(): Promise<CreditsResponse> {
+    return this.send<CreditsResponse>("GET", "/api/v1/me/wechat/subscriptions");
+  }
+
+  /** Records what `wx.requestSubscribeMessage` answered: each `accept` is one credit. */
+  recordSubscriptions(results: SubscriptionsRequest["results"]): Promise<CreditsResponse> {
+    const body: SubscriptionsRequest = { results };
+    return this.send<CreditsResponse>("POST", "/api/v1/me/wechat/subscriptions", body);
+  }
+
+  // --- meetings -------------------------------------------------------------------------
+
+  meetings(params: { when?: "upcoming" | "past"; limit?: number; cursor?: string } = {}): Promise<MyMeetingsPage> {
+    return this.send<MyMeetingsPage>("GET", "/api/v1/meetings" + query(params));
+  }
+
+  meeting(id: string): Promise<MyMeeting> {
+    return this.send<MyMeeting>("GET", `/api/v1/meetings/${encodeURIComponent(id)}`);
+  }
+
+  /** Attending, or on leave with a reason. */
+  answer(id: string, answer: AnswerRequest): Promise<MyMeeting> {
+    return this.send<MyMeeting>("POST", `/api/v1/meetings/${encodeURIComponent(id)}/answer`, answer);
+  }
+
+  /** Checks in with the code shown in the meeting room. */
+  checkIn(id: string, code: string): Promise<MyMeeting> {
+    const body: Schemas["CheckInRequest"] = { code };
+    return this.send<MyMeeting>("POST", `/api/v1/meetings/${encodeURIComponent(id)}/check-in`, body);
+  }
+
+  // --- the live inbox -------------------------------------------------------------------
+
+  /** Opens the live inbox; see {@link LiveInbox}. */
+  live(onMessage: (m: LiveMessage) => void): LiveInbox {
+    return new LiveInbox(this, onMessage);
+  }
+
+  /** Refreshes the access token once for everybody waiting; false when the session is over. */
+  refresh(): Promise<boolean> {
+    let r = this.refreshing;
+    if (!r) {
+      r = this.doRefresh().finally(() => {
+        this.refreshing = undefined;
+      });
+      this.refreshing = r;
+    }
+    return r;
+  }
+
+  // --- plumbing -------------------------------------------------------------------------
+
+  private keep(t: TokenResponse): void {
+    this.tokens.set({ access: t.access_token, refresh: t.refresh_token });
+  }
+
+  private async doRefresh(): Promise<boolean> {
+    const t = this.tokens.get();
+    if (!t) {
+      return false;
+    }
+    const body: Schemas["RefreshRequest"] = { refresh_token: t.refresh };
+    const r = await this.raw("POST", "/api/v1/auth/refresh", body, false);
+    if (r.status === 200) {
+      this.keep(r.data as TokenResponse);
+      return true;
+    }
+    if (r.status === 401 || r.status === 400) {
+      this.tokens.set(undefined);
+      this.onSessionEnded();
+    }
+    return false;
+  }
+
+  private async conditional<T>(path: string, etag?: string): Promise<Conditional<T>> {
+    const r = await this.authed("GET", path, undefined, etag);
+    if (r.status === 304) {
+      return { notModified: true };
+    }
+    return { notModified: false, data: r.data as T, etag: header(r.header, "etag") };
+  }
+
+  private async send<T>(method: Method, path: string, body?: object, auth = true): Promise<T> {
+    const r = auth ? await this.authed(method, path, body) : await this.checked(method, path, body, false);
+    return r.data as T;
+  }
+
+  /** With the access token; on a 401, one refresh and one more try. */
+  private async authed(method: Method, path: string, body?: object, etag?: string): Promise<Answer> {
+    const first = await this.raw(method, path, body, true, etag);
+    if (first.status !== 401 || !(await this.refresh())) {
+      return this.ok(first);
+    }
+    return this.checked(method, path, body, true, etag);
+  }
+
+  private async checked(method: Method, path: string, body: object | undefined, auth: boolean, etag?: string): Promise<Answer> {
+    return this.ok(await this.raw(method, path, body, auth, etag));
+  }
+
+  private ok(r: Answer): Answer {
+    if ((r.status >= 200 && r.status < 300) || r.status === 304) {
+      return r;
+    }
+    const after = Number(header(r.header, "retry-after"));
+    throw new ApiError(r.status, r.data as ErrorBody | undefined, Number.isFinite(after) ? after : undefined);
+  }
+
+  /** One request, with the retries a read may take; status 0 when the network failed for good. */
+  private async raw(method: Method, path: string, body: object | undefined, auth: boolean, etag?: string): Promise<Answer> {
+    for (let attempt = 0; ; attempt++) {
+      const r = await this.once(method, path, body, auth, etag);
+      const after = Number(header(r.header, "retry-after"));
+      const waitable = (r.status === 503 || r.status === 429) && after > 0 && after <= MAX_RETRY_AFTER_S;
+      const retry = method === "GET" && attempt < MAX_RETRIES && (r.status === 0 || waitable);
+      if (!retry) {
+        return r;
+      }
+      await sleep(r.status === 0 ? 500 * 2 ** attempt : after * 1000);
+    }
+  }
+
+  private once(method: Method, path: string, body: object | undefined, auth: boolean, etag?: string): Promise<Answer> {
+    const h: Record<string, string> = {};
+    const t = this.tokens.get();
+    if (auth && t) {
+      h["Authorization"] = `Bearer ${t.access}`;
+    }
+    if (etag) {
+      h["If-None-Match"] = etag;
+    }
+    if (body !== undefined) {
+      h["Content-Type"] = "application/json";
+    }
+    return new Promise((resolve) => {
+      wx.request({
+        url: this.baseUrl + path,
+        method,
+        data: body,
+        header: h,
+        timeout: this.timeoutMs,
+        dataType: "json",
+        success: (res) =>
+          resolve({ status: res.statusCode, data: res.data, header: res.header as Record<string, string> }),
+        fail: () => resolve({ status: 0, data: undefined, header: {} }),
+      });
+    });
+  }
+}
+
+/**
+ * The live inbox: `inbox.new` and `inbox.unread_count` as they happen. Reconnects after a
+ * drop with backoff (1 s doubling to 30 s); a close for the token (1008) refreshes it first,
+ * and one after which the session is over stops. Call `close()` when the page goes away.
+ */
+export class LiveInbox {
+  private task: WechatMiniprogram.SocketTask | undefined;
+  private closed = false;
+  private backoffMs = 1000;
+  private pinger: ReturnType<typeof setInterval> | undefined;
+
+  constructor(
+    private readonly client: FingertipClient,
+    private readonly onMessage: (m: LiveMessage) => void,
+  ) {
+    this.open();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.stopPings();
+    this.task?.close({ code: 1000 });
+  }
+
+  private open(): void {
+    const t = this.client.tokens.get();
+    if (this.closed || !t) {
+      return;
+    }
+    const url = this.client.baseUrl.replace(/^http/, "ws") + "/api/v1/ws" + query({ access_token: t.access });
+    const task = wx.connectSocket({ url });
+    this.task = task;
+    task.onOpen(() => {
+      this.backoffMs = 1000;
+      // The server drops a socket it has not heard from in two minutes.
+      this.pinger = setInterval(() => task.send({ data: JSON.stringify({ type: "ping" }) }), 25000);
+    });
+    task.onMessage((m) => {
+      if (typeof m.data === "string") {
+        this.onMessage(JSON.parse(m.data) as LiveMessage);
+      }
+    });
+    task.onClose((e) => this.reopen(e.code));
+    task.onError(() => undefined);
+  }
+
+  private stopPings(): void {
+    if (this.pinger !== undefined) {
+      clearInterval(this.pinger);
+      this.pinger = undefined;
+    }
+  }
+
+  private async reopen(code: number): Promise<void> {
+    this.stopPings();
+    if (this.closed) {
+      return;
+    }
+    if (code === 1008 && !(await this.client.refresh())) {
+      return;
+    }
+    const wait = this.backoffMs;
+    this.backoffMs = Math.min(this.backoffMs * 2, 30000);
+    await sleep(wait);
+    this.open();
+  }
+}
