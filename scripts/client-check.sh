@@ -67,10 +67,16 @@ PIDS+=($!)
   exec "$BIN"
 ) >"$tmp/server.log" 2>&1 &
 PIDS+=($!)
+ready=0
 for _ in $(seq 1 60); do
-  curl -fsS -o /dev/null "http://127.0.0.1:$PORT/readyz" 2>/dev/null && break
+  if curl -fsS -o /dev/null "http://127.0.0.1:$PORT/readyz" 2>/dev/null; then ready=1; break; fi
   sleep 1
 done
+if [ "$ready" != 1 ]; then
+  echo "FAIL: the server did not become ready within 60 s; its log:" >&2
+  tail -30 "$tmp/server.log" >&2
+  exit 1
+fi
 if ! timeout 60 node test/smoke.mjs "http://127.0.0.1:$PORT" "http://127.0.0.1:$MOCK_PORT" admin "$ADMIN_PASS"; then
   echo "FAIL: the wrapper's round against the server; the server's log:" >&2
   tail -30 "$tmp/server.log" >&2

@@ -7,7 +7,9 @@
 //! - with it, `fingertip serve` alone, and the fan-out worker runs in this process, its
 //!   events reaching the server through Redis (the split shape of `serve` + `work`).
 //!
-//! This process holds the client ends of the sockets. A broadcast to all the roster is then
+//! This process holds the client ends of the sockets, of members spread over the roster (the
+//! last one included, so that the last fan-out batch has sockets too). A broadcast to all the
+//! roster is then
 //! fanned out, and the benchmark prints how long after the fan-out ended (`broadcasts.sent_at`)
 //! the last socket was told (`inbox.new`), how many were, and the server process's resident
 //! memory before and with the sockets (from /proc).
@@ -99,15 +101,24 @@ pub async fn run(o: &LiveOpts, target: &Target) -> anyhow::Result<()> {
         }
     );
     let (unit_id, post_id, admin_id) = crate::fanout::seed(&core, o.members).await?;
-    let ids: Vec<i64> = members::Entity::find()
+    // The phones are spread over the whole roster, the last member included: some are in every
+    // fan-out batch, the last batch too, so the last one told is told after the last batch.
+    let all: Vec<i64> = members::Entity::find()
         .select_only()
         .column(members::Column::Id)
         .filter(members::Column::Role.eq(Role::Member))
         .order_by_asc(members::Column::Id)
-        .limit(o.sockets)
         .into_tuple()
         .all(&core.db)
         .await?;
+    let step = (all.len() / usize::try_from(o.sockets.max(1))?).max(1);
+    let ids: Vec<i64> = all
+        .iter()
+        .rev()
+        .step_by(step)
+        .take(usize::try_from(o.sockets)?)
+        .copied()
+        .collect();
     let mut tokens = Vec::with_capacity(ids.len());
     for id in &ids {
         tokens.push(crate::setup::token(&core, *id, Role::Member).await?);

@@ -13,6 +13,10 @@
 //!   thousands of rows is one grouped upsert (in member order, so that two fan-outs over the
 //!   same members lock their counters in the same order), not a trigger call per row.
 //! - SQLite: row-level triggers (the only kind it has); each is an in-process upsert.
+//!
+//! The backfill counts the existing rows with `inbox_items` locked against writers (on SQLite
+//! the migration's write transaction does that), so no change falls between the count and the
+//! triggers.
 
 use sea_orm::DatabaseBackend;
 use sea_orm_migration::prelude::*;
@@ -21,6 +25,10 @@ use sea_orm_migration::prelude::*;
 pub struct Migration;
 
 const PG_UP: &str = r#"
+-- No inbox row changes between the backfill's count and the triggers (a process of the
+-- previous version still running during the migration): writers wait for the commit.
+LOCK TABLE inbox_items IN SHARE ROW EXCLUSIVE MODE;
+
 CREATE TABLE inbox_unread (
     member_id BIGINT PRIMARY KEY,
     unread BIGINT NOT NULL DEFAULT 0
@@ -131,6 +139,12 @@ async fn run(manager: &SchemaManager<'_>, pg: &str, sqlite: &[&str]) -> Result<(
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
+    /// In a transaction on SQLite too: its first write takes the database's write lock, so no
+    /// other process writes an inbox row between the backfill and the triggers.
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
+    }
+
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         run(manager, PG_UP, SQLITE_UP).await
     }

@@ -89,7 +89,6 @@ async fn close(session: Session, why: Option<CloseReason>) {
     let _ = tokio::time::timeout(Duration::from_secs(1), session.close(why)).await;
 }
 
-/// Who is on the socket, and until when.
 /// The close for a socket whose opening failed on `e`: the database out of reach or too busy
 /// is 1013 (`unavailable`: come back later, as a 503 would say), anything else 1011.
 fn failed(e: &CoreError, what: &str, member_id: Option<i64>) -> Option<CloseReason> {
@@ -102,6 +101,7 @@ fn failed(e: &CoreError, what: &str, member_id: Option<i64>) -> Option<CloseReas
     }
 }
 
+/// Who is on the socket, and until when.
 struct Caller {
     member_id: i64,
     expires: DateTime<Utc>,
@@ -170,7 +170,10 @@ async fn serve(
     // A few sockets are opened at a time; the rest wait their turn here (see `Hub::opening`).
     let permit = tokio::select! {
         p = tokio::time::timeout(OPENING_WAIT, hub.opening.acquire()) => p.ok().and_then(Result::ok),
-        () = hub.stopping() => None,
+        () = hub.stopping() => {
+            close(session, reason(CloseCode::Away, "server_shutdown")).await;
+            return;
+        }
     };
     let Some(permit) = permit else {
         close(session, reason(CloseCode::Again, "busy")).await;

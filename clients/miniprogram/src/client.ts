@@ -97,6 +97,8 @@ export class ApiError extends Error {
   }
 }
 
+export type RefreshOutcome = "refreshed" | "ended" | "later";
+
 /** A conditional read: the new copy and its tag, or `notModified` when the client's is current. */
 export type Conditional<T> = { notModified: true } | { notModified: false; data: T; etag?: string };
 
@@ -138,7 +140,7 @@ export class FingertipClient {
   readonly tokens: TokenStore;
   private readonly timeoutMs: number;
   private readonly onSessionEnded: () => void;
-  private refreshing: Promise<boolean> | undefined;
+  private refreshing: Promise<RefreshOutcome> | undefined;
 
   constructor(opts: ClientOptions) {
     this.baseUrl = opts.baseUrl.replace(/\/+$/, "");
@@ -250,8 +252,11 @@ export class FingertipClient {
     return new LiveInbox(this, onMessage);
   }
 
-  /** Refreshes the access token once for everybody waiting; false when the session is over. */
-  refresh(): Promise<boolean> {
+  /**
+   * Refreshes the access token once for everybody waiting: `refreshed`, `ended` (the session
+   * is over: log in again), or `later` (the network or the server failed: try again later).
+   */
+  refresh(): Promise<RefreshOutcome> {
     let r = this.refreshing;
     if (!r) {
       r = this.doRefresh().finally(() => {
@@ -268,22 +273,23 @@ export class FingertipClient {
     this.tokens.set({ access: t.access_token, refresh: t.refresh_token });
   }
 
-  private async doRefresh(): Promise<boolean> {
+  private async doRefresh(): Promise<RefreshOutcome> {
     const t = this.tokens.get();
     if (!t) {
-      return false;
+      return "ended";
     }
     const body: Schemas["RefreshRequest"] = { refresh_token: t.refresh };
     const r = await this.raw("POST", "/api/v1/auth/refresh", body, false);
     if (r.status === 200) {
       this.keep(r.data as TokenResponse);
-      return true;
+      return "refreshed";
     }
     if (r.status === 401 || r.status === 400) {
       this.tokens.set(undefined);
       this.onSessionEnded();
+      return "ended";
     }
-    return false;
+    return "later";
   }
 
   private async conditional<T>(path: string, etag?: string): Promise<Conditional<T>> {
@@ -302,7 +308,7 @@ export class FingertipClient {
   /** With the access token; on a 401, one refresh and one more try. */
   private async authed(method: Method, path: string, body?: object, etag?: string): Promise<Answer> {
     const first = await this.raw(method, path, body, true, etag);
-    if (first.status !== 401 || !(await this.refresh())) {
+    if (first.status !== 401 || (await this.refresh()) !== "refreshed") {
       return this.ok(first);
     }
     return this.checked(method, path, body, true, etag);
@@ -364,8 +370,11 @@ export class FingertipClient {
 
 /**
  * The live inbox: `inbox.new` and `inbox.unread_count` as they happen. Reconnects after a
- * drop with backoff (1 s doubling to 30 s); a close for the token (1008) refreshes it first,
- * and one after which the session is over stops. Call `close()` when the page goes away.
+ * drop with backoff (1 s doubling to 30 s, each wait drawn between half and all of it, so that
+ * a crowd of phones does not come back in step); the backoff starts again only once the server
+ * has sent its first message (an accepted upgrade may still be closed with 1013 while the
+ * server is busy). A close for the token (1008) refreshes it first; the live inbox stops when
+ * the session is over. Call `close()` when the page goes away.
  */
 export class LiveInbox {
   private task: WechatMiniprogram.SocketTask | undefined;
@@ -395,12 +404,12 @@ export class LiveInbox {
     const task = wx.connectSocket({ url });
     this.task = task;
     task.onOpen(() => {
-      this.backoffMs = 1000;
       // The server drops a socket it has not heard from in two minutes.
       this.pinger = setInterval(() => task.send({ data: JSON.stringify({ type: "ping" }) }), 25000);
     });
     task.onMessage((m) => {
       if (typeof m.data === "string") {
+        this.backoffMs = 1000;
         this.onMessage(JSON.parse(m.data) as LiveMessage);
       }
     });
@@ -420,10 +429,10 @@ export class LiveInbox {
     if (this.closed) {
       return;
     }
-    if (code === 1008 && !(await this.client.refresh())) {
+    if (code === 1008 && (await this.client.refresh()) === "ended") {
       return;
     }
-    const wait = this.backoffMs;
+    const wait = this.backoffMs * (0.5 + Math.random() / 2);
     this.backoffMs = Math.min(this.backoffMs * 2, 30000);
     await sleep(wait);
     this.open();

@@ -24,8 +24,8 @@ pub use list::{Entry, Filter, list};
 use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelBehavior, ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait,
-    IntoActiveModel, QueryFilter, Set,
+    ActiveModelBehavior, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction,
+    DbBackend, EntityTrait, IntoActiveModel, QueryFilter, Set,
 };
 use serde_json::{Value, json};
 
@@ -115,6 +115,56 @@ pub async fn append(
 /// an entry has ten).
 const ENTRIES_PER_STATEMENT: usize = 3_000;
 
+/// Entries per statement on PostgreSQL's bulk path.
+const BULK_ENTRIES: usize = 10_000;
+
+/// An entry as written: a row of `json_to_recordset` on PostgreSQL's bulk path, an active model
+/// otherwise.
+#[derive(serde::Serialize)]
+struct NewEntry {
+    seq: i64,
+    at: DateTime<Utc>,
+    actor_member_id: Option<i64>,
+    actor_role: Option<String>,
+    action: String,
+    target_type: Option<String>,
+    target_id: Option<String>,
+    summary: String,
+    prev_hash: String,
+    hash: String,
+}
+
+const BULK_COLUMNS: &[crate::db::bulk::Column] = &[
+    ("seq", "bigint"),
+    ("at", "timestamptz"),
+    ("actor_member_id", "bigint"),
+    ("actor_role", "text"),
+    ("action", "text"),
+    ("target_type", "text"),
+    ("target_id", "text"),
+    ("summary", "text"),
+    ("prev_hash", "text"),
+    ("hash", "text"),
+];
+
+impl NewEntry {
+    fn into_active(self) -> audit_log::ActiveModel {
+        audit_log::ActiveModel {
+            seq: Set(self.seq),
+            at: Set(self.at),
+            actor_member_id: Set(self.actor_member_id),
+            actor_role: Set(self.actor_role),
+            action: Set(self.action),
+            target_type: Set(self.target_type),
+            target_id: Set(self.target_id),
+            summary: Set(self.summary),
+            prev_hash: Set(self.prev_hash),
+            hash: Set(self.hash),
+            ..Default::default()
+        }
+    }
+}
+
 /// Appends several entries in order, in one take of the chain's lock, written in bulk: for a
 /// change of many objects at once (a roster import), each with its own entry. Returns the
 /// position of the last (0 when `events` is empty). Call it last in the transaction.
@@ -170,26 +220,32 @@ pub async fn append_many(
                 &summary,
             ),
         );
-        rows.push(audit_log::ActiveModel {
-            seq: Set(seq),
-            at: Set(at),
-            actor_member_id: Set(who.member_id),
-            actor_role: Set(who.role.clone()),
-            action: Set(event.action.to_string()),
-            target_type: Set(target_type),
-            target_id: Set(target_id),
-            summary: Set(summary),
-            prev_hash: Set(std::mem::replace(&mut prev, hash.clone())),
-            hash: Set(hash),
-            ..Default::default()
+        rows.push(NewEntry {
+            seq,
+            at,
+            actor_member_id: who.member_id,
+            actor_role: who.role.clone(),
+            action: event.action.to_string(),
+            target_type,
+            target_id,
+            summary,
+            prev_hash: std::mem::replace(&mut prev, hash.clone()),
+            hash,
         });
     }
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<_> = rows.by_ref().take(ENTRIES_PER_STATEMENT).collect();
-        audit_log::Entity::insert_many(chunk)
-            .exec_without_returning(txn)
-            .await?;
+    if rows.len() > 1 && txn.get_database_backend() == DbBackend::Postgres {
+        // Many entries (an import): the rows as one JSON parameter per statement (`db::bulk`).
+        for chunk in rows.chunks(BULK_ENTRIES) {
+            crate::db::bulk::insert(txn, "audit_log", BULK_COLUMNS, chunk, None).await?;
+        }
+    } else {
+        let mut rows = rows.into_iter().map(NewEntry::into_active).peekable();
+        while rows.peek().is_some() {
+            let chunk: Vec<_> = rows.by_ref().take(ENTRIES_PER_STATEMENT).collect();
+            audit_log::Entity::insert_many(chunk)
+                .exec_without_returning(txn)
+                .await?;
+        }
     }
     audit_head::Entity::update_many()
         .col_expr(audit_head::Column::Hash, Expr::value(prev))

@@ -2,6 +2,7 @@
 //! errors mean the database is unavailable ([`unavailable`]) and the process's view of its
 //! health ([`health`]).
 
+pub mod bulk;
 pub mod health;
 pub mod unavailable;
 

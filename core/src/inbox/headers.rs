@@ -4,14 +4,16 @@
 //! them on every page doubled the statement's work (issue 11).
 //!
 //! The bound: an entry is used for at most [`TTL`] after it was read. Editing a post or a
-//! broadcast through this process forgets its entry at once; another API process sees the
-//! edit within the TTL. A missing entry costs one statement for all of a page's misses.
+//! broadcast through this process forgets its entry at once, and a read that started before
+//! the edit is not remembered after it (a generation bumped by every forget); another API
+//! process sees the edit within the TTL. A missing entry costs one statement for all of a page's misses.
 //!
 //! A map with a time per entry, as `auth::cache`, rather than a caching crate: the same short
 //! fixed TTL and a bound on size are all that is needed.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -43,6 +45,9 @@ struct Timed<T> {
 pub struct Headers {
     posts: Mutex<HashMap<i64, Timed<PostHeader>>>,
     read_by: Mutex<HashMap<i64, Timed<Option<DateTime<Utc>>>>>,
+    /// Bumped by every forget: what was read from the database before a forget is not
+    /// remembered after it (it may be from before the edit).
+    generation: AtomicU64,
 }
 
 fn fresh<T: Clone>(map: &Mutex<HashMap<i64, Timed<T>>>, ids: &[i64]) -> HashMap<i64, T> {
@@ -58,10 +63,19 @@ fn fresh<T: Clone>(map: &Mutex<HashMap<i64, Timed<T>>>, ids: &[i64]) -> HashMap<
         .collect()
 }
 
-fn remember<T>(map: &Mutex<HashMap<i64, Timed<T>>>, read: Instant, found: Vec<(i64, T)>) {
+fn remember<T>(
+    map: &Mutex<HashMap<i64, Timed<T>>>,
+    generation: &AtomicU64,
+    (read, read_in): (Instant, u64),
+    found: Vec<(i64, T)>,
+) {
     let Ok(mut map) = map.lock() else {
         return;
     };
+    // Under the lock, which every forget takes too: no forget slips in between.
+    if generation.load(Ordering::Acquire) != read_in {
+        return;
+    }
     if map.len() + found.len() > CAPACITY {
         map.retain(|_, e| e.read.elapsed() < TTL);
         if map.len() + found.len() > CAPACITY {
@@ -84,7 +98,7 @@ impl Headers {
         let mut out = fresh(&self.posts, ids);
         let missing = missing(ids, &out);
         if !missing.is_empty() {
-            let read = Instant::now();
+            let read = (Instant::now(), self.generation.load(Ordering::Acquire));
             let rows: Vec<(i64, PostKind, String, Option<String>)> = posts::Entity::find()
                 .select_only()
                 .columns([
@@ -111,7 +125,7 @@ impl Headers {
                 })
                 .collect();
             out.extend(found.iter().cloned());
-            remember(&self.posts, read, found);
+            remember(&self.posts, &self.generation, read, found);
         }
         Ok(out)
     }
@@ -125,7 +139,7 @@ impl Headers {
         let mut out = fresh(&self.read_by, ids);
         let missing = missing(ids, &out);
         if !missing.is_empty() {
-            let read = Instant::now();
+            let read = (Instant::now(), self.generation.load(Ordering::Acquire));
             let found: Vec<(i64, Option<DateTime<Utc>>)> = broadcasts::Entity::find()
                 .select_only()
                 .columns([broadcasts::Column::Id, broadcasts::Column::ReadBy])
@@ -134,7 +148,7 @@ impl Headers {
                 .all(db)
                 .await?;
             out.extend(found.iter().cloned());
-            remember(&self.read_by, read, found);
+            remember(&self.read_by, &self.generation, read, found);
         }
         Ok(out)
     }
@@ -142,6 +156,7 @@ impl Headers {
     /// After an edit of the post in this process.
     pub fn forget_post(&self, id: i64) {
         if let Ok(mut m) = self.posts.lock() {
+            self.generation.fetch_add(1, Ordering::AcqRel);
             m.remove(&id);
         }
     }
@@ -149,6 +164,7 @@ impl Headers {
     /// After an edit of the broadcast in this process.
     pub fn forget_broadcast(&self, id: i64) {
         if let Ok(mut m) = self.read_by.lock() {
+            self.generation.fetch_add(1, Ordering::AcqRel);
             m.remove(&id);
         }
     }

@@ -10,7 +10,8 @@
 //!    units, the actor's own account, or a member whose role the actor may not change is an
 //!    error of that line. A match whose fields are all the same is `unchanged`.
 //! 3. **Write in one transaction**: new members with multi-row inserts (each with a fresh
-//!    invite code), changed members with multi-row upserts on their ids, their tags in bulk, and one audit entry
+//!    invite code), changed members with multi-row upserts on their ids (on PostgreSQL, both as
+//!    one JSON parameter per 10,000 rows: `import_pg`), their tags in bulk, and one audit entry
 //!    per created or changed member (`member.create` / `member.update`, `via: import`), appended
 //!    to the chain in one go. All of it commits, or nothing does.
 //!
@@ -20,11 +21,12 @@ use std::collections::{HashMap, HashSet};
 
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect,
-    RelationTrait, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, JoinType, QueryFilter,
+    QueryOrder, QuerySelect, RelationTrait, Set,
 };
 use serde_json::json;
 
+use super::import_pg;
 use super::members::{self, MemberInput};
 use super::tree::UnitTree;
 use crate::Core;
@@ -477,10 +479,38 @@ async fn write(
     let mut events = Vec::with_capacity(creates.len() + updates.len());
     let mut tag_rows: Vec<member_tags::ActiveModel> = Vec::new();
 
+    let pg = txn.get_database_backend() == DbBackend::Postgres;
     let mut created_ids: Vec<i64> = Vec::with_capacity(creates.len());
+    if pg {
+        let rows: Vec<import_pg::NewMember> = creates
+            .iter()
+            .zip(&codes)
+            .map(|(l, code)| import_pg::NewMember {
+                name: &l.input.name,
+                unit_id: l.input.unit_id,
+                role: import_pg::role(l.role),
+                phone: l.input.phone.as_deref(),
+                wecom_userid: l.input.wecom_userid.as_deref(),
+                invite_code: code,
+                active: true,
+                created_at: now,
+                updated_at: now,
+            })
+            .collect();
+        let by_code: HashMap<String, i64> = import_pg::insert_members(&txn, &rows)
+            .await?
+            .into_iter()
+            .collect();
+        for code in &codes {
+            created_ids.push(*by_code.get(code).ok_or_else(|| {
+                CoreError::Internal("an imported member was not returned by the insert".into())
+            })?);
+        }
+    }
     for (chunk, codes) in creates
         .chunks(ROWS_PER_STATEMENT)
         .zip(codes.chunks(ROWS_PER_STATEMENT))
+        .filter(|_| !pg)
     {
         let rows = chunk
             .iter()
@@ -512,10 +542,12 @@ async fn write(
         }
     }
     for (l, id) in creates.iter().zip(&created_ids) {
-        tag_rows.extend(l.input.tags.iter().map(|t| member_tags::ActiveModel {
-            member_id: Set(*id),
-            tag: Set(t.clone()),
-        }));
+        if !pg {
+            tag_rows.extend(l.input.tags.iter().map(|t| member_tags::ActiveModel {
+                member_id: Set(*id),
+                tag: Set(t.clone()),
+            }));
+        }
         events.push(
             Event::new("member.create")
                 .target("member", id)
@@ -534,57 +566,88 @@ async fn write(
     // fields), as an upsert on its id, which exists: an update in effect.
     let mut changed_rows = Vec::with_capacity(updates.len());
     for (l, m) in updates {
-        let mut row: member_rows::ActiveModel = (*m).clone().into();
-        row.name = Set(l.input.name.clone());
-        row.unit_id = Set(l.input.unit_id);
-        row.role = Set(l.role);
-        row.phone = Set(l.input.phone.clone());
-        row.wecom_userid = Set(l.input.wecom_userid.clone());
-        row.updated_at = Set(now);
-        // Every column set, so that the insert half of the upsert is a whole row.
-        changed_rows.push(row.reset_all());
-        tag_rows.extend(l.input.tags.iter().map(|t| member_tags::ActiveModel {
-            member_id: Set(m.id),
-            tag: Set(t.clone()),
-        }));
+        if !pg {
+            let mut row: member_rows::ActiveModel = (*m).clone().into();
+            row.name = Set(l.input.name.clone());
+            row.unit_id = Set(l.input.unit_id);
+            row.role = Set(l.role);
+            row.phone = Set(l.input.phone.clone());
+            row.wecom_userid = Set(l.input.wecom_userid.clone());
+            row.updated_at = Set(now);
+            // Every column set, so that the insert half of the upsert is a whole row.
+            changed_rows.push(row.reset_all());
+            tag_rows.extend(l.input.tags.iter().map(|t| member_tags::ActiveModel {
+                member_id: Set(m.id),
+                tag: Set(t.clone()),
+            }));
+        }
         events.push(
             Event::new("member.update")
                 .target("member", m.id)
                 .summary(update_summary(m, l, digest)),
         );
     }
-    let mut changed_rows = changed_rows.into_iter().peekable();
-    while changed_rows.peek().is_some() {
-        let chunk: Vec<_> = changed_rows.by_ref().take(ROWS_PER_STATEMENT).collect();
-        member_rows::Entity::insert_many(chunk)
-            .on_conflict(
-                OnConflict::column(member_rows::Column::Id)
-                    .update_columns([
-                        member_rows::Column::Name,
-                        member_rows::Column::UnitId,
-                        member_rows::Column::Role,
-                        member_rows::Column::Phone,
-                        member_rows::Column::WecomUserid,
-                        member_rows::Column::UpdatedAt,
-                    ])
-                    .to_owned(),
-            )
-            .exec_without_returning(&txn)
-            .await?;
-    }
     let updated_ids: Vec<i64> = updates.iter().map(|(_, m)| m.id).collect();
-    for chunk in updated_ids.chunks(LOOKUP_CHUNK) {
-        member_tags::Entity::delete_many()
-            .filter(member_tags::Column::MemberId.is_in(chunk.iter().copied()))
-            .exec(&txn)
-            .await?;
-    }
-    let mut tag_rows = tag_rows.into_iter().peekable();
-    while tag_rows.peek().is_some() {
-        let chunk: Vec<_> = tag_rows.by_ref().take(ROWS_PER_STATEMENT * 4).collect();
-        member_tags::Entity::insert_many(chunk)
-            .exec_without_returning(&txn)
-            .await?;
+    if pg {
+        let changed: Vec<import_pg::ChangedMember> = updates
+            .iter()
+            .map(|(l, m)| import_pg::ChangedMember {
+                id: m.id,
+                name: &l.input.name,
+                unit_id: l.input.unit_id,
+                role: import_pg::role(l.role),
+                phone: l.input.phone.as_deref(),
+                wecom_userid: l.input.wecom_userid.as_deref(),
+                updated_at: now,
+            })
+            .collect();
+        import_pg::update_members(&txn, &changed).await?;
+        let tags: Vec<import_pg::Tag> = creates
+            .iter()
+            .zip(&created_ids)
+            .map(|(l, id)| (l, *id))
+            .chain(updates.iter().map(|(l, m)| (l, m.id)))
+            .flat_map(|(l, id)| {
+                l.input.tags.iter().map(move |t| import_pg::Tag {
+                    member_id: id,
+                    tag: t,
+                })
+            })
+            .collect();
+        import_pg::replace_tags(&txn, &updated_ids, &tags).await?;
+    } else {
+        let mut changed_rows = changed_rows.into_iter().peekable();
+        while changed_rows.peek().is_some() {
+            let chunk: Vec<_> = changed_rows.by_ref().take(ROWS_PER_STATEMENT).collect();
+            member_rows::Entity::insert_many(chunk)
+                .on_conflict(
+                    OnConflict::column(member_rows::Column::Id)
+                        .update_columns([
+                            member_rows::Column::Name,
+                            member_rows::Column::UnitId,
+                            member_rows::Column::Role,
+                            member_rows::Column::Phone,
+                            member_rows::Column::WecomUserid,
+                            member_rows::Column::UpdatedAt,
+                        ])
+                        .to_owned(),
+                )
+                .exec_without_returning(&txn)
+                .await?;
+        }
+        for chunk in updated_ids.chunks(LOOKUP_CHUNK) {
+            member_tags::Entity::delete_many()
+                .filter(member_tags::Column::MemberId.is_in(chunk.iter().copied()))
+                .exec(&txn)
+                .await?;
+        }
+        let mut tag_rows = tag_rows.into_iter().peekable();
+        while tag_rows.peek().is_some() {
+            let chunk: Vec<_> = tag_rows.by_ref().take(ROWS_PER_STATEMENT * 4).collect();
+            member_tags::Entity::insert_many(chunk)
+                .exec_without_returning(&txn)
+                .await?;
+        }
     }
     audit::append_many(&txn, now, &actor.into(), events).await?;
     txn.commit().await?;

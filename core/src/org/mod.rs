@@ -1,6 +1,7 @@
 //! The organisation: a tree of units and the members in it.
 
 pub mod import;
+mod import_pg;
 pub mod members;
 pub mod tree;
 pub mod units;
