@@ -57,16 +57,13 @@ pub async fn insert<T: Serialize>(
             [rows_json(rows)?.into()],
         ))
     };
-    match returning {
-        Some(ret) => {
-            sql.push_str(" RETURNING ");
-            sql.push_str(ret);
-            Ok(db.query_all_raw(stmt(sql)?).await?)
-        }
-        None => {
-            db.execute_raw(stmt(sql)?).await?;
-            Ok(vec![])
-        }
+    if let Some(ret) = returning {
+        sql.push_str(" RETURNING ");
+        sql.push_str(ret);
+        Ok(db.query_all_raw(stmt(sql)?).await?)
+    } else {
+        db.execute_raw(stmt(sql)?).await?;
+        Ok(vec![])
     }
 }
 
