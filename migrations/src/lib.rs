@@ -14,6 +14,7 @@ mod m0006_audit_log;
 mod m0007_trust;
 mod m0008_inbox_fks;
 mod m0009_inbox_unread;
+mod m0010_member_tags_fk;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0007_trust::Migration),
             Box::new(m0008_inbox_fks::Migration),
             Box::new(m0009_inbox_unread::Migration),
+            Box::new(m0010_member_tags_fk::Migration),
         ]
     }
 }
