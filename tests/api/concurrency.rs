@@ -45,6 +45,21 @@ async fn seed_members(app: &TestApp, unit: i64, n: usize) {
     }
 }
 
+/// Whether every one of these broadcasts is `sent`.
+async fn all_sent(app: &TestApp, ids: &[i64]) -> bool {
+    for id in ids {
+        let b = broadcasts::Entity::find_by_id(*id)
+            .one(&app.core.db)
+            .await
+            .unwrap()
+            .unwrap();
+        if b.status.as_str() != "sent" {
+            return false;
+        }
+    }
+    true
+}
+
 /// `(rows, distinct members)` in the inbox for one broadcast.
 async fn inbox_counts(app: &TestApp, broadcast: i64) -> (i64, i64) {
     let db = &app.core.db;
@@ -202,15 +217,7 @@ async fn workers_running_at_once_share_many_broadcasts_and_send_each_once() {
     let watch = async {
         let deadline = Instant::now() + StdDuration::from_secs(60);
         loop {
-            let mut all_sent = true;
-            for id in &ids {
-                let b = broadcasts::Entity::find_by_id(*id)
-                    .one(&app.core.db)
-                    .await
-                    .unwrap()
-                    .unwrap();
-                all_sent &= b.status.as_str() == "sent";
-            }
+            let all_sent = all_sent(&app, &ids).await;
             if all_sent || Instant::now() > deadline {
                 stop.cancel();
                 return all_sent;
@@ -375,17 +382,8 @@ async fn the_stored_unread_count_stays_exact_under_fanout_reads_and_read_all_at_
 
     let deadline = Instant::now() + StdDuration::from_secs(120);
     loop {
-        let mut all_sent = true;
-        for id in &ids {
-            let b = broadcasts::Entity::find_by_id(*id)
-                .one(&app.core.db)
-                .await
-                .unwrap()
-                .unwrap();
-            all_sent &= b.status.as_str() == "sent";
-        }
         assert!(Instant::now() < deadline, "the fan-outs finish");
-        if all_sent {
+        if all_sent(&app, &ids).await {
             break;
         }
         tokio::time::sleep(StdDuration::from_millis(10)).await;

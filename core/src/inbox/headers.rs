@@ -36,6 +36,16 @@ pub struct PostHeader {
     pub summary: Option<String>,
 }
 
+impl From<&posts::Model> for PostHeader {
+    fn from(p: &posts::Model) -> Self {
+        Self {
+            kind: p.kind,
+            title: p.title.clone(),
+            summary: p.summary.clone(),
+        }
+    }
+}
+
 struct Timed<T> {
     value: T,
     read: Instant,

@@ -14,6 +14,7 @@ use crate::entities::{broadcasts, inbox_items, inbox_unread, posts};
 use crate::error::{CoreError, CoreResult};
 use crate::paging::{Order, Page, PageRequest};
 use crate::posts::{Media, PostKind, media_of};
+use headers::PostHeader;
 
 #[derive(Debug, Clone)]
 pub struct InboxItem {
@@ -42,22 +43,55 @@ pub struct InboxPage {
     pub unread_count: u64,
 }
 
-fn item(
-    row: inbox_items::Model,
-    post: Option<&posts::Model>,
-    read_by: Option<DateTime<Utc>>,
-) -> InboxItem {
+/// What an item is made of besides its post and broadcast: the member's row.
+struct Line {
+    id: i64,
+    broadcast_id: i64,
+    post_id: i64,
+    created_at: DateTime<Utc>,
+    read_at: Option<DateTime<Utc>>,
+}
+
+impl From<&inbox_items::Model> for Line {
+    fn from(r: &inbox_items::Model) -> Self {
+        Self {
+            id: r.id,
+            broadcast_id: r.broadcast_id,
+            post_id: r.post_id,
+            created_at: r.created_at,
+            read_at: r.read_at,
+        }
+    }
+}
+
+/// The item of `line`, with what it shows of its post and its broadcast's read-by date.
+fn item(line: Line, post: Option<&PostHeader>, read_by: Option<DateTime<Utc>>) -> InboxItem {
     InboxItem {
-        id: row.id,
-        broadcast_id: row.broadcast_id,
-        post_id: row.post_id,
+        id: line.id,
+        broadcast_id: line.broadcast_id,
+        post_id: line.post_id,
         kind: post.map(|p| p.kind),
         title: post.map(|p| p.title.clone()).unwrap_or_default(),
         summary: post.and_then(|p| p.summary.clone()),
-        created_at: row.created_at,
-        read_at: row.read_at,
+        created_at: line.created_at,
+        read_at: line.read_at,
         read_by,
     }
+}
+
+/// Items of `lines`, their posts and read-by dates from the process's [`headers`].
+async fn items(core: &Core, lines: Vec<Line>) -> CoreResult<Vec<InboxItem>> {
+    let post_ids: Vec<i64> = lines.iter().map(|l| l.post_id).collect();
+    let broadcast_ids: Vec<i64> = lines.iter().map(|l| l.broadcast_id).collect();
+    let posts = core.headers.posts(&core.db, &post_ids).await?;
+    let read_by = core.headers.read_by(&core.db, &broadcast_ids).await?;
+    Ok(lines
+        .into_iter()
+        .map(|l| {
+            let (post, deadline) = (posts.get(&l.post_id), read_by.get(&l.broadcast_id));
+            item(l, post, deadline.copied().flatten())
+        })
+        .collect())
 }
 
 /// A row of the inbox page: the member's own row, and their unread count, from one statement.
@@ -110,25 +144,25 @@ pub async fn list(
         // An empty page carries no count: ask for it.
         None => unread_count(core, member_id).await?,
     };
-    let post_ids: Vec<i64> = page.items.iter().map(|r| r.post_id).collect();
-    let broadcast_ids: Vec<i64> = page.items.iter().map(|r| r.broadcast_id).collect();
-    let posts = core.headers.posts(&core.db, &post_ids).await?;
-    let read_by = core.headers.read_by(&core.db, &broadcast_ids).await?;
+    let Page {
+        items: rows,
+        next_cursor,
+    } = page;
+    let lines = rows
+        .into_iter()
+        .map(|r| Line {
+            id: r.id,
+            broadcast_id: r.broadcast_id,
+            post_id: r.post_id,
+            created_at: r.created_at,
+            read_at: r.read_at,
+        })
+        .collect();
     Ok(InboxPage {
-        page: page.map(|r| {
-            let post = posts.get(&r.post_id);
-            InboxItem {
-                id: r.id,
-                broadcast_id: r.broadcast_id,
-                post_id: r.post_id,
-                kind: post.map(|p| p.kind),
-                title: post.map(|p| p.title.clone()).unwrap_or_default(),
-                summary: post.and_then(|p| p.summary.clone()),
-                created_at: r.created_at,
-                read_at: r.read_at,
-                read_by: read_by.get(&r.broadcast_id).copied().flatten(),
-            }
-        }),
+        page: Page {
+            items: items(core, lines).await?,
+            next_cursor,
+        },
         unread_count,
     })
 }
@@ -170,8 +204,9 @@ pub async fn get(core: &Core, member_id: i64, id: i64) -> CoreResult<InboxItemDe
         Some(p) => (p.body_md.clone(), media_of(p), p.study_minutes),
         None => (String::new(), vec![], 0),
     };
+    let header = post.as_ref().map(PostHeader::from);
     Ok(InboxItemDetail {
-        item: item(row, post.as_ref(), read_by),
+        item: item(Line::from(&row), header.as_ref(), read_by),
         body_md,
         media,
         study_minutes,
@@ -232,10 +267,6 @@ pub async fn delivered_items(
     if member_ids.is_empty() {
         return Ok(vec![]);
     }
-    let b = broadcasts::Entity::find_by_id(broadcast_id)
-        .one(&core.db)
-        .await?;
-    let read_by = b.as_ref().and_then(|b| b.read_by);
     let mut rows = Vec::new();
     for chunk in member_ids.chunks(IN_CHUNK) {
         rows.extend(
@@ -247,22 +278,9 @@ pub async fn delivered_items(
                 .await?,
         );
     }
-    let Some(first) = rows.first() else {
-        return Ok(vec![]);
-    };
-    // One broadcast, one post: usually a single lookup.
-    let post = posts::Entity::find_by_id(first.post_id)
-        .one(&core.db)
-        .await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        let p = match &post {
-            Some(p) if p.id == r.post_id => Some(p.clone()),
-            _ => posts::Entity::find_by_id(r.post_id).one(&core.db).await?,
-        };
-        out.push((r.member_id, item(r, p.as_ref(), read_by)));
-    }
-    Ok(out)
+    let members: Vec<i64> = rows.iter().map(|r| r.member_id).collect();
+    let lines = rows.iter().map(Line::from).collect();
+    Ok(members.into_iter().zip(items(core, lines).await?).collect())
 }
 
 /// Unread counts of several members at once; members with none are 0.
