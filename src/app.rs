@@ -147,6 +147,7 @@ impl App {
             pubsub,
             tokens,
             login: platform.login,
+            wecom_sign_in: platform.wecom_sign_in,
             push: platform.push,
             rate_limiter,
             throttle,

@@ -35,7 +35,11 @@ pub async fn gate<B: MessageBody + 'static>(
     };
     if !core.db_health.is_up() && needs_database(req.path()) {
         metrics::db_unavailable("refused");
-        let resp = ApiError::DatabaseDown.error_response();
+        let resp = if crate::pages::is_page(req.path()) {
+            crate::pages::database_down(req.request())
+        } else {
+            ApiError::DatabaseDown.error_response()
+        };
         return Ok(req.into_response(resp).map_into_right_body());
     }
     let res = next.call(req).await?;

@@ -66,6 +66,11 @@ const DB_SLOW_MESSAGE: &str = "the database took too long to answer; try again s
 pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
+    /// The stable code this error is answered with.
+    pub fn code(&self) -> &'static str {
+        self.parts().1
+    }
+
     fn parts(
         &self,
     ) -> (
@@ -262,12 +267,13 @@ pub fn path_error(_err: actix_web::error::PathError, _req: &HttpRequest) -> acti
 pub fn ensure_envelope<B>(
     res: actix_web::dev::ServiceResponse<B>,
 ) -> actix_web::Result<actix_web::middleware::ErrorHandlerResponse<B>> {
-    let json = res
+    // JSON errors are already in the envelope; a page's error is a page (crate::pages).
+    let done = res
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if json {
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
+    if done {
         return Ok(actix_web::middleware::ErrorHandlerResponse::Response(
             res.map_into_left_body(),
         ));

@@ -9,7 +9,7 @@ use crate::auth::tokens::TokenKeys;
 use crate::clock::Clock;
 use crate::ports::{JobQueue, PubSub, RateLimiter, Throttle};
 use crate::settings::Settings;
-use fingertip_platform::{PushPlatform, WechatLogin};
+use fingertip_platform::{PushPlatform, WechatLogin, WecomSignIn};
 
 pub struct Core {
     pub db: DatabaseConnection,
@@ -24,6 +24,9 @@ pub struct Core {
     /// Where pushes go: the WeChat/WeCom clients (or their mock); `None` when neither is
     /// configured, and then no push channel is either.
     pub push: Option<Arc<dyn PushPlatform>>,
+    /// Which WeCom member opens a reading page (WeCom's web sign-in, or its mock); `None` when
+    /// WeCom is not configured, and then the reading pages say so.
+    pub wecom_sign_in: Option<Arc<dyn WecomSignIn>>,
     /// The shared per-app rate limit of pushes (in Redis when configured).
     pub rate_limiter: Arc<dyn RateLimiter>,
     /// Attempt counts for the abuse limits (logins, invite codes), in Redis when configured.

@@ -15,6 +15,7 @@ mod m0007_trust;
 mod m0008_inbox_fks;
 mod m0009_inbox_unread;
 mod m0010_member_tags_fk;
+mod m0011_members_wecom_userid;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0008_inbox_fks::Migration),
             Box::new(m0009_inbox_unread::Migration),
             Box::new(m0010_member_tags_fk::Migration),
+            Box::new(m0011_members_wecom_userid::Migration),
         ]
     }
 }

@@ -12,7 +12,7 @@ pub mod push;
 pub mod quota;
 pub mod token;
 
-pub use login::{ErrorClass, LoginFailure, LoginIdentity, WechatLogin};
+pub use login::{ErrorClass, LoginFailure, LoginIdentity, WechatLogin, WecomSignIn, WecomViewer};
 pub use push::{Disposition, PushFailure, PushPlatform, WechatPush, WecomAccepted, WecomPush};
 pub use quota::next_daily_reset;
 pub use token::{CachedToken, StoreError, TokenStore, UnixClock, system_clock};

@@ -39,3 +39,23 @@ pub trait WechatLogin: Send + Sync + 'static {
     /// `jscode2session`: the identity behind a `wx.login` code (each code works once).
     async fn identify(&self, code: &str) -> Result<LoginIdentity, LoginFailure>;
 }
+
+/// Who opened a web page from a WeCom message, as WeCom's web sign-in says (WECHAT.md §11).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WecomViewer {
+    /// A member of the company, by the user id the roster holds (compare case-insensitively).
+    Member { userid: String },
+    /// Someone outside the company.
+    Outsider,
+}
+
+/// The WeCom web sign-in port: the silent OAuth (`snsapi_base`) that tells a page which
+/// employee is reading it.
+#[async_trait::async_trait]
+pub trait WecomSignIn: Send + Sync + 'static {
+    /// Where to send the browser; WeCom comes back to `redirect_uri` with `code` and `state`
+    /// (1 to 128 letters and digits).
+    fn authorize_url(&self, redirect_uri: &str, state: &str) -> Result<String, LoginFailure>;
+    /// Who the `code` WeCom handed back belongs to (each code works once).
+    async fn identify(&self, code: &str) -> Result<WecomViewer, LoginFailure>;
+}

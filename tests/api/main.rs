@@ -31,6 +31,7 @@ mod outage;
 mod paging;
 mod posts;
 mod push;
+mod reading;
 mod recurrence;
 mod scope;
 mod wechat_login;

@@ -8,6 +8,7 @@ use hyper::{Method, Request, StatusCode};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::oauth::WecomViewer;
 use super::routes::{MockResponse, bad_request, json_response, read_json};
 use super::state::MockWechat;
 
@@ -25,6 +26,7 @@ pub(crate) async fn handle(
         (Method::POST, "/mock/pages") => pages(mock, req).await,
         (Method::POST, "/mock/wecom/agents") => wecom_agents(mock, req).await,
         (Method::POST, "/mock/wecom/users") => wecom_users(mock, req).await,
+        (Method::POST, "/mock/wecom/viewer") => wecom_viewer(mock, req).await,
         (Method::POST, "/mock/tokens/expire") => {
             mock.expire_tokens();
             ok()
@@ -170,6 +172,26 @@ async fn wecom_users(mock: &MockWechat, req: Request<Incoming>) -> MockResponse 
         .filter(|u| !u.is_empty())
         .collect();
     mock.add_wecom_users(b.agentid, &users);
+    ok()
+}
+
+#[derive(Deserialize)]
+struct ViewerRequest {
+    userid: Option<String>,
+    openid: Option<String>,
+}
+
+/// `POST /mock/wecom/viewer {"userid"} | {"openid"} | {}`: who opens WeCom links from now on.
+async fn wecom_viewer(mock: &MockWechat, req: Request<Incoming>) -> MockResponse {
+    let b = body!(req, ViewerRequest);
+    let nonempty = |v: Option<String>| v.filter(|v| !v.is_empty());
+    let viewer = match (nonempty(b.userid), nonempty(b.openid)) {
+        (Some(u), None) => Some(WecomViewer::Member(u)),
+        (None, Some(o)) => Some(WecomViewer::Outsider(o)),
+        (None, None) => None,
+        (Some(_), Some(_)) => return bad_request("give userid or openid, not both"),
+    };
+    mock.set_wecom_viewer(viewer);
     ok()
 }
 

@@ -34,6 +34,14 @@
 //!   token's own (301002), msgtype known (40008), textcard fields present (44004); recipients
 //!   split into the agent's users and `invaliduser` (lower-cased); all invalid → 81013;
 //!   `msgid` a string. `@all` means every user of the agent.
+//! - WeCom web OAuth (§11): `GET /connect/oauth2/authorize?appid&redirect_uri&response_type=code
+//!   &scope=snsapi_base&state&agentid` (served on `open.weixin.qq.com` by WeCom: point the OAuth
+//!   base at the mock too) redirects at once (302) to `redirect_uri` with `code` and `state`, for
+//!   the viewer set by [`MockWechat::set_wecom_viewer`]; a bad request or nobody signed in gets a
+//!   400 text page. `GET /cgi-bin/auth/getuserinfo?access_token&code` (and the older
+//!   `/cgi-bin/user/getuserinfo`, with `UserId`/`OpenId`) answers `userid` for a member and
+//!   `openid` for an outsider; codes are single use, valid 300 s, for their company only
+//!   (41008 missing, 40029 otherwise).
 //!
 //! Control routes for curl users (each mirrors a `MockWechat` method):
 //! `POST /mock/codes {"openid","blocked"?,"unionid"?}` → `{"code"}`,
@@ -45,6 +53,7 @@
 //! `POST /mock/openids {"openids"}`, `POST /mock/pages {"pages"}`,
 //! `POST /mock/wecom/agents {"corpid","agentid","secret"}`,
 //! `POST /mock/wecom/users {"agentid","userids"}`,
+//! `POST /mock/wecom/viewer {"userid"} | {"openid"} | {}` (who opens WeCom links; `{}`: nobody),
 //! `POST /mock/tokens/expire` (→ 42001), `POST /mock/tokens/invalidate` (→ 40001/40014),
 //! `POST /mock/latency {"ms"}`, `POST /mock/reset` (zero the counters),
 //! `GET /mock/calls` → `{"<path>": n}`,
@@ -53,6 +62,7 @@
 //! Anything else: HTTP 404 `{"errcode":-1,"errmsg":"mock: no such path"}`.
 
 mod control;
+mod oauth;
 mod routes;
 mod sends;
 mod state;
@@ -69,6 +79,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 
+pub use oauth::{OAUTH_CODE_TTL, WecomViewer};
 pub use sends::{SENT_LOG_CAP, SendStats, SentKind, SentMessage};
 pub use state::{CODE_TTL, DEFAULT_MINUTE_LIMIT, MockWechat};
 pub use tokens::{DEFAULT_TOKEN_TTL, FORCE_REFRESH_PER_DAY, FORCE_REFRESH_SPACING, TOKEN_GRACE};

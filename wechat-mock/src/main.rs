@@ -63,6 +63,7 @@ async fn main() -> std::process::ExitCode {
          \x20 curl -s -XPOST {base}/mock/grants -d '{{\"openid\":\"o-1\",\"template_id\":\"tpl-lesson\",\"count\":3}}'\n\
          \x20 curl -s -XPOST {base}/mock/codes -d '{{\"openid\":\"o-1\"}}'        # a wx.login code\n\
          \x20 curl -s -XPOST {base}/mock/wecom/users -d '{{\"agentid\":{agentid},\"userids\":[\"zhangsan\"]}}'\n\
+         \x20 curl -s -XPOST {base}/mock/wecom/viewer -d '{{\"userid\":\"zhangsan\"}}'   # who opens WeCom links\n\
          \x20 curl -s -XPOST {base}/mock/faults -d '{{\"path\":\"/cgi-bin/message/subscribe/send\",\"errcode\":-1,\"count\":2}}'\n\
          \x20 curl -s -XPOST {base}/mock/latency -d '{{\"ms\":50}}'\n\
          \x20 curl -s -XPOST {base}/mock/tokens/expire      # or /mock/tokens/invalidate\n\

@@ -7,7 +7,7 @@ use std::convert::Infallible;
 
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
-use hyper::header::{CONTENT_TYPE, HeaderValue};
+use hyper::header::{CONTENT_TYPE, HeaderValue, LOCATION};
 use hyper::{Method, Request, Response, StatusCode};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use url::Url;
 use uuid::Uuid;
 
+use super::oauth::{Authorize, WecomViewer};
 use super::sends::{Reject, WecomAccepted};
 use super::state::{LoginParams, MockWechat, TokenParams};
 
@@ -49,6 +50,9 @@ pub(crate) async fn handle(
         (Method::POST, "/cgi-bin/message/subscribe/send") => subscribe_send(&mock, req).await,
         (Method::GET, "/cgi-bin/gettoken") => wecom_token(&mock, &req),
         (Method::POST, "/cgi-bin/message/send") => wecom_send(&mock, req).await,
+        (Method::GET, "/connect/oauth2/authorize") => wecom_authorize(&mock, &req),
+        (Method::GET, "/cgi-bin/auth/getuserinfo") => wecom_userinfo(&mock, &req, false),
+        (Method::GET, "/cgi-bin/user/getuserinfo") => wecom_userinfo(&mock, &req, true),
         (Method::POST, "/mock/codes") => mock_codes(&mock, req).await,
         (Method::POST, "/mock/faults") => mock_faults(&mock, req).await,
         (Method::POST, "/mock/advance") => mock_advance(&mock, req).await,
@@ -163,6 +167,67 @@ async fn wecom_send(mock: &MockWechat, req: Request<Incoming>) -> MockResponse {
             }),
         ),
         Err(reject) => reject_response(&path, reject),
+    }
+}
+
+/// `GET /connect/oauth2/authorize` (WeCom's page on open.weixin.qq.com): a 302 straight back
+/// to `redirect_uri` with a code, or a 400 text page saying what is wrong.
+fn wecom_authorize(mock: &MockWechat, req: &Request<Incoming>) -> MockResponse {
+    let q = query(req);
+    let get = |k: &str| q.get(k).map(String::as_str);
+    let answer = mock.wecom_authorize(&Authorize {
+        appid: get("appid"),
+        redirect_uri: get("redirect_uri"),
+        response_type: get("response_type"),
+        scope: get("scope"),
+        state: get("state"),
+        agentid: get("agentid"),
+    });
+    let mut resp = match answer {
+        Ok(to) => {
+            let mut resp = Response::new(Full::new(Bytes::new()));
+            *resp.status_mut() = StatusCode::FOUND;
+            if let Ok(v) = HeaderValue::from_str(&to) {
+                resp.headers_mut().insert(LOCATION, v);
+            }
+            resp
+        }
+        Err(why) => {
+            let mut resp = Response::new(Full::new(Bytes::from(format!("mock WeCom: {why}"))));
+            *resp.status_mut() = StatusCode::BAD_REQUEST;
+            resp
+        }
+    };
+    resp.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    resp
+}
+
+/// `GET /cgi-bin/auth/getuserinfo?access_token&code` (`old`: the older
+/// `/cgi-bin/user/getuserinfo`, whose keys are capitalised).
+fn wecom_userinfo(mock: &MockWechat, req: &Request<Incoming>, old: bool) -> MockResponse {
+    let q = query(req);
+    let get = |k: &str| q.get(k).map(String::as_str);
+    match mock.wecom_identify(get("access_token"), get("code")) {
+        Ok(WecomViewer::Member(userid)) => {
+            let key = if old { "UserId" } else { "userid" };
+            let mut body = json!({"errcode": 0, "errmsg": "ok", key: userid});
+            if !old {
+                body["user_ticket"] = json!(Uuid::new_v4().simple().to_string());
+                body["expires_in"] = json!(1800);
+            }
+            json_response(StatusCode::OK, &body)
+        }
+        Ok(WecomViewer::Outsider(openid)) => {
+            let key = if old { "OpenId" } else { "openid" };
+            json_response(
+                StatusCode::OK,
+                &json!({"errcode": 0, "errmsg": "ok", key: openid, "external_userid": ""}),
+            )
+        }
+        Err(errcode) => wx_error(req.uri().path(), errcode),
     }
 }
 
@@ -313,7 +378,11 @@ pub(crate) fn bad_request(detail: &str) -> MockResponse {
 fn is_qyapi(path: &str) -> bool {
     matches!(
         path,
-        "/cgi-bin/gettoken" | "/cgi-bin/message/send" | "/cgi-bin/message/recall"
+        "/cgi-bin/gettoken"
+            | "/cgi-bin/message/send"
+            | "/cgi-bin/message/recall"
+            | "/cgi-bin/auth/getuserinfo"
+            | "/cgi-bin/user/getuserinfo"
     )
 }
 

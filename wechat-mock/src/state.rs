@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::oauth::{Authorize, Oauth, WecomViewer};
 use super::sends::{Reject, SendStats, Sends, SentMessage, WecomAccepted};
 use super::tokens::{DEFAULT_TOKEN_TTL, Owner, TokenProblem, Tokens};
 
@@ -43,6 +44,7 @@ struct State {
     /// Successful token answers, by path.
     token_fetches: HashMap<String, u64>,
     sends: Sends,
+    oauth: Oauth,
 }
 
 struct IssuedCode {
@@ -91,6 +93,7 @@ impl MockWechat {
                 tokens: Tokens::default(),
                 token_fetches: HashMap::new(),
                 sends: Sends::default(),
+                oauth: Oauth::default(),
             })),
         }
     }
@@ -236,6 +239,12 @@ impl MockWechat {
     /// Members visible to app `agentid` (case-insensitive).
     pub fn add_wecom_users(&self, agentid: i64, userids: &[&str]) {
         self.lock().sends.add_users(agentid, userids);
+    }
+
+    /// Who WeCom's OAuth page (`/connect/oauth2/authorize`) says is opening a link from now
+    /// on; `None`: nobody is signed in, and the page answers an error.
+    pub fn set_wecom_viewer(&self, viewer: Option<WecomViewer>) {
+        self.lock().oauth.set_viewer(viewer);
     }
 
     /// Counters of accepted sends.
@@ -432,6 +441,34 @@ impl MockWechat {
         };
         let body = body?;
         s.sends.wecom(&body, agentid, Instant::now())
+    }
+}
+
+impl MockWechat {
+    /// `GET /connect/oauth2/authorize`: where to redirect the browser, or why not.
+    pub(crate) fn wecom_authorize(&self, q: &Authorize<'_>) -> Result<String, String> {
+        let mut s = self.lock();
+        let now = s.now();
+        let State { sends, oauth, .. } = &mut *s;
+        oauth.authorize(q, |agentid| sends.corpid_of(agentid), now)
+    }
+
+    /// `GET /cgi-bin/auth/getuserinfo`: the viewer behind a code, for an app's token.
+    pub(crate) fn wecom_identify(
+        &self,
+        token: Option<&str>,
+        code: Option<&str>,
+    ) -> Result<WecomViewer, i64> {
+        let mut s = self.lock();
+        let now = s.now();
+        let agentid = match s.tokens.check(token, now) {
+            Ok(Owner::Wecom { agentid }) => agentid,
+            Ok(Owner::MiniProgram) | Err(TokenProblem::Unknown) => return Err(40014),
+            Err(TokenProblem::Missing) => return Err(41001),
+            Err(TokenProblem::Expired) => return Err(42001),
+        };
+        let corpid = s.sends.corpid_of(agentid).ok_or(40014_i64)?;
+        s.oauth.identify(code, &corpid, now)
     }
 }
 

@@ -7,6 +7,8 @@
 //! - [`WechatClient::send_subscribe`] sends a mini-program subscribe message;
 //!   [`WecomClient::send_textcard`] a WeCom app message. [`WechatError::disposition`]
 //!   tells the push sender what the failure means ([`fingertip_platform::Disposition`]).
+//! - [`WecomClient::authorize_url`] and [`WecomClient::user_identity`] tell a web page which
+//!   WeCom member opened it (web OAuth, `snsapi_base`).
 //! - The subscribe keyword rules live in `fingertip_platform::keywords` (the core fits values
 //!   with them; the mock validates with them), and the mock of both platforms in the
 //!   `fingertip-wechat-mock` crate.
@@ -37,6 +39,7 @@ mod ports;
 mod subscribe;
 pub mod token;
 pub mod wecom;
+mod wecom_oauth;
 
 pub use client::{Code2Session, WechatClient, http_client};
 pub use config::WechatConfig;
@@ -45,3 +48,4 @@ pub use ports::Platform;
 pub use subscribe::SubscribeMessage;
 pub use token::{CachedToken, MemoryTokenStore, StoreError, TokenStore, UnixClock, system_clock};
 pub use wecom::{TextCard, WecomClient, WecomConfig, WecomSendResult};
+pub use wecom_oauth::WecomIdentity;

@@ -5,10 +5,10 @@
 
 use fingertip_platform::{
     LoginFailure, LoginIdentity, PushFailure, PushPlatform, WechatLogin, WechatPush, WecomAccepted,
-    WecomPush,
+    WecomPush, WecomSignIn, WecomViewer,
 };
 
-use crate::{SubscribeMessage, TextCard, WechatClient, WechatError, WecomClient};
+use crate::{SubscribeMessage, TextCard, WechatClient, WechatError, WecomClient, WecomIdentity};
 
 /// The push platform: either client may be missing (that channel is not configured).
 pub struct Platform {
@@ -82,6 +82,29 @@ impl PushPlatform for Platform {
     }
 }
 
+fn login_failure(e: &WechatError) -> LoginFailure {
+    LoginFailure {
+        class: e.class(),
+        errcode: e.errcode(),
+        message: e.to_string(),
+    }
+}
+
+#[async_trait::async_trait]
+impl WecomSignIn for WecomClient {
+    fn authorize_url(&self, redirect_uri: &str, state: &str) -> Result<String, LoginFailure> {
+        WecomClient::authorize_url(self, redirect_uri, state).map_err(|e| login_failure(&e))
+    }
+
+    async fn identify(&self, code: &str) -> Result<WecomViewer, LoginFailure> {
+        match self.user_identity(code).await {
+            Ok(WecomIdentity::Member { userid }) => Ok(WecomViewer::Member { userid }),
+            Ok(WecomIdentity::Outsider) => Ok(WecomViewer::Outsider),
+            Err(e) => Err(login_failure(&e)),
+        }
+    }
+}
+
 #[async_trait::async_trait]
 impl WechatLogin for WechatClient {
     async fn identify(&self, code: &str) -> Result<LoginIdentity, LoginFailure> {
@@ -90,11 +113,7 @@ impl WechatLogin for WechatClient {
                 openid: s.openid,
                 unionid: s.unionid,
             }),
-            Err(e) => Err(LoginFailure {
-                class: e.class(),
-                errcode: e.errcode(),
-                message: e.to_string(),
-            }),
+            Err(e) => Err(login_failure(&e)),
         }
     }
 }

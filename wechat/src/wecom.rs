@@ -33,6 +33,9 @@ pub struct WecomConfig {
     pub secret: String,
     /// The app's id; each app has its own secret and token.
     pub agentid: i64,
+    /// Where WeCom's web sign-in page lives (WECHAT.md §11): `https://open.weixin.qq.com` in
+    /// production, the mock's `base_url()` in tests.
+    pub oauth_base: String,
 }
 
 impl fmt::Debug for WecomConfig {
@@ -42,6 +45,7 @@ impl fmt::Debug for WecomConfig {
             .field("corpid", &self.corpid)
             .field("secret", &"***")
             .field("agentid", &self.agentid)
+            .field("oauth_base", &self.oauth_base)
             .finish()
     }
 }
@@ -151,6 +155,14 @@ impl WecomClient {
         &self.cfg
     }
 
+    pub(crate) fn tokens(&self) -> &TokenCache {
+        &self.tokens
+    }
+
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
     /// A valid access token for this app: cached, or fetched with `GET /cgi-bin/gettoken` by
     /// the single refresher (same rule as [`crate::WechatClient::access_token`]).
     pub async fn access_token(&self) -> Result<String, WechatError> {
@@ -241,7 +253,7 @@ impl WecomClient {
         })
     }
 
-    async fn fetch_token(&self) -> Result<Fetched, WechatError> {
+    pub(crate) async fn fetch_token(&self) -> Result<Fetched, WechatError> {
         let mut url: Url = join_url(&self.cfg.api_base, "/cgi-bin/gettoken")?;
         url.query_pairs_mut()
             .append_pair("corpid", &self.cfg.corpid)
@@ -279,6 +291,7 @@ mod tests {
                 corpid: "ww1".into(),
                 secret: "corp-secret-value".into(),
                 agentid: 1000002,
+                oauth_base: "http://127.0.0.1:1".into(),
             },
         )
     }

@@ -19,6 +19,7 @@ use actix_web::web;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     health::configure(cfg);
     docs::configure(cfg);
+    crate::pages::configure(cfg);
     cfg.service(
         web::scope("/api/v1")
             .configure(audit::configure)

@@ -242,6 +242,7 @@ fn offline_core() -> Core {
         ))
         .unwrap(),
         login: None,
+        wecom_sign_in: None,
         push: None,
         rate_limiter: Arc::new(MemoryRateLimiter::new()),
         throttle: Arc::new(MemoryThrottle::new()),

@@ -4,7 +4,9 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
-use sea_orm::{ColumnTrait, Condition, EntityTrait, FromQueryResult, QueryFilter, QuerySelect};
+use sea_orm::{
+    ColumnTrait, Condition, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
+};
 
 pub mod headers;
 
@@ -211,6 +213,27 @@ pub async fn get(core: &Core, member_id: i64, id: i64) -> CoreResult<InboxItemDe
         media,
         study_minutes,
     })
+}
+
+/// A member opening a broadcast from its link (the reading page behind a WeCom card): their
+/// newest item of it (a recurring broadcast's latest occurrence that reached them), marked
+/// read, with the post's body. A broadcast that never reached the member is not found.
+pub async fn open_broadcast(
+    core: &Core,
+    member_id: i64,
+    broadcast_id: i64,
+) -> CoreResult<InboxItemDetail> {
+    let row = inbox_items::Entity::find()
+        .filter(inbox_items::Column::MemberId.eq(member_id))
+        .filter(inbox_items::Column::BroadcastId.eq(broadcast_id))
+        .order_by_desc(inbox_items::Column::Id)
+        .one(&core.db)
+        .await?
+        .ok_or(CoreError::NotFound("inbox item"))?;
+    if row.read_at.is_none() {
+        mark_read(core, member_id, row.id).await?;
+    }
+    get(core, member_id, row.id).await
 }
 
 /// Marks one item read; reading it again changes nothing. Returns the item's read time.

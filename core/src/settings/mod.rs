@@ -30,6 +30,10 @@ pub struct Settings {
     pub wecom: Option<WecomSettings>,
     pub push: PushSettings,
     pub fanout: FanoutConfig,
+    /// Where browsers reach this server (`FINGERTIP_PUBLIC_URL`, e.g.
+    /// `https://fingertip.example.org`, a path prefix allowed; no trailing slash). The reading
+    /// pages' sign-in comes back here; `None`: the scheme and host of each request.
+    pub public_url: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -75,6 +79,8 @@ pub struct WecomSettings {
     pub secret: SecretString,
     pub agent_id: i64,
     pub api_base: String,
+    /// WeCom's web sign-in page (`FINGERTIP_WECOM_OAUTH_BASE`).
+    pub oauth_base: String,
 }
 
 #[derive(Debug, Clone)]
@@ -89,6 +95,9 @@ pub struct PushSettings {
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://fingertip.db?mode=rwc";
 pub const DEFAULT_WECHAT_API_BASE: &str = "https://api.weixin.qq.com";
 pub const DEFAULT_WECOM_API_BASE: &str = "https://qyapi.weixin.qq.com";
+pub const DEFAULT_WECOM_OAUTH_BASE: &str = "https://open.weixin.qq.com";
+/// The reading page a WeCom card opens, under `FINGERTIP_PUBLIC_URL`.
+pub const READING_PAGE_PATH: &str = "/m/broadcasts/{broadcast_id}";
 pub const DEFAULT_SENDER_NAME: &str = "党支部";
 
 impl Settings {
@@ -128,6 +137,9 @@ impl Settings {
             chrono_tz::Asia::Shanghai
         });
         let wecom = read_wecom(env);
+        let public_url = env
+            .get("FINGERTIP_PUBLIC_URL")
+            .map(|_| env.base_url("FINGERTIP_PUBLIC_URL", ""));
         Settings {
             production,
             timezone,
@@ -135,9 +147,10 @@ impl Settings {
             redis: read_redis(env),
             auth: read_auth(env, production),
             wechat: read_wechat(env),
-            push: read_push(env, wecom.is_some()),
+            push: read_push(env, wecom.is_some(), public_url.as_deref()),
             wecom,
             fanout: read_fanout(env),
+            public_url,
         }
     }
 }
@@ -250,6 +263,7 @@ fn read_wechat(env: &mut Env) -> Option<WechatSettings> {
 
 fn read_wecom(env: &mut Env) -> Option<WecomSettings> {
     let api_base = env.base_url("FINGERTIP_WECOM_API_BASE", DEFAULT_WECOM_API_BASE);
+    let oauth_base = env.base_url("FINGERTIP_WECOM_OAUTH_BASE", DEFAULT_WECOM_OAUTH_BASE);
     match (
         env.get("FINGERTIP_WECOM_CORPID"),
         env.secret("FINGERTIP_WECOM_SECRET"),
@@ -263,6 +277,7 @@ fn read_wecom(env: &mut Env) -> Option<WecomSettings> {
                     secret,
                     agent_id,
                     api_base,
+                    oauth_base,
                 })
             } else {
                 env.error(format!(
@@ -280,7 +295,7 @@ fn read_wecom(env: &mut Env) -> Option<WecomSettings> {
     }
 }
 
-fn read_push(env: &mut Env, wecom: bool) -> PushSettings {
+fn read_push(env: &mut Env, wecom: bool, public_url: Option<&str>) -> PushSettings {
     let d = SendConfig::default();
     let sender_name = env
         .get("FINGERTIP_SENDER_NAME")
@@ -288,13 +303,15 @@ fn read_push(env: &mut Env, wecom: bool) -> PushSettings {
     if sender_name.chars().count() > 20 {
         env.error("FINGERTIP_SENDER_NAME must be at most 20 characters");
     }
-    let link = env.get("FINGERTIP_PUSH_LINK");
+    let link = env
+        .get("FINGERTIP_PUSH_LINK")
+        .or_else(|| public_url.map(|u| format!("{u}{READING_PAGE_PATH}")));
     match &link {
         Some(l) if !(l.starts_with("https://") || l.starts_with("http://")) => env.error(format!(
             "FINGERTIP_PUSH_LINK={l:?} must be an http(s) URL, with {{broadcast_id}} where the broadcast goes"
         )),
         None if wecom => env.error(
-            "FINGERTIP_PUSH_LINK must be set when WeCom is configured: the page a WeCom card opens, e.g. https://example.org/fingertip/broadcasts/{broadcast_id}",
+            "FINGERTIP_PUSH_LINK or FINGERTIP_PUBLIC_URL must be set when WeCom is configured: the page a WeCom card opens is FINGERTIP_PUBLIC_URL/m/broadcasts/{broadcast_id} unless FINGERTIP_PUSH_LINK names another",
         ),
         _ => {}
     }
@@ -464,6 +481,44 @@ mod tests {
                 "{errs:?}"
             );
         }
+    }
+
+    #[test]
+    fn the_wecom_card_opens_the_reading_page_under_the_public_url() {
+        let wecom = [
+            ("FINGERTIP_WECOM_CORPID", "ww1"),
+            ("FINGERTIP_WECOM_SECRET", "s"),
+            ("FINGERTIP_WECOM_AGENTID", "1000002"),
+        ];
+        let errs = settings(&wecom).unwrap_err();
+        assert!(errs[0].contains("FINGERTIP_PUBLIC_URL"), "{errs:?}");
+        let mut vars = wecom.to_vec();
+        vars.push(("FINGERTIP_PUBLIC_URL", "https://dj.example.org/fingertip/"));
+        let s = settings(&vars).unwrap();
+        assert_eq!(
+            s.public_url.as_deref(),
+            Some("https://dj.example.org/fingertip")
+        );
+        assert_eq!(
+            s.push.link.as_deref(),
+            Some("https://dj.example.org/fingertip/m/broadcasts/{broadcast_id}")
+        );
+        assert_eq!(
+            s.wecom.as_ref().map(|w| w.oauth_base.as_str()),
+            Some(DEFAULT_WECOM_OAUTH_BASE)
+        );
+        vars.push((
+            "FINGERTIP_PUSH_LINK",
+            "https://other.example/{broadcast_id}",
+        ));
+        let s = settings(&vars).unwrap();
+        assert_eq!(
+            s.push.link.as_deref(),
+            Some("https://other.example/{broadcast_id}"),
+            "an explicit link wins"
+        );
+        let errs = settings(&[("FINGERTIP_PUBLIC_URL", "dj.example.org")]).unwrap_err();
+        assert!(errs[0].contains("FINGERTIP_PUBLIC_URL"), "{errs:?}");
     }
 
     #[test]

@@ -22,6 +22,7 @@ use reqwest::Method;
 mod calls;
 mod content;
 mod matrix;
+mod pages;
 mod world;
 
 use calls::*;

@@ -130,6 +130,7 @@ pub async fn spawn_with(opts: SpawnOptions) -> TestApp {
             vars.insert("FINGERTIP_WECOM_SECRET", WECOM_SECRET.into());
             vars.insert("FINGERTIP_WECOM_AGENTID", WECOM_AGENTID.to_string());
             vars.insert("FINGERTIP_WECOM_API_BASE", m.base_url());
+            vars.insert("FINGERTIP_WECOM_OAUTH_BASE", m.base_url());
             vars.insert(
                 "FINGERTIP_PUSH_LINK",
                 "https://fingertip.example/b/{broadcast_id}".into(),

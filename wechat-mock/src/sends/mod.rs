@@ -183,6 +183,11 @@ impl Sends {
             .extend(userids.iter().map(|u| u.to_lowercase()));
     }
 
+    /// The company an agent belongs to.
+    pub fn corpid_of(&self, agentid: i64) -> Option<String> {
+        self.agents.get(&agentid).map(|a| a.corpid.clone())
+    }
+
     /// The agent a `gettoken` call is for: by corpid and the agent's secret.
     pub fn agent_for(&self, corpid: Option<&str>, secret: Option<&str>) -> Result<i64, i64> {
         let corpid = corpid.filter(|c| !c.is_empty()).ok_or(41002_i64)?;

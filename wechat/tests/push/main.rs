@@ -25,9 +25,9 @@ use fingertip_platform::Disposition;
 use fingertip_platform::keywords::{KeywordType, fit};
 use fingertip_wechat::{
     MemoryTokenStore, SubscribeMessage, TextCard, TokenStore, WechatClient, WechatConfig,
-    WechatError, WecomClient, WecomConfig, http_client,
+    WechatError, WecomClient, WecomConfig, WecomIdentity, http_client,
 };
-use fingertip_wechat_mock::{MockServer, MockWechat, SentKind};
+use fingertip_wechat_mock::{MockServer, MockWechat, SentKind, WecomViewer};
 use serde_json::{Value, json};
 
 const APPID: &str = "wx-test-appid";
@@ -120,6 +120,7 @@ fn wecom_client(server: &MockServer, clock: &TestClock, agentid: i64, secret: &s
             corpid: CORPID.into(),
             secret: secret.into(),
             agentid,
+            oauth_base: server.base_url(),
         },
     )
     .with_clock(clock.as_clock())

@@ -56,6 +56,7 @@ async fn http_control_routes_drive_the_push_side() {
             corpid: "ww-curl".into(),
             secret: "s42".into(),
             agentid: 42,
+            oauth_base: base.clone(),
         },
     );
     curl_wecom.send_textcard(&card(&["curl"])).await.unwrap();

@@ -136,3 +136,108 @@ async fn wecom_faults_map_to_dispositions() {
         assert_eq!(err.disposition(), disposition, "{errcode}");
     }
 }
+
+/// WeCom's web sign-in, end to end over HTTP: the authorize URL the client builds, the mock's
+/// redirect back with a code, and `getuserinfo` naming the member once.
+#[tokio::test]
+async fn wecom_web_sign_in_names_the_member_behind_a_code_once() {
+    let env = setup().await;
+    let url = env
+        .wecom
+        .authorize_url(
+            "https://fingertip.example/m/auth?next=%2Fm%2Fbroadcasts%2F7",
+            "s7",
+        )
+        .unwrap();
+    assert!(url.ends_with("#wechat_redirect"), "{url}");
+    assert!(url.contains("scope=snsapi_base"), "{url}");
+    assert!(env.wecom.authorize_url("https://x/", "no-dash").is_err());
+
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let follow = |url: String| {
+        let browser = browser.clone();
+        async move {
+            let resp = browser.get(url).send().await.unwrap();
+            let status = resp.status().as_u16();
+            let location = resp
+                .headers()
+                .get("location")
+                .map(|l| l.to_str().unwrap().to_owned());
+            (status, location)
+        }
+    };
+    // Nobody signed in to WeCom: its page says so.
+    assert_eq!(follow(url.clone()).await, (400, None));
+
+    env.mock
+        .set_wecom_viewer(Some(WecomViewer::Member("ZhangSan".into())));
+    let (status, location) = follow(url.clone()).await;
+    assert_eq!(status, 302);
+    let back = reqwest::Url::parse(&location.unwrap()).unwrap();
+    assert_eq!(back.path(), "/m/auth");
+    let q: std::collections::HashMap<_, _> = back.query_pairs().into_owned().collect();
+    assert_eq!(q["next"], "/m/broadcasts/7");
+    assert_eq!(q["state"], "s7");
+    assert_eq!(
+        env.wecom.user_identity(&q["code"]).await.unwrap(),
+        WecomIdentity::Member {
+            userid: "ZhangSan".into()
+        }
+    );
+    let used = env.wecom.user_identity(&q["code"]).await.unwrap_err();
+    assert_eq!(used.errcode(), Some(40029));
+    assert_eq!(used.class(), fingertip_platform::ErrorClass::InvalidInput);
+
+    // Someone outside the company: WeCom names no user id.
+    env.mock
+        .set_wecom_viewer(Some(WecomViewer::Outsider("o-guest".into())));
+    let (_, location) = follow(url).await;
+    let back = reqwest::Url::parse(&location.unwrap()).unwrap();
+    let code = back
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    assert_eq!(
+        env.wecom.user_identity(&code).await.unwrap(),
+        WecomIdentity::Outsider
+    );
+}
+
+/// A code checked with an expired token: the client refreshes the token and asks again, and
+/// the code still works (the failed call did not use it).
+#[tokio::test]
+async fn wecom_sign_in_survives_an_expired_token() {
+    let env = setup().await;
+    env.mock
+        .set_wecom_viewer(Some(WecomViewer::Member("lisi".into())));
+    env.wecom.access_token().await.unwrap();
+    env.mock.expire_tokens();
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let url = env
+        .wecom
+        .authorize_url("http://127.0.0.1:9/back", "a1")
+        .unwrap();
+    let resp = browser.get(url).send().await.unwrap();
+    let back = reqwest::Url::parse(resp.headers()["location"].to_str().unwrap()).unwrap();
+    let code = back
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    assert_eq!(
+        env.wecom.user_identity(&code).await.unwrap(),
+        WecomIdentity::Member {
+            userid: "lisi".into()
+        }
+    );
+    assert_eq!(env.mock.token_fetches(GETTOKEN), 2);
+}

@@ -27,18 +27,23 @@ pub(super) fn unauthorized(msg: &str) -> CoreError {
     CoreError::Unauthorized(msg.to_string())
 }
 
-/// Starts a session (a refresh-token family) and returns its first pair.
-pub(super) async fn start_session(core: &Core, member: &members::Model) -> CoreResult<TokenPair> {
-    let now = core.now();
+/// Opens a session for the member; returns its id.
+pub(super) async fn open_session(core: &Core, member_id: i64) -> CoreResult<String> {
     let sid = uuid::Uuid::new_v4().to_string();
     sessions::ActiveModel {
         id: Set(sid.clone()),
-        member_id: Set(member.id),
-        created_at: Set(now),
+        member_id: Set(member_id),
+        created_at: Set(core.now()),
         revoked_at: Set(None),
     }
     .insert(&core.db)
     .await?;
+    Ok(sid)
+}
+
+/// Starts a session (a refresh-token family) and returns its first pair.
+pub(super) async fn start_session(core: &Core, member: &members::Model) -> CoreResult<TokenPair> {
+    let sid = open_session(core, member.id).await?;
     issue_pair(core, member, &sid).await
 }
 

@@ -1,0 +1,306 @@
+//! The reading page behind a WeCom card: `GET /m/broadcasts/{id}` shows the member their item
+//! of that broadcast and marks it read. The member is known from WeCom's silent web sign-in
+//! (WECHAT.md §11), never from anything the link itself carries:
+//!
+//! 1. Without a reading session, the page sets a cookie with a random `state` and sends the
+//!    browser to WeCom's authorize URL, which comes back to `GET /m/auth?code&state&next`.
+//! 2. `/m/auth` checks `state` against the cookie (so nobody can sign a browser in as someone
+//!    else), asks WeCom whose `code` it is, finds the member by their WeCom user id, sets the
+//!    reading session's cookie (an access token of a session of its own, 15 minutes) and sends
+//!    the browser back to the page (`next`, only ever a reading page's path).
+//! 3. When that session ends, the next page signs in again the same way, without a prompt.
+//!
+//! Cookies: HttpOnly, `SameSite=Lax` (WeCom's redirect back is a top-level navigation from
+//! another site: a `Strict` cookie would not come with it), `Secure` when the public URL is
+//! https, scoped to the pages' path.
+
+use actix_web::cookie::{Cookie, SameSite, time};
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, get, web};
+use askama::Template;
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use fingertip_core::auth::service::{self, ReaderSignIn};
+use fingertip_core::inbox::{self, InboxItemDetail};
+use fingertip_core::{Core, CoreError};
+use serde::Deserialize;
+
+use super::{Message, failure, html, markdown};
+use crate::error::ApiError;
+
+pub const ROUTES: &[(&str, &str)] = &[("GET", "/m/broadcasts/{id}"), ("GET", "/m/auth")];
+
+/// The reading session's cookie: an access token.
+const SESSION_COOKIE: &str = "ft_read";
+/// The sign-in's `state`, checked when WeCom sends the browser back.
+const STATE_COOKIE: &str = "ft_state";
+/// How long a sign-in may take (WeCom's codes live five minutes).
+const STATE_TTL_SECS: i64 = 600;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(broadcast).service(auth);
+}
+
+/// Where browsers reach this server: `FINGERTIP_PUBLIC_URL`, or the request's scheme and host.
+struct Site {
+    /// `https://host[/prefix]`.
+    base: String,
+    /// `/prefix`, or empty.
+    prefix: String,
+    secure: bool,
+}
+
+impl Site {
+    fn of(core: &Core, req: &HttpRequest) -> Self {
+        let base = core.settings.public_url.clone().unwrap_or_else(|| {
+            let info = req.connection_info();
+            format!("{}://{}", info.scheme(), info.host())
+        });
+        let after_scheme = base.find("://").map_or(0, |i| i + 3);
+        let prefix = base[after_scheme..]
+            .find('/')
+            .map(|i| base[after_scheme + i..].trim_end_matches('/').to_string())
+            .unwrap_or_default();
+        Site {
+            secure: base.starts_with("https://"),
+            base,
+            prefix,
+        }
+    }
+
+    fn cookie<'c>(&self, name: &'c str, value: String, max_age_secs: i64) -> Cookie<'c> {
+        Cookie::build(name, value)
+            .path(format!("{}/m", self.prefix))
+            .http_only(true)
+            .secure(self.secure)
+            .same_site(SameSite::Lax)
+            .max_age(time::Duration::seconds(max_age_secs))
+            .finish()
+    }
+
+    fn expired<'c>(&self, name: &'c str) -> Cookie<'c> {
+        self.cookie(name, String::new(), 0)
+    }
+}
+
+/// The path of the reading page of a broadcast.
+fn page_path(broadcast_id: i64) -> String {
+    format!("/m/broadcasts/{broadcast_id}")
+}
+
+/// `next` of a sign-in: only ever a reading page, so that `/m/auth` redirects nowhere else.
+fn page_of(next: &str) -> Option<i64> {
+    next.strip_prefix("/m/broadcasts/")
+        .filter(|id| !id.is_empty() && id.len() <= 18 && id.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|id| id.parse().ok())
+}
+
+fn found(location: &str) -> actix_web::HttpResponseBuilder {
+    let mut b = HttpResponse::Found();
+    b.insert_header((header::LOCATION, location))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::REFERRER_POLICY, "no-referrer"));
+    b
+}
+
+fn not_configured() -> HttpResponse {
+    html(
+        StatusCode::NOT_FOUND,
+        &Message {
+            title: "未接入企业微信",
+            text: "这个服务器没有接入企业微信，请在小程序“指尖课堂”中阅读。".into(),
+            code: "wecom_not_configured",
+            retry: None,
+        },
+    )
+}
+
+/// The page of one inbox item.
+#[derive(Template)]
+#[template(path = "pages/item.html")]
+struct ItemPage {
+    title: String,
+    kind: Option<&'static str>,
+    sent: String,
+    read_by: Option<String>,
+    study_minutes: i32,
+    body_html: String,
+    media: Vec<MediaLink>,
+}
+
+struct MediaLink {
+    url: String,
+    label: String,
+}
+
+fn local(at: DateTime<Utc>, tz: Tz) -> String {
+    at.with_timezone(&tz)
+        .format("%Y年%m月%d日 %H:%M")
+        .to_string()
+}
+
+fn item_page(core: &Core, d: InboxItemDetail) -> ItemPage {
+    let tz = core.settings.timezone;
+    let media = d
+        .media
+        .into_iter()
+        .filter(|m| m.url.starts_with("https://") || m.url.starts_with("http://"))
+        .map(|m| {
+            let label = m
+                .title
+                .clone()
+                .filter(|t| !t.trim().is_empty())
+                .unwrap_or_else(|| {
+                    match m.kind.as_str() {
+                        "video" => "视频",
+                        "audio" => "音频",
+                        "image" => "图片",
+                        _ => "附件",
+                    }
+                    .to_string()
+                });
+            MediaLink { url: m.url, label }
+        })
+        .collect();
+    ItemPage {
+        title: d.item.title,
+        kind: d
+            .item
+            .kind
+            .as_ref()
+            .map(fingertip_core::push::templates::kind_label),
+        sent: local(d.item.created_at, tz),
+        read_by: d.item.read_by.map(|t| local(t, tz)),
+        study_minutes: d.study_minutes,
+        body_html: markdown::to_html(&d.body_md),
+        media,
+    }
+}
+
+/// The reading page behind a WeCom card: the member's item of this broadcast, marked read.
+#[get("/m/broadcasts/{id}")]
+async fn broadcast(req: HttpRequest, id: web::Path<String>, core: web::Data<Core>) -> HttpResponse {
+    let Some(id) = page_of(&format!("/m/broadcasts/{id}")) else {
+        return failure(&ApiError::Core(CoreError::NotFound("page")), None);
+    };
+    if core.wecom_sign_in.is_none() {
+        return not_configured();
+    }
+    let site = Site::of(&core, &req);
+    if let Some(token) = req.cookie(SESSION_COOKIE).map(|c| c.value().to_string()) {
+        match service::authenticate(&core, &token).await {
+            Ok(actor) => {
+                return match inbox::open_broadcast(&core, actor.member_id, id).await {
+                    Ok(d) => html(StatusCode::OK, &item_page(&core, d)),
+                    Err(e) => failure(&e.into(), None),
+                };
+            }
+            // The session ended or expired: sign in again, below.
+            Err(CoreError::Unauthorized(_)) => {}
+            Err(e) => return failure(&e.into(), Some(site.prefix.clone() + &page_path(id))),
+        }
+    }
+    let state = service::sign_in_state();
+    let back = format!("{}/m/auth?next={}", site.base, url_escape(&page_path(id)));
+    match service::wecom_authorize_url(&core, &back, &state) {
+        Ok(to) => found(&to)
+            .cookie(site.cookie(STATE_COOKIE, state, STATE_TTL_SECS))
+            .cookie(site.expired(SESSION_COOKIE))
+            .finish(),
+        Err(e) => failure(&e.into(), None),
+    }
+}
+
+/// `/` and `?` and the like in a query value.
+fn url_escape(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+#[derive(Default, Deserialize)]
+struct AuthQuery {
+    code: Option<String>,
+    state: Option<String>,
+    next: Option<String>,
+}
+
+/// Where WeCom's sign-in comes back: the member is signed in and sent on to `next`.
+#[get("/m/auth")]
+async fn auth(req: HttpRequest, core: web::Data<Core>) -> HttpResponse {
+    let q = web::Query::<AuthQuery>::from_query(req.query_string())
+        .map_or_else(|_| AuthQuery::default(), web::Query::into_inner);
+    let Some(page) = q.next.as_deref().and_then(page_of) else {
+        return failure(
+            &ApiError::Core(CoreError::invalid("next", "is not a reading page")),
+            None,
+        );
+    };
+    if core.wecom_sign_in.is_none() {
+        return not_configured();
+    }
+    let site = Site::of(&core, &req);
+    let again = site.prefix.clone() + &page_path(page);
+    let expected = req.cookie(STATE_COOKIE).map(|c| c.value().to_string());
+    let state_ok = match (&expected, &q.state) {
+        (Some(e), Some(s)) => !e.is_empty() && e == s,
+        _ => false,
+    };
+    let (Some(code), true) = (q.code.as_deref().filter(|c| !c.is_empty()), state_ok) else {
+        // A sign-in this browser did not start (or one already finished: the back button).
+        let e = ApiError::Core(CoreError::invalid(
+            "state",
+            "this sign-in was not started by this browser, or is finished",
+        ));
+        let mut resp = failure(&e, Some(again));
+        let _ = resp.add_removal_cookie(&site.expired(STATE_COOKIE));
+        return resp;
+    };
+    let outcome = service::wecom_reader_sign_in(&core, code).await;
+    let mut resp = match outcome {
+        Ok(ReaderSignIn::Member {
+            access_token,
+            expires_in,
+            ..
+        }) => found(&again)
+            .cookie(site.cookie(SESSION_COOKIE, access_token, expires_in))
+            .finish(),
+        Ok(ReaderSignIn::NotInCompany) => html(
+            StatusCode::FORBIDDEN,
+            &Message {
+                title: "仅限本单位成员",
+                text: "这个页面只对本单位企业微信中的成员开放。".into(),
+                code: "not_in_company",
+                retry: None,
+            },
+        ),
+        Ok(ReaderSignIn::NotOnRoster { userid }) => html(
+            StatusCode::FORBIDDEN,
+            &Message {
+                title: "尚未登记",
+                text: format!(
+                    "您的企业微信账号（{userid}）还没有登记在指尖课堂的花名册中。请联系支部书记，在花名册中填写您的企业微信账号后再打开。"
+                ),
+                code: "not_on_roster",
+                retry: None,
+            },
+        ),
+        Err(e) => failure(&e.into(), Some(again)),
+    };
+    let _ = resp.add_removal_cookie(&site.expired(STATE_COOKIE));
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_is_only_ever_a_reading_page() {
+        assert_eq!(page_of("/m/broadcasts/42"), Some(42));
+        assert_eq!(page_of("/m/broadcasts/"), None);
+        assert_eq!(page_of("/m/broadcasts/4x"), None);
+        assert_eq!(page_of("https://evil.example/m/broadcasts/4"), None);
+        assert_eq!(page_of("//evil.example/m/broadcasts/4"), None);
+        assert_eq!(page_of("/m/broadcasts/99999999999999999999"), None);
+    }
+}
