@@ -17,8 +17,12 @@ use crate::error::{ApiError, ApiResult};
 
 /// The bearer token of a request, from the `Authorization` header.
 pub fn bearer(req: &HttpRequest) -> Option<String> {
-    if let Some(h) = req
-        .headers()
+    bearer_in(req.headers())
+}
+
+/// The bearer token in these headers' `Authorization`.
+pub fn bearer_in(headers: &header::HeaderMap) -> Option<String> {
+    if let Some(h) = headers
         .get(header::AUTHORIZATION)
         .and_then(|h| h.to_str().ok())
     {

@@ -11,6 +11,7 @@ pub mod openapi;
 pub mod pages;
 pub mod routes;
 pub mod server;
+pub mod socket;
 pub mod telemetry;
 
 pub use hub::LiveOptions;

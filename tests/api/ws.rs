@@ -439,3 +439,64 @@ async fn ws_is_in_the_openapi_document() {
     assert!(op["responses"]["101"].is_object());
     assert!(r.body["components"]["schemas"]["LiveMessage"].is_object());
 }
+
+/// The raw answer to an upgrade request: status line and body.
+async fn raw_upgrade(base: &str, head: &str) -> (String, Value) {
+    let addr = base.trim_start_matches("http://");
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(format!("{head}Host: {addr}\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut all = Vec::new();
+    tokio::time::timeout(WAIT, s.read_to_end(&mut all))
+        .await
+        .expect("answered and closed in time")
+        .unwrap();
+    let text = String::from_utf8(all).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    let status = head.lines().next().unwrap().to_string();
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: application/json"),
+        "{head}"
+    );
+    (status, serde_json::from_str(body).unwrap())
+}
+
+#[tokio::test]
+async fn ws_upgrades_elsewhere_or_broken_handshakes_get_the_error_envelope() {
+    let app = spawn_app().await;
+    let upgrade = "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+    let (status, body) = raw_upgrade(
+        &app.base,
+        &format!("GET /api/v1/inbox HTTP/1.1\r\n{upgrade}Sec-WebSocket-Version: 13\r\n"),
+    )
+    .await;
+    assert!(status.contains(" 404 "), "{status}");
+    assert_eq!(body["error"]["code"], "not_found");
+
+    let (status, body) =
+        raw_upgrade(&app.base, &format!("GET /api/v1/ws HTTP/1.1\r\n{upgrade}")).await;
+    assert!(status.contains(" 400 "), "{status}");
+    assert_eq!(body["error"]["code"], "validation_failed");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Sec-WebSocket-Version"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn ws_refuses_a_client_frame_over_4_kib_with_1002() {
+    let app = spawn_app().await;
+    let s = member_setup(&app).await;
+    let mut ws = connect(&app.ws_url(&s.token)).await;
+    assert_eq!(next_json(&mut ws).await["unread_count"], 0);
+    // Small messages are fine, a big one ends the socket.
+    ws.send(Message::text(r#"{"type":"ping"}"#)).await.unwrap();
+    assert_eq!(next_json(&mut ws).await, json!({"type": "pong"}));
+    ws.send(Message::text("x".repeat(5000))).await.unwrap();
+    assert_eq!(next_close(&mut ws).await, (1002, "protocol_error".into()));
+}
