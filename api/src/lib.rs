@@ -2,6 +2,7 @@
 //! envelope and the OpenAPI document. Business rules live in `fingertip-core`.
 
 pub mod conditional;
+pub mod console;
 pub mod db_gate;
 pub mod dto;
 pub mod error;

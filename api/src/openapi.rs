@@ -169,7 +169,7 @@ impl Modify for Truth {
     info(title = "Fingertip", description = "The fingertip classroom: broadcasts to members' inboxes and phones."),
     paths(
         health::healthz, health::readyz, crate::telemetry::metrics_text, audit::list_audit, audit::verify_audit,
-        auth::admin_login, auth::wechat_login, auth::wechat_bind, auth::refresh, auth::logout, auth::me,
+        auth::admin_login, auth::wechat_login, auth::wechat_bind, auth::refresh, auth::logout, auth::approve_console_login, auth::me,
         units::create_unit, units::list_units,
         members::create_member, members::list_members, members::get_member, members::patch_member, members::import_members,
         posts::create_post, posts::list_posts, posts::get_post, posts::patch_post,

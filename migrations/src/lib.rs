@@ -16,6 +16,7 @@ mod m0008_inbox_fks;
 mod m0009_inbox_unread;
 mod m0010_member_tags_fk;
 mod m0011_members_wecom_userid;
+mod m0012_console_tickets;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0009_inbox_unread::Migration),
             Box::new(m0010_member_tags_fk::Migration),
             Box::new(m0011_members_wecom_userid::Migration),
+            Box::new(m0012_console_tickets::Migration),
         ]
     }
 }

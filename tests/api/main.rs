@@ -21,6 +21,7 @@ mod audit;
 mod auth;
 mod broadcasts;
 mod concurrency;
+mod console;
 mod errors;
 mod inbox;
 mod meeting_series;

@@ -27,6 +27,12 @@ pub(crate) struct Page {
     csp: Option<String>,
 }
 
+impl Page {
+    pub(crate) fn csp(&self) -> Option<&str> {
+        self.csp.as_deref()
+    }
+}
+
 impl Browser {
     pub(crate) fn new() -> Self {
         Self {

@@ -34,6 +34,14 @@ pub struct RefreshRequest {
     pub refresh_token: String,
 }
 
+/// A console login ticket the mini-program scanned (WECHAT.md §12).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ConsoleApproveRequest {
+    /// The ticket in the console's QR code.
+    #[schema(min_length = 1, max_length = 32)]
+    pub ticket: String,
+}
+
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct LogoutRequest {
     /// The refresh token to revoke; without it, the session of the bearer token ends.

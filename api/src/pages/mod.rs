@@ -6,10 +6,12 @@
 //! Errors on a page are pages too: the same classification as the JSON API ([`ApiError`],
 //! logged and counted in one place), shown in Chinese with the stable code underneath.
 
+use actix_web::cookie::{Cookie, SameSite, time};
 use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use askama::Template;
+use fingertip_core::Core;
 
 use crate::error::{ApiError, DbUnavailable};
 
@@ -31,15 +33,71 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// Whether a path is a page's (an error there is answered with a page, not JSON).
 pub fn is_page(path: &str) -> bool {
-    path.starts_with("/m/")
+    path.starts_with("/m/") || path == "/console" || path.starts_with("/console/")
+}
+
+/// Where browsers reach this server: `FINGERTIP_PUBLIC_URL`, or the request's scheme and host.
+pub(crate) struct Site {
+    /// `https://host[/prefix]`.
+    pub(crate) base: String,
+    /// `/prefix`, or empty.
+    pub(crate) prefix: String,
+    pub(crate) secure: bool,
+}
+
+impl Site {
+    pub(crate) fn of(core: &Core, req: &HttpRequest) -> Self {
+        let base = core.settings.public_url.clone().unwrap_or_else(|| {
+            let info = req.connection_info();
+            format!("{}://{}", info.scheme(), info.host())
+        });
+        let after_scheme = base.find("://").map_or(0, |i| i + 3);
+        let prefix = base[after_scheme..]
+            .find('/')
+            .map(|i| base[after_scheme + i..].trim_end_matches('/').to_string())
+            .unwrap_or_default();
+        Site {
+            secure: base.starts_with("https://"),
+            base,
+            prefix,
+        }
+    }
+
+    /// An HttpOnly cookie for `path` (under the prefix), `Secure` when the site is https.
+    pub(crate) fn cookie<'c>(
+        &self,
+        path: &str,
+        same_site: SameSite,
+        name: &'c str,
+        value: String,
+        max_age_secs: i64,
+    ) -> Cookie<'c> {
+        Cookie::build(name, value)
+            .path(format!("{}{path}", self.prefix))
+            .http_only(true)
+            .secure(self.secure)
+            .same_site(same_site)
+            .max_age(time::Duration::seconds(max_age_secs))
+            .finish()
+    }
+
+    /// The cookie `name` of `path`, gone.
+    pub(crate) fn expired<'c>(&self, path: &str, same_site: SameSite, name: &'c str) -> Cookie<'c> {
+        self.cookie(path, same_site, name, String::new(), 0)
+    }
 }
 
 /// A page with the headers every page carries.
 pub fn html(status: StatusCode, page: &impl Template) -> HttpResponse {
+    html_with(status, page, CSP)
+}
+
+/// A page under its own Content-Security-Policy.
+pub fn html_with(status: StatusCode, page: &impl Template, csp: &'static str) -> HttpResponse {
     match page.render() {
         Ok(body) => HttpResponse::build(status)
             .content_type("text/html; charset=utf-8")
-            .insert_header((header::CONTENT_SECURITY_POLICY, CSP))
+            .insert_header((header::CONTENT_SECURITY_POLICY, csp))
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .insert_header((header::REFERRER_POLICY, "no-referrer"))
             .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))

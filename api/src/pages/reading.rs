@@ -14,7 +14,7 @@
 //! another site: a `Strict` cookie would not come with it), `Secure` when the public URL is
 //! https, scoped to the pages' path.
 
-use actix_web::cookie::{Cookie, SameSite, time};
+use actix_web::cookie::SameSite;
 use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, web};
@@ -26,7 +26,7 @@ use fingertip_core::inbox::{self, InboxItemDetail};
 use fingertip_core::{Core, CoreError};
 use serde::Deserialize;
 
-use super::{Message, failure, html, markdown};
+use super::{Message, Site, failure, html, markdown};
 use crate::error::ApiError;
 
 pub const ROUTES: &[(&str, &str)] = &[("GET", "/m/broadcasts/{id}"), ("GET", "/m/auth")];
@@ -40,48 +40,6 @@ const STATE_TTL_SECS: i64 = 600;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(broadcast).service(auth);
-}
-
-/// Where browsers reach this server: `FINGERTIP_PUBLIC_URL`, or the request's scheme and host.
-struct Site {
-    /// `https://host[/prefix]`.
-    base: String,
-    /// `/prefix`, or empty.
-    prefix: String,
-    secure: bool,
-}
-
-impl Site {
-    fn of(core: &Core, req: &HttpRequest) -> Self {
-        let base = core.settings.public_url.clone().unwrap_or_else(|| {
-            let info = req.connection_info();
-            format!("{}://{}", info.scheme(), info.host())
-        });
-        let after_scheme = base.find("://").map_or(0, |i| i + 3);
-        let prefix = base[after_scheme..]
-            .find('/')
-            .map(|i| base[after_scheme + i..].trim_end_matches('/').to_string())
-            .unwrap_or_default();
-        Site {
-            secure: base.starts_with("https://"),
-            base,
-            prefix,
-        }
-    }
-
-    fn cookie<'c>(&self, name: &'c str, value: String, max_age_secs: i64) -> Cookie<'c> {
-        Cookie::build(name, value)
-            .path(format!("{}/m", self.prefix))
-            .http_only(true)
-            .secure(self.secure)
-            .same_site(SameSite::Lax)
-            .max_age(time::Duration::seconds(max_age_secs))
-            .finish()
-    }
-
-    fn expired<'c>(&self, name: &'c str) -> Cookie<'c> {
-        self.cookie(name, String::new(), 0)
-    }
 }
 
 /// The path of the reading page of a broadcast.
@@ -205,8 +163,8 @@ async fn broadcast(req: HttpRequest, id: web::Path<String>, core: web::Data<Core
     let back = format!("{}/m/auth?next={}", site.base, url_escape(&page_path(id)));
     match service::wecom_authorize_url(&core, &back, &state) {
         Ok(to) => found(&to)
-            .cookie(site.cookie(STATE_COOKIE, state, STATE_TTL_SECS))
-            .cookie(site.expired(SESSION_COOKIE))
+            .cookie(site.cookie("/m", SameSite::Lax, STATE_COOKIE, state, STATE_TTL_SECS))
+            .cookie(site.expired("/m", SameSite::Lax, SESSION_COOKIE))
             .finish(),
         Err(e) => failure(&e.into(), None),
     }
@@ -252,7 +210,7 @@ async fn auth(req: HttpRequest, core: web::Data<Core>) -> HttpResponse {
             "this sign-in was not started by this browser, or is finished",
         ));
         let mut resp = failure(&e, Some(again));
-        let _ = resp.add_removal_cookie(&site.expired(STATE_COOKIE));
+        let _ = resp.add_removal_cookie(&site.expired("/m", SameSite::Lax, STATE_COOKIE));
         return resp;
     };
     let outcome = service::wecom_reader_sign_in(&core, code).await;
@@ -262,7 +220,13 @@ async fn auth(req: HttpRequest, core: web::Data<Core>) -> HttpResponse {
             expires_in,
             ..
         }) => found(&again)
-            .cookie(site.cookie(SESSION_COOKIE, access_token, expires_in))
+            .cookie(site.cookie(
+                "/m",
+                SameSite::Lax,
+                SESSION_COOKIE,
+                access_token,
+                expires_in,
+            ))
             .finish(),
         Ok(ReaderSignIn::NotInCompany) => html(
             StatusCode::FORBIDDEN,
@@ -286,7 +250,7 @@ async fn auth(req: HttpRequest, core: web::Data<Core>) -> HttpResponse {
         ),
         Err(e) => failure(&e.into(), Some(again)),
     };
-    let _ = resp.add_removal_cookie(&site.expired(STATE_COOKIE));
+    let _ = resp.add_removal_cookie(&site.expired("/m", SameSite::Lax, STATE_COOKIE));
     resp
 }
 

@@ -15,7 +15,28 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(wechat_bind)
         .service(refresh)
         .service(logout)
+        .service(approve_console_login)
         .service(me);
+}
+
+/// Log the web console in as the caller, by the ticket of its QR code (the mini-program scans
+/// it and calls this with its own token). Admins and secretaries only. A ticket works once and
+/// for two minutes; an unknown, expired or used one is a 404, without saying which.
+#[utoipa::path(post, path = "/api/v1/auth/console/approve", tag = "auth", security(("bearer" = [])),
+    request_body = ConsoleApproveRequest, responses(
+    (status = 200, body = OkResponse),
+    (status = 400, body = ErrorBody),
+    (status = 401, body = ErrorBody),
+    (status = 403, body = ErrorBody, description = "the caller is not an admin or a secretary"),
+    (status = 404, body = ErrorBody, description = "no such ticket: unknown, expired or already used")))]
+#[post("/auth/console/approve")]
+pub async fn approve_console_login(
+    core: web::Data<Core>,
+    a: Auth,
+    body: web::Json<ConsoleApproveRequest>,
+) -> ApiResult<web::Json<OkResponse>> {
+    service::approve_ticket(&core, &a.0, &body.ticket).await?;
+    Ok(web::Json(OkResponse { ok: true }))
 }
 
 /// Password login for admins and secretaries.

@@ -63,6 +63,7 @@ pub async fn list_members(
         unit_id,
         tag: q.tag.clone(),
         q: q.q.clone(),
+        unbound: false,
     };
     let p = members::list(&core, &a.0, &f, page).await?;
     let ids: Vec<i64> = p.items.iter().map(|v| v.id).collect();

@@ -20,6 +20,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     health::configure(cfg);
     docs::configure(cfg);
     crate::pages::configure(cfg);
+    crate::console::configure(cfg);
     cfg.service(
         web::scope("/api/v1")
             .configure(audit::configure)

@@ -245,6 +245,18 @@ export class FingertipClient {
     return this.send<MyMeeting>("POST", `/api/v1/meetings/${encodeURIComponent(id)}/check-in`, body);
   }
 
+  // --- the web console ------------------------------------------------------------------
+
+  /**
+   * Logs the web console in as this member (an admin or a secretary): `ticket` is what the
+   * console's QR code carries (`wx.scanCode`, after asking "log in to the console as …?").
+   * A ticket works once and for two minutes: an unknown, expired or used one is a 404.
+   */
+  async approveConsoleLogin(ticket: string): Promise<void> {
+    const body: Schemas["ConsoleApproveRequest"] = { ticket };
+    await this.send<Schemas["OkResponse"]>("POST", "/api/v1/auth/console/approve", body);
+  }
+
   // --- the live inbox -------------------------------------------------------------------
 
   /** Opens the live inbox; see {@link LiveInbox}. */

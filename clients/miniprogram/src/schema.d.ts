@@ -515,6 +515,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/console/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Log the web console in as the caller, by the ticket of its QR code (the mini-program scans
+         *     it and calls this with its own token). Admins and secretaries only. A ticket works once and
+         *     for two minutes; an unknown, expired or used one is a 404, without saying which.
+         */
+        post: operations["approve_console_login"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/logout": {
         parameters: {
             query?: never;
@@ -786,13 +807,22 @@ export interface paths {
         };
         /**
          * The live inbox (WebSocket upgrade).
-         * @description After the upgrade the server sends `{"type": "inbox.unread_count", "unread_count"}` at once,
+         * @description The token comes in the `Authorization: Bearer` header or the `access_token` query parameter
+         *     (browsers and mini-programs cannot always set headers on a socket). The upgrade always
+         *     completes; a bad token then closes the socket with 1008 and `unauthorized: <why>`, because a
+         *     browser cannot read the body of a refused upgrade.
+         *
+         *     After the upgrade the server sends `{"type": "inbox.unread_count", "unread_count"}` at once,
          *     then `{"type": "inbox.new", "item", "unread_count"}` for each new item and
          *     `{"type": "inbox.unread_count", "unread_count"}` when the count changes. It pings every 30 s
          *     and drops a socket that stays silent (no pong, no message) for two intervals; it closes the
          *     socket with 1008 `token_expired` when the access token expires, and with 1008
          *     `unauthorized: <why>` when the token is missing or bad. Text messages from the client are
          *     ignored, except `{"type": "ping"}`, answered with `{"type": "pong"}`.
+         *
+         *     Close codes: 1000 the client closed; 1001 `server_shutdown` or `ping_timeout`; 1002
+         *     `protocol_error`; 1008 `unauthorized: …` or `token_expired`; 1011 `internal`; 1013
+         *     `too_slow`, `too_many_connections`, `busy` or `unavailable`.
          */
         get: operations["live_socket"];
         put?: never;
@@ -1045,6 +1075,11 @@ export interface components {
              * @description When this code stops being the current one (it is still accepted for one more window).
              */
             expires_at: string;
+        };
+        /** @description A console login ticket the mini-program scanned (WECHAT.md §12). */
+        ConsoleApproveRequest: {
+            /** @description The ticket in the console's QR code. */
+            ticket: string;
         };
         CountsBody: {
             /** Format: int64 */
@@ -4605,6 +4640,83 @@ export interface operations {
             };
             /** @description too many attempts for this username or from this address; see Retry-After */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: the database cannot answer right now (down, or too slow for this request); try again after Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    approve_console_login: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConsoleApproveRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OkResponse"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the caller is not an admin or a secretary */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such ticket: unknown, expired or already used */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description payload_too_large: the body is over the limit */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -10,12 +10,27 @@ use crate::error::{CoreError, CoreResult};
 pub const ACCESS_TTL_SECS: i64 = 15 * 60;
 pub const BIND_TTL_SECS: i64 = 10 * 60;
 pub const REFRESH_TTL_DAYS: i64 = 30;
+/// A console session lasts a working day; then the secretary logs in again.
+pub const CONSOLE_TTL_SECS: i64 = 8 * 3600;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AccessClaims {
     pub sub: String,
     pub sid: String,
     pub role: String,
+    pub typ: String,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+/// The web console's session, kept in an HttpOnly cookie. `csrf` is what the console's forms
+/// must send back: a page of another site can make the browser send the cookie, but cannot
+/// read this value.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ConsoleClaims {
+    pub sub: String,
+    pub sid: String,
+    pub csrf: String,
     pub typ: String,
     pub iat: i64,
     pub exp: i64,
@@ -80,6 +95,40 @@ impl TokenKeys {
         if claims.exp <= now.timestamp() {
             return Err(CoreError::Unauthorized(
                 "the access token has expired".into(),
+            ));
+        }
+        Ok(claims)
+    }
+
+    /// A console session's token (a cookie, never a bearer token: its `typ` is `console`).
+    pub fn console_token(
+        &self,
+        member_id: i64,
+        session_id: &str,
+        csrf: &str,
+        now: DateTime<Utc>,
+    ) -> CoreResult<String> {
+        self.sign(&ConsoleClaims {
+            sub: member_id.to_string(),
+            sid: session_id.to_string(),
+            csrf: csrf.to_string(),
+            typ: "console".into(),
+            iat: now.timestamp(),
+            exp: now.timestamp() + CONSOLE_TTL_SECS,
+        })
+    }
+
+    pub fn verify_console(&self, token: &str, now: DateTime<Utc>) -> CoreResult<ConsoleClaims> {
+        let bad = || CoreError::Unauthorized("the console session is not valid".into());
+        let claims = jsonwebtoken::decode::<ConsoleClaims>(token, &self.dec, &self.validation)
+            .map_err(|_| bad())?
+            .claims;
+        if claims.typ != "console" {
+            return Err(bad());
+        }
+        if claims.exp <= now.timestamp() {
+            return Err(CoreError::Unauthorized(
+                "the console session has expired; log in again".into(),
             ));
         }
         Ok(claims)

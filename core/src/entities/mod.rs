@@ -6,6 +6,7 @@
 pub mod audit_head;
 pub mod audit_log;
 pub mod broadcasts;
+pub mod console_tickets;
 pub mod inbox_items;
 pub mod inbox_unread;
 pub mod meeting_broadcasts;

@@ -87,6 +87,8 @@ pub struct MemberFilter {
     pub unit_id: Option<i64>,
     pub tag: Option<String>,
     pub q: Option<String>,
+    /// Only active members who have not bound a WeChat account yet.
+    pub unbound: bool,
 }
 
 /// Trims, drops empties and duplicates, keeps order.
@@ -468,6 +470,11 @@ pub async fn list(
                 .add(members::Column::Name.like(LikeExpr::new(pattern.clone()).escape('\\')))
                 .add(members::Column::Phone.like(LikeExpr::new(pattern).escape('\\'))),
         );
+    }
+    if f.unbound {
+        cond = cond
+            .add(members::Column::WechatOpenid.is_null())
+            .add(members::Column::Active.eq(true));
     }
     let page = page
         .by_key(

@@ -98,6 +98,16 @@ pub(super) async fn prepare(w: &World, r: &Row, c: Caller) -> Call {
             };
             call(p, Body::Json(json!({"refresh_token": s["refresh_token"]})))
         }
+        ("POST", "/api/v1/auth/console/approve") => {
+            // A fresh ticket of a console login page.
+            let t = fingertip_core::auth::service::start_ticket(
+                &w.app.core,
+                &fingertip_core::auth::service::Client::new(format!("matrix-{c:?}")),
+            )
+            .await
+            .unwrap();
+            call(p, Body::Json(json!({"ticket": t.ticket})))
+        }
         ("POST", "/api/v1/auth/logout") => {
             // A fresh session of the caller, ended by its bearer token.
             let token = w

@@ -69,6 +69,8 @@ pub(super) const MATRIX: &[Row] = &[
     row("POST",   "/api/v1/auth/refresh",                                200, 200,   200,  200,   200),
     // Without a body, logout ends the bearer token's session.
     row("POST",   "/api/v1/auth/logout",                                 401, 200,   200,  200,   200),
+    // Approving a console login ticket: admins and secretaries, as the console is theirs.
+    row("POST",   "/api/v1/auth/console/approve",                        401, 403,   200,  200,   200),
     row("GET",    "/api/v1/me",                                          401, 200,   200,  200,   200),
     // The audit log: admins only.
     row("GET",    "/api/v1/admin/audit",                                 401, 403,   403,  403,   200),

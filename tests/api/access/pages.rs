@@ -1,4 +1,5 @@
-//! The access matrix of the web pages (`fingertip_api::pages::ROUTES`), which are not in the
+//! The access matrices of the web pages (`fingertip_api::pages::ROUTES`) and of the console
+//! (`fingertip_api::console::ROUTES`), which are not in the
 //! OpenAPI document: a page knows its reader from a cookie that only WeCom's sign-in gives,
 //! never from an API token. Callers: a browser with no session; the member the broadcast went
 //! to, signed in through WeCom; another member of the same unit, signed in the same way.
@@ -90,6 +91,61 @@ async fn every_page_as_every_reader_matches_the_page_matrix() {
             if got != expect[who] {
                 problems.push(format!(
                     "{method} {path} as reader {who}: expected {}, got {got}",
+                    expect[who]
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// (method, path, [no session, the admin signed in to the console]). A plain member can never
+/// hold a console session (`console::the_login_form_refuses_…`), and what a secretary sees is
+/// their scope (`console::a_secretary_logs_in_…`).
+const CONSOLE_MATRIX: &[(&str, &str, [u16; 2])] = &[
+    ("GET", "/console", [303, 303]),
+    ("GET", "/console/", [303, 200]),
+    ("GET", "/console/login", [200, 303]),
+    // Without the login form's CSRF value: a fresh form.
+    ("POST", "/console/login", [400, 400]),
+    // Without the session's CSRF value: nothing to log out of, or refused.
+    ("POST", "/console/logout", [303, 403]),
+    ("GET", "/console/static/console.css", [200, 200]),
+    ("GET", "/console/static/console-login.js", [200, 200]),
+    // A ticket that is not this browser's: gone (JSON), whoever asks; finishing it: refused.
+    ("GET", "/console/login/ticket", [200, 200]),
+    ("POST", "/console/login/ticket", [400, 400]),
+];
+
+#[tokio::test]
+async fn every_console_route_as_every_caller_matches_the_console_matrix() {
+    let served: BTreeSet<_> = fingertip_api::console::ROUTES.iter().copied().collect();
+    let declared: BTreeSet<_> = CONSOLE_MATRIX.iter().map(|(m, p, _)| (*m, *p)).collect();
+    assert_eq!(
+        served, declared,
+        "every console route has one row, every row a route"
+    );
+    let app = spawn_app().await;
+    let mut admin = Browser::new();
+    crate::console::sign_in(&app, &mut admin, ADMIN_USER, ADMIN_PASSWORD).await;
+    let mut readers = [Browser::new(), admin];
+    let mut problems = vec![];
+    for (method, path, expect) in CONSOLE_MATRIX {
+        let url = match *path {
+            "/console/login/ticket" if *method == "GET" => {
+                format!("{}{path}?wait=0&ticket=nothing", app.base)
+            }
+            _ => format!("{}{path}", app.base),
+        };
+        for (who, reader) in readers.iter_mut().enumerate() {
+            let got = if *method == "GET" {
+                reader.open(&url).await.status
+            } else {
+                crate::console::post_form(reader, &url, &[]).await.0
+            };
+            if got != expect[who] {
+                problems.push(format!(
+                    "{method} {path} as caller {who}: expected {}, got {got}",
                     expect[who]
                 ));
             }

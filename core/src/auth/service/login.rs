@@ -4,12 +4,13 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 
 use super::session::TokenPair;
-use super::session::start_session;
 use super::session::unauthorized;
+use super::session::{open_session, start_session};
 use crate::Core;
 use crate::audit::{self, Event, Who};
 use crate::auth::roles::Role;
 use crate::auth::secrets::sha256_hex;
+use crate::auth::tokens::CONSOLE_TTL_SECS;
 use crate::entities::members;
 use crate::error::{CoreError, CoreResult, Violations};
 use crate::ports::throttle::{self, Rule};
@@ -53,6 +54,56 @@ pub async fn admin_login(
     pw: &str,
     client: &Client,
 ) -> CoreResult<TokenPair> {
+    let m = check_password(core, username, pw, client, "password").await?;
+    start_session(core, &m).await
+}
+
+/// A web console session, opened by the same password check as [`admin_login`].
+#[derive(Debug, Clone)]
+pub struct ConsoleSession {
+    pub member_id: i64,
+    /// The session cookie's value.
+    pub token: String,
+    /// What the console's forms send back (also inside `token`).
+    pub csrf: String,
+    pub expires_in: i64,
+}
+
+/// Password login to the web console: the checks, limits and audit entries of
+/// [`admin_login`] (`method: "console"`), and a console session instead of API tokens.
+pub async fn console_login(
+    core: &Core,
+    username: &str,
+    pw: &str,
+    client: &Client,
+) -> CoreResult<ConsoleSession> {
+    let m = check_password(core, username, pw, client, "console").await?;
+    console_session(core, m.id).await
+}
+
+/// Opens a console session for the member (whose right to one the caller has checked).
+pub(super) async fn console_session(core: &Core, member_id: i64) -> CoreResult<ConsoleSession> {
+    let sid = open_session(core, member_id).await?;
+    let csrf = crate::auth::secrets::random_token(16);
+    Ok(ConsoleSession {
+        member_id,
+        token: core
+            .tokens
+            .console_token(member_id, &sid, &csrf, core.now())?,
+        csrf,
+        expires_in: CONSOLE_TTL_SECS,
+    })
+}
+
+/// The member whose password this is, if they may log in with one: throttled, one argon2
+/// check whatever the username, every refusal and the success in the audit log.
+async fn check_password(
+    core: &Core,
+    username: &str,
+    pw: &str,
+    client: &Client,
+    method: &str,
+) -> CoreResult<members::Model> {
     let mut v = Violations::new();
     v.text(username, "username", 64);
     v.check(!pw.is_empty(), "password", "must not be empty");
@@ -117,9 +168,9 @@ pub async fn admin_login(
         &Who::member(m.id, role),
         Event::new("auth.login")
             .target("member", m.id)
-            .summary(json!({"method": "password", "address": client.address})),
+            .summary(json!({"method": method, "address": client.address})),
     )
     .await?;
-    tracing::info!(member.id = m.id, "admin logged in");
-    start_session(core, &m).await
+    tracing::info!(member.id = m.id, method, "admin logged in");
+    Ok(m)
 }

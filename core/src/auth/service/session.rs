@@ -175,12 +175,37 @@ pub async fn authenticate(core: &Core, token: &str) -> CoreResult<Actor> {
         .sub
         .parse()
         .map_err(|_| unauthorized("the access token is not valid"))?;
-    if let Some(actor) = core.sessions.get(&claims.sid, member_id) {
+    actor_of_session(core, claims.sid, member_id).await
+}
+
+/// Establishes the caller of a console request from its session cookie: as [`authenticate`],
+/// and the member must still be an admin or a secretary. Returns the session's CSRF value too.
+pub async fn authenticate_console(core: &Core, token: &str) -> CoreResult<(Actor, String)> {
+    if token.len() > 4096 {
+        return Err(unauthorized("the console session is not valid"));
+    }
+    let claims = core.tokens.verify_console(token, core.now())?;
+    let member_id: i64 = claims
+        .sub
+        .parse()
+        .map_err(|_| unauthorized("the console session is not valid"))?;
+    let actor = actor_of_session(core, claims.sid, member_id).await?;
+    if !actor.role.is_manager() {
+        return Err(unauthorized("the console is for admins and secretaries"));
+    }
+    Ok((actor, claims.csrf))
+}
+
+/// The caller behind a session of this member: not revoked, the member active (remembered
+/// for at most two seconds, `auth::cache`).
+async fn actor_of_session(core: &Core, sid: String, member_id: i64) -> CoreResult<Actor> {
+    if let Some(actor) = core.sessions.get(&sid, member_id) {
         return Ok(actor);
     }
     let checked = std::time::Instant::now();
     let epoch = core.sessions.epoch();
-    let session = sessions::Entity::find_by_id(claims.sid.clone())
+    let claims_sid = sid;
+    let session = sessions::Entity::find_by_id(claims_sid.clone())
         .one(&core.db)
         .await?;
     match session {
@@ -196,7 +221,7 @@ pub async fn authenticate(core: &Core, token: &str) -> CoreResult<Actor> {
         member_id,
         role: m.role,
         unit_id: m.unit_id,
-        session_id: claims.sid,
+        session_id: claims_sid,
     };
     core.sessions.put(&actor, checked, epoch);
     Ok(actor)

@@ -1,0 +1,418 @@
+//! The web console for secretaries and admins at `/console/` (issue 12), served by the same
+//! binary: HTML rendered on the server (askama templates in `api/templates/console/`), one
+//! stylesheet, no script and no build step. Everything it does goes through the core services
+//! with the signed-in member as the actor, as the JSON API does, so a secretary sees exactly
+//! their subtree and every change is in the audit log.
+//!
+//! Built so far: login with a password or by scanning a QR code with the mini-program
+//! ([`ticket`]), logout, and the home page (this month's broadcasts with
+//! read rates and failed pushes, the meetings coming up with the answers so far, the members
+//! who have not bound WeChat). The other pages of issue 12 are to come.
+//!
+//! Security: the session is a console token (`typ: console`, 8 hours) in an HttpOnly,
+//! `SameSite=Strict` cookie scoped to `/console` (`Secure` when the public URL is https). Every
+//! form carries a CSRF value: the session's own (inside its token) once signed in, and a
+//! double-submit cookie on the login form. Pages allow no script ([`CSP`]).
+
+use actix_web::cookie::SameSite;
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use askama::Template;
+use chrono::{DateTime, Utc};
+use fingertip_core::auth::Actor;
+use fingertip_core::auth::service;
+use fingertip_core::broadcasts::Status;
+use fingertip_core::console::{self, Home};
+use fingertip_core::{Core, CoreError};
+
+use crate::error::ApiError;
+use crate::extract::client;
+use crate::pages::{Site, failure, html_with};
+
+/// Every console route, as (method, path pattern): listed in the console's access test.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/console"),
+    ("GET", "/console/"),
+    ("GET", "/console/login"),
+    ("POST", "/console/login"),
+    ("GET", "/console/login/ticket"),
+    ("POST", "/console/login/ticket"),
+    ("POST", "/console/logout"),
+    ("GET", "/console/static/console.css"),
+    ("GET", "/console/static/console-login.js"),
+];
+
+/// The console's pages: their own stylesheet, no script, forms only to this site.
+pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
+                       form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/// The login page's: the same, and its one script (waiting for the QR code's approval).
+pub const LOGIN_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
+                             script-src 'self'; connect-src 'self'; form-action 'self'; \
+                             frame-ancestors 'none'; base-uri 'none'";
+
+const SESSION_COOKIE: &str = "ft_console";
+const LOGIN_COOKIE: &str = "ft_console_login";
+/// How long a login form stays good.
+const LOGIN_FORM_SECS: i64 = 3600;
+const STYLESHEET: &str = include_str!("../../static/console.css");
+const LOGIN_SCRIPT: &str = include_str!("../../static/console-login.js");
+/// Where the login page and its cookies live.
+const LOGIN_PATH: &str = "/console/login";
+
+mod ticket;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(root)
+        .service(home)
+        .service(login_form)
+        .service(login)
+        .service(logout)
+        .service(stylesheet)
+        .service(login_script)
+        .configure(ticket::configure);
+}
+
+pub(super) fn see_other(location: &str) -> actix_web::HttpResponseBuilder {
+    let mut b = HttpResponse::SeeOther();
+    b.insert_header((header::LOCATION, location))
+        .insert_header((header::CACHE_CONTROL, "no-store"));
+    b
+}
+
+/// The signed-in admin or secretary and their session's CSRF value; `Ok(None)` when there is
+/// no (valid) session; `Err` with the page to answer when the check itself failed.
+async fn signed_in(
+    core: &Core,
+    req: &HttpRequest,
+) -> Result<Option<(Actor, String)>, HttpResponse> {
+    let Some(token) = req.cookie(SESSION_COOKIE).map(|c| c.value().to_string()) else {
+        return Ok(None);
+    };
+    match service::authenticate_console(core, &token).await {
+        Ok(s) => Ok(Some(s)),
+        Err(CoreError::Unauthorized(_)) => Ok(None),
+        Err(e) => Err(failure(&e.into(), None)),
+    }
+}
+
+/// The form's fields, from an `application/x-www-form-urlencoded` body.
+pub(super) fn form(body: &[u8]) -> std::collections::HashMap<String, String> {
+    url::form_urlencoded::parse(body).into_owned().collect()
+}
+
+#[get("/console")]
+async fn root(req: HttpRequest, core: web::Data<Core>) -> HttpResponse {
+    let site = Site::of(&core, &req);
+    see_other(&format!("{}/console/", site.prefix)).finish()
+}
+
+#[get("/console/static/console.css")]
+async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .body(STYLESHEET)
+}
+
+#[get("/console/static/console-login.js")]
+async fn login_script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .body(LOGIN_SCRIPT)
+}
+
+#[derive(Template)]
+#[template(path = "console/login.html")]
+struct LoginPage<'a> {
+    title: &'a str,
+    prefix: &'a str,
+    csrf: &'a str,
+    username: &'a str,
+    error: Option<&'a str>,
+    qr: Option<ticket::QrLogin>,
+}
+
+/// The console session's cookie.
+fn session_cookie(site: &Site, token: String, max_age: i64) -> actix_web::cookie::Cookie<'static> {
+    site.cookie("/console", SameSite::Strict, SESSION_COOKIE, token, max_age)
+        .into_owned()
+}
+
+/// The login page: the password form, with a fresh CSRF value in a cookie and in the form, and
+/// a fresh QR code to scan with the mini-program.
+async fn login_page(
+    core: &Core,
+    req: &HttpRequest,
+    site: &Site,
+    status: StatusCode,
+    username: &str,
+    error: Option<&str>,
+) -> HttpResponse {
+    let csrf = service::sign_in_state();
+    let (qr, qr_cookie) = match ticket::start(core, req, site).await {
+        Some((qr, cookie)) => (Some(qr), Some(cookie)),
+        None => (None, None),
+    };
+    let mut resp = html_with(
+        status,
+        &LoginPage {
+            title: "登录",
+            prefix: &site.prefix,
+            csrf: &csrf,
+            username,
+            error,
+            qr,
+        },
+        LOGIN_CSP,
+    );
+    let _ = resp.add_cookie(&site.cookie(
+        LOGIN_PATH,
+        SameSite::Strict,
+        LOGIN_COOKIE,
+        csrf,
+        LOGIN_FORM_SECS,
+    ));
+    if let Some(c) = qr_cookie {
+        let _ = resp.add_cookie(&c);
+    }
+    resp
+}
+
+/// The login page again, saying why a login was refused (with the API's status and
+/// `Retry-After`).
+async fn refused(
+    core: &Core,
+    req: &HttpRequest,
+    site: &Site,
+    username: &str,
+    e: CoreError,
+) -> HttpResponse {
+    let e = ApiError::from(e);
+    let status = actix_web::ResponseError::status_code(&e);
+    let mut page = login_page(core, req, site, status, username, Some(refusal(e.code()))).await;
+    let json = actix_web::ResponseError::error_response(&e);
+    if let Some(after) = json.headers().get(header::RETRY_AFTER) {
+        page.headers_mut()
+            .insert(header::RETRY_AFTER, after.clone());
+    }
+    page
+}
+
+#[get("/console/login")]
+async fn login_form(req: HttpRequest, core: web::Data<Core>) -> HttpResponse {
+    let site = Site::of(&core, &req);
+    match signed_in(&core, &req).await {
+        Ok(Some(_)) => see_other(&format!("{}/console/", site.prefix)).finish(),
+        Ok(None) => login_page(&core, &req, &site, StatusCode::OK, "", None).await,
+        Err(page) => page,
+    }
+}
+
+/// What a refused login is told, by the API's stable code.
+fn refusal(code: &str) -> &'static str {
+    match code {
+        "unauthorized" => "用户名或密码不正确。",
+        "forbidden" => "密码登录仅供管理员和支部书记使用。",
+        "rate_limited" => "尝试次数过多，请稍后再试。",
+        "validation_failed" => "请填写用户名和密码。",
+        "unavailable" | "upstream_unavailable" => "服务暂时不可用，请稍后再试。",
+        _ => "登录失败，请稍后再试。",
+    }
+}
+
+#[post("/console/login")]
+async fn login(req: HttpRequest, core: web::Data<Core>, body: web::Bytes) -> HttpResponse {
+    let site = Site::of(&core, &req);
+    let f = form(&body);
+    let field = |k: &str| f.get(k).map_or("", String::as_str);
+    let expected = req.cookie(LOGIN_COOKIE).map(|c| c.value().to_string());
+    if expected.is_none_or(|e| e.is_empty() || e != field("csrf")) {
+        // An old form, or a form another site posted: show a fresh one.
+        return login_page(
+            &core,
+            &req,
+            &site,
+            StatusCode::BAD_REQUEST,
+            field("username"),
+            Some("登录页面已过期，请重新输入。"),
+        )
+        .await;
+    }
+    match service::console_login(&core, field("username"), field("password"), &client(&req)).await {
+        Ok(s) => {
+            let mut resp = see_other(&format!("{}/console/", site.prefix))
+                .cookie(session_cookie(&site, s.token, s.expires_in))
+                .finish();
+            let _ =
+                resp.add_removal_cookie(&site.expired(LOGIN_PATH, SameSite::Strict, LOGIN_COOKIE));
+            resp
+        }
+        Err(e) => refused(&core, &req, &site, field("username"), e).await,
+    }
+}
+
+#[post("/console/logout")]
+async fn logout(req: HttpRequest, core: web::Data<Core>, body: web::Bytes) -> HttpResponse {
+    let site = Site::of(&core, &req);
+    let to_login = format!("{}/console/login", site.prefix);
+    let (actor, csrf) = match signed_in(&core, &req).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return see_other(&to_login).finish(),
+        Err(page) => return page,
+    };
+    if form(&body).get("csrf") != Some(&csrf) {
+        return failure(
+            &ApiError::Core(CoreError::Forbidden(
+                "the form did not come from this console".into(),
+            )),
+            Some(format!("{}/console/", site.prefix)),
+        );
+    }
+    if let Err(e) = service::logout_session(&core, &actor.session_id).await {
+        return failure(&e.into(), None);
+    }
+    let mut resp = see_other(&to_login).finish();
+    let _ = resp.add_removal_cookie(&site.expired("/console", SameSite::Strict, SESSION_COOKIE));
+    resp
+}
+
+struct BroadcastRow {
+    title: String,
+    urgent: bool,
+    status: &'static str,
+    when: String,
+    delivered: u64,
+    read: u64,
+    read_pct: u64,
+    failed: u64,
+}
+
+struct MeetingRow {
+    kind: &'static str,
+    title: String,
+    when: String,
+    place: String,
+    attending: u64,
+    leave: u64,
+    no_answer: u64,
+}
+
+struct Failed {
+    title: String,
+    failed: u64,
+}
+
+struct Unbound {
+    name: String,
+    invite_code: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "console/home.html")]
+struct HomePage {
+    title: &'static str,
+    prefix: String,
+    csrf: String,
+    who: String,
+    scope: String,
+    month: String,
+    broadcasts: Vec<BroadcastRow>,
+    meetings: Vec<MeetingRow>,
+    failed: Vec<Failed>,
+    unbound: Vec<Unbound>,
+    unbound_more: bool,
+}
+
+fn status_label(s: Status) -> &'static str {
+    match s {
+        Status::Scheduled => "待发送",
+        Status::Sending => "发送中",
+        Status::Sent => "已发送",
+        Status::Canceled => "已取消",
+        Status::Failed => "失败",
+    }
+}
+
+fn home_page(core: &Core, site: &Site, csrf: String, h: Home) -> HomePage {
+    let tz = core.settings.timezone;
+    let local = |t: DateTime<Utc>| t.with_timezone(&tz).format("%m月%d日 %H:%M").to_string();
+    let mut failed = Vec::new();
+    let broadcasts = h
+        .broadcasts
+        .into_iter()
+        .map(|l| {
+            let b = l.broadcast;
+            let s = l.stats;
+            let push_failed = s.push.wechat.failed + s.push.wecom.failed;
+            if push_failed > 0 {
+                failed.push(Failed {
+                    title: b.title.clone(),
+                    failed: push_failed,
+                });
+            }
+            BroadcastRow {
+                read_pct: (s.read * 100).checked_div(s.delivered).unwrap_or(0),
+                title: b.title,
+                urgent: b.urgent,
+                status: status_label(b.status),
+                when: local(b.sent_at.unwrap_or(b.send_at)),
+                delivered: s.delivered,
+                read: s.read,
+                failed: push_failed,
+            }
+        })
+        .collect();
+    let meetings = h
+        .meetings
+        .into_iter()
+        .map(|l| {
+            let m = l.meeting.row;
+            MeetingRow {
+                kind: fingertip_core::meetings::kind_label(m.kind),
+                when: local(m.starts_at),
+                place: m.place.unwrap_or_default(),
+                title: m.title,
+                attending: l.counts.attending,
+                leave: l.counts.leave,
+                no_answer: l.counts.no_answer,
+            }
+        })
+        .collect();
+    HomePage {
+        title: "首页",
+        prefix: site.prefix.clone(),
+        csrf,
+        who: h.name,
+        scope: h.unit_name.unwrap_or_else(|| "全部单位".into()),
+        month: core.now().with_timezone(&tz).format("%Y年%m月").to_string(),
+        broadcasts,
+        meetings,
+        failed,
+        unbound: h
+            .unbound
+            .into_iter()
+            .map(|m| Unbound {
+                name: m.name,
+                invite_code: m.invite_code,
+            })
+            .collect(),
+        unbound_more: h.unbound_more,
+    }
+}
+
+#[get("/console/")]
+async fn home(req: HttpRequest, core: web::Data<Core>) -> HttpResponse {
+    let site = Site::of(&core, &req);
+    let (actor, csrf) = match signed_in(&core, &req).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return see_other(&format!("{}/console/login", site.prefix)).finish(),
+        Err(page) => return page,
+    };
+    match console::home(&core, &actor).await {
+        Ok(h) => html_with(StatusCode::OK, &home_page(&core, &site, csrf, h), CSP),
+        Err(e) => failure(&e.into(), Some(format!("{}/console/", site.prefix))),
+    }
+}

@@ -1,0 +1,419 @@
+//! The web console (`/console/`): password login with CSRF-protected forms, the session cookie,
+//! the home page of the signed-in admin's or secretary's own scope, and logout.
+
+use chrono::Duration;
+use fingertip_core::entities::members;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::json;
+
+use crate::fixtures::Org;
+use crate::helpers::*;
+use crate::reading::Browser;
+use crate::requests::*;
+
+/// The value of `name="csrf"` in a page's form.
+fn csrf_of(page: &str) -> String {
+    let at = page
+        .find(r#"name="csrf" value=""#)
+        .expect("a form with a CSRF value")
+        + 19;
+    page[at..at + page[at..].find('"').unwrap()].to_string()
+}
+
+pub(crate) async fn post_form(
+    b: &mut Browser,
+    url: &str,
+    fields: &[(&str, &str)],
+) -> (u16, Option<String>, String) {
+    let body: String = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields)
+        .finish();
+    let jar: Vec<String> = b.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let resp = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("cookie", jar.join("; "))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    for c in resp.headers().get_all("set-cookie") {
+        let c = c.to_str().unwrap();
+        let (pair, attrs) = c.split_once(';').unwrap_or((c, ""));
+        let (name, value) = pair.split_once('=').unwrap();
+        if value.is_empty() || attrs.to_ascii_lowercase().contains("max-age=0") {
+            b.cookies.remove(name);
+        } else {
+            b.cookies.insert(name.into(), value.into());
+            if name == "ft_console" {
+                let a = attrs.to_ascii_lowercase();
+                assert!(
+                    a.contains("httponly") && a.contains("samesite=strict"),
+                    "{c}"
+                );
+                assert!(a.contains("path=/console"), "{c}");
+            }
+        }
+    }
+    let status = resp.status().as_u16();
+    let location = resp
+        .headers()
+        .get("location")
+        .map(|l| l.to_str().unwrap().to_string());
+    (status, location, resp.text().await.unwrap())
+}
+
+/// Signs `b` in with a password; returns the home page.
+pub(crate) async fn sign_in(
+    app: &TestApp,
+    b: &mut Browser,
+    username: &str,
+    password: &str,
+) -> String {
+    let form = b.open(&format!("{}/console/login", app.base)).await;
+    assert_eq!(form.status, 200, "{}", form.body);
+    let csrf = csrf_of(&form.body);
+    let (status, location, body) = post_form(
+        b,
+        &format!("{}/console/login", app.base),
+        &[
+            ("csrf", &csrf),
+            ("username", username),
+            ("password", password),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303, "{body}");
+    assert_eq!(location.as_deref(), Some("/console/"));
+    let home = b.open(&format!("{}/console/", app.base)).await;
+    assert_eq!(home.status, 200, "{}", home.body);
+    home.body
+}
+
+/// Gives `member` a console password (what the one-time link of issue 12 will do).
+async fn give_password(app: &TestApp, member_id: &str, username: &str, password: &str) {
+    let hash = app.core.passwords.hash(password.into()).await.unwrap();
+    members::Entity::update_many()
+        .col_expr(members::Column::Username, Expr::value(username))
+        .col_expr(members::Column::PasswordHash, Expr::value(hash))
+        .filter(members::Column::Id.eq(member_id.parse::<i64>().unwrap()))
+        .exec(&app.core.db)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_secretary_logs_in_sees_their_own_units_month_and_logs_out() {
+    let org = Org::builder(spawn_app().await)
+        .unit("支部甲", None)
+        .unit("支部乙", None)
+        .secretary("书记甲", "支部甲")
+        .member("党员一", "支部甲")
+        .member("党员二", "支部甲")
+        .member("乙员", "支部乙")
+        .lesson("十二月党课")
+        .signed_in(["党员一", "书记甲"])
+        .build()
+        .await;
+    let app = &org.app;
+    let admin = org.admin().await;
+    let unit_a = org.unit("支部甲").to_string();
+    // The secretary's own broadcast (one of the whole organisation's would not be theirs).
+    let sec = org.token("书记甲").await;
+    app.broadcast(&sec, Broadcast::to_unit(org.post(), &unit_a))
+        .await;
+    app.drain().await;
+    // 党员一 reads it: one of the unit's three.
+    let t1 = org.token("党员一").await;
+    let item = app.inbox(&t1).await[0]["id"].as_str().unwrap().to_string();
+    app.post(&format!("/api/v1/inbox/{item}/read"), &t1, json!({}))
+        .await;
+    let starts = rfc(app.clock_now() + Duration::days(3));
+    let ends = rfc(app.clock_now() + Duration::days(3) + Duration::hours(2));
+    let meeting = app
+        .post(
+            "/api/v1/admin/meetings",
+            &admin,
+            json!({"kind": "general_meeting", "title": "第四季度党员大会", "starts_at": starts,
+                   "ends_at": ends, "place": "三楼会议室", "unit_id": unit_a,
+                   "audience": {"unit_ids": [unit_a]}}),
+        )
+        .await;
+    assert_eq!(meeting.status, 201, "{:?}", meeting.body);
+    give_password(app, &org.id("书记甲"), "shuji", "a-long-password").await;
+
+    let mut b = Browser::new();
+    let first = b.open(&format!("{}/console/", app.base)).await;
+    assert_eq!(first.status, 303);
+    assert_eq!(first.location.as_deref(), Some("/console/login"));
+    let login = b.open(&format!("{}/console/login", app.base)).await;
+    assert!(login.body.contains("登录"));
+
+    let home = sign_in(app, &mut b, "shuji", "a-long-password").await;
+    assert!(home.contains("支部甲"), "the secretary's unit: {home}");
+    assert!(home.contains("十二月党课"), "{home}");
+    assert!(home.contains("1（33%）"), "one of three read: {home}");
+    assert!(
+        home.contains("第四季度党员大会") && home.contains("三楼会议室"),
+        "{home}"
+    );
+    assert!(home.contains("党员二"), "not bound yet: {home}");
+    assert!(
+        !home.contains("党员一<"),
+        "bound (signed in through WeChat): {home}"
+    );
+    assert!(
+        !home.contains("乙员"),
+        "another unit's member is not shown: {home}"
+    );
+    assert!(!home.contains("<script"), "no script");
+
+    // Logging out needs the session's own CSRF value.
+    let (status, _, _) = post_form(
+        &mut b,
+        &format!("{}/console/logout", app.base),
+        &[("csrf", "forged")],
+    )
+    .await;
+    assert_eq!(status, 403);
+    let session = b.cookies.get("ft_console").cloned().unwrap();
+    let (status, location, _) = post_form(
+        &mut b,
+        &format!("{}/console/logout", app.base),
+        &[("csrf", &csrf_of(&home))],
+    )
+    .await;
+    assert_eq!((status, location.as_deref()), (303, Some("/console/login")));
+    assert!(!b.cookies.contains_key("ft_console"));
+    // The old cookie no longer opens anything: its session has ended.
+    b.cookies.insert("ft_console".into(), session);
+    let again = b.open(&format!("{}/console/", app.base)).await;
+    assert_eq!(again.status, 303);
+}
+
+#[tokio::test]
+async fn the_login_form_refuses_wrong_passwords_members_and_forms_from_elsewhere() {
+    let app = spawn_app().await;
+    let mut b = Browser::new();
+    let form = b.open(&format!("{}/console/login", app.base)).await;
+    let csp = form.csp().unwrap();
+    assert!(
+        csp.contains("default-src 'none'") && csp.contains("form-action 'self'"),
+        "{csp}"
+    );
+    let csrf = csrf_of(&form.body);
+    let url = format!("{}/console/login", app.base);
+
+    // A form posted by another site carries no matching CSRF value.
+    let (status, _, body) = post_form(
+        &mut Browser::new(),
+        &url,
+        &[
+            ("csrf", &csrf),
+            ("username", ADMIN_USER),
+            ("password", ADMIN_PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("已过期"));
+
+    let (status, _, body) = post_form(
+        &mut b,
+        &url,
+        &[
+            ("csrf", &csrf),
+            ("username", ADMIN_USER),
+            ("password", "wrong"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 401);
+    assert!(body.contains("用户名或密码不正确"), "{body}");
+    let admin = app.admin_token().await;
+    let audit = app
+        .get("/api/v1/admin/audit?action=auth.login_failed", &admin)
+        .await;
+    assert_eq!(audit.status, 200, "{:?}", audit.body);
+    assert!(
+        !audit.body["items"].as_array().unwrap().is_empty(),
+        "{:?}",
+        audit.body
+    );
+
+    // A plain member with a password is still not let in.
+    let unit = app.create_unit(&admin, "支部", None).await;
+    let m = app
+        .create_member(&admin, json!({"name": "普通党员", "unit_id": unit}))
+        .await;
+    give_password(&app, &id(&m), "putong", "another-password").await;
+    let csrf = csrf_of(&b.open(&url).await.body);
+    let (status, _, body) = post_form(
+        &mut b,
+        &url,
+        &[
+            ("csrf", &csrf),
+            ("username", "putong"),
+            ("password", "another-password"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 403);
+    assert!(body.contains("仅供管理员和支部书记"), "{body}");
+
+    // The admin gets in, and a signed-in admin asking for the form goes home.
+    let home = sign_in(&app, &mut b, ADMIN_USER, ADMIN_PASSWORD).await;
+    assert!(home.contains("全部单位"), "{home}");
+    let form = b.open(&url).await;
+    assert_eq!(form.status, 303);
+    let css = b
+        .open(&format!("{}/console/static/console.css", app.base))
+        .await;
+    assert_eq!(css.status, 200);
+    assert!(css.body.contains("@media"));
+}
+
+/// The ticket of a login page's QR code.
+fn ticket_of(page: &str) -> String {
+    let at = page
+        .find(r#"name="ticket" value=""#)
+        .expect("a QR login form")
+        + 21;
+    page[at..at + page[at..].find('"').unwrap()].to_string()
+}
+
+#[tokio::test]
+async fn a_secretary_logs_in_by_scanning_the_qr_code_with_the_mini_program() {
+    let org = Org::builder(spawn_app().await)
+        .unit("支部甲", None)
+        .secretary("书记甲", "支部甲")
+        .member("党员一", "支部甲")
+        .signed_in(["书记甲", "党员一"])
+        .build()
+        .await;
+    let app = &org.app;
+    let login = format!("{}/console/login", app.base);
+    let mut b = Browser::new();
+    let page = b.open(&login).await;
+    assert!(page.body.contains("<svg"), "a QR code: {}", page.body);
+    assert!(page.body.contains("console-login.js"));
+    assert!(page.csp().unwrap().contains("script-src 'self'"));
+    assert!(b.cookies.contains_key("ft_console_ticket"));
+    let ticket = ticket_of(&page.body);
+    assert_eq!(ticket.len(), 22);
+    let state_url = format!("{}/console/login/ticket?wait=0&ticket={ticket}", app.base);
+    assert!(b.open(&state_url).await.body.contains("pending"));
+
+    // A plain member cannot log the console in; nor can anyone with a ticket that is not one.
+    let member = org.token("党员一").await;
+    let r = app
+        .post(
+            "/api/v1/auth/console/approve",
+            &member,
+            json!({"ticket": ticket}),
+        )
+        .await;
+    assert_eq!(r.status, 403, "{:?}", r.body);
+    let sec = org.token("书记甲").await;
+    let r = app
+        .post(
+            "/api/v1/auth/console/approve",
+            &sec,
+            json!({"ticket": "not-a-ticket"}),
+        )
+        .await;
+    assert_eq!(r.status, 404, "{:?}", r.body);
+
+    // 书记甲 scans and confirms on the phone; the waiting page learns it at once.
+    let r = app
+        .post(
+            "/api/v1/auth/console/approve",
+            &sec,
+            json!({"ticket": ticket}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert!(b.open(&state_url).await.body.contains("approved"));
+    let again = app
+        .post(
+            "/api/v1/auth/console/approve",
+            &sec,
+            json!({"ticket": ticket}),
+        )
+        .await;
+    assert_eq!(again.status, 404, "a ticket is approved once");
+
+    // Another browser that saw the code (a photo of the screen) cannot use it.
+    let mut other = Browser::new();
+    let finish = format!("{}/console/login/ticket", app.base);
+    let (status, _, _) = post_form(&mut other, &finish, &[("ticket", &ticket)]).await;
+    assert_eq!(status, 400);
+    assert!(!other.cookies.contains_key("ft_console"));
+    assert!(other.open(&state_url).await.body.contains("gone"));
+
+    // The browser that asked gets 书记甲's console.
+    let (status, location, _) = post_form(&mut b, &finish, &[("ticket", &ticket)]).await;
+    assert_eq!((status, location.as_deref()), (303, Some("/console/")));
+    let home = b.open(&format!("{}/console/", app.base)).await;
+    assert_eq!(home.status, 200);
+    assert!(
+        home.body.contains("书记甲") && home.body.contains("支部甲"),
+        "{}",
+        home.body
+    );
+    let (status, _, _) = post_form(&mut b, &finish, &[("ticket", &ticket)]).await;
+    assert_eq!(status, 400, "a ticket works once");
+
+    let admin = app.admin_token().await;
+    let audit = app.get("/api/v1/admin/audit?action=auth", &admin).await;
+    let actions: Vec<&str> = audit.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert!(
+        actions.contains(&"auth.console_ticket_approved"),
+        "{actions:?}"
+    );
+    let qr_login = audit.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "auth.login" && e["summary"]["method"] == "console_qr");
+    assert!(qr_login.is_some(), "{:?}", audit.body);
+}
+
+#[tokio::test]
+async fn a_qr_code_expires_after_two_minutes() {
+    let org = Org::builder(spawn_app().await)
+        .unit("支部甲", None)
+        .secretary("书记甲", "支部甲")
+        .signed_in(["书记甲"])
+        .build()
+        .await;
+    let app = &org.app;
+    let mut b = Browser::new();
+    let ticket = ticket_of(&b.open(&format!("{}/console/login", app.base)).await.body);
+    app.clock.advance(Duration::seconds(121));
+    let sec = org.token("书记甲").await;
+    let r = app
+        .post(
+            "/api/v1/auth/console/approve",
+            &sec,
+            json!({"ticket": ticket}),
+        )
+        .await;
+    assert_eq!(r.status, 404, "{:?}", r.body);
+    let state = b
+        .open(&format!(
+            "{}/console/login/ticket?wait=0&ticket={ticket}",
+            app.base
+        ))
+        .await;
+    assert!(state.body.contains("gone"), "{}", state.body);
+}
