@@ -87,7 +87,7 @@ pub struct MemberFilter {
     pub unit_id: Option<i64>,
     pub tag: Option<String>,
     pub q: Option<String>,
-    /// Only active members who have not bound a WeChat account yet.
+    /// Only active members of a unit (the roster) who have not bound a WeChat account yet.
     pub unbound: bool,
 }
 
@@ -474,7 +474,8 @@ pub async fn list(
     if f.unbound {
         cond = cond
             .add(members::Column::WechatOpenid.is_null())
-            .add(members::Column::Active.eq(true));
+            .add(members::Column::Active.eq(true))
+            .add(members::Column::UnitId.is_not_null());
     }
     let page = page
         .by_key(
