@@ -10,6 +10,7 @@ lesson broadcast to them and a meeting through the JSON API, then, in a 375 px w
 - opens /console/, is sent to the login page, which shows a QR code;
 - logs in with the admin's password by typing into the form and pressing the button;
 - finds the home page's four parts, the broadcast with its read count and the meeting;
+- opens the roster tab and the printable sheet of invite codes with their QR codes;
 - checks that the browser logged no error (a Content-Security-Policy violation would be one);
 - saves a screenshot of each page under --screenshots (default target/console-screenshots);
 - logs out with the button and is back at the login page.
@@ -230,6 +231,16 @@ def run(base, driver, width, height, shots, problems):
         if "<li>admin" in b.source():
             problems.append(f"{tag}: the bootstrap admin (no unit) is listed as a member to bind")
         b.screenshot(os.path.join(shots, f"console-home-{tag}.png"))
+        b.click("header nav a[href$='/console/roster']")
+        if not b.wait_url("/console/roster"):
+            problems.append(f"{tag}: the roster tab did not open ({b.url()})")
+        elif "李四" not in b.source():
+            problems.append(f"{tag}: the roster does not list 李四")
+        b.screenshot(os.path.join(shots, f"console-roster-{tag}.png"))
+        b.click("a.print")
+        if not b.wait_url("/console/roster/invites") or not b.exists(".invite svg"):
+            problems.append(f"{tag}: the invite sheet shows no QR code")
+        b.screenshot(os.path.join(shots, f"console-invites-{tag}.png"))
         for e in b.errors():
             problems.append(f"{tag}: the browser logged an error: {e.get('message')}")
         b.click("header form button")

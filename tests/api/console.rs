@@ -417,3 +417,65 @@ async fn a_qr_code_expires_after_two_minutes() {
         .await;
     assert!(state.body.contains("gone"), "{}", state.body);
 }
+
+#[tokio::test]
+async fn the_roster_shows_a_secretary_their_subtree_and_prints_their_invite_codes() {
+    let org = Org::builder(spawn_app().await)
+        .unit("机关党委", None)
+        .unit("支部甲", Some("机关党委"))
+        .unit("支部乙", None)
+        .secretary("书记甲", "支部甲")
+        .member("党员一", "支部甲")
+        .member("党员二", "支部甲")
+        .member("乙员", "支部乙")
+        .signed_in(["党员一"])
+        .build()
+        .await;
+    let app = &org.app;
+    give_password(app, &org.id("书记甲"), "shuji", "a-long-password").await;
+    let mut b = Browser::new();
+    sign_in(app, &mut b, "shuji", "a-long-password").await;
+
+    let roster = b.open(&format!("{}/console/roster", app.base)).await;
+    assert_eq!(roster.status, 200, "{}", roster.body);
+    for name in ["支部甲", "党员一", "党员二", "书记甲"] {
+        assert!(roster.body.contains(name), "{name}: {}", roster.body);
+    }
+    for name in ["支部乙", "乙员", "机关党委"] {
+        assert!(!roster.body.contains(name), "outside the subtree: {name}");
+    }
+    let found = b
+        .open(&format!("{}/console/roster?q=%E4%BA%8C", app.base)) // q=二
+        .await;
+    assert!(
+        found.body.contains("党员二") && !found.body.contains("党员一"),
+        "{}",
+        found.body
+    );
+    let unbound = b
+        .open(&format!("{}/console/roster?unbound=1", app.base))
+        .await;
+    assert!(unbound.body.contains("党员二"), "{}", unbound.body);
+    assert!(!unbound.body.contains("党员一"), "bound through WeChat");
+
+    // Another unit's id is not theirs to ask for.
+    let other = org.unit("支部乙");
+    let refused = b
+        .open(&format!("{}/console/roster?unit_id={other}", app.base))
+        .await;
+    assert_eq!(refused.status, 400);
+    assert!(refused.body.contains("<html"));
+
+    let sheet = b
+        .open(&format!("{}/console/roster/invites", app.base))
+        .await;
+    assert_eq!(sheet.status, 200);
+    let code = org.member("党员二")["invite_code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(sheet.body.contains(&code), "{}", sheet.body);
+    assert!(sheet.body.contains("<svg"), "a QR code each");
+    assert!(!sheet.body.contains("党员一"), "already bound");
+    assert!(!sheet.body.contains("乙员"), "another unit's");
+}

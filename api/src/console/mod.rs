@@ -5,7 +5,8 @@
 //! their subtree and every change is in the audit log.
 //!
 //! Built so far: login with a password or by scanning a QR code with the mini-program
-//! ([`ticket`]), logout, and the home page (this month's broadcasts with
+//! ([`ticket`]), logout, the roster with its printable invite sheet ([`roster`]), and the home
+//! page (this month's broadcasts with
 //! read rates and failed pushes, the meetings coming up with the answers so far, the members
 //! who have not bound WeChat). The other pages of issue 12 are to come.
 //!
@@ -40,6 +41,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/console/logout"),
     ("GET", "/console/static/console.css"),
     ("GET", "/console/static/console-login.js"),
+    ("GET", "/console/roster"),
+    ("GET", "/console/roster/invites"),
 ];
 
 /// The console's pages: their own stylesheet, no script, forms only to this site.
@@ -59,6 +62,7 @@ const LOGIN_SCRIPT: &str = include_str!("../../static/console-login.js");
 /// Where the login page and its cookies live.
 const LOGIN_PATH: &str = "/console/login";
 
+mod roster;
 mod ticket;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -69,7 +73,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(logout)
         .service(stylesheet)
         .service(login_script)
-        .configure(ticket::configure);
+        .configure(ticket::configure)
+        .configure(roster::configure);
 }
 
 pub(super) fn see_other(location: &str) -> actix_web::HttpResponseBuilder {
@@ -92,6 +97,63 @@ async fn signed_in(
         Ok(s) => Ok(Some(s)),
         Err(CoreError::Unauthorized(_)) => Ok(None),
         Err(e) => Err(failure(&e.into(), None)),
+    }
+}
+
+/// The signed-in member and their CSRF value, or the answer to send instead: the login form
+/// (303) without a session, an error page when the check failed.
+pub(super) async fn signed_in_or_login(
+    core: &Core,
+    req: &HttpRequest,
+    site: &Site,
+) -> Result<(Actor, String), HttpResponse> {
+    match signed_in(core, req).await? {
+        Some(s) => Ok(s),
+        None => Err(see_other(&format!("{}{LOGIN_PATH}", site.prefix)).finish()),
+    }
+}
+
+/// What every console page's frame shows: the page's title, the site's path prefix, the
+/// session's CSRF value (for the logout button), who is signed in and which tab is open.
+pub(super) struct Frame {
+    pub(super) title: String,
+    pub(super) prefix: String,
+    pub(super) csrf: String,
+    pub(super) who: String,
+    pub(super) here: &'static str,
+}
+
+impl Frame {
+    /// The frame of a page of the signed-in `actor`.
+    pub(super) async fn of(
+        core: &Core,
+        actor: &Actor,
+        site: &Site,
+        csrf: String,
+        here: &'static str,
+        title: &str,
+    ) -> Result<Self, CoreError> {
+        let who = fingertip_core::org::members::view(&core.db, actor.member_id)
+            .await?
+            .name;
+        Ok(Self {
+            title: title.into(),
+            prefix: site.prefix.clone(),
+            csrf,
+            who,
+            here,
+        })
+    }
+
+    /// The frame of a page shown before anyone signs in.
+    fn bare(site: &Site, title: &str) -> Self {
+        Self {
+            title: title.into(),
+            prefix: site.prefix.clone(),
+            csrf: String::new(),
+            who: String::new(),
+            here: "",
+        }
     }
 }
 
@@ -127,8 +189,7 @@ async fn login_script() -> HttpResponse {
 #[derive(Template)]
 #[template(path = "console/login.html")]
 struct LoginPage<'a> {
-    title: &'a str,
-    prefix: &'a str,
+    frame: Frame,
     csrf: &'a str,
     username: &'a str,
     error: Option<&'a str>,
@@ -159,8 +220,7 @@ async fn login_page(
     let mut resp = html_with(
         status,
         &LoginPage {
-            title: "登录",
-            prefix: &site.prefix,
+            frame: Frame::bare(site, "登录"),
             csrf: &csrf,
             username,
             error,
@@ -313,10 +373,7 @@ struct Unbound {
 #[derive(Template)]
 #[template(path = "console/home.html")]
 struct HomePage {
-    title: &'static str,
-    prefix: String,
-    csrf: String,
-    who: String,
+    frame: Frame,
     scope: String,
     month: String,
     broadcasts: Vec<BroadcastRow>,
@@ -382,10 +439,13 @@ fn home_page(core: &Core, site: &Site, csrf: String, h: Home) -> HomePage {
         })
         .collect();
     HomePage {
-        title: "首页",
-        prefix: site.prefix.clone(),
-        csrf,
-        who: h.name,
+        frame: Frame {
+            title: "首页".into(),
+            prefix: site.prefix.clone(),
+            csrf,
+            who: h.name,
+            here: "home",
+        },
         scope: h.unit_name.unwrap_or_else(|| "全部单位".into()),
         month: core.now().with_timezone(&tz).format("%Y年%m月").to_string(),
         broadcasts,
@@ -406,10 +466,9 @@ fn home_page(core: &Core, site: &Site, csrf: String, h: Home) -> HomePage {
 #[get("/console/")]
 async fn home(req: HttpRequest, core: web::Data<Core>) -> HttpResponse {
     let site = Site::of(&core, &req);
-    let (actor, csrf) = match signed_in(&core, &req).await {
-        Ok(Some(s)) => s,
-        Ok(None) => return see_other(&format!("{}/console/login", site.prefix)).finish(),
-        Err(page) => return page,
+    let (actor, csrf) = match signed_in_or_login(&core, &req, &site).await {
+        Ok(s) => s,
+        Err(resp) => return resp,
     };
     match console::home(&core, &actor).await {
         Ok(h) => html_with(StatusCode::OK, &home_page(&core, &site, csrf, h), CSP),

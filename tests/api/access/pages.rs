@@ -112,6 +112,8 @@ const CONSOLE_MATRIX: &[(&str, &str, [u16; 2])] = &[
     ("POST", "/console/logout", [303, 403]),
     ("GET", "/console/static/console.css", [200, 200]),
     ("GET", "/console/static/console-login.js", [200, 200]),
+    ("GET", "/console/roster", [303, 200]),
+    ("GET", "/console/roster/invites", [303, 200]),
     // A ticket that is not this browser's: gone (JSON), whoever asks; finishing it: refused.
     ("GET", "/console/login/ticket", [200, 200]),
     ("POST", "/console/login/ticket", [400, 400]),
