@@ -10,6 +10,7 @@ lesson broadcast to them and a meeting through the JSON API, then, in a 375 px w
 - opens /console/, is sent to the login page, which shows a QR code;
 - logs in with the admin's password by typing into the form and pressing the button;
 - finds the home page's four parts, the broadcast with its read count and the meeting;
+- opens the lesson's page (counts, read rate, recipients) from the home page;
 - opens the roster tab and the printable sheet of invite codes with their QR codes;
 - checks that the browser logged no error (a Content-Security-Policy violation would be one);
 - saves a screenshot of each page under --screenshots (default target/console-screenshots);
@@ -130,6 +131,10 @@ class Browser:
     def click(self, css):
         self.call("POST", f"/element/{self.find(css)}/click", {})
 
+    def click_link(self, text):
+        found = self.call("POST", "/element", {"using": "link text", "value": text})
+        self.call("POST", f"/element/{next(iter(found.values()))}/click", {})
+
     def text(self, css):
         return self.call("GET", f"/element/{self.find(css)}/text")
 
@@ -231,6 +236,10 @@ def run(base, driver, width, height, shots, problems):
         if "<li>admin" in b.source():
             problems.append(f"{tag}: the bootstrap admin (no unit) is listed as a member to bind")
         b.screenshot(os.path.join(shots, f"console-home-{tag}.png"))
+        b.click_link("十二月党课")
+        if not b.exists("section#stats progress") or "张三" not in b.source():
+            problems.append(f"{tag}: the broadcast's page shows no counts or recipients")
+        b.screenshot(os.path.join(shots, f"console-broadcast-{tag}.png"))
         b.click("header nav a[href$='/console/roster']")
         if not b.wait_url("/console/roster"):
             problems.append(f"{tag}: the roster tab did not open ({b.url()})")

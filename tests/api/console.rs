@@ -479,3 +479,93 @@ async fn the_roster_shows_a_secretary_their_subtree_and_prints_their_invite_code
     assert!(!sheet.body.contains("党员一"), "already bound");
     assert!(!sheet.body.contains("乙员"), "another unit's");
 }
+
+#[tokio::test]
+async fn a_broadcasts_page_follows_the_reading_and_reminds_the_unread() {
+    let org = Org::builder(spawn_app().await)
+        .unit("支部甲", None)
+        .unit("支部乙", None)
+        .secretary("书记甲", "支部甲")
+        .secretary("书记乙", "支部乙")
+        .member("党员一", "支部甲")
+        .member("党员二", "支部甲")
+        .lesson("十二月党课")
+        .signed_in(["书记甲", "党员一"])
+        .build()
+        .await;
+    let app = &org.app;
+    let sec = org.token("书记甲").await;
+    let b = id(&app
+        .broadcast(&sec, Broadcast::to_unit(org.post(), org.unit("支部甲")))
+        .await);
+    app.drain().await;
+    give_password(app, &org.id("书记甲"), "shuji", "a-long-password").await;
+    let mut browser = Browser::new();
+    let home = sign_in(app, &mut browser, "shuji", "a-long-password").await;
+    assert!(
+        home.contains(&format!("/console/broadcasts/{b}")),
+        "linked from home"
+    );
+
+    let page_url = format!("{}/console/broadcasts/{b}", app.base);
+    let page = browser.open(&page_url).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("十二月党课") && page.body.contains("党员二"));
+    assert!(page.csp().unwrap().contains("script-src 'self'"));
+    let stats_url = format!("{page_url}/stats");
+    let before: serde_json::Value =
+        serde_json::from_str(&browser.open(&stats_url).await.body).unwrap();
+    // 书记甲, 党员一 and 党员二.
+    assert_eq!(
+        (before["delivered"].as_u64(), before["read"].as_u64()),
+        (Some(3), Some(0))
+    );
+
+    // 党员一 reads it on the phone; the page's counts follow.
+    let t1 = org.token("党员一").await;
+    let item = app.inbox(&t1).await[0]["id"].as_str().unwrap().to_string();
+    app.post(&format!("/api/v1/inbox/{item}/read"), &t1, json!({}))
+        .await;
+    let after: serde_json::Value =
+        serde_json::from_str(&browser.open(&stats_url).await.body).unwrap();
+    assert_eq!(
+        (after["read"].as_u64(), after["read_pct"].as_u64()),
+        (Some(1), Some(33))
+    );
+    let unread = browser.open(&format!("{page_url}?state=unread")).await;
+    assert!(
+        unread.body.contains("党员二") && !unread.body.contains("党员一</td>"),
+        "{}",
+        unread.body
+    );
+
+    // The remind button (the session's CSRF value) reminds the two who have not read.
+    let csrf = csrf_of(&page.body);
+    let (status, location, _) = post_form(
+        &mut browser,
+        &format!("{page_url}/remind"),
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(status, 303);
+    assert_eq!(
+        location.as_deref(),
+        Some(format!("/console/broadcasts/{b}?reminded=2").as_str())
+    );
+    let admin = app.admin_token().await;
+    let audit = app
+        .get("/api/v1/admin/audit?action=broadcast.remind", &admin)
+        .await;
+    assert!(
+        !audit.body["items"].as_array().unwrap().is_empty(),
+        "{:?}",
+        audit.body
+    );
+
+    // Another unit's secretary does not see it.
+    give_password(app, &org.id("书记乙"), "shuji2", "a-long-password").await;
+    let mut other = Browser::new();
+    sign_in(app, &mut other, "shuji2", "a-long-password").await;
+    assert_eq!(other.open(&page_url).await.status, 404);
+    assert_eq!(other.open(&stats_url).await.status, 404);
+}

@@ -5,8 +5,8 @@
 //! their subtree and every change is in the audit log.
 //!
 //! Built so far: login with a password or by scanning a QR code with the mini-program
-//! ([`ticket`]), logout, the roster with its printable invite sheet ([`roster`]), and the home
-//! page (this month's broadcasts with
+//! ([`ticket`]), logout, the roster with its printable invite sheet ([`roster`]), a broadcast's
+//! page with live counts, recipients and the remind button ([`broadcast`]), and the home page (this month's broadcasts with
 //! read rates and failed pushes, the meetings coming up with the answers so far, the members
 //! who have not bound WeChat). The other pages of issue 12 are to come.
 //!
@@ -43,13 +43,18 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/console/static/console-login.js"),
     ("GET", "/console/roster"),
     ("GET", "/console/roster/invites"),
+    ("GET", "/console/broadcasts/{id}"),
+    ("GET", "/console/broadcasts/{id}/stats"),
+    ("POST", "/console/broadcasts/{id}/remind"),
+    ("GET", "/console/static/console-broadcast.js"),
 ];
 
 /// The console's pages: their own stylesheet, no script, forms only to this site.
 pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
                        form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
-/// The login page's: the same, and its one script (waiting for the QR code's approval).
-pub const LOGIN_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
+/// Pages with a script of ours (the login page's wait for the QR code's approval, a
+/// broadcast's live counts): the same, and scripts and requests to this site only.
+pub const SCRIPT_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
                              script-src 'self'; connect-src 'self'; form-action 'self'; \
                              frame-ancestors 'none'; base-uri 'none'";
 
@@ -59,9 +64,11 @@ const LOGIN_COOKIE: &str = "ft_console_login";
 const LOGIN_FORM_SECS: i64 = 3600;
 const STYLESHEET: &str = include_str!("../../static/console.css");
 const LOGIN_SCRIPT: &str = include_str!("../../static/console-login.js");
+const BROADCAST_SCRIPT: &str = include_str!("../../static/console-broadcast.js");
 /// Where the login page and its cookies live.
 const LOGIN_PATH: &str = "/console/login";
 
+mod broadcast;
 mod roster;
 mod ticket;
 
@@ -74,7 +81,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(stylesheet)
         .service(login_script)
         .configure(ticket::configure)
-        .configure(roster::configure);
+        .configure(roster::configure)
+        .configure(broadcast::configure)
+        .service(broadcast_script);
 }
 
 pub(super) fn see_other(location: &str) -> actix_web::HttpResponseBuilder {
@@ -186,6 +195,15 @@ async fn login_script() -> HttpResponse {
         .body(LOGIN_SCRIPT)
 }
 
+#[get("/console/static/console-broadcast.js")]
+async fn broadcast_script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .body(BROADCAST_SCRIPT)
+}
+
 #[derive(Template)]
 #[template(path = "console/login.html")]
 struct LoginPage<'a> {
@@ -226,7 +244,7 @@ async fn login_page(
             error,
             qr,
         },
-        LOGIN_CSP,
+        SCRIPT_CSP,
     );
     let _ = resp.add_cookie(&site.cookie(
         LOGIN_PATH,
@@ -340,6 +358,7 @@ async fn logout(req: HttpRequest, core: web::Data<Core>, body: web::Bytes) -> Ht
 }
 
 struct BroadcastRow {
+    id: i64,
     title: String,
     urgent: bool,
     status: &'static str,
@@ -383,7 +402,7 @@ struct HomePage {
     unbound_more: bool,
 }
 
-fn status_label(s: Status) -> &'static str {
+pub(super) fn status_label(s: Status) -> &'static str {
     match s {
         Status::Scheduled => "待发送",
         Status::Sending => "发送中",
@@ -411,6 +430,7 @@ fn home_page(core: &Core, site: &Site, csrf: String, h: Home) -> HomePage {
                 });
             }
             BroadcastRow {
+                id: b.id,
                 read_pct: (s.read * 100).checked_div(s.delivered).unwrap_or(0),
                 title: b.title,
                 urgent: b.urgent,

@@ -114,6 +114,11 @@ const CONSOLE_MATRIX: &[(&str, &str, [u16; 2])] = &[
     ("GET", "/console/static/console-login.js", [200, 200]),
     ("GET", "/console/roster", [303, 200]),
     ("GET", "/console/roster/invites", [303, 200]),
+    ("GET", "/console/broadcasts/{id}", [303, 200]),
+    ("GET", "/console/broadcasts/{id}/stats", [303, 200]),
+    // Without the session's CSRF value.
+    ("POST", "/console/broadcasts/{id}/remind", [303, 403]),
+    ("GET", "/console/static/console-broadcast.js", [200, 200]),
     // A ticket that is not this browser's: gone (JSON), whoever asks; finishing it: refused.
     ("GET", "/console/login/ticket", [200, 200]),
     ("POST", "/console/login/ticket", [400, 400]),
@@ -128,6 +133,15 @@ async fn every_console_route_as_every_caller_matches_the_console_matrix() {
         "every console route has one row, every row a route"
     );
     let app = spawn_app().await;
+    let token = app.admin_token().await;
+    let unit = app.create_unit(&token, "支部", None).await;
+    app.create_member(&token, json!({"name": "党员", "unit_id": unit}))
+        .await;
+    let post = app.create_post(&token, "一课").await;
+    let b = id(&app
+        .broadcast(&token, Broadcast::to_unit(&post, &unit))
+        .await);
+    app.drain().await;
     let mut admin = Browser::new();
     crate::console::sign_in(&app, &mut admin, ADMIN_USER, ADMIN_PASSWORD).await;
     let mut readers = [Browser::new(), admin];
@@ -137,7 +151,7 @@ async fn every_console_route_as_every_caller_matches_the_console_matrix() {
             "/console/login/ticket" if *method == "GET" => {
                 format!("{}{path}?wait=0&ticket=nothing", app.base)
             }
-            _ => format!("{}{path}", app.base),
+            _ => format!("{}{}", app.base, path.replace("{id}", &b)),
         };
         for (who, reader) in readers.iter_mut().enumerate() {
             let got = if *method == "GET" {

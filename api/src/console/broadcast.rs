@@ -1,0 +1,242 @@
+//! "Watch it land": one broadcast's page. Its counts and read rate (kept up to date by the
+//! page's script, which asks `…/stats` every five seconds while the page is open), its pushes by
+//! channel, its recipients by state with each push's outcome and failure reason, and the button
+//! that reminds those who have not read it. Read and changed through `broadcasts::stats` and
+//! `push::deliveries::remind` with the signed-in member as the actor.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use askama::Template;
+use chrono::{DateTime, Utc};
+use fingertip_core::broadcasts::service as broadcasts;
+use fingertip_core::broadcasts::stats::{self, RecipientState};
+use fingertip_core::broadcasts::{Channel, Stats};
+use fingertip_core::paging::PageRequest;
+use fingertip_core::push::DeliveryStatus;
+use fingertip_core::push::deliveries::{self, DeliveryView};
+use fingertip_core::{Core, CoreError};
+
+use super::{Frame, SCRIPT_CSP, see_other, signed_in_or_login, status_label};
+use crate::dto::common::Id;
+use crate::error::ApiError;
+use crate::pages::{Site, failure, html_with};
+
+/// Recipients per page.
+const PAGE: u64 = 100;
+
+pub(super) fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(page).service(stats_json).service(remind);
+}
+
+fn not_found() -> HttpResponse {
+    failure(&ApiError::Core(CoreError::NotFound("broadcast")), None)
+}
+
+fn failed(s: &Stats) -> u64 {
+    s.push.wechat.failed + s.push.wecom.failed
+}
+
+fn pct(s: &Stats) -> u64 {
+    (s.read * 100).checked_div(s.delivered).unwrap_or(0)
+}
+
+struct Recipient {
+    name: String,
+    delivered: String,
+    read: Option<String>,
+    pushes: Vec<String>,
+    failed: bool,
+}
+
+fn delivery_text(d: &DeliveryView) -> (String, bool) {
+    let channel = match d.channel {
+        Channel::Wechat => "微信",
+        Channel::Wecom => "企业微信",
+        Channel::Inbox => "收件箱",
+    };
+    let (word, bad) = match d.status {
+        DeliveryStatus::Pending => ("待发送", false),
+        DeliveryStatus::Sending => ("发送中", false),
+        DeliveryStatus::Sent => ("已送达", false),
+        DeliveryStatus::Skipped => ("未推送", false),
+        DeliveryStatus::Dead => ("失败", true),
+        DeliveryStatus::Unknown => ("结果不明", true),
+    };
+    let round = if d.round > 1 {
+        format!("（第{}次提醒）", d.round - 1)
+    } else {
+        String::new()
+    };
+    let why = d
+        .last_error
+        .as_deref()
+        .filter(|_| bad || d.status == DeliveryStatus::Skipped)
+        .map(|e| format!("：{}", e.chars().take(80).collect::<String>()))
+        .unwrap_or_default();
+    (format!("{channel}{round}{word}{why}"), bad)
+}
+
+#[derive(Template)]
+#[template(path = "console/broadcast.html")]
+struct BroadcastPage {
+    frame: Frame,
+    id: i64,
+    title: String,
+    status: &'static str,
+    sent: String,
+    s: Stats,
+    read_pct: u64,
+    failed: u64,
+    state: &'static str,
+    recipients: Vec<Recipient>,
+    next: Option<String>,
+    notice: Option<String>,
+    can_remind: bool,
+}
+
+#[get("/console/broadcasts/{id}")]
+async fn page(req: HttpRequest, core: web::Data<Core>, id: web::Path<String>) -> HttpResponse {
+    let site = Site::of(&core, &req);
+    let (actor, csrf) = match signed_in_or_login(&core, &req, &site).await {
+        Ok(s) => s,
+        Err(resp) => return resp,
+    };
+    let Some(id) = Id::parse(&id).map(|i| i.0) else {
+        return not_found();
+    };
+    let q: std::collections::HashMap<String, String> =
+        url::form_urlencoded::parse(req.query_string().as_bytes())
+            .into_owned()
+            .collect();
+    let (state, filter) = match q.get("state").map(String::as_str) {
+        Some("read") => ("read", Some(RecipientState::Read)),
+        Some("unread") => ("unread", Some(RecipientState::Unread)),
+        Some("failed") => ("failed", Some(RecipientState::Failed)),
+        _ => ("all", None),
+    };
+    let back = format!("{}/console/broadcasts/{id}", site.prefix);
+    let result = async {
+        let b = broadcasts::get(&core, &actor, id).await?;
+        let s = stats::stats(&core, &actor, id).await?;
+        let page = PageRequest::parse(Some(PAGE), q.get("cursor").map(String::as_str))?;
+        let listed = stats::recipients(&core, &actor, id, filter, page).await?;
+        let ids: Vec<i64> = listed.items.iter().map(|r| r.member_id).collect();
+        let pushes = deliveries::of_members(&core, id, &ids).await?;
+        let frame = Frame::of(&core, &actor, &site, csrf, "home", &b.title).await?;
+        Ok::<_, CoreError>((b, s, listed, pushes, frame))
+    }
+    .await;
+    let (b, s, listed, mut pushes, frame) = match result {
+        Ok(r) => r,
+        Err(e) => return failure(&e.into(), Some(back)),
+    };
+    let tz = core.settings.timezone;
+    let local = |t: DateTime<Utc>| t.with_timezone(&tz).format("%m月%d日 %H:%M").to_string();
+    let recipients = listed
+        .items
+        .into_iter()
+        .map(|r| {
+            let texts: Vec<(String, bool)> = pushes
+                .remove(&r.member_id)
+                .unwrap_or_default()
+                .iter()
+                .map(delivery_text)
+                .collect();
+            Recipient {
+                failed: texts.iter().any(|(_, bad)| *bad),
+                pushes: texts.into_iter().map(|(t, _)| t).collect(),
+                name: r.name,
+                delivered: local(r.delivered_at),
+                read: r.read_at.map(local),
+            }
+        })
+        .collect();
+    let notice = q
+        .get("reminded")
+        .and_then(|n| n.parse::<u64>().ok())
+        .map(|n| format!("已向 {n} 位未读成员再次推送提醒。"));
+    html_with(
+        StatusCode::OK,
+        &BroadcastPage {
+            next: listed
+                .next_cursor
+                .map(|c| format!("{back}?state={state}&cursor={c}")),
+            read_pct: pct(&s),
+            failed: failed(&s),
+            can_remind: s.unread > 0 && b.channels.iter().any(|c| *c != Channel::Inbox),
+            title: b.title,
+            status: status_label(b.status),
+            sent: local(b.sent_at.unwrap_or(b.send_at)),
+            s,
+            frame,
+            id,
+            state,
+            recipients,
+            notice,
+        },
+        SCRIPT_CSP,
+    )
+}
+
+/// The counts, for the page's script.
+#[get("/console/broadcasts/{id}/stats")]
+async fn stats_json(
+    req: HttpRequest,
+    core: web::Data<Core>,
+    id: web::Path<String>,
+) -> HttpResponse {
+    let site = Site::of(&core, &req);
+    let (actor, _) = match signed_in_or_login(&core, &req, &site).await {
+        Ok(s) => s,
+        Err(resp) => return resp,
+    };
+    let Some(id) = Id::parse(&id).map(|i| i.0) else {
+        return actix_web::ResponseError::error_response(&ApiError::Core(CoreError::NotFound(
+            "broadcast",
+        )));
+    };
+    match stats::stats(&core, &actor, id).await {
+        Ok(s) => HttpResponse::Ok()
+            .insert_header(("cache-control", "no-store"))
+            .json(serde_json::json!({
+                "recipients": s.recipients,
+                "delivered": s.delivered,
+                "read": s.read,
+                "unread": s.unread,
+                "read_pct": pct(&s),
+                "failed": failed(&s),
+            })),
+        Err(e) => actix_web::ResponseError::error_response(&ApiError::from(e)),
+    }
+}
+
+/// Reminds the members who have not read it (a new push round), then back to the page.
+#[post("/console/broadcasts/{id}/remind")]
+async fn remind(
+    req: HttpRequest,
+    core: web::Data<Core>,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let site = Site::of(&core, &req);
+    let (actor, csrf) = match signed_in_or_login(&core, &req, &site).await {
+        Ok(s) => s,
+        Err(resp) => return resp,
+    };
+    let Some(id) = Id::parse(&id).map(|i| i.0) else {
+        return not_found();
+    };
+    let back = format!("{}/console/broadcasts/{id}", site.prefix);
+    if super::form(&body).get("csrf") != Some(&csrf) {
+        return failure(
+            &ApiError::Core(CoreError::Forbidden(
+                "the form did not come from this console".into(),
+            )),
+            Some(back),
+        );
+    }
+    match deliveries::remind(&core, &actor, id).await {
+        Ok((_, n)) => see_other(&format!("{back}?reminded={n}")).finish(),
+        Err(e) => failure(&e.into(), Some(back)),
+    }
+}
