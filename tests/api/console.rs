@@ -569,3 +569,44 @@ async fn a_broadcasts_page_follows_the_reading_and_reminds_the_unread() {
     assert_eq!(other.open(&page_url).await.status, 404);
     assert_eq!(other.open(&stats_url).await.status, 404);
 }
+
+#[tokio::test]
+async fn the_audit_log_is_the_admins_with_filters_and_the_chain_verified() {
+    let org = Org::builder(spawn_app().await)
+        .unit("支部甲", None)
+        .secretary("书记甲", "支部甲")
+        .member("党员一", "支部甲")
+        .build()
+        .await;
+    let app = &org.app;
+    give_password(app, &org.id("书记甲"), "shuji", "a-long-password").await;
+    let mut sec = Browser::new();
+    let home = sign_in(app, &mut sec, "shuji", "a-long-password").await;
+    assert!(
+        !home.contains("/console/audit"),
+        "no audit tab for a secretary"
+    );
+    assert_eq!(
+        sec.open(&format!("{}/console/audit", app.base))
+            .await
+            .status,
+        403
+    );
+
+    let mut admin = Browser::new();
+    let home = sign_in(app, &mut admin, ADMIN_USER, ADMIN_PASSWORD).await;
+    assert!(home.contains("/console/audit"), "the admin's audit tab");
+    let log = admin.open(&format!("{}/console/audit", app.base)).await;
+    assert_eq!(log.status, 200);
+    for action in ["member.create", "unit.create", "auth.login"] {
+        assert!(log.body.contains(action), "{action}: {}", log.body);
+    }
+    let logins = admin
+        .open(&format!("{}/console/audit?action=auth", app.base))
+        .await;
+    assert!(logins.body.contains("auth.login") && !logins.body.contains("member.create"));
+    let checked = admin
+        .open(&format!("{}/console/audit?verify=1", app.base))
+        .await;
+    assert!(checked.body.contains("链条完整"), "{}", checked.body);
+}

@@ -47,6 +47,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/console/broadcasts/{id}/stats"),
     ("POST", "/console/broadcasts/{id}/remind"),
     ("GET", "/console/static/console-broadcast.js"),
+    ("GET", "/console/audit"),
 ];
 
 /// The console's pages: their own stylesheet, no script, forms only to this site.
@@ -68,6 +69,7 @@ const BROADCAST_SCRIPT: &str = include_str!("../../static/console-broadcast.js")
 /// Where the login page and its cookies live.
 const LOGIN_PATH: &str = "/console/login";
 
+mod audit;
 mod broadcast;
 mod roster;
 mod ticket;
@@ -83,6 +85,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(ticket::configure)
         .configure(roster::configure)
         .configure(broadcast::configure)
+        .configure(audit::configure)
         .service(broadcast_script);
 }
 
@@ -130,6 +133,8 @@ pub(super) struct Frame {
     pub(super) csrf: String,
     pub(super) who: String,
     pub(super) here: &'static str,
+    /// Whether the admin-only tabs (the audit log) are shown.
+    pub(super) admin: bool,
 }
 
 impl Frame {
@@ -151,6 +156,7 @@ impl Frame {
             csrf,
             who,
             here,
+            admin: actor.role == fingertip_core::auth::Role::Admin,
         })
     }
 
@@ -162,6 +168,7 @@ impl Frame {
             csrf: String::new(),
             who: String::new(),
             here: "",
+            admin: false,
         }
     }
 }
@@ -412,7 +419,7 @@ pub(super) fn status_label(s: Status) -> &'static str {
     }
 }
 
-fn home_page(core: &Core, site: &Site, csrf: String, h: Home) -> HomePage {
+fn home_page(core: &Core, actor: &Actor, site: &Site, csrf: String, h: Home) -> HomePage {
     let tz = core.settings.timezone;
     let local = |t: DateTime<Utc>| t.with_timezone(&tz).format("%m月%d日 %H:%M").to_string();
     let mut failed = Vec::new();
@@ -465,6 +472,7 @@ fn home_page(core: &Core, site: &Site, csrf: String, h: Home) -> HomePage {
             csrf,
             who: h.name,
             here: "home",
+            admin: actor.role == fingertip_core::auth::Role::Admin,
         },
         scope: h.unit_name.unwrap_or_else(|| "全部单位".into()),
         month: core.now().with_timezone(&tz).format("%Y年%m月").to_string(),
@@ -491,7 +499,11 @@ async fn home(req: HttpRequest, core: web::Data<Core>) -> HttpResponse {
         Err(resp) => return resp,
     };
     match console::home(&core, &actor).await {
-        Ok(h) => html_with(StatusCode::OK, &home_page(&core, &site, csrf, h), CSP),
+        Ok(h) => html_with(
+            StatusCode::OK,
+            &home_page(&core, &actor, &site, csrf, h),
+            CSP,
+        ),
         Err(e) => failure(&e.into(), Some(format!("{}/console/", site.prefix))),
     }
 }

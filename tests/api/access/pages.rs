@@ -119,6 +119,8 @@ const CONSOLE_MATRIX: &[(&str, &str, [u16; 2])] = &[
     // Without the session's CSRF value.
     ("POST", "/console/broadcasts/{id}/remind", [303, 403]),
     ("GET", "/console/static/console-broadcast.js", [200, 200]),
+    // Admins only: a secretary gets the 403 page (`console::the_audit_log_…`).
+    ("GET", "/console/audit", [303, 200]),
     // A ticket that is not this browser's: gone (JSON), whoever asks; finishing it: refused.
     ("GET", "/console/login/ticket", [200, 200]),
     ("POST", "/console/login/ticket", [400, 400]),
