@@ -12,6 +12,7 @@ lesson broadcast to them and a meeting through the JSON API, then, in a 375 px w
 - finds the home page's four parts, the broadcast with its read count and the meeting;
 - opens the lesson's page (counts, read rate, recipients) from the home page;
 - opens the roster tab and the printable sheet of invite codes with their QR codes;
+- opens the meetings tab, the meeting's record and its check-in screen;
 - opens the audit log and verifies its chain;
 - checks that the browser logged no error (a Content-Security-Policy violation would be one);
 - saves a screenshot of each page under --screenshots (default target/console-screenshots);
@@ -251,6 +252,14 @@ def run(base, driver, width, height, shots, problems):
         if not b.wait_url("/console/roster/invites") or not b.exists(".invite svg"):
             problems.append(f"{tag}: the invite sheet shows no QR code")
         b.screenshot(os.path.join(shots, f"console-invites-{tag}.png"))
+        b.click("header nav a[href$='/console/meetings']")
+        b.click_link("第四季度党员大会")
+        b.screenshot(os.path.join(shots, f"console-meeting-{tag}.png"))
+        b.click("a.action")
+        if not b.exists(".screen-qr svg") or not b.exists("#code"):
+            problems.append(f"{tag}: the check-in screen shows no code or QR code")
+        b.screenshot(os.path.join(shots, f"console-checkin-{tag}.png"))
+        b.go(f"{base}/console/")
         b.click("header nav a[href$='/console/audit']")
         b.click("a[href$='verify=1']")
         if not b.exists("#verified.notice"):

@@ -610,3 +610,96 @@ async fn the_audit_log_is_the_admins_with_filters_and_the_chain_verified() {
         .await;
     assert!(checked.body.contains("链条完整"), "{}", checked.body);
 }
+
+#[tokio::test]
+async fn a_secretary_runs_a_meeting_from_the_console_with_the_check_in_screen() {
+    let org = Org::builder(spawn_app().await)
+        .unit("支部甲", None)
+        .secretary("书记甲", "支部甲")
+        .member("党员一", "支部甲")
+        .member("党员二", "支部甲")
+        .signed_in(["党员一", "党员二"])
+        .build()
+        .await;
+    let app = &org.app;
+    let admin = org.admin().await;
+    let unit = org.unit("支部甲").to_string();
+    let starts = app.clock_now() + Duration::minutes(20);
+    let m = app
+        .post(
+            "/api/v1/admin/meetings",
+            &admin,
+            json!({"kind": "general_meeting", "title": "十二月党员大会", "starts_at": rfc(starts),
+                   "ends_at": rfc(starts + Duration::hours(2)), "place": "三楼会议室",
+                   "unit_id": unit, "audience": {"unit_ids": [unit]}}),
+        )
+        .await;
+    assert_eq!(m.status, 201, "{:?}", m.body);
+    let meeting = id(&m.body);
+    let t2 = org.token("党员二").await;
+    let leave = app
+        .post(
+            &format!("/api/v1/meetings/{meeting}/answer"),
+            &t2,
+            json!({"answer": "leave", "reason": "在外地审计"}),
+        )
+        .await;
+    assert_eq!(leave.status, 200, "{:?}", leave.body);
+
+    give_password(app, &org.id("书记甲"), "shuji", "a-long-password").await;
+    let mut b = Browser::new();
+    let home = sign_in(app, &mut b, "shuji", "a-long-password").await;
+    assert!(
+        home.contains(&format!("/console/meetings/{meeting}")),
+        "linked from home"
+    );
+    let list = b.open(&format!("{}/console/meetings", app.base)).await;
+    assert!(list.body.contains("十二月党员大会"), "{}", list.body);
+    let page = b
+        .open(&format!("{}/console/meetings/{meeting}", app.base))
+        .await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("在外地审计"),
+        "the leave reason: {}",
+        page.body
+    );
+
+    // The projector's screen shows the current code; 党员一 checks in with it.
+    let screen_url = format!("{}/console/meetings/{meeting}/checkin", app.base);
+    let screen = b.open(&screen_url).await;
+    assert_eq!(screen.status, 200, "{}", screen.body);
+    assert!(screen.body.contains("<svg"), "a QR code of the code");
+    let at = screen.body.find(r#"id="code">"#).unwrap() + 10;
+    let code = &screen.body[at..at + 6];
+    assert!(code.bytes().all(|c| c.is_ascii_digit()), "{code}");
+    let t1 = org.token("党员一").await;
+    let r = app
+        .post(
+            &format!("/api/v1/meetings/{meeting}/check-in"),
+            &t1,
+            json!({ "code": code }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let screen = b.open(&screen_url).await;
+    assert!(
+        screen.body.contains(r#"<b id="present">1</b>"#),
+        "{}",
+        screen.body
+    );
+
+    let csv = b
+        .open(&format!(
+            "{}/console/meetings/{meeting}/attendance.csv",
+            app.base
+        ))
+        .await;
+    assert_eq!(csv.status, 200);
+    assert!(csv.body.starts_with('\u{feff}'), "UTF-8 with a BOM");
+    assert!(csv.body.contains("党员一") && csv.body.contains("在外地审计"));
+
+    // When the meeting is over the screen is closed.
+    app.clock.advance(Duration::hours(3));
+    assert_eq!(b.open(&screen_url).await.status, 409);
+}

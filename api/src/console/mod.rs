@@ -6,7 +6,9 @@
 //!
 //! Built so far: login with a password or by scanning a QR code with the mini-program
 //! ([`ticket`]), logout, the roster with its printable invite sheet ([`roster`]), a broadcast's
-//! page with live counts, recipients and the remind button ([`broadcast`]), and the home page (this month's broadcasts with
+//! page with live counts, recipients and the remind button ([`broadcast`]), the meetings, each
+//! one's record and the projector's check-in screen ([`meetings`]), the audit log for admins
+//! ([`audit`]), and the home page (this month's broadcasts with
 //! read rates and failed pushes, the meetings coming up with the answers so far, the members
 //! who have not bound WeChat). The other pages of issue 12 are to come.
 //!
@@ -48,6 +50,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/console/broadcasts/{id}/remind"),
     ("GET", "/console/static/console-broadcast.js"),
     ("GET", "/console/audit"),
+    ("GET", "/console/meetings"),
+    ("GET", "/console/meetings/{id}"),
+    ("GET", "/console/meetings/{id}/checkin"),
+    ("GET", "/console/meetings/{id}/attendance.csv"),
 ];
 
 /// The console's pages: their own stylesheet, no script, forms only to this site.
@@ -71,6 +77,7 @@ const LOGIN_PATH: &str = "/console/login";
 
 mod audit;
 mod broadcast;
+mod meetings;
 mod roster;
 mod ticket;
 
@@ -86,6 +93,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(roster::configure)
         .configure(broadcast::configure)
         .configure(audit::configure)
+        .configure(meetings::configure)
         .service(broadcast_script);
 }
 
@@ -377,6 +385,7 @@ struct BroadcastRow {
 }
 
 struct MeetingRow {
+    id: i64,
     kind: &'static str,
     title: String,
     when: String,
@@ -455,6 +464,7 @@ fn home_page(core: &Core, actor: &Actor, site: &Site, csrf: String, h: Home) -> 
         .map(|l| {
             let m = l.meeting.row;
             MeetingRow {
+                id: m.id,
                 kind: fingertip_core::meetings::kind_label(m.kind),
                 when: local(m.starts_at),
                 place: m.place.unwrap_or_default(),

@@ -121,6 +121,10 @@ const CONSOLE_MATRIX: &[(&str, &str, [u16; 2])] = &[
     ("GET", "/console/static/console-broadcast.js", [200, 200]),
     // Admins only: a secretary gets the 403 page (`console::the_audit_log_…`).
     ("GET", "/console/audit", [303, 200]),
+    ("GET", "/console/meetings", [303, 200]),
+    ("GET", "/console/meetings/{id}", [303, 200]),
+    ("GET", "/console/meetings/{id}/checkin", [303, 200]),
+    ("GET", "/console/meetings/{id}/attendance.csv", [303, 200]),
     // A ticket that is not this browser's: gone (JSON), whoever asks; finishing it: refused.
     ("GET", "/console/login/ticket", [200, 200]),
     ("POST", "/console/login/ticket", [400, 400]),
@@ -143,6 +147,18 @@ async fn every_console_route_as_every_caller_matches_the_console_matrix() {
     let b = id(&app
         .broadcast(&token, Broadcast::to_unit(&post, &unit))
         .await);
+    let starts = app.clock_now() + chrono::Duration::minutes(20);
+    let meeting = app
+        .post(
+            "/api/v1/admin/meetings",
+            &token,
+            json!({"kind": "party_lesson", "title": "党课", "starts_at": rfc(starts),
+                   "ends_at": rfc(starts + chrono::Duration::hours(1)), "place": "会议室",
+                   "unit_id": unit, "audience": {"unit_ids": [unit]}}),
+        )
+        .await;
+    assert_eq!(meeting.status, 201, "{:?}", meeting.body);
+    let meeting = id(&meeting.body);
     app.drain().await;
     let mut admin = Browser::new();
     crate::console::sign_in(&app, &mut admin, ADMIN_USER, ADMIN_PASSWORD).await;
@@ -152,6 +168,9 @@ async fn every_console_route_as_every_caller_matches_the_console_matrix() {
         let url = match *path {
             "/console/login/ticket" if *method == "GET" => {
                 format!("{}{path}?wait=0&ticket=nothing", app.base)
+            }
+            p if p.starts_with("/console/meetings/") => {
+                format!("{}{}", app.base, p.replace("{id}", &meeting))
             }
             _ => format!("{}{}", app.base, path.replace("{id}", &b)),
         };

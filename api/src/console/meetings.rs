@@ -1,0 +1,290 @@
+//! Meetings in the console: the list of a year's meetings of the member's scope, one meeting's
+//! record (answers and leave reasons, attendance, quorum, minutes) with its attendance CSV, and
+//! the full-screen check-in screen for the room's projector: the code that changes every 30 s,
+//! a QR code of it for the mini-program, and how many have checked in. The screen reloads itself
+//! (`Refresh`), every 5 s and when the code changes, so it needs no script. All read through
+//! `meetings::record` and `meetings::checkin_code` with the member as the actor.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, get, web};
+use askama::Template;
+use chrono::{DateTime, Datelike, Utc};
+use fingertip_core::meetings::record::{self, Counts, Quorum};
+use fingertip_core::meetings::{self, Answer, Attendance, MeetingStatus};
+use fingertip_core::paging::PageRequest;
+use fingertip_core::{Core, CoreError};
+use qrcode::QrCode;
+use qrcode::render::svg;
+
+use super::{CSP, Frame, signed_in_or_login};
+use crate::dto::common::Id;
+use crate::error::ApiError;
+use crate::pages::{Site, failure, html_with};
+
+/// The mini-program page a check-in QR code names (its `onLoad` gets `meeting` and `code`).
+pub const CHECKIN_PAGE: &str = "pages/meeting/checkin";
+/// How often the check-in screen reloads at most, in seconds.
+const SCREEN_REFRESH_SECS: i64 = 5;
+
+pub(super) fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(list).service(one).service(screen).service(csv);
+}
+
+fn not_found() -> HttpResponse {
+    failure(&ApiError::Core(CoreError::NotFound("meeting")), None)
+}
+
+/// 已取消, 已结束 (it has ended), or 已安排.
+fn status_label(core: &Core, m: &fingertip_core::entities::meetings::Model) -> &'static str {
+    match m.status {
+        MeetingStatus::Canceled => "已取消",
+        MeetingStatus::Scheduled if m.ends_at <= core.now() => "已结束",
+        MeetingStatus::Scheduled => "已安排",
+    }
+}
+
+struct MeetingRow {
+    id: i64,
+    kind: &'static str,
+    title: String,
+    when: String,
+    place: String,
+    status: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "console/meetings.html")]
+struct ListPage {
+    frame: Frame,
+    year: i32,
+    rows: Vec<MeetingRow>,
+}
+
+#[get("/console/meetings")]
+async fn list(req: HttpRequest, core: web::Data<Core>) -> HttpResponse {
+    let site = Site::of(&core, &req);
+    let (actor, csrf) = match signed_in_or_login(&core, &req, &site).await {
+        Ok(s) => s,
+        Err(resp) => return resp,
+    };
+    let tz = core.settings.timezone;
+    let year = core.now().with_timezone(&tz).year();
+    let result = async {
+        let page = record::list(&core, &actor, None, Some(year), PageRequest::first(200)).await?;
+        let frame = Frame::of(&core, &actor, &site, csrf, "meetings", "会议").await?;
+        Ok::<_, CoreError>((page, frame))
+    }
+    .await;
+    let (page, frame) = match result {
+        Ok(r) => r,
+        Err(e) => return failure(&e.into(), None),
+    };
+    let rows = page
+        .items
+        .into_iter()
+        .map(|m| {
+            let r = m.row;
+            MeetingRow {
+                id: r.id,
+                kind: meetings::kind_label(r.kind),
+                when: r
+                    .starts_at
+                    .with_timezone(&tz)
+                    .format("%m月%d日 %H:%M")
+                    .to_string(),
+                place: meetings::where_text(&r),
+                status: status_label(&core, &r),
+                title: r.title,
+            }
+        })
+        .collect();
+    html_with(StatusCode::OK, &ListPage { frame, year, rows }, CSP)
+}
+
+struct Invitee {
+    name: String,
+    unit: String,
+    answer: &'static str,
+    reason: String,
+    attendance: &'static str,
+    checked_in: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/meeting.html")]
+struct MeetingPage {
+    frame: Frame,
+    id: i64,
+    kind: &'static str,
+    title: String,
+    when: String,
+    place: String,
+    status: &'static str,
+    counts: Counts,
+    quorum: Quorum,
+    minutes: Option<String>,
+    invitees: Vec<Invitee>,
+    open: bool,
+}
+
+fn local(core: &Core, t: DateTime<Utc>) -> String {
+    t.with_timezone(&core.settings.timezone)
+        .format("%m月%d日 %H:%M")
+        .to_string()
+}
+
+#[get("/console/meetings/{id}")]
+async fn one(req: HttpRequest, core: web::Data<Core>, id: web::Path<String>) -> HttpResponse {
+    let site = Site::of(&core, &req);
+    let (actor, csrf) = match signed_in_or_login(&core, &req, &site).await {
+        Ok(s) => s,
+        Err(resp) => return resp,
+    };
+    let Some(id) = Id::parse(&id).map(|i| i.0) else {
+        return not_found();
+    };
+    let result = async {
+        let r = record::record(&core, &actor, id).await?;
+        let frame = Frame::of(&core, &actor, &site, csrf, "meetings", &r.meeting.row.title).await?;
+        Ok::<_, CoreError>((r, frame))
+    }
+    .await;
+    let (r, frame) = match result {
+        Ok(r) => r,
+        Err(e) => return failure(&e.into(), Some(format!("{}/console/meetings", site.prefix))),
+    };
+    let m = r.meeting.row;
+    let invitees = r
+        .invitees
+        .into_iter()
+        .map(|i| Invitee {
+            name: i.name,
+            unit: i.unit_name.unwrap_or_default(),
+            answer: match i.answer {
+                Answer::Attending => "参加",
+                Answer::Leave => "请假",
+                Answer::None => "未回复",
+            },
+            reason: i.reason.unwrap_or_default(),
+            attendance: match i.attendance {
+                Some(Attendance::Present) => "已签到",
+                Some(Attendance::Late) => "迟到",
+                _ if m.ends_at > core.now() => "",
+                _ if i.answer == Answer::Leave => "请假",
+                _ => "缺席",
+            },
+            checked_in: i.checked_in_at.map(|t| local(&core, t)).unwrap_or_default(),
+        })
+        .collect();
+    html_with(
+        StatusCode::OK,
+        &MeetingPage {
+            frame,
+            id,
+            kind: meetings::kind_label(m.kind),
+            when: format!(
+                "{} — {}",
+                local(&core, m.starts_at),
+                local(&core, m.ends_at)
+            ),
+            place: meetings::where_text(&m),
+            status: status_label(&core, &m),
+            open: m.status != MeetingStatus::Canceled && m.ends_at > core.now(),
+            counts: r.counts,
+            quorum: r.quorum,
+            minutes: m.minutes_md.clone().filter(|t| !t.trim().is_empty()),
+            title: m.title,
+            invitees,
+        },
+        CSP,
+    )
+}
+
+#[derive(Template)]
+#[template(path = "console/checkin.html")]
+struct Screen {
+    frame: Frame,
+    title: String,
+    code: String,
+    svg: String,
+    present: u64,
+    late: u64,
+    invited: u64,
+    quorum: Quorum,
+}
+
+/// The check-in screen for the room's projector.
+#[get("/console/meetings/{id}/checkin")]
+async fn screen(req: HttpRequest, core: web::Data<Core>, id: web::Path<String>) -> HttpResponse {
+    let site = Site::of(&core, &req);
+    let (actor, csrf) = match signed_in_or_login(&core, &req, &site).await {
+        Ok(s) => s,
+        Err(resp) => return resp,
+    };
+    let Some(id) = Id::parse(&id).map(|i| i.0) else {
+        return not_found();
+    };
+    let back = format!("{}/console/meetings/{id}", site.prefix);
+    let result = async {
+        let (code, until) = meetings::checkin_code(&core, &actor, id).await?;
+        let r = record::record(&core, &actor, id).await?;
+        let frame = Frame::of(&core, &actor, &site, csrf, "meetings", "签到").await?;
+        Ok::<_, CoreError>((code, until, r, frame))
+    }
+    .await;
+    let (code, until, r, frame) = match result {
+        Ok(r) => r,
+        Err(e) => return failure(&e.into(), Some(back)),
+    };
+    let svg = QrCode::new(format!("{CHECKIN_PAGE}?meeting={id}&code={code}").as_bytes())
+        .map(|q| q.render::<svg::Color>().min_dimensions(320, 320).build())
+        .ok()
+        .and_then(|s| s.find("<svg").map(|i| s[i..].to_string()))
+        .unwrap_or_default();
+    let left = (until - core.now()).num_seconds().max(0) + 1;
+    let mut resp = html_with(
+        StatusCode::OK,
+        &Screen {
+            frame,
+            title: r.meeting.row.title,
+            code,
+            svg,
+            present: r.counts.present,
+            late: r.counts.late,
+            invited: r.counts.invited,
+            quorum: r.quorum,
+        },
+        CSP,
+    );
+    if let Ok(v) = header::HeaderValue::from_str(&left.min(SCREEN_REFRESH_SECS).to_string()) {
+        resp.headers_mut().insert(header::REFRESH, v);
+    }
+    resp
+}
+
+/// The attendance sheet (UTF-8 with a BOM, Chinese headers).
+#[get("/console/meetings/{id}/attendance.csv")]
+async fn csv(req: HttpRequest, core: web::Data<Core>, id: web::Path<String>) -> HttpResponse {
+    let site = Site::of(&core, &req);
+    let (actor, _) = match signed_in_or_login(&core, &req, &site).await {
+        Ok(s) => s,
+        Err(resp) => return resp,
+    };
+    let Some(id) = Id::parse(&id).map(|i| i.0) else {
+        return not_found();
+    };
+    match record::attendance_csv(&core, &actor, id).await {
+        Ok(bytes) => HttpResponse::Ok()
+            .content_type("text/csv; charset=utf-8")
+            .insert_header((
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"meeting-{id}-attendance.csv\""),
+            ))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .body(bytes),
+        Err(e) => failure(
+            &e.into(),
+            Some(format!("{}/console/meetings/{id}", site.prefix)),
+        ),
+    }
+}
