@@ -12,9 +12,9 @@ use fingertip_core::Core;
 use fingertip_core::audit::{self, Filter};
 use fingertip_core::paging::PageRequest;
 
-use super::{CSP, Frame, signed_in_or_login};
+use super::{CSP, Console, Frame};
 use crate::dto::common::Id;
-use crate::pages::{Site, failure, html_with};
+use crate::pages::{failure, html_with};
 
 /// Entries per page.
 const PAGE: u64 = 50;
@@ -52,12 +52,8 @@ struct AuditPage {
 }
 
 #[get("/console/audit")]
-async fn page(req: HttpRequest, core: web::Data<Core>) -> HttpResponse {
-    let site = Site::of(&core, &req);
-    let (actor, csrf) = match signed_in_or_login(&core, &req, &site).await {
-        Ok(s) => s,
-        Err(resp) => return resp,
-    };
+async fn page(req: HttpRequest, core: web::Data<Core>, c: Console) -> HttpResponse {
+    let Console { site, actor, csrf } = c;
     let q: HashMap<String, String> = url::form_urlencoded::parse(req.query_string().as_bytes())
         .into_owned()
         .filter(|(_, v)| !v.trim().is_empty())

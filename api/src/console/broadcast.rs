@@ -16,10 +16,10 @@ use fingertip_core::push::DeliveryStatus;
 use fingertip_core::push::deliveries::{self, DeliveryView};
 use fingertip_core::{Core, CoreError};
 
-use super::{Frame, SCRIPT_CSP, see_other, signed_in_or_login, status_label};
+use super::{Console, Frame, SCRIPT_CSP, see_other, status_label};
 use crate::dto::common::Id;
 use crate::error::ApiError;
-use crate::pages::{Site, failure, html_with};
+use crate::pages::{failure, html_with};
 
 /// Recipients per page.
 const PAGE: u64 = 100;
@@ -95,12 +95,13 @@ struct BroadcastPage {
 }
 
 #[get("/console/broadcasts/{id}")]
-async fn page(req: HttpRequest, core: web::Data<Core>, id: web::Path<String>) -> HttpResponse {
-    let site = Site::of(&core, &req);
-    let (actor, csrf) = match signed_in_or_login(&core, &req, &site).await {
-        Ok(s) => s,
-        Err(resp) => return resp,
-    };
+async fn page(
+    req: HttpRequest,
+    core: web::Data<Core>,
+    c: Console,
+    id: web::Path<String>,
+) -> HttpResponse {
+    let Console { site, actor, csrf } = c;
     let Some(id) = Id::parse(&id).map(|i| i.0) else {
         return not_found();
     };
@@ -180,16 +181,8 @@ async fn page(req: HttpRequest, core: web::Data<Core>, id: web::Path<String>) ->
 
 /// The counts, for the page's script.
 #[get("/console/broadcasts/{id}/stats")]
-async fn stats_json(
-    req: HttpRequest,
-    core: web::Data<Core>,
-    id: web::Path<String>,
-) -> HttpResponse {
-    let site = Site::of(&core, &req);
-    let (actor, _) = match signed_in_or_login(&core, &req, &site).await {
-        Ok(s) => s,
-        Err(resp) => return resp,
-    };
+async fn stats_json(core: web::Data<Core>, c: Console, id: web::Path<String>) -> HttpResponse {
+    let Console { actor, .. } = c;
     let Some(id) = Id::parse(&id).map(|i| i.0) else {
         return actix_web::ResponseError::error_response(&ApiError::Core(CoreError::NotFound(
             "broadcast",
@@ -213,16 +206,12 @@ async fn stats_json(
 /// Reminds the members who have not read it (a new push round), then back to the page.
 #[post("/console/broadcasts/{id}/remind")]
 async fn remind(
-    req: HttpRequest,
     core: web::Data<Core>,
+    c: Console,
     id: web::Path<String>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let site = Site::of(&core, &req);
-    let (actor, csrf) = match signed_in_or_login(&core, &req, &site).await {
-        Ok(s) => s,
-        Err(resp) => return resp,
-    };
+    let Console { site, actor, csrf } = c;
     let Some(id) = Id::parse(&id).map(|i| i.0) else {
         return not_found();
     };

@@ -6,7 +6,7 @@
 //! `meetings::record` and `meetings::checkin_code` with the member as the actor.
 
 use actix_web::http::{StatusCode, header};
-use actix_web::{HttpRequest, HttpResponse, get, web};
+use actix_web::{HttpResponse, get, web};
 use askama::Template;
 use chrono::{DateTime, Datelike, Utc};
 use fingertip_core::meetings::record::{self, Counts, Quorum};
@@ -16,10 +16,10 @@ use fingertip_core::{Core, CoreError};
 use qrcode::QrCode;
 use qrcode::render::svg;
 
-use super::{CSP, Frame, signed_in_or_login};
+use super::{CSP, Console, Frame};
 use crate::dto::common::Id;
 use crate::error::ApiError;
-use crate::pages::{Site, failure, html_with};
+use crate::pages::{failure, html_with};
 
 /// The mini-program page a check-in QR code names (its `onLoad` gets `meeting` and `code`).
 pub const CHECKIN_PAGE: &str = "pages/meeting/checkin";
@@ -61,12 +61,8 @@ struct ListPage {
 }
 
 #[get("/console/meetings")]
-async fn list(req: HttpRequest, core: web::Data<Core>) -> HttpResponse {
-    let site = Site::of(&core, &req);
-    let (actor, csrf) = match signed_in_or_login(&core, &req, &site).await {
-        Ok(s) => s,
-        Err(resp) => return resp,
-    };
+async fn list(core: web::Data<Core>, c: Console) -> HttpResponse {
+    let Console { site, actor, csrf } = c;
     let tz = core.settings.timezone;
     let year = core.now().with_timezone(&tz).year();
     let result = async {
@@ -134,12 +130,8 @@ fn local(core: &Core, t: DateTime<Utc>) -> String {
 }
 
 #[get("/console/meetings/{id}")]
-async fn one(req: HttpRequest, core: web::Data<Core>, id: web::Path<String>) -> HttpResponse {
-    let site = Site::of(&core, &req);
-    let (actor, csrf) = match signed_in_or_login(&core, &req, &site).await {
-        Ok(s) => s,
-        Err(resp) => return resp,
-    };
+async fn one(core: web::Data<Core>, c: Console, id: web::Path<String>) -> HttpResponse {
+    let Console { site, actor, csrf } = c;
     let Some(id) = Id::parse(&id).map(|i| i.0) else {
         return not_found();
     };
@@ -215,12 +207,8 @@ struct Screen {
 
 /// The check-in screen for the room's projector.
 #[get("/console/meetings/{id}/checkin")]
-async fn screen(req: HttpRequest, core: web::Data<Core>, id: web::Path<String>) -> HttpResponse {
-    let site = Site::of(&core, &req);
-    let (actor, csrf) = match signed_in_or_login(&core, &req, &site).await {
-        Ok(s) => s,
-        Err(resp) => return resp,
-    };
+async fn screen(core: web::Data<Core>, c: Console, id: web::Path<String>) -> HttpResponse {
+    let Console { site, actor, csrf } = c;
     let Some(id) = Id::parse(&id).map(|i| i.0) else {
         return not_found();
     };
@@ -264,12 +252,8 @@ async fn screen(req: HttpRequest, core: web::Data<Core>, id: web::Path<String>) 
 
 /// The attendance sheet (UTF-8 with a BOM, Chinese headers).
 #[get("/console/meetings/{id}/attendance.csv")]
-async fn csv(req: HttpRequest, core: web::Data<Core>, id: web::Path<String>) -> HttpResponse {
-    let site = Site::of(&core, &req);
-    let (actor, _) = match signed_in_or_login(&core, &req, &site).await {
-        Ok(s) => s,
-        Err(resp) => return resp,
-    };
+async fn csv(core: web::Data<Core>, c: Console, id: web::Path<String>) -> HttpResponse {
+    let Console { site, actor, .. } = c;
     let Some(id) = Id::parse(&id).map(|i| i.0) else {
         return not_found();
     };

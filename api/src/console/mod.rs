@@ -105,31 +105,80 @@ pub(super) fn see_other(location: &str) -> actix_web::HttpResponseBuilder {
 }
 
 /// The signed-in admin or secretary and their session's CSRF value; `Ok(None)` when there is
-/// no (valid) session; `Err` with the page to answer when the check itself failed.
-async fn signed_in(
-    core: &Core,
-    req: &HttpRequest,
-) -> Result<Option<(Actor, String)>, HttpResponse> {
+/// no (valid) session.
+async fn signed_in(core: &Core, req: &HttpRequest) -> Result<Option<(Actor, String)>, CoreError> {
     let Some(token) = req.cookie(SESSION_COOKIE).map(|c| c.value().to_string()) else {
         return Ok(None);
     };
     match service::authenticate_console(core, &token).await {
         Ok(s) => Ok(Some(s)),
         Err(CoreError::Unauthorized(_)) => Ok(None),
-        Err(e) => Err(failure(&e.into(), None)),
+        Err(e) => Err(e),
     }
 }
 
-/// The signed-in member and their CSRF value, or the answer to send instead: the login form
-/// (303) without a session, an error page when the check failed.
-pub(super) async fn signed_in_or_login(
-    core: &Core,
-    req: &HttpRequest,
-    site: &Site,
-) -> Result<(Actor, String), HttpResponse> {
-    match signed_in(core, req).await? {
-        Some(s) => Ok(s),
-        None => Err(see_other(&format!("{}{LOGIN_PATH}", site.prefix)).finish()),
+/// The signed-in admin or secretary of a console page, as an extractor. Without a session the
+/// request is answered with a 303 to the login form; when the check itself fails (the
+/// database, say), with that error's page.
+pub(super) struct Console {
+    pub(super) site: Site,
+    pub(super) actor: Actor,
+    /// The session's CSRF value, which the page's forms send back.
+    pub(super) csrf: String,
+}
+
+/// Why a console page is not shown.
+#[derive(Debug)]
+pub(super) enum NotSignedIn {
+    /// To the login form at this address.
+    Login(String),
+    Failed(ApiError),
+}
+
+impl std::fmt::Display for NotSignedIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NotSignedIn::Login(_) => f.write_str("not signed in to the console"),
+            NotSignedIn::Failed(e) => e.fmt(f),
+        }
+    }
+}
+
+impl actix_web::ResponseError for NotSignedIn {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            NotSignedIn::Login(_) => StatusCode::SEE_OTHER,
+            NotSignedIn::Failed(e) => e.status_code(),
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            NotSignedIn::Login(to) => see_other(to).finish(),
+            NotSignedIn::Failed(e) => failure(e, None),
+        }
+    }
+}
+
+impl actix_web::FromRequest for Console {
+    type Error = NotSignedIn;
+    type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let core = req.app_data::<web::Data<Core>>().cloned().ok_or_else(|| {
+                NotSignedIn::Failed(ApiError::Core(CoreError::Internal(
+                    "application state missing".into(),
+                )))
+            })?;
+            let site = Site::of(&core, &req);
+            match signed_in(&core, &req).await {
+                Ok(Some((actor, csrf))) => Ok(Console { site, actor, csrf }),
+                Ok(None) => Err(NotSignedIn::Login(format!("{}{LOGIN_PATH}", site.prefix))),
+                Err(e) => Err(NotSignedIn::Failed(e.into())),
+            }
+        })
     }
 }
 
@@ -300,7 +349,7 @@ async fn login_form(req: HttpRequest, core: web::Data<Core>) -> HttpResponse {
     match signed_in(&core, &req).await {
         Ok(Some(_)) => see_other(&format!("{}/console/", site.prefix)).finish(),
         Ok(None) => login_page(&core, &req, &site, StatusCode::OK, "", None).await,
-        Err(page) => page,
+        Err(e) => failure(&e.into(), None),
     }
 }
 
@@ -354,7 +403,7 @@ async fn logout(req: HttpRequest, core: web::Data<Core>, body: web::Bytes) -> Ht
     let (actor, csrf) = match signed_in(&core, &req).await {
         Ok(Some(s)) => s,
         Ok(None) => return see_other(&to_login).finish(),
-        Err(page) => return page,
+        Err(e) => return failure(&e.into(), None),
     };
     if form(&body).get("csrf") != Some(&csrf) {
         return failure(
@@ -502,12 +551,8 @@ fn home_page(core: &Core, actor: &Actor, site: &Site, csrf: String, h: Home) -> 
 }
 
 #[get("/console/")]
-async fn home(req: HttpRequest, core: web::Data<Core>) -> HttpResponse {
-    let site = Site::of(&core, &req);
-    let (actor, csrf) = match signed_in_or_login(&core, &req, &site).await {
-        Ok(s) => s,
-        Err(resp) => return resp,
-    };
+async fn home(core: web::Data<Core>, c: Console) -> HttpResponse {
+    let Console { site, actor, csrf } = c;
     match console::home(&core, &actor).await {
         Ok(h) => html_with(
             StatusCode::OK,

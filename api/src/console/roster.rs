@@ -15,9 +15,9 @@ use fingertip_core::paging::PageRequest;
 use qrcode::QrCode;
 use qrcode::render::svg;
 
-use super::{CSP, Frame, signed_in_or_login};
+use super::{CSP, Console, Frame};
 use crate::dto::common::Id;
-use crate::pages::{Site, failure, html_with};
+use crate::pages::{failure, html_with};
 
 /// The mini-program page a binding QR code names (its `onLoad` gets `code`). The code carries
 /// the page path, which the mini-program's own scanner (`wx.scanCode`) reads; for WeChat's
@@ -144,12 +144,8 @@ struct RosterPage {
 }
 
 #[get("/console/roster")]
-async fn roster(req: HttpRequest, core: web::Data<Core>) -> HttpResponse {
-    let site = Site::of(&core, &req);
-    let (actor, csrf) = match signed_in_or_login(&core, &req, &site).await {
-        Ok(s) => s,
-        Err(resp) => return resp,
-    };
+async fn roster(req: HttpRequest, core: web::Data<Core>, c: Console) -> HttpResponse {
+    let Console { site, actor, csrf } = c;
     let query = Query::of(&req);
     let page = match PageRequest::parse(Some(PAGE), query.cursor.as_deref()) {
         Ok(p) => p,
@@ -233,12 +229,8 @@ fn bind_qr(code: &str) -> String {
 /// A sheet to print: every member in scope (or in one unit's subtree) who has not bound WeChat,
 /// with their invite code and its QR code.
 #[get("/console/roster/invites")]
-async fn invites(req: HttpRequest, core: web::Data<Core>) -> HttpResponse {
-    let site = Site::of(&core, &req);
-    let (actor, csrf) = match signed_in_or_login(&core, &req, &site).await {
-        Ok(s) => s,
-        Err(resp) => return resp,
-    };
+async fn invites(req: HttpRequest, core: web::Data<Core>, c: Console) -> HttpResponse {
+    let Console { site, actor, csrf } = c;
     let query = Query::of(&req);
     let filter = MemberFilter {
         unit_id: query.unit_id,
