@@ -8,7 +8,10 @@
   function tick() {
     if (document.hidden) return setTimeout(tick, 5000);
     fetch(url, { credentials: "same-origin", cache: "no-store" })
-      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (r) {
+        if (r.status === 401) { set("s-pct", "—"); throw "ended"; }
+        return r.ok ? r.json() : null;
+      })
       .then(function (s) {
         if (s) {
           set("s-recipients", s.recipients); set("s-read", s.read); set("s-unread", s.unread);
@@ -17,7 +20,7 @@
         }
         setTimeout(tick, 5000);
       })
-      .catch(function () { setTimeout(tick, 10000); });
+      .catch(function (e) { if (e !== "ended") setTimeout(tick, 10000); });
   }
   setTimeout(tick, 5000);
 })();

@@ -61,6 +61,10 @@ struct Opts {
     /// Seconds each part of the read load runs.
     #[arg(long, default_value_t = 10)]
     read_seconds: u64,
+    /// Drive the read benchmark's HTTP parts through reqwest (the earlier load generator, for
+    /// comparison) instead of one hyper HTTP/1.1 connection per task.
+    #[arg(long)]
+    reqwest_load: bool,
     /// Skip the import benchmark.
     #[arg(long)]
     skip_import: bool,
@@ -126,6 +130,7 @@ async fn run(opts: Opts) -> anyhow::Result<()> {
             tokens: opts.read_tokens,
             connections: opts.read_connections,
             seconds: opts.read_seconds,
+            reqwest_load: opts.reqwest_load,
         };
         let result = read::run(&o, &target).await;
         cleanup(&target).await;

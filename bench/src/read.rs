@@ -14,9 +14,14 @@
 //!
 //! Prints requests per second with p50 and p99 for each, the ratio of (1) to (3), and the
 //! process's memory. The load runs in this process, on the same cores as the server (as wrk on
-//! the same machine would).
+//! the same machine would). Like wrk, each of the C connections is one keep-alive HTTP/1.1
+//! connection driven with hyper's connection API, with the requests' headers made once: the
+//! client costs the process little, so the figures are the server's. (Before, the load went
+//! through reqwest, whose per-request work — parsing the URL, the pool — took CPU from the
+//! server on these 2 cores: `--reqwest-load` runs that way still, for comparison.)
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -33,6 +38,8 @@ use sea_orm::{
     QuerySelect, Set,
 };
 
+use hyper::header::HeaderValue;
+
 use crate::memory::memory;
 use crate::target::Target;
 
@@ -42,6 +49,9 @@ pub struct ReadOpts {
     pub tokens: u64,
     pub connections: usize,
     pub seconds: u64,
+    /// Drive the HTTP parts through reqwest (the earlier load generator) instead of one hyper
+    /// connection per task.
+    pub reqwest_load: bool,
 }
 
 /// What one load run measured.
@@ -108,13 +118,109 @@ where
             })
         })
         .collect();
+    let mut results = Vec::new();
+    for t in tasks {
+        if let Ok(r) = t.await {
+            results.push(r);
+        }
+    }
+    summarize(results, dur)
+}
+
+/// One keep-alive HTTP/1.1 connection to the server.
+type Conn = hyper::client::conn::http1::SendRequest<http_body_util::Empty<hyper::body::Bytes>>;
+
+async fn connect(addr: SocketAddr) -> anyhow::Result<Conn> {
+    let stream = tokio::net::TcpStream::connect(addr).await?;
+    stream.set_nodelay(true)?;
+    let (sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+    tokio::spawn(conn);
+    Ok(sender)
+}
+
+/// Like [`drive`], with one connection per task (opened again after a failure): `request(n)`
+/// is sent, and the answer must have status `expect`; its body is read to the end.
+async fn drive_http<F>(
+    addr: SocketAddr,
+    conns: usize,
+    warm: Duration,
+    dur: Duration,
+    expect: u16,
+    request: F,
+) -> Stats
+where
+    F: Fn(usize) -> hyper::Request<http_body_util::Empty<hyper::body::Bytes>>
+        + Send
+        + Sync
+        + 'static,
+{
+    use http_body_util::BodyExt;
+    let request = Arc::new(request);
+    let next = Arc::new(AtomicUsize::new(0));
+    let measure_from = Instant::now() + warm;
+    let until = measure_from + dur;
+    let tasks: Vec<_> = (0..conns)
+        .map(|_| {
+            let (request, next) = (request.clone(), next.clone());
+            tokio::spawn(async move {
+                let mut lat: Vec<u32> = Vec::new();
+                let mut failed = 0usize;
+                let mut conn: Option<Conn> = None;
+                loop {
+                    let t = Instant::now();
+                    if t >= until {
+                        break;
+                    }
+                    let req = request(next.fetch_add(1, Ordering::Relaxed));
+                    let ok = async {
+                        if conn.as_ref().is_none_or(Conn::is_closed) {
+                            conn = Some(connect(addr).await?);
+                        }
+                        let c = conn
+                            .as_mut()
+                            .ok_or_else(|| anyhow::anyhow!("no connection"))?;
+                        c.ready().await?;
+                        let resp = c.send_request(req).await?;
+                        let status = resp.status().as_u16();
+                        resp.into_body().collect().await?;
+                        anyhow::ensure!(status == expect, "answered {status}");
+                        anyhow::Ok(())
+                    }
+                    .await
+                    .is_ok();
+                    if !ok {
+                        conn = None;
+                    }
+                    if t >= measure_from {
+                        if ok {
+                            let us = t.elapsed().as_micros();
+                            lat.push(u32::try_from(us).unwrap_or(u32::MAX));
+                        } else {
+                            failed += 1;
+                        }
+                    }
+                }
+                (lat, failed)
+            })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for t in tasks {
+        if let Ok(r) = t.await {
+            results.push(r);
+        }
+    }
+    summarize(results, dur)
+}
+
+/// Latencies (µs) and failures of the tasks of one run, as its [`Stats`].
+fn summarize(results: Vec<(Vec<u32>, usize)>, dur: Duration) -> Stats {
     let mut all: Vec<u32> = Vec::new();
     let mut failed = 0;
-    for t in tasks {
-        if let Ok((lat, f)) = t.await {
-            all.extend(lat);
-            failed += f;
-        }
+    for (lat, f) in results {
+        all.extend(lat);
+        failed += f;
     }
     all.sort_unstable();
     // The value below which `per_mille` of the calls fall.
@@ -132,6 +238,28 @@ where
         p50_ms: pct(500),
         p99_ms: pct(990),
     }
+}
+
+const PAGE_PATH: &str = "/api/v1/inbox?limit=20";
+
+/// A GET of `path` with its headers made beforehand.
+fn request(
+    path: &'static str,
+    host: &HeaderValue,
+    auth: Option<&HeaderValue>,
+    etag: Option<&HeaderValue>,
+) -> hyper::Request<http_body_util::Empty<hyper::body::Bytes>> {
+    let mut req = hyper::Request::new(http_body_util::Empty::new());
+    *req.uri_mut() = hyper::Uri::from_static(path);
+    let h = req.headers_mut();
+    h.insert(hyper::header::HOST, host.clone());
+    if let Some(a) = auth {
+        h.insert(hyper::header::AUTHORIZATION, a.clone());
+    }
+    if let Some(e) = etag {
+        h.insert(hyper::header::IF_NONE_MATCH, e.clone());
+    }
+    req
 }
 
 pub async fn run(o: &ReadOpts, target: &Target) -> anyhow::Result<()> {
@@ -230,7 +358,14 @@ pub async fn run(o: &ReadOpts, target: &Target) -> anyhow::Result<()> {
     let tokens = Arc::new(tokens);
     let page_url = format!("{base}/api/v1/inbox?limit=20");
 
-    let page = {
+    let host = HeaderValue::from_str(&addr.to_string())?;
+    let auths: Arc<Vec<HeaderValue>> = Arc::new(
+        tokens
+            .iter()
+            .map(|t| HeaderValue::from_str(&format!("Bearer {t}")))
+            .collect::<Result<_, _>>()?,
+    );
+    let page = if o.reqwest_load {
         let (client, tokens, url) = (client.clone(), tokens.clone(), page_url.clone());
         drive(o.connections, warm, dur, move |n| {
             let req = client.get(&url).bearer_auth(&tokens[n % tokens.len()]);
@@ -239,6 +374,12 @@ pub async fn run(o: &ReadOpts, target: &Target) -> anyhow::Result<()> {
                 r.bytes().await?;
                 Ok(())
             }
+        })
+        .await
+    } else {
+        let (host, auths) = (host.clone(), auths.clone());
+        drive_http(addr, o.connections, warm, dur, 200, move |n| {
+            request(PAGE_PATH, &host, Some(&auths[n % auths.len()]), None)
         })
         .await
     };
@@ -256,7 +397,7 @@ pub async fn run(o: &ReadOpts, target: &Target) -> anyhow::Result<()> {
         tags.push(tag);
     }
     let tags = Arc::new(tags);
-    let polled = {
+    let polled = if o.reqwest_load {
         let (client, tokens, url) = (client.clone(), tokens.clone(), page_url.clone());
         drive(o.connections, warm, dur, move |n| {
             let i = n % tokens.len();
@@ -269,6 +410,17 @@ pub async fn run(o: &ReadOpts, target: &Target) -> anyhow::Result<()> {
                 anyhow::ensure!(r.status() == 304, "answered {}", r.status());
                 Ok(())
             }
+        })
+        .await
+    } else {
+        let etags: Vec<HeaderValue> = tags
+            .iter()
+            .map(|t| HeaderValue::from_str(t))
+            .collect::<Result<_, _>>()?;
+        let (host, auths) = (host.clone(), auths.clone());
+        drive_http(addr, o.connections, warm, dur, 304, move |n| {
+            let i = n % auths.len();
+            request(PAGE_PATH, &host, Some(&auths[i]), Some(&etags[i]))
         })
         .await
     };
@@ -291,7 +443,7 @@ pub async fn run(o: &ReadOpts, target: &Target) -> anyhow::Result<()> {
         .await
     };
 
-    let health = {
+    let health = if o.reqwest_load {
         let (client, url) = (client.clone(), format!("{base}/healthz"));
         drive(o.connections, warm, dur, move |_| {
             let req = client.get(&url);
@@ -301,9 +453,23 @@ pub async fn run(o: &ReadOpts, target: &Target) -> anyhow::Result<()> {
             }
         })
         .await
+    } else {
+        let host = host.clone();
+        drive_http(addr, o.connections, warm, dur, 200, move |_| {
+            request("/healthz", &host, None, None)
+        })
+        .await
     };
     handle.stop(true).await;
 
+    println!(
+        "load: {}",
+        if o.reqwest_load {
+            "reqwest (--reqwest-load)"
+        } else {
+            "one hyper HTTP/1.1 connection per task"
+        }
+    );
     println!("{}", page.line("GET /api/v1/inbox?limit=20"));
     println!("{}", polled.line("the same with If-None-Match (304)"));
     println!(

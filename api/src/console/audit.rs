@@ -12,9 +12,9 @@ use fingertip_core::Core;
 use fingertip_core::audit::{self, Filter};
 use fingertip_core::paging::PageRequest;
 
-use super::{CSP, Console, Frame};
+use super::{CSP, Console, Frame, failure};
 use crate::dto::common::Id;
-use crate::pages::{failure, html_with};
+use crate::pages::html_with;
 
 /// Entries per page.
 const PAGE: u64 = 50;

@@ -16,10 +16,10 @@ use fingertip_core::push::DeliveryStatus;
 use fingertip_core::push::deliveries::{self, DeliveryView};
 use fingertip_core::{Core, CoreError};
 
-use super::{Console, Frame, SCRIPT_CSP, see_other, status_label};
+use super::{Console, Frame, SCRIPT_CSP, failure, see_other, status_label};
 use crate::dto::common::Id;
 use crate::error::ApiError;
-use crate::pages::{failure, html_with};
+use crate::pages::html_with;
 
 /// Recipients per page.
 const PAGE: u64 = 100;
@@ -181,8 +181,21 @@ async fn page(
 
 /// The counts, for the page's script.
 #[get("/console/broadcasts/{id}/stats")]
-async fn stats_json(core: web::Data<Core>, c: Console, id: web::Path<String>) -> HttpResponse {
-    let Console { actor, .. } = c;
+async fn stats_json(
+    req: HttpRequest,
+    core: web::Data<Core>,
+    id: web::Path<String>,
+) -> HttpResponse {
+    // A script asks for this: an ended session is a 401 it can stop on, not the login page.
+    let actor = match super::signed_in(&core, &req).await {
+        Ok(Some((actor, _))) => actor,
+        Ok(None) => {
+            return actix_web::ResponseError::error_response(&ApiError::Core(
+                CoreError::Unauthorized("the console session has ended; log in again".into()),
+            ));
+        }
+        Err(e) => return actix_web::ResponseError::error_response(&ApiError::from(e)),
+    };
     let Some(id) = Id::parse(&id).map(|i| i.0) else {
         return actix_web::ResponseError::error_response(&ApiError::Core(CoreError::NotFound(
             "broadcast",

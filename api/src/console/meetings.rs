@@ -16,10 +16,10 @@ use fingertip_core::{Core, CoreError};
 use qrcode::QrCode;
 use qrcode::render::svg;
 
-use super::{CSP, Console, Frame};
+use super::{CSP, Console, Frame, failure};
 use crate::dto::common::Id;
 use crate::error::ApiError;
-use crate::pages::{failure, html_with};
+use crate::pages::html_with;
 
 /// The mini-program page a check-in QR code names (its `onLoad` gets `meeting` and `code`).
 pub const CHECKIN_PAGE: &str = "pages/meeting/checkin";

@@ -30,7 +30,7 @@ use fingertip_core::{Core, CoreError};
 
 use crate::error::ApiError;
 use crate::extract::client;
-use crate::pages::{Site, failure, html_with};
+use crate::pages::{Site, failure_worded, html_with};
 
 /// Every console route, as (method, path pattern): listed in the console's access test.
 pub const ROUTES: &[(&str, &str)] = &[
@@ -106,7 +106,10 @@ pub(super) fn see_other(location: &str) -> actix_web::HttpResponseBuilder {
 
 /// The signed-in admin or secretary and their session's CSRF value; `Ok(None)` when there is
 /// no (valid) session.
-async fn signed_in(core: &Core, req: &HttpRequest) -> Result<Option<(Actor, String)>, CoreError> {
+pub(super) async fn signed_in(
+    core: &Core,
+    req: &HttpRequest,
+) -> Result<Option<(Actor, String)>, CoreError> {
     let Some(token) = req.cookie(SESSION_COOKIE).map(|c| c.value().to_string()) else {
         return Ok(None);
     };
@@ -115,6 +118,33 @@ async fn signed_in(core: &Core, req: &HttpRequest) -> Result<Option<(Actor, Stri
         Err(CoreError::Unauthorized(_)) => Ok(None),
         Err(e) => Err(e),
     }
+}
+
+/// What a console user is told for an error of the API's classification.
+fn wording(code: &str, status: StatusCode) -> (&'static str, &'static str) {
+    match code {
+        "not_found" => ("找不到", "没有这条记录，或它不在您管理的范围内。"),
+        "forbidden" => (
+            "无权操作",
+            "这项操作不在您的权限之内，或页面已过期：请返回后重试。",
+        ),
+        "conflict" => (
+            "无法完成",
+            "当前状态下不能进行这项操作（例如会议已结束，或广播已取消）。",
+        ),
+        "validation_failed" => ("输入有误", "请检查填写的内容后重试。"),
+        "rate_limited" => ("请稍后再试", "操作太频繁了，请稍后再试。"),
+        "upstream_unavailable" if status == StatusCode::BAD_GATEWAY => {
+            ("外部服务出错", "微信或企业微信的设置有误，请联系管理员。")
+        }
+        "upstream_unavailable" | "unavailable" => ("服务暂时不可用", "请稍后再试。"),
+        _ => ("出错了", "服务器出了点问题，已经记录，请稍后再试。"),
+    }
+}
+
+/// The page for an error on a console page, in the console's words.
+pub(super) fn failure(e: &ApiError, retry: Option<String>) -> HttpResponse {
+    failure_worded(e, retry, wording)
 }
 
 /// The signed-in admin or secretary of a console page, as an extractor. Without a session the

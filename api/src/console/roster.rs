@@ -15,9 +15,9 @@ use fingertip_core::paging::PageRequest;
 use qrcode::QrCode;
 use qrcode::render::svg;
 
-use super::{CSP, Console, Frame};
+use super::{CSP, Console, Frame, failure};
 use crate::dto::common::Id;
-use crate::pages::{failure, html_with};
+use crate::pages::html_with;
 
 /// The mini-program page a binding QR code names (its `onLoad` gets `code`). The code carries
 /// the page path, which the mini-program's own scanner (`wx.scanCode`) reads; for WeChat's

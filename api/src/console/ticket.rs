@@ -101,6 +101,9 @@ async fn ticket_state(
         .cookie(TICKET_COOKIE)
         .map(|c| c.value().to_string())
         .unwrap_or_default();
+    if let Err(e) = service::count_ticket_poll(&core, &client(&req)).await {
+        return actix_web::ResponseError::error_response(&crate::error::ApiError::from(e));
+    }
     let wait = Duration::from_secs(q.wait.unwrap_or(20).min(LONGEST_WAIT_SECS));
     let until = tokio::time::Instant::now() + wait;
     loop {

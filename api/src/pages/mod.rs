@@ -151,10 +151,19 @@ fn wording(code: &str, status: StatusCode) -> (&'static str, &'static str) {
 /// The page for an error: its status, `Retry-After` and outage mark (for the database gate)
 /// as the JSON API would answer it, and the words of [`wording`].
 pub fn failure(e: &ApiError, retry: Option<String>) -> HttpResponse {
+    failure_worded(e, retry, wording)
+}
+
+/// [`failure`] in other words: `words(code, status)` gives the title and the text.
+pub fn failure_worded(
+    e: &ApiError,
+    retry: Option<String>,
+    words: fn(&str, StatusCode) -> (&'static str, &'static str),
+) -> HttpResponse {
     let json = e.error_response();
     let status = json.status();
     let code = e.code();
-    let (title, text) = wording(code, status);
+    let (title, text) = words(code, status);
     let mut page = html(
         status,
         &Message {

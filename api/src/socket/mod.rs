@@ -132,6 +132,11 @@ async fn upgrade(
 ) {
     let parts = framed.into_parts();
     let mut io = parts.io;
+    // Whatever actix had not yet written (the answer to an earlier request on this connection)
+    // goes first.
+    if !parts.write_buf.is_empty() && io.write_all(&parts.write_buf).await.is_err() {
+        return;
+    }
     let accept = match check(&req) {
         Ok(accept) => accept,
         Err(Refusal(status, code, message)) => {

@@ -116,19 +116,25 @@ fn instant_for(core: &Core, at: DateTime<Utc>) -> Instant {
     Instant::now() + left.min(Duration::from_secs(24 * 3600))
 }
 
-/// What opening a socket came to: its caller, or the close to send.
-async fn open(core: &Core, hub: &Hub, token: Option<&str>) -> Result<Caller, Option<CloseFrame>> {
+/// What opening a socket came to: its caller and its turn among the sockets opening (held until
+/// the first unread count is sent, so that a crowd reconnecting waits here rather than in the
+/// database pool), or the close to send.
+async fn open<'h>(
+    core: &Core,
+    hub: &'h Hub,
+    token: Option<&str>,
+) -> Result<(Caller, tokio::sync::SemaphorePermit<'h>), Option<CloseFrame>> {
     hub.wait_ready().await;
     // A few sockets are opened at a time; the rest wait their turn here (see `Hub::opening`).
     let permit = tokio::select! {
         p = tokio::time::timeout(OPENING_WAIT, hub.opening.acquire()) => p.ok().and_then(Result::ok),
         () = hub.stopping() => return Err(reason(CloseCode::Away, "server_shutdown")),
     };
-    let Some(_permit) = permit else {
+    let Some(permit) = permit else {
         return Err(reason(CloseCode::Again, "busy"));
     };
     match authorize(core, token).await {
-        Ok(c) => Ok(c),
+        Ok(c) => Ok((c, permit)),
         Err(CoreError::Unauthorized(m)) => {
             Err(reason(CloseCode::Policy, format!("unauthorized: {m}")))
         }
@@ -145,7 +151,7 @@ pub(super) async fn serve(
     let (mut sink, mut stream): (Sink, Stream) = ws.split();
     // Boxed, so that the socket's long-lived state does not carry the opening's (the database
     // queries) for as long as it stays open.
-    let caller = match Box::pin(open(&core, &hub, token.as_deref())).await {
+    let (caller, permit) = match Box::pin(open(&core, &hub, token.as_deref())).await {
         Ok(c) => c,
         Err(why) => return close(sink, why).await,
     };
@@ -176,6 +182,7 @@ pub(super) async fn serve(
             return close(sink, why).await;
         }
     };
+    drop(permit);
     let limit = opts.idle_timeout();
     if !send_bounded(
         &hub,

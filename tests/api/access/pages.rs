@@ -115,7 +115,8 @@ const CONSOLE_MATRIX: &[(&str, &str, [u16; 2])] = &[
     ("GET", "/console/roster", [303, 200]),
     ("GET", "/console/roster/invites", [303, 200]),
     ("GET", "/console/broadcasts/{id}", [303, 200]),
-    ("GET", "/console/broadcasts/{id}/stats", [303, 200]),
+    // Asked by the page's script: an ended session is a 401 it stops on.
+    ("GET", "/console/broadcasts/{id}/stats", [401, 200]),
     // Without the session's CSRF value.
     ("POST", "/console/broadcasts/{id}/remind", [303, 403]),
     ("GET", "/console/static/console-broadcast.js", [200, 200]),

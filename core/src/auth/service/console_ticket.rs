@@ -26,6 +26,12 @@ pub const TICKETS_PER_ADDRESS: Rule = Rule {
     max: 60,
     window_secs: 600,
 };
+/// Questions about a ticket's state one address may ask: a login page waiting two minutes asks
+/// about 6 (each waits up to 20 s).
+pub const TICKET_POLLS_PER_ADDRESS: Rule = Rule {
+    max: 300,
+    window_secs: 600,
+};
 /// Longest ticket accepted (ours are 22 characters; a mini-program code's `scene` holds 32).
 const MAX_TICKET: usize = 32;
 
@@ -139,6 +145,19 @@ async fn find(core: &Core, ticket: &str, browser_key: &str) -> CoreResult<consol
         .await?
         .filter(|t| t.browser_hash == sha256_hex(browser_key))
         .ok_or_else(gone)
+}
+
+/// Counts one question about a ticket's state from `client` (429 past
+/// [`TICKET_POLLS_PER_ADDRESS`]); the waiting that follows asks [`ticket_state`].
+pub async fn count_ticket_poll(core: &Core, client: &Client) -> CoreResult<()> {
+    throttle::check(
+        core.throttle.as_ref(),
+        &key("console-ticket-poll:addr", &client.address),
+        TICKET_POLLS_PER_ADDRESS,
+        core.now(),
+        "too many questions about login codes; wait a little and reload",
+    )
+    .await
 }
 
 /// Where the browser's ticket stands.

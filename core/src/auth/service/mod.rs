@@ -10,8 +10,8 @@ mod wecom;
 
 pub use bootstrap::ensure_admin;
 pub use console_ticket::{
-    NewTicket, TICKET_TTL_SECS, TICKETS_PER_ADDRESS, TicketState, approve_ticket, finish_ticket,
-    start_ticket, ticket_state,
+    NewTicket, TICKET_POLLS_PER_ADDRESS, TICKET_TTL_SECS, TICKETS_PER_ADDRESS, TicketState,
+    approve_ticket, count_ticket_poll, finish_ticket, start_ticket, ticket_state,
 };
 pub use login::{
     Client, ConsoleSession, LOGINS_PER_ADDRESS, LOGINS_PER_USERNAME, admin_login, console_login,
