@@ -703,5 +703,9 @@ async fn a_secretary_runs_a_meeting_from_the_console_with_the_check_in_screen() 
     app.clock.advance(Duration::hours(3));
     let closed = b.open(&screen_url).await;
     assert_eq!(closed.status, 409);
-    assert!(closed.body.contains("会议已结束"), "in the console's words: {}", closed.body);
+    assert!(
+        closed.body.contains("会议已结束"),
+        "in the console's words: {}",
+        closed.body
+    );
 }
