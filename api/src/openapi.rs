@@ -171,7 +171,7 @@ impl Modify for Truth {
         health::healthz, health::readyz, crate::telemetry::metrics_text, audit::list_audit, audit::verify_audit,
         auth::admin_login, auth::wechat_login, auth::wechat_bind, auth::refresh, auth::logout, auth::approve_console_login, auth::me,
         units::create_unit, units::list_units,
-        members::create_member, members::list_members, members::get_member, members::patch_member, members::import_members,
+        members::create_member, members::list_members, members::get_member, members::patch_member, members::import_members, members::password_link,
         posts::create_post, posts::list_posts, posts::get_post, posts::patch_post,
         broadcasts::create_broadcast, broadcasts::list_broadcasts, broadcasts::get_broadcast, broadcasts::update_broadcast,
         broadcasts::list_recipients, broadcasts::cancel_broadcast, broadcasts::remind_broadcast,

@@ -17,6 +17,7 @@ mod m0009_inbox_unread;
 mod m0010_member_tags_fk;
 mod m0011_members_wecom_userid;
 mod m0012_console_tickets;
+mod m0013_password_links;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0010_member_tags_fk::Migration),
             Box::new(m0011_members_wecom_userid::Migration),
             Box::new(m0012_console_tickets::Migration),
+            Box::new(m0013_password_links::Migration),
         ]
     }
 }

@@ -709,3 +709,84 @@ async fn a_secretary_runs_a_meeting_from_the_console_with_the_check_in_screen() 
         closed.body
     );
 }
+
+#[tokio::test]
+async fn a_secretary_sets_a_console_password_with_the_admins_one_time_link() {
+    let org = Org::builder(spawn_app().await)
+        .unit("支部甲", None)
+        .secretary("书记甲", "支部甲")
+        .member("党员一", "支部甲")
+        .build()
+        .await;
+    let app = &org.app;
+    let admin = org.admin().await;
+    let r = app
+        .post(
+            &format!("/api/v1/admin/members/{}/password-link", org.id("党员一")),
+            &admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        r.status, 409,
+        "a plain member gets no console password: {:?}",
+        r.body
+    );
+    let r = app
+        .post(
+            &format!("/api/v1/admin/members/{}/password-link", org.id("书记甲")),
+            &admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let url = r.body["url"].as_str().unwrap().to_string();
+    assert!(url.starts_with("/console/password?token="), "{url}");
+    let token = r.body["token"].as_str().unwrap().to_string();
+
+    let mut b = Browser::new();
+    let form = b.open(&format!("{}{url}", app.base)).await;
+    assert_eq!(form.status, 200, "{}", form.body);
+    assert!(form.body.contains("书记甲"));
+    let post = format!("{}/console/password", app.base);
+    let (status, _, body) = post_form(
+        &mut b,
+        &post,
+        &[
+            ("token", &token),
+            ("username", "shuji"),
+            ("password", "short"),
+            ("password_again", "short"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 400, "too short: {body}");
+    let (status, location, _) = post_form(
+        &mut b,
+        &post,
+        &[
+            ("token", &token),
+            ("username", "shuji"),
+            ("password", "a-long-password"),
+            ("password_again", "a-long-password"),
+        ],
+    )
+    .await;
+    assert_eq!((status, location.as_deref()), (303, Some("/console/login")));
+    let home = sign_in(app, &mut Browser::new(), "shuji", "a-long-password").await;
+    assert!(home.contains("支部甲"));
+
+    // The link worked once.
+    assert_eq!(b.open(&format!("{}{url}", app.base)).await.status, 404);
+    let audit = app.get("/api/v1/admin/audit?action=member", &admin).await;
+    let actions: Vec<&str> = audit.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert!(
+        actions.contains(&"member.password_link") && actions.contains(&"member.password_set"),
+        "{actions:?}"
+    );
+}

@@ -54,6 +54,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/console/meetings/{id}"),
     ("GET", "/console/meetings/{id}/checkin"),
     ("GET", "/console/meetings/{id}/attendance.csv"),
+    ("GET", "/console/password"),
+    ("POST", "/console/password"),
 ];
 
 /// The console's pages: their own stylesheet, no script, forms only to this site.
@@ -78,6 +80,7 @@ const LOGIN_PATH: &str = "/console/login";
 mod audit;
 mod broadcast;
 mod meetings;
+mod password;
 mod roster;
 mod ticket;
 
@@ -94,6 +97,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(broadcast::configure)
         .configure(audit::configure)
         .configure(meetings::configure)
+        .configure(password::configure)
         .service(broadcast_script);
 }
 

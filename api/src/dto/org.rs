@@ -176,3 +176,13 @@ impl From<ImportReport> for ImportResponse {
         }
     }
 }
+
+/// A one-time link to set a console password.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PasswordLinkResponse {
+    /// The link to give the member: under `FINGERTIP_PUBLIC_URL` when it is set, otherwise a path.
+    pub url: String,
+    /// The link's secret (it is in `url` too).
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+}

@@ -21,7 +21,34 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(create_member)
         .service(list_members)
         .service(get_member)
-        .service(patch_member);
+        .service(patch_member)
+        .service(password_link);
+}
+
+/// A one-time link with which an admin or a secretary sets their own web console username and
+/// password (the console's `/console/password?token=…`). Admins only; the member must be an
+/// active admin or secretary (409 otherwise). The link works once and for three days, and
+/// replaces the member's earlier links.
+#[utoipa::path(post, path = "/api/v1/admin/members/{id}/password-link", tag = "organisation", security(("bearer" = [])),
+    params(("id" = String, Path)), responses(
+        (status = 201, body = PasswordLinkResponse),
+        (status = 403, body = ErrorBody, description = "not an admin"),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "the member is not an active admin or secretary")))]
+#[post("/admin/members/{id}/password-link")]
+pub async fn password_link(
+    core: web::Data<Core>,
+    a: Auth,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let id = path_id(&id, "member")?;
+    let link = fingertip_core::auth::service::create_password_link(&core, &a.0, id).await?;
+    let prefix = core.settings.public_url.clone().unwrap_or_default();
+    Ok(HttpResponse::Created().json(PasswordLinkResponse {
+        url: format!("{prefix}/console/password?token={}", link.token),
+        token: link.token,
+        expires_at: link.expires_at,
+    }))
 }
 
 #[utoipa::path(post, path = "/api/v1/admin/members", tag = "organisation", security(("bearer" = [])),

@@ -416,6 +416,28 @@ export interface paths {
         patch: operations["patch_member"];
         trace?: never;
     };
+    "/api/v1/admin/members/{id}/password-link": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A one-time link with which an admin or a secretary sets their own web console username and
+         *     password (the console's `/console/password?token=…`). Admins only; the member must be an
+         *     active admin or secretary (409 otherwise). The link works once and for three days, and
+         *     replaces the member's earlier links.
+         */
+        post: operations["password_link"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/posts": {
         parameters: {
             query?: never;
@@ -1757,6 +1779,15 @@ export interface components {
                 unit_id?: string | null;
             }[];
             next_cursor?: string | null;
+        };
+        /** @description A one-time link to set a console password. */
+        PasswordLinkResponse: {
+            /** Format: date-time */
+            expires_at: string;
+            /** @description The link's secret (it is in `url` too). */
+            token: string;
+            /** @description The link to give the member: under `FINGERTIP_PUBLIC_URL` when it is set, otherwise a path. */
+            url: string;
         };
         PatchMemberRequest: {
             active?: boolean | null;
@@ -3997,6 +4028,73 @@ export interface operations {
             };
             /** @description payload_too_large: the body is over the limit */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: the database cannot answer right now (down, or too slow for this request); try again after Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    password_link: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasswordLinkResponse"];
+                };
+            };
+            /** @description unauthorized: no bearer token, or an expired, revoked or malformed one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the member is not an active admin or secretary */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -15,6 +15,7 @@ pub mod meeting_series;
 pub mod meetings;
 pub mod member_tags;
 pub mod members;
+pub mod password_links;
 pub mod posts;
 pub mod push_deliveries;
 pub mod push_templates;

@@ -130,6 +130,10 @@ pub(super) async fn prepare(w: &World, r: &Row, c: Caller) -> Call {
             Body::Json(json!({"name": w.uniq("新党员"), "unit_id": w.a})),
         ),
         ("GET", "/api/v1/admin/members/{id}") => call(with_id(&id(&w.member)), Body::None),
+        // For unit A's secretary, who may hold a console password.
+        ("POST", "/api/v1/admin/members/{id}/password-link") => {
+            call(with_id(&id(&w.sec_in)), Body::None)
+        }
         ("PATCH", "/api/v1/admin/members/{id}") => {
             let m = w.new_member().await;
             call(

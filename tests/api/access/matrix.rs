@@ -82,6 +82,8 @@ pub(super) const MATRIX: &[Row] = &[
     row("GET",    "/api/v1/admin/members",                               401, 403,   200,  200,   200),
     row("GET",    "/api/v1/admin/members/{id}",                          401, 403,   200,  404,   200),
     row("PATCH",  "/api/v1/admin/members/{id}",                          401, 403,   200,  404,   200),
+    // Console password links are made by admins only.
+    row("POST",   "/api/v1/admin/members/{id}/password-link",            401, 403,   403,  403,   201),
     // A roster line for unit A: B's secretary gets the line back as an error, nothing imported.
     row("POST",   "/api/v1/admin/members/import",                        401, 403,   200,  200,   200),
     // Posts.

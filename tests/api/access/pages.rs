@@ -126,6 +126,9 @@ const CONSOLE_MATRIX: &[(&str, &str, [u16; 2])] = &[
     ("GET", "/console/meetings/{id}", [303, 200]),
     ("GET", "/console/meetings/{id}/checkin", [303, 200]),
     ("GET", "/console/meetings/{id}/attendance.csv", [303, 200]),
+    // Without a link's token: no such link, whoever asks.
+    ("GET", "/console/password", [404, 404]),
+    ("POST", "/console/password", [404, 404]),
     // A ticket that is not this browser's: gone (JSON), whoever asks; finishing it: refused.
     ("GET", "/console/login/ticket", [200, 200]),
     ("POST", "/console/login/ticket", [400, 400]),

@@ -4,6 +4,7 @@
 mod bootstrap;
 mod console_ticket;
 mod login;
+mod password_link;
 mod session;
 mod wechat;
 mod wecom;
@@ -15,6 +16,10 @@ pub use console_ticket::{
 };
 pub use login::{
     Client, ConsoleSession, LOGINS_PER_ADDRESS, LOGINS_PER_USERNAME, admin_login, console_login,
+};
+pub use password_link::{
+    LINK_TTL_HOURS, MIN_PASSWORD_CHARS, NewLink, create_password_link, password_link_member,
+    set_password_by_link,
 };
 pub use session::{
     TokenPair, authenticate, authenticate_console, logout_refresh, logout_session, refresh,
