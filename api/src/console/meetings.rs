@@ -13,8 +13,6 @@ use fingertip_core::meetings::record::{self, Counts, Quorum};
 use fingertip_core::meetings::{self, Answer, Attendance, MeetingStatus};
 use fingertip_core::paging::PageRequest;
 use fingertip_core::{Core, CoreError};
-use qrcode::QrCode;
-use qrcode::render::svg;
 
 use super::{CSP, Console, Frame, failure};
 use crate::dto::common::Id;
@@ -224,11 +222,7 @@ async fn screen(core: web::Data<Core>, c: Console, id: web::Path<String>) -> Htt
         Ok(r) => r,
         Err(e) => return failure(&e.into(), Some(back)),
     };
-    let svg = QrCode::new(format!("{CHECKIN_PAGE}?meeting={id}&code={code}").as_bytes())
-        .map(|q| q.render::<svg::Color>().min_dimensions(320, 320).build())
-        .ok()
-        .and_then(|s| s.find("<svg").map(|i| s[i..].to_string()))
-        .unwrap_or_default();
+    let svg = crate::pages::qr_svg(&format!("{CHECKIN_PAGE}?meeting={id}&code={code}"), 320);
     let left = (until - core.now()).num_seconds().max(0) + 1;
     let mut resp = html_with(
         StatusCode::OK,

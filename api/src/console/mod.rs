@@ -275,31 +275,28 @@ async fn root(req: HttpRequest, core: web::Data<Core>) -> HttpResponse {
     see_other(&format!("{}/console/", site.prefix)).finish()
 }
 
-#[get("/console/static/console.css")]
-async fn stylesheet() -> HttpResponse {
+/// One of the console's files (`api/static/`, built into the binary), cached for an hour.
+fn asset(content_type: &'static str, body: &'static str) -> HttpResponse {
     HttpResponse::Ok()
-        .content_type("text/css; charset=utf-8")
+        .content_type(content_type)
         .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .body(STYLESHEET)
+        .body(body)
+}
+
+#[get("/console/static/console.css")]
+async fn stylesheet() -> HttpResponse {
+    asset("text/css; charset=utf-8", STYLESHEET)
 }
 
 #[get("/console/static/console-login.js")]
 async fn login_script() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/javascript; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
-        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .body(LOGIN_SCRIPT)
+    asset("text/javascript; charset=utf-8", LOGIN_SCRIPT)
 }
 
 #[get("/console/static/console-broadcast.js")]
 async fn broadcast_script() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/javascript; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
-        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .body(BROADCAST_SCRIPT)
+    asset("text/javascript; charset=utf-8", BROADCAST_SCRIPT)
 }
 
 #[derive(Template)]

@@ -12,8 +12,6 @@ use fingertip_core::Core;
 use fingertip_core::org::members::{self, MemberFilter};
 use fingertip_core::org::units::{self, UnitNode};
 use fingertip_core::paging::PageRequest;
-use qrcode::QrCode;
-use qrcode::render::svg;
 
 use super::{CSP, Console, Frame, failure};
 use crate::dto::common::Id;
@@ -219,11 +217,7 @@ struct InvitesPage {
 
 /// The QR code of a binding page, as an inline SVG element.
 fn bind_qr(code: &str) -> String {
-    QrCode::new(format!("{BIND_PAGE}?code={code}").as_bytes())
-        .map(|q| q.render::<svg::Color>().min_dimensions(120, 120).build())
-        .ok()
-        .and_then(|s| s.find("<svg").map(|i| s[i..].to_string()))
-        .unwrap_or_default()
+    crate::pages::qr_svg(&format!("{BIND_PAGE}?code={code}"), 120)
 }
 
 /// A sheet to print: every member in scope (or in one unit's subtree) who has not bound WeChat,

@@ -13,8 +13,6 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use fingertip_core::auth::service::{self, NewTicket, TICKET_TTL_SECS, TicketState};
 use fingertip_core::{Core, CoreError};
-use qrcode::QrCode;
-use qrcode::render::svg;
 use serde::Deserialize;
 
 use super::{LOGIN_PATH, login_page, see_other, session_cookie};
@@ -54,14 +52,7 @@ pub(super) async fn start(
             return None;
         }
     };
-    let payload = format!("{MINI_PROGRAM_PAGE}?ticket={ticket}");
-    let svg = QrCode::new(payload.as_bytes())
-        .ok()?
-        .render::<svg::Color>()
-        .min_dimensions(200, 200)
-        .build();
-    // The renderer writes a standalone document; the page wants the element.
-    let svg = svg.find("<svg").map(|i| svg[i..].to_string())?;
+    let svg = crate::pages::qr_svg(&format!("{MINI_PROGRAM_PAGE}?ticket={ticket}"), 200);
     let cookie = site.cookie(
         LOGIN_PATH,
         SameSite::Strict,

@@ -187,3 +187,18 @@ pub fn failure_worded(
 pub fn database_down(_req: &HttpRequest) -> HttpResponse {
     failure(&ApiError::DatabaseDown, None)
 }
+
+/// A QR code of `payload` as an inline `<svg>` element at least `side` pixels wide (the
+/// renderer writes a standalone document; a page wants the element). Empty when the payload is
+/// too long for a QR code, which none of ours is.
+pub fn qr_svg(payload: &str, side: u32) -> String {
+    qrcode::QrCode::new(payload.as_bytes())
+        .map(|q| {
+            q.render::<qrcode::render::svg::Color>()
+                .min_dimensions(side, side)
+                .build()
+        })
+        .ok()
+        .and_then(|s| s.find("<svg").map(|i| s[i..].to_string()))
+        .unwrap_or_default()
+}
