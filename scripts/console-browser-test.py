@@ -14,6 +14,8 @@ lesson broadcast to them and a meeting through the JSON API, then, in a 375 px w
 - opens the roster tab and the printable sheet of invite codes with their QR codes;
 - opens the meetings tab, the meeting's record and its check-in screen;
 - opens the audit log and verifies its chain;
+- writes a monthly classroom in the composer: the preview, the audience's size and the rule's
+  next five days follow the typing, and sending lands on the new broadcast's page;
 - checks that the browser logged no error (a Content-Security-Policy violation would be one);
 - saves a screenshot of each page under --screenshots (default target/console-screenshots);
 - logs out with the button and is back at the login page.
@@ -159,6 +161,17 @@ class Browser:
             time.sleep(0.1)
         return False
 
+    def wait(self, check, seconds=10):
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            try:
+                if check():
+                    return True
+            except RuntimeError:
+                pass
+            time.sleep(0.1)
+        return False
+
     def quit(self):
         http("DELETE", self.base)
 
@@ -265,6 +278,26 @@ def run(base, driver, width, height, shots, problems):
         if not b.exists("#verified.notice"):
             problems.append(f"{tag}: the audit log's chain did not verify")
         b.screenshot(os.path.join(shots, f"console-audit-{tag}.png"))
+        # The composer: the preview, the audience's size and the schedule follow the typing
+        # (its script), and sending lands on the new broadcast's page.
+        b.click("header nav a[href$='/console/compose']")
+        if not b.wait_url("/console/compose"):
+            problems.append(f"{tag}: the composer did not open ({b.url()})")
+        b.type("#title", f"指尖课堂 {tag}")
+        b.type("#body", "## 本期要点\n\n**学习**党章。")
+        if not b.wait(lambda: b.exists("#preview strong")):
+            problems.append(f"{tag}: the composer's preview did not follow the typing")
+        if not b.wait(lambda: b.text("#size").isdigit()):
+            problems.append(f"{tag}: the composer shows no audience size ({b.text('#size')})")
+        b.click("#when-rule")
+        if not b.wait(lambda: b.text("#schedule") == "每月1日 09:00"
+                      and len(b.call("POST", "/elements", {"using": "css selector", "value": "#occurrences li"})) == 5):
+            problems.append(f"{tag}: the rule's words and next five days did not show ({b.text('#schedule')})")
+        b.screenshot(os.path.join(shots, f"console-compose-{tag}.png"))
+        b.click("#send")
+        if not b.wait(lambda: "scheduled=1" in b.url()) or "每月1日 09:00" not in b.source():
+            problems.append(f"{tag}: sending did not reach the broadcast's page ({b.url()})")
+        b.screenshot(os.path.join(shots, f"console-scheduled-{tag}.png"))
         for e in b.errors():
             problems.append(f"{tag}: the browser logged an error: {e.get('message')}")
         b.click("header form button")

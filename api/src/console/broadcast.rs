@@ -10,13 +10,13 @@ use askama::Template;
 use chrono::{DateTime, Utc};
 use fingertip_core::broadcasts::service as broadcasts;
 use fingertip_core::broadcasts::stats::{self, RecipientState};
-use fingertip_core::broadcasts::{Channel, Stats};
+use fingertip_core::broadcasts::{Channel, Stats, Status};
 use fingertip_core::paging::PageRequest;
 use fingertip_core::push::DeliveryStatus;
 use fingertip_core::push::deliveries::{self, DeliveryView};
 use fingertip_core::{Core, CoreError};
 
-use super::{Console, Frame, SCRIPT_CSP, failure, see_other, status_label};
+use super::{Console, Frame, SCRIPT_CSP, failure, see_other, status_label, words};
 use crate::dto::common::Id;
 use crate::error::ApiError;
 use crate::pages::html_with;
@@ -25,7 +25,10 @@ use crate::pages::html_with;
 const PAGE: u64 = 100;
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(page).service(stats_json).service(remind);
+    cfg.service(page)
+        .service(stats_json)
+        .service(remind)
+        .service(cancel);
 }
 
 fn not_found() -> HttpResponse {
@@ -92,6 +95,12 @@ struct BroadcastPage {
     next: Option<String>,
     notice: Option<String>,
     can_remind: bool,
+    /// When it goes out, for one still to send: "12月1日 周二 09:00", or its rule in words.
+    schedule: Option<String>,
+    /// A rule's next occurrences, in words.
+    upcoming: Vec<String>,
+    /// Whether it is still scheduled (or repeating), so that it can be canceled.
+    can_cancel: bool,
 }
 
 #[get("/console/broadcasts/{id}")]
@@ -152,10 +161,32 @@ async fn page(
             }
         })
         .collect();
+    let now = core.now();
     let notice = q
         .get("reminded")
         .and_then(|n| n.parse::<u64>().ok())
-        .map(|n| format!("已向 {n} 位未读成员再次推送提醒。"));
+        .map(|n| format!("已向 {n} 位未读成员再次推送提醒。"))
+        .or_else(|| {
+            q.contains_key("scheduled")
+                .then(|| "已安排发送。".to_string())
+        })
+        .or_else(|| {
+            q.contains_key("canceled")
+                .then(|| "已取消，不会再发送。".to_string())
+        });
+    let pending = matches!(b.status, Status::Scheduled | Status::Sending);
+    let schedule = match (&b.recurrence, b.next_run_at) {
+        (Some(r), Some(next)) if pending || b.status == Status::Sent => {
+            Some(words::rule(r, next.with_timezone(&tz)).unwrap_or_else(|| format!("按规则 {r}")))
+        }
+        (None, _) if b.status == Status::Scheduled => Some(words::day_time(b.send_at, tz, now)),
+        _ => None,
+    };
+    let upcoming = b
+        .upcoming
+        .iter()
+        .map(|t| words::day_time(*t, tz, now))
+        .collect();
     html_with(
         StatusCode::OK,
         &BroadcastPage {
@@ -165,6 +196,9 @@ async fn page(
             read_pct: pct(&s),
             failed: failed(&s),
             can_remind: s.unread > 0 && b.channels.iter().any(|c| *c != Channel::Inbox),
+            can_cancel: pending,
+            schedule,
+            upcoming,
             title: b.title,
             status: status_label(b.status),
             sent: local(b.sent_at.unwrap_or(b.send_at)),
@@ -239,6 +273,33 @@ async fn remind(
     }
     match deliveries::remind(&core, &actor, id).await {
         Ok((_, n)) => see_other(&format!("{back}?reminded={n}")).finish(),
+        Err(e) => failure(&e.into(), Some(back)),
+    }
+}
+
+/// Cancels a broadcast still to send (or a rule's further occurrences), then back to its page.
+#[post("/console/broadcasts/{id}/cancel")]
+async fn cancel(
+    core: web::Data<Core>,
+    c: Console,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let Console { site, actor, csrf } = c;
+    let Some(id) = Id::parse(&id).map(|i| i.0) else {
+        return not_found();
+    };
+    let back = format!("{}/console/broadcasts/{id}", site.prefix);
+    if super::form(&body).get("csrf") != Some(&csrf) {
+        return failure(
+            &ApiError::Core(CoreError::Forbidden(
+                "the form did not come from this console".into(),
+            )),
+            Some(back),
+        );
+    }
+    match broadcasts::cancel(&core, &actor, id).await {
+        Ok(_) => see_other(&format!("{back}?canceled=1")).finish(),
         Err(e) => failure(&e.into(), Some(back)),
     }
 }

@@ -48,6 +48,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/console/broadcasts/{id}"),
     ("GET", "/console/broadcasts/{id}/stats"),
     ("POST", "/console/broadcasts/{id}/remind"),
+    ("POST", "/console/broadcasts/{id}/cancel"),
     ("GET", "/console/static/console-broadcast.js"),
     ("GET", "/console/audit"),
     ("GET", "/console/meetings"),
@@ -56,6 +57,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/console/meetings/{id}/attendance.csv"),
     ("GET", "/console/password"),
     ("POST", "/console/password"),
+    ("GET", "/console/compose"),
+    ("POST", "/console/compose"),
+    ("POST", "/console/compose/preview"),
+    ("GET", "/console/static/console-compose.js"),
 ];
 
 /// The console's pages: their own stylesheet, no script, forms only to this site.
@@ -79,10 +84,12 @@ const LOGIN_PATH: &str = "/console/login";
 
 mod audit;
 mod broadcast;
+mod compose;
 mod meetings;
 mod password;
 mod roster;
 mod ticket;
+mod words;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(root)
@@ -98,6 +105,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(audit::configure)
         .configure(meetings::configure)
         .configure(password::configure)
+        .configure(compose::configure)
         .service(broadcast_script);
 }
 
@@ -125,7 +133,7 @@ pub(super) async fn signed_in(
 }
 
 /// What a console user is told for an error of the API's classification.
-fn wording(code: &str, status: StatusCode) -> (&'static str, &'static str) {
+pub(super) fn wording(code: &str, status: StatusCode) -> (&'static str, &'static str) {
     match code {
         "not_found" => ("找不到", "没有这条记录，或它不在您管理的范围内。"),
         "forbidden" => (
@@ -276,7 +284,7 @@ async fn root(req: HttpRequest, core: web::Data<Core>) -> HttpResponse {
 }
 
 /// One of the console's files (`api/static/`, built into the binary), cached for an hour.
-fn asset(content_type: &'static str, body: &'static str) -> HttpResponse {
+pub(super) fn asset(content_type: &'static str, body: &'static str) -> HttpResponse {
     HttpResponse::Ok()
         .content_type(content_type)
         .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))

@@ -82,16 +82,19 @@ impl Query {
     }
 }
 
-struct UnitLine {
-    id: i64,
-    name: String,
+pub(super) struct UnitLine {
+    pub(super) id: i64,
+    pub(super) name: String,
     /// 0 to 6: how far it is indented.
-    depth: usize,
+    pub(super) depth: usize,
     here: bool,
 }
 
 /// The tree as indented lines, and every unit's name.
-fn flatten(roots: &[UnitNode], here: Option<i64>) -> (Vec<UnitLine>, HashMap<i64, String>) {
+pub(super) fn flatten(
+    roots: &[UnitNode],
+    here: Option<i64>,
+) -> (Vec<UnitLine>, HashMap<i64, String>) {
     let mut lines = Vec::new();
     let mut names = HashMap::new();
     let mut stack: Vec<(&UnitNode, usize)> = roots.iter().rev().map(|n| (n, 0)).collect();

@@ -132,6 +132,13 @@ const CONSOLE_MATRIX: &[(&str, &str, [u16; 2])] = &[
     // A ticket that is not this browser's: gone (JSON), whoever asks; finishing it: refused.
     ("GET", "/console/login/ticket", [200, 200]),
     ("POST", "/console/login/ticket", [400, 400]),
+    ("POST", "/console/broadcasts/{id}/cancel", [303, 403]),
+    ("GET", "/console/compose", [303, 200]),
+    // Without the session's CSRF value.
+    ("POST", "/console/compose", [303, 403]),
+    // Asked by the composer's script: JSON, 401 without a session, 403 without the CSRF value.
+    ("POST", "/console/compose/preview", [401, 403]),
+    ("GET", "/console/static/console-compose.js", [200, 200]),
 ];
 
 #[tokio::test]

@@ -4,6 +4,7 @@ mod cancel;
 mod create;
 mod model;
 mod plan;
+mod preview;
 mod read;
 mod update;
 
@@ -13,5 +14,6 @@ pub use create::create;
 pub(crate) use create::create_part_of;
 pub use model::{BroadcastInput, BroadcastPatch, BroadcastView, Channel, Channels, Status};
 pub use plan::{MAX_CHANNELS, MAX_READ_BY_DAYS, MAX_TIMEZONE_CHARS};
+pub use preview::{PREVIEW_OCCURRENCES, PlannedTiming, Preview, preview};
 pub use read::{find_managed, get, list};
 pub use update::update;

@@ -13,7 +13,7 @@ use crate::reading::Browser;
 use crate::requests::*;
 
 /// The value of `name="csrf"` in a page's form.
-fn csrf_of(page: &str) -> String {
+pub(super) fn csrf_of(page: &str) -> String {
     let at = page
         .find(r#"name="csrf" value=""#)
         .expect("a form with a CSRF value")
@@ -95,7 +95,7 @@ pub(crate) async fn sign_in(
 }
 
 /// Gives `member` a console password (what the one-time link of issue 12 will do).
-async fn give_password(app: &TestApp, member_id: &str, username: &str, password: &str) {
+pub(super) async fn give_password(app: &TestApp, member_id: &str, username: &str, password: &str) {
     let hash = app.core.passwords.hash(password.into()).await.unwrap();
     members::Entity::update_many()
         .col_expr(members::Column::Username, Expr::value(username))
@@ -790,3 +790,5 @@ async fn a_secretary_sets_a_console_password_with_the_admins_one_time_link() {
         "{actions:?}"
     );
 }
+
+mod compose;
