@@ -147,6 +147,55 @@ async fn a_member_can_be_changed() {
 }
 
 #[tokio::test]
+async fn a_roster_saved_by_excel_in_gbk_imports_as_utf_8_does() {
+    let app = spawn_app().await;
+    let t = app.admin_token().await;
+    app.create_unit(&t, "第一党支部", None).await;
+    let csv = "name,unit,role,tags,phone\n张三,第一党支部,member,青年;支委,13800000001\n";
+    let (gbk, _, unmappable) = encoding_rs::GBK.encode(csv);
+    assert!(!unmappable && std::str::from_utf8(&gbk).is_err());
+    let r = app
+        .post_raw("/api/v1/admin/members/import", &t, "text/csv", gbk.to_vec())
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(
+        (
+            r.body["created"].as_u64(),
+            r.body["errors"].as_array().map(Vec::len)
+        ),
+        (Some(1), Some(0)),
+        "{:?}",
+        r.body
+    );
+    let listed = app
+        .get("/api/v1/admin/members?q=%E5%BC%A0%E4%B8%89", &t)
+        .await;
+    assert_eq!(listed.body["items"][0]["name"], "张三", "{:?}", listed.body);
+    assert_eq!(
+        listed.body["items"][0]["tags"],
+        serde_json::json!(["支委", "青年"])
+    );
+    // Bytes that are no text at all are refused whole, with the reason.
+    let r = app
+        .post_raw(
+            "/api/v1/admin/members/import",
+            &t,
+            "text/csv",
+            vec![0x6e, 0x61, 0x0a, 0xff, 0xff, 0x0a],
+        )
+        .await;
+    assert_eq!(r.status, 400, "{:?}", r.body);
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("neither UTF-8 nor GBK"),
+        "{:?}",
+        r.body
+    );
+}
+
+#[tokio::test]
 async fn csv_import_reports_bad_lines_and_imports_the_rest() {
     let app = spawn_app().await;
     let t = app.admin_token().await;

@@ -153,9 +153,27 @@ impl Key {
     }
 }
 
+/// The file as text: UTF-8 (with or without a byte-order mark), or else GB18030, the superset of
+/// GBK in which Excel on a Chinese Windows saves "CSV (逗号分隔)".
+fn decode(body: &[u8]) -> CoreResult<std::borrow::Cow<'_, str>> {
+    if let Ok(s) = std::str::from_utf8(body) {
+        return Ok(s.into());
+    }
+    let (text, malformed) = encoding_rs::GB18030.decode_without_bom_handling(body);
+    if malformed {
+        return Err(CoreError::invalid(
+            "body",
+            "the file is neither UTF-8 nor GBK text: save it from the spreadsheet as CSV",
+        ));
+    }
+    Ok(text)
+}
+
 pub async fn import_csv(core: &Core, actor: &Actor, body: &[u8]) -> CoreResult<ImportReport> {
     access::require_manager(actor)?;
     let digest = sha256_hex(&String::from_utf8_lossy(body));
+    let text = decode(body)?;
+    let body = text.as_bytes();
     let body = body.strip_prefix("\u{feff}".as_bytes()).unwrap_or(body);
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
