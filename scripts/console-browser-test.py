@@ -11,7 +11,8 @@ lesson broadcast to them and a meeting through the JSON API, then, in a 375 px w
 - logs in with the admin's password by typing into the form and pressing the button;
 - finds the home page's four parts, the broadcast with its read count and the meeting;
 - opens the lesson's page (counts, read rate, recipients) from the home page;
-- opens the roster tab and the printable sheet of invite codes with their QR codes;
+- opens the roster tab and the printable sheet of invite codes with their QR codes, a member's
+  page and the import page;
 - opens the meetings tab, the meeting's record and its check-in screen;
 - opens the audit log and verifies its chain;
 - writes a monthly classroom in the composer: the preview, the audience's size and the rule's
@@ -265,6 +266,14 @@ def run(base, driver, width, height, shots, problems):
         if not b.wait_url("/console/roster/invites") or not b.exists(".invite svg"):
             problems.append(f"{tag}: the invite sheet shows no QR code")
         b.screenshot(os.path.join(shots, f"console-invites-{tag}.png"))
+        b.go(f"{base}/console/roster")
+        b.click_link("李四")
+        if not b.wait(lambda: b.exists("section#binding")) or not b.exists("form.member"):
+            problems.append(f"{tag}: the member's page shows no binding or no form")
+        b.screenshot(os.path.join(shots, f"console-member-{tag}.png"))
+        b.go(f"{base}/console/roster/import")
+        if not b.exists("input[type=file]"):
+            problems.append(f"{tag}: the import page has no file field")
         b.click("header nav a[href$='/console/meetings']")
         b.click_link("第四季度党员大会")
         b.screenshot(os.path.join(shots, f"console-meeting-{tag}.png"))

@@ -19,11 +19,11 @@ use chrono_tz::Tz;
 use fingertip_core::audience::Audience;
 use fingertip_core::auth::{Actor, Role};
 use fingertip_core::broadcasts::service::{self as broadcasts, BroadcastInput};
-use fingertip_core::error::FieldError;
 use fingertip_core::org::units;
 use fingertip_core::posts::{self, PostInput, PostPatch};
 use fingertip_core::{Core, CoreError};
 
+use super::problem::Problem;
 use super::{Console, Frame, SCRIPT_CSP, failure, see_other, words};
 use crate::error::ApiError;
 use crate::pages::{html_with, markdown};
@@ -180,7 +180,7 @@ impl Draft {
 
     /// The rule the rule fields build, or why they do not.
     fn rule(&self) -> Result<String, Problem> {
-        let bad = |field: &str, message: &str| Problem::new(field, message);
+        let bad = |field: &str, message: &str| Problem::new(field, message, label);
         if self.freq == "custom" {
             let r = self.rrule.trim();
             return if r.is_empty() {
@@ -231,7 +231,7 @@ impl Draft {
         let minutes = self.study_minutes.trim();
         let study_minutes = minutes.parse().ok();
         if !minutes.is_empty() && study_minutes.is_none() {
-            problems.push(Problem::new("study_minutes", "请填写分钟数（整数）"));
+            problems.push(Problem::new("study_minutes", "请填写分钟数（整数）", label));
         }
         let post = PostInput {
             unit_id: None,
@@ -282,7 +282,7 @@ impl Draft {
         match self.when.as_str() {
             "at" => match local_time(&self.at, tz) {
                 Some(t) => b.send_at = Some(t),
-                None => problems.push(Problem::new("send_at", "请填写发送的日期和时间")),
+                None => problems.push(Problem::new("send_at", "请填写发送的日期和时间", label)),
             },
             "rule" => {
                 match self.rule() {
@@ -297,7 +297,9 @@ impl Draft {
                     {
                         // From today: from now.
                         Some(t) => b.send_at = Some(t.with_timezone(&Utc)).filter(|t| *t > now),
-                        None => problems.push(Problem::new("send_at", "开始日期应为 年-月-日")),
+                        None => {
+                            problems.push(Problem::new("send_at", "开始日期应为 年-月-日", label));
+                        }
                     },
                 }
             }
@@ -306,7 +308,7 @@ impl Draft {
         if !self.read_by.trim().is_empty() {
             match local_time(&self.read_by, tz) {
                 Some(t) => b.read_by = Some(t),
-                None => problems.push(Problem::new("read_by", "请填写阅读期限的日期和时间")),
+                None => problems.push(Problem::new("read_by", "请填写阅读期限的日期和时间", label)),
             }
         }
         (post, b, problems)
@@ -324,33 +326,6 @@ fn local_time(s: &str, tz: Tz) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-/// One thing wrong with the form, in the console's words.
-#[derive(Debug, Clone, serde::Serialize)]
-struct Problem {
-    field: String,
-    label: &'static str,
-    message: String,
-}
-
-impl Problem {
-    fn new(field: &str, message: &str) -> Self {
-        Self {
-            label: label(field),
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-
-    /// A service's refusal of a field.
-    fn of(e: FieldError) -> Self {
-        Self {
-            label: label(&e.field),
-            message: worded(&e.message),
-            field: e.field,
-        }
-    }
-}
-
 fn label(field: &str) -> &'static str {
     match field {
         "kind" => "类型",
@@ -366,34 +341,6 @@ fn label(field: &str) -> &'static str {
         f if f.starts_with("audience") => "发送对象",
         _ => "表单",
     }
-}
-
-/// The services' messages a composer can meet, in Chinese; any other is shown as it is.
-fn worded(m: &str) -> String {
-    let zh = match m {
-        "must not be empty" => "不能为空",
-        "is in the past" => "已经过去了",
-        "is more than two years ahead" => "不能晚于两年之后",
-        "must be after the send time" => "须晚于发送时间",
-        "is more than two years after the send time" => "不能晚于发送时间两年以上",
-        "selects no active member" => "没有选中任何在册成员",
-        "must be between 0 and 600" => "应在 0 到 600 分钟之间",
-        m if m.starts_with("must be at most") => {
-            return format!("太长了（最多 {} 字）", digits(m));
-        }
-        m if m.starts_with("cannot be combined with recurrence") => "定期发送不能设阅读期限",
-        m if m.starts_with("choose `all`") => "请选择全体成员，或至少一个单位、身份或标签",
-        m if m.starts_with("the wechat channel is not configured") => "本服务器未配置微信推送",
-        m if m.starts_with("the wecom channel is not configured") => "本服务器未配置企业微信推送",
-        m if m.starts_with("may repeat at most hourly") => "最多每小时一次",
-        m if m.starts_with("never fires") => "从开始时间起不会触发（请检查次数、截止日期等）",
-        m => return m.to_string(),
-    };
-    zh.to_string()
-}
-
-fn digits(m: &str) -> String {
-    m.chars().filter(char::is_ascii_digit).collect()
 }
 
 /// What the composer shows beside the form.
@@ -442,7 +389,7 @@ async fn evaluate(
                 .collect();
         }
     }
-    problems.extend(p.problems.into_iter().map(Problem::of));
+    problems.extend(p.problems.into_iter().map(|d| Problem::of(d, label)));
     e.problems = problems;
     Ok((e, post, b))
 }
@@ -598,7 +545,7 @@ async fn submit(core: web::Data<Core>, c: Console, body: web::Bytes) -> HttpResp
         Ok(p) => p.id,
         Err(CoreError::Validation { details, .. }) => {
             let e = Evaluation {
-                problems: details.into_iter().map(Problem::of).collect(),
+                problems: details.into_iter().map(|d| Problem::of(d, label)).collect(),
                 ..e
             };
             return render(&core, c, d, e, StatusCode::UNPROCESSABLE_ENTITY, None).await;
@@ -619,7 +566,7 @@ async fn submit(core: web::Data<Core>, c: Console, body: web::Bytes) -> HttpResp
             match err {
                 CoreError::Validation { details, .. } => {
                     let e = Evaluation {
-                        problems: details.into_iter().map(Problem::of).collect(),
+                        problems: details.into_iter().map(|d| Problem::of(d, label)).collect(),
                         ..e
                     };
                     render(&core, c, d, e, StatusCode::UNPROCESSABLE_ENTITY, notice).await
@@ -629,7 +576,7 @@ async fn submit(core: web::Data<Core>, c: Console, body: web::Bytes) -> HttpResp
                     let status = actix_web::ResponseError::status_code(&api);
                     let (_, why) = super::wording(api.code(), status);
                     let e = Evaluation {
-                        problems: vec![Problem::new("form", why)],
+                        problems: vec![Problem::new("form", why, label)],
                         ..e
                     };
                     render(&core, c, d, e, StatusCode::CONFLICT, notice).await

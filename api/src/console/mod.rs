@@ -61,6 +61,13 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/console/compose"),
     ("POST", "/console/compose/preview"),
     ("GET", "/console/static/console-compose.js"),
+    ("GET", "/console/members/new"),
+    ("POST", "/console/members/new"),
+    ("GET", "/console/members/{id}"),
+    ("POST", "/console/members/{id}"),
+    ("POST", "/console/members/{id}/password-link"),
+    ("GET", "/console/roster/import"),
+    ("POST", "/console/roster/import"),
 ];
 
 /// The console's pages: their own stylesheet, no script, forms only to this site.
@@ -86,7 +93,9 @@ mod audit;
 mod broadcast;
 mod compose;
 mod meetings;
+mod members;
 mod password;
+mod problem;
 mod roster;
 mod ticket;
 mod words;
@@ -100,6 +109,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(stylesheet)
         .service(login_script)
         .configure(ticket::configure)
+        .configure(members::configure)
         .configure(roster::configure)
         .configure(broadcast::configure)
         .configure(audit::configure)

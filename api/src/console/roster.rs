@@ -112,6 +112,7 @@ pub(super) fn flatten(
 }
 
 struct MemberLine {
+    id: i64,
     name: String,
     unit: String,
     role: &'static str,
@@ -123,7 +124,7 @@ struct MemberLine {
     active: bool,
 }
 
-fn role_label(r: fingertip_core::auth::Role) -> &'static str {
+pub(super) fn role_label(r: fingertip_core::auth::Role) -> &'static str {
     match r {
         fingertip_core::auth::Role::Admin => "管理员",
         fingertip_core::auth::Role::Secretary => "书记",
@@ -176,6 +177,7 @@ async fn roster(req: HttpRequest, core: web::Data<Core>, c: Console) -> HttpResp
             bound: m.wechat_bound,
             invite_code: m.invite_code,
             active: m.active,
+            id: m.id,
             name: m.name,
         })
         .collect();
@@ -219,7 +221,7 @@ struct InvitesPage {
 }
 
 /// The QR code of a binding page, as an inline SVG element.
-fn bind_qr(code: &str) -> String {
+pub(super) fn bind_qr(code: &str) -> String {
     crate::pages::qr_svg(&format!("{BIND_PAGE}?code={code}"), 120)
 }
 

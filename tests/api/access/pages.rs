@@ -139,6 +139,15 @@ const CONSOLE_MATRIX: &[(&str, &str, [u16; 2])] = &[
     // Asked by the composer's script: JSON, 401 without a session, 403 without the CSRF value.
     ("POST", "/console/compose/preview", [401, 403]),
     ("GET", "/console/static/console-compose.js", [200, 200]),
+    ("GET", "/console/members/new", [303, 200]),
+    // Without the session's CSRF value.
+    ("POST", "/console/members/new", [303, 403]),
+    ("GET", "/console/members/{id}", [303, 200]),
+    ("POST", "/console/members/{id}", [303, 403]),
+    ("POST", "/console/members/{id}/password-link", [303, 403]),
+    ("GET", "/console/roster/import", [303, 200]),
+    // Not a multipart form with the session's CSRF value.
+    ("POST", "/console/roster/import", [303, 403]),
 ];
 
 #[tokio::test]
@@ -152,8 +161,9 @@ async fn every_console_route_as_every_caller_matches_the_console_matrix() {
     let app = spawn_app().await;
     let token = app.admin_token().await;
     let unit = app.create_unit(&token, "支部", None).await;
-    app.create_member(&token, json!({"name": "党员", "unit_id": unit}))
-        .await;
+    let member = id(&app
+        .create_member(&token, json!({"name": "党员", "unit_id": unit}))
+        .await);
     let post = app.create_post(&token, "一课").await;
     let b = id(&app
         .broadcast(&token, Broadcast::to_unit(&post, &unit))
@@ -179,6 +189,9 @@ async fn every_console_route_as_every_caller_matches_the_console_matrix() {
         let url = match *path {
             "/console/login/ticket" if *method == "GET" => {
                 format!("{}{path}?wait=0&ticket=nothing", app.base)
+            }
+            p if p.starts_with("/console/members/") => {
+                format!("{}{}", app.base, p.replace("{id}", &member))
             }
             p if p.starts_with("/console/meetings/") => {
                 format!("{}{}", app.base, p.replace("{id}", &meeting))
