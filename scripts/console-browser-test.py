@@ -13,7 +13,8 @@ lesson broadcast to them and a meeting through the JSON API, then, in a 375 px w
 - opens the lesson's page (counts, read rate, recipients) from the home page;
 - opens the roster tab and the printable sheet of invite codes with their QR codes, a member's
   page and the import page;
-- opens the meetings tab, the meeting's record and its check-in screen;
+- opens the meetings tab, the new meeting form (choosing 定期 shows the rule builder), the
+  meeting's record and its check-in screen;
 - opens the audit log and verifies its chain;
 - writes a monthly classroom in the composer: the preview, the audience's size and the rule's
   next five days follow the typing, and sending lands on the new broadcast's page;
@@ -274,6 +275,17 @@ def run(base, driver, width, height, shots, problems):
         b.go(f"{base}/console/roster/import")
         if not b.exists("input[type=file]"):
             problems.append(f"{tag}: the import page has no file field")
+        b.click("header nav a[href$='/console/meetings']")
+        b.click_link("新建会议")
+        if not b.wait_url("/console/meetings/new") or not b.exists("form.meeting"):
+            problems.append(f"{tag}: the new meeting form did not open ({b.url()})")
+        shown = lambda css: b.call("GET", f"/element/{b.find(css)}/displayed")
+        if shown("#freq") or not shown("#starts"):
+            problems.append(f"{tag}: a one-off meeting's form shows the rule, or hides the start")
+        b.click("#when-rule")
+        if not b.wait(lambda: shown("#freq") and not shown("#starts")):
+            problems.append(f"{tag}: choosing 定期 does not show the rule builder")
+        b.screenshot(os.path.join(shots, f"console-meeting-new-{tag}.png"))
         b.click("header nav a[href$='/console/meetings']")
         b.click_link("第四季度党员大会")
         b.screenshot(os.path.join(shots, f"console-meeting-{tag}.png"))

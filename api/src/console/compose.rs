@@ -14,15 +14,15 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use askama::Template;
-use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use fingertip_core::audience::Audience;
-use fingertip_core::auth::{Actor, Role};
+use fingertip_core::auth::Actor;
 use fingertip_core::broadcasts::service::{self as broadcasts, BroadcastInput};
 use fingertip_core::org::units;
 use fingertip_core::posts::{self, PostInput, PostPatch};
 use fingertip_core::{Core, CoreError};
 
+use super::fields::{AudiencePick, Choice, Form, RuleFields, local_time};
 use super::problem::Problem;
 use super::{Console, Frame, SCRIPT_CSP, failure, see_other, words};
 use crate::error::ApiError;
@@ -45,27 +45,6 @@ const KINDS: [(&str, &str); 5] = [
     ("announcement", "公告"),
     ("disclosure", "党务公开"),
 ];
-const ROLES: [(Role, &str, &str); 3] = [
-    (Role::Member, "member", "党员"),
-    (Role::Secretary, "secretary", "书记"),
-    (Role::Admin, "admin", "管理员"),
-];
-const WEEKDAYS: [(&str, &str); 7] = [
-    ("MO", "周一"),
-    ("TU", "周二"),
-    ("WE", "周三"),
-    ("TH", "周四"),
-    ("FR", "周五"),
-    ("SA", "周六"),
-    ("SU", "周日"),
-];
-const NTHS: [(&str, &str); 5] = [
-    ("1", "第一个"),
-    ("2", "第二个"),
-    ("3", "第三个"),
-    ("4", "第四个"),
-    ("-1", "最后一个"),
-];
 
 /// The form as the secretary filled it in, kept as typed so that a refused form comes back
 /// as it was.
@@ -78,25 +57,13 @@ struct Draft {
     summary: String,
     body: String,
     study_minutes: String,
-    everyone: bool,
-    units: Vec<i64>,
-    roles: Vec<String>,
-    tags: String,
+    aud: AudiencePick,
     wechat: bool,
     wecom: bool,
     /// `now`, `at` or `rule`.
     when: String,
     at: String,
-    /// `daily`, `weekly`, `monthly`, `nth` (the n-th weekday of the month) or `custom`.
-    freq: String,
-    weekdays: Vec<String>,
-    monthday: String,
-    nth: String,
-    nthday: String,
-    time: String,
-    /// The day a rule starts (empty: today).
-    from: String,
-    rrule: String,
+    rule: RuleFields,
     read_by: String,
     urgent: bool,
 }
@@ -111,116 +78,33 @@ impl Draft {
             summary: String::new(),
             body: String::new(),
             study_minutes: String::new(),
-            everyone: true,
-            units: Vec::new(),
-            roles: Vec::new(),
-            tags: String::new(),
+            aud: AudiencePick::everyone(),
             wechat: core.settings.wechat.is_some(),
             wecom: core.settings.wecom.is_some(),
             when: "now".into(),
             at: String::new(),
-            freq: "monthly".into(),
-            weekdays: Vec::new(),
-            monthday: "1".into(),
-            nth: "1".into(),
-            nthday: "MO".into(),
-            time: "09:00".into(),
-            from: String::new(),
-            rrule: String::new(),
+            rule: RuleFields::monthly("09:00"),
             read_by: String::new(),
             urgent: false,
         }
     }
 
-    /// The form's fields (an `application/x-www-form-urlencoded` body, names repeated for
-    /// the check boxes).
-    fn of(pairs: &[(String, String)]) -> Self {
-        let one = |k: &str| {
-            pairs
-                .iter()
-                .find(|(n, _)| n == k)
-                .map(|(_, v)| v.clone())
-                .unwrap_or_default()
-        };
-        let all = |k: &str| -> Vec<String> {
-            pairs
-                .iter()
-                .filter(|(n, _)| n == k)
-                .map(|(_, v)| v.clone())
-                .collect()
-        };
-        let on = |k: &str| one(k) == "1";
+    fn of(f: &Form) -> Self {
         Draft {
-            post_id: one("post_id").parse().ok(),
-            kind: one("kind"),
-            title: one("title"),
-            summary: one("summary"),
-            body: one("body"),
-            study_minutes: one("study_minutes"),
-            everyone: one("audience") != "pick",
-            units: all("unit").iter().filter_map(|u| u.parse().ok()).collect(),
-            roles: all("role"),
-            tags: one("tags"),
-            wechat: on("wechat"),
-            wecom: on("wecom"),
-            when: one("when"),
-            at: one("at"),
-            freq: one("freq"),
-            weekdays: all("weekday"),
-            monthday: one("monthday"),
-            nth: one("nth"),
-            nthday: one("nthday"),
-            time: one("time"),
-            from: one("from"),
-            rrule: one("rrule"),
-            read_by: one("read_by"),
-            urgent: on("urgent"),
-        }
-    }
-
-    /// The rule the rule fields build, or why they do not.
-    fn rule(&self) -> Result<String, Problem> {
-        let bad = |field: &str, message: &str| Problem::new(field, message, label);
-        if self.freq == "custom" {
-            let r = self.rrule.trim();
-            return if r.is_empty() {
-                Err(bad("recurrence", "请填写规则（RRULE）"))
-            } else {
-                Ok(r.to_string())
-            };
-        }
-        let t = NaiveTime::parse_from_str(self.time.trim(), "%H:%M")
-            .map_err(|_| bad("recurrence", "请填写时间，如 09:00"))?;
-        let at = format!(
-            "BYHOUR={};BYMINUTE={}",
-            chrono::Timelike::hour(&t),
-            chrono::Timelike::minute(&t)
-        );
-        let day = |code: &str| WEEKDAYS.iter().any(|(c, _)| *c == code);
-        match self.freq.as_str() {
-            "daily" => Ok(format!("FREQ=DAILY;{at}")),
-            "weekly" => {
-                let days: Vec<&str> = WEEKDAYS
-                    .iter()
-                    .map(|(c, _)| *c)
-                    .filter(|c| self.weekdays.iter().any(|w| w == c))
-                    .collect();
-                if days.is_empty() {
-                    return Err(bad("recurrence", "请至少选择一个星期几"));
-                }
-                Ok(format!("FREQ=WEEKLY;BYDAY={};{at}", days.join(",")))
-            }
-            "monthly" => match self.monthday.trim().parse::<i32>() {
-                Ok(d) if (1..=31).contains(&d) || d == -1 => {
-                    Ok(format!("FREQ=MONTHLY;BYMONTHDAY={d};{at}"))
-                }
-                _ => Err(bad("recurrence", "请选择每月的哪一天")),
-            },
-            "nth" if NTHS.iter().any(|(n, _)| *n == self.nth) && day(&self.nthday) => Ok(format!(
-                "FREQ=MONTHLY;BYDAY={}{};{at}",
-                self.nth, self.nthday
-            )),
-            _ => Err(bad("recurrence", "请选择重复方式")),
+            post_id: f.one("post_id").parse().ok(),
+            kind: f.one("kind"),
+            title: f.one("title"),
+            summary: f.one("summary"),
+            body: f.one("body"),
+            study_minutes: f.one("study_minutes"),
+            aud: AudiencePick::of(f),
+            wechat: f.on("wechat"),
+            wecom: f.on("wecom"),
+            when: f.one("when"),
+            at: f.one("at"),
+            rule: RuleFields::of(f),
+            read_by: f.one("read_by"),
+            urgent: f.on("urgent"),
         }
     }
 
@@ -242,29 +126,6 @@ impl Draft {
             media: Vec::new(),
             study_minutes,
         };
-        let audience = if self.everyone {
-            Audience {
-                all: true,
-                ..Default::default()
-            }
-        } else {
-            Audience {
-                unit_ids: self.units.clone(),
-                roles: ROLES
-                    .iter()
-                    .filter(|(_, w, _)| self.roles.iter().any(|r| r == w))
-                    .map(|(r, _, _)| *r)
-                    .collect(),
-                tags: self
-                    .tags
-                    .split([',', '，', '、', ' ', '\u{3000}'])
-                    .map(str::trim)
-                    .filter(|t| !t.is_empty())
-                    .map(str::to_string)
-                    .collect(),
-                ..Default::default()
-            }
-        };
         let mut channels = vec!["inbox".to_string()];
         if self.wechat {
             channels.push("wechat".into());
@@ -273,7 +134,7 @@ impl Draft {
             channels.push("wecom".into());
         }
         let mut b = BroadcastInput {
-            audience,
+            audience: self.aud.audience(),
             channels: Some(channels),
             urgent: self.urgent,
             timezone: Some(tz.name().to_string()),
@@ -285,22 +146,13 @@ impl Draft {
                 None => problems.push(Problem::new("send_at", "请填写发送的日期和时间", label)),
             },
             "rule" => {
-                match self.rule() {
+                match self.rule.rule() {
                     Ok(r) => b.recurrence = Some(r),
-                    Err(p) => problems.push(p),
+                    Err(m) => problems.push(Problem::new("recurrence", m, label)),
                 }
-                match self.from.trim() {
-                    "" => {}
-                    d => match NaiveDate::parse_from_str(d, "%Y-%m-%d")
-                        .ok()
-                        .and_then(|d| tz.from_local_datetime(&d.into()).earliest())
-                    {
-                        // From today: from now.
-                        Some(t) => b.send_at = Some(t.with_timezone(&Utc)).filter(|t| *t > now),
-                        None => {
-                            problems.push(Problem::new("send_at", "开始日期应为 年-月-日", label));
-                        }
-                    },
+                match self.rule.start(tz, now) {
+                    Ok(start) => b.send_at = start,
+                    Err(m) => problems.push(Problem::new("send_at", m, label)),
                 }
             }
             _ => {}
@@ -313,17 +165,6 @@ impl Draft {
         }
         (post, b, problems)
     }
-}
-
-/// A `datetime-local` value (`2026-12-01T09:00`) in the organisation's zone.
-fn local_time(s: &str, tz: Tz) -> Option<DateTime<Utc>> {
-    let s = s.trim();
-    let n = NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M")
-        .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M"))
-        .ok()?;
-    tz.from_local_datetime(&n)
-        .earliest()
-        .map(|t| t.with_timezone(&Utc))
 }
 
 fn label(field: &str) -> &'static str {
@@ -394,25 +235,6 @@ async fn evaluate(
     Ok((e, post, b))
 }
 
-struct Choice {
-    value: String,
-    label: String,
-    checked: bool,
-    /// How far a unit is indented (0 to 6).
-    depth: usize,
-}
-
-impl Choice {
-    fn of(value: &str, label: &str, checked: bool) -> Self {
-        Self {
-            value: value.into(),
-            label: label.into(),
-            checked,
-            depth: 0,
-        }
-    }
-}
-
 #[derive(Template)]
 #[template(path = "console/compose.html")]
 struct ComposePage {
@@ -420,11 +242,13 @@ struct ComposePage {
     d: Draft,
     e: Evaluation,
     kinds: Vec<Choice>,
-    units: Vec<Choice>,
-    roles: Vec<Choice>,
-    weekdays: Vec<Choice>,
-    nthdays: Vec<Choice>,
-    nths: Vec<Choice>,
+    aud: AudiencePick,
+    aud_units: Vec<Choice>,
+    aud_roles: Vec<Choice>,
+    rule: RuleFields,
+    rule_weekdays: Vec<Choice>,
+    rule_nthdays: Vec<Choice>,
+    rule_nths: Vec<Choice>,
     wechat_on: bool,
     wecom_on: bool,
     tz: String,
@@ -455,31 +279,13 @@ async fn render(
             .iter()
             .map(|(v, l)| Choice::of(v, l, d.kind == *v))
             .collect(),
-        units: lines
-            .into_iter()
-            .map(|u| Choice {
-                checked: d.units.contains(&u.id),
-                value: u.id.to_string(),
-                label: u.name,
-                depth: u.depth,
-            })
-            .collect(),
-        roles: ROLES
-            .iter()
-            .map(|(_, v, l)| Choice::of(v, l, d.roles.iter().any(|r| r == v)))
-            .collect(),
-        weekdays: WEEKDAYS
-            .iter()
-            .map(|(v, l)| Choice::of(v, l, d.weekdays.iter().any(|w| w == v)))
-            .collect(),
-        nthdays: WEEKDAYS
-            .iter()
-            .map(|(v, l)| Choice::of(v, l, d.nthday == *v))
-            .collect(),
-        nths: NTHS
-            .iter()
-            .map(|(v, l)| Choice::of(v, l, d.nth == *v))
-            .collect(),
+        aud_units: d.aud.units(lines),
+        aud_roles: d.aud.roles(),
+        rule_weekdays: d.rule.weekdays(),
+        rule_nthdays: d.rule.nthdays(),
+        rule_nths: d.rule.nths(),
+        aud: d.aud.clone(),
+        rule: d.rule.clone(),
         wechat_on: core.settings.wechat.is_some(),
         wecom_on: core.settings.wecom.is_some(),
         tz: core.settings.timezone.name().to_string(),
@@ -510,17 +316,17 @@ fn forged(back: String) -> HttpResponse {
 /// "预览" shows the form again with its preview; "发送" writes the post and schedules it.
 #[post("/console/compose")]
 async fn submit(core: web::Data<Core>, c: Console, body: web::Bytes) -> HttpResponse {
-    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
+    let form = Form::parse(&body);
     let back = format!("{}/console/compose", c.site.prefix);
-    if !pairs.iter().any(|(k, v)| k == "csrf" && *v == c.csrf) {
+    if !form.carries_csrf(&c.csrf) {
         return forged(back);
     }
-    let mut d = Draft::of(&pairs);
+    let mut d = Draft::of(&form);
     let (e, post, b) = match evaluate(&core, &c.actor, &d).await {
         Ok(r) => r,
         Err(e) => return failure(&e.into(), Some(back)),
     };
-    let sending = pairs.iter().any(|(k, v)| k == "action" && v == "send");
+    let sending = form.one("action") == "send";
     if !sending {
         return render(&core, c, d, e, StatusCode::OK, None).await;
     }
@@ -603,13 +409,13 @@ async fn preview_json(req: HttpRequest, core: web::Data<Core>, body: web::Bytes)
         }
         Err(e) => return json_error(e),
     };
-    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
-    if !pairs.iter().any(|(k, v)| k == "csrf" && *v == csrf) {
+    let form = Form::parse(&body);
+    if !form.carries_csrf(&csrf) {
         return json_error(CoreError::Forbidden(
             "the form did not come from this console".into(),
         ));
     }
-    match evaluate(&core, &actor, &Draft::of(&pairs)).await {
+    match evaluate(&core, &actor, &Draft::of(&form)).await {
         Ok((e, _, _)) => HttpResponse::Ok()
             .insert_header(("cache-control", "no-store"))
             .json(e),

@@ -6,15 +6,15 @@
 //! `meetings::record` and `meetings::checkin_code` with the member as the actor.
 
 use actix_web::http::{StatusCode, header};
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpRequest, HttpResponse, get, web};
 use askama::Template;
 use chrono::{DateTime, Datelike, Utc};
 use fingertip_core::meetings::record::{self, Counts, Quorum};
-use fingertip_core::meetings::{self, Answer, Attendance, MeetingStatus};
+use fingertip_core::meetings::{self, Answer, Attendance, MeetingStatus, SeriesStatus, series};
 use fingertip_core::paging::PageRequest;
 use fingertip_core::{Core, CoreError};
 
-use super::{CSP, Console, Frame, failure};
+use super::{CSP, Console, Frame, failure, words};
 use crate::dto::common::Id;
 use crate::error::ApiError;
 use crate::pages::html_with;
@@ -50,26 +50,39 @@ struct MeetingRow {
     status: &'static str,
 }
 
+struct SeriesRow {
+    id: i64,
+    kind: &'static str,
+    title: String,
+    /// Its rule in words.
+    rule: String,
+    upcoming: Vec<String>,
+}
+
 #[derive(Template)]
 #[template(path = "console/meetings.html")]
 struct ListPage {
     frame: Frame,
     year: i32,
     rows: Vec<MeetingRow>,
+    series: Vec<SeriesRow>,
+    notice: Option<&'static str>,
 }
 
 #[get("/console/meetings")]
-async fn list(core: web::Data<Core>, c: Console) -> HttpResponse {
+async fn list(req: HttpRequest, core: web::Data<Core>, c: Console) -> HttpResponse {
     let Console { site, actor, csrf } = c;
     let tz = core.settings.timezone;
-    let year = core.now().with_timezone(&tz).year();
+    let now = core.now();
+    let year = now.with_timezone(&tz).year();
     let result = async {
         let page = record::list(&core, &actor, None, Some(year), PageRequest::first(200)).await?;
+        let series = series::list(&core, &actor, PageRequest::first(100)).await?;
         let frame = Frame::of(&core, &actor, &site, csrf, "meetings", "会议").await?;
-        Ok::<_, CoreError>((page, frame))
+        Ok::<_, CoreError>((page, series, frame))
     }
     .await;
-    let (page, frame) = match result {
+    let (page, series, frame) = match result {
         Ok(r) => r,
         Err(e) => return failure(&e.into(), None),
     };
@@ -92,10 +105,51 @@ async fn list(core: web::Data<Core>, c: Console) -> HttpResponse {
             }
         })
         .collect();
-    html_with(StatusCode::OK, &ListPage { frame, year, rows }, CSP)
+    let series = series
+        .items
+        .into_iter()
+        .filter(|s| s.row.status == SeriesStatus::Active)
+        .map(|s| SeriesRow {
+            id: s.row.id,
+            kind: meetings::kind_label(s.row.kind),
+            rule: s
+                .upcoming
+                .first()
+                .and_then(|first| words::rule(&s.row.recurrence, first.with_timezone(&tz)))
+                .unwrap_or_else(|| s.row.recurrence.clone()),
+            upcoming: s
+                .upcoming
+                .iter()
+                .map(|t| words::day_time(*t, tz, now))
+                .collect(),
+            title: s.row.title,
+        })
+        .collect();
+    let q = req.query_string();
+    let notice = if q.starts_with("series=") {
+        Some("定期会议已创建：每次会议按时生成并通知参会人员。")
+    } else if q.contains("series_canceled=1") {
+        Some("定期会议已停止，不再生成新的会议（已生成的不受影响）。")
+    } else {
+        None
+    };
+    html_with(
+        StatusCode::OK,
+        &ListPage {
+            frame,
+            year,
+            rows,
+            series,
+            notice,
+        },
+        CSP,
+    )
 }
 
 struct Invitee {
+    member_id: i64,
+    /// `present`, `late`, `absent` or "" (none yet), for the attendance form.
+    recorded: &'static str,
     name: String,
     unit: String,
     answer: &'static str,
@@ -119,6 +173,14 @@ struct MeetingPage {
     minutes: Option<String>,
     invitees: Vec<Invitee>,
     open: bool,
+    notice: Option<String>,
+    /// Not yet begun and not canceled: it can be edited and canceled.
+    upcoming: bool,
+    /// Attendance can be recorded by hand (from 30 minutes before the start).
+    recording: bool,
+    /// It has ended (and was not canceled): minutes and make-up study.
+    ended: bool,
+    has_lesson: bool,
 }
 
 fn local(core: &Core, t: DateTime<Utc>) -> String {
@@ -127,8 +189,37 @@ fn local(core: &Core, t: DateTime<Utc>) -> String {
         .to_string()
 }
 
+/// What the page says after one of its forms.
+fn notice_of(q: &str) -> Option<String> {
+    let pairs: std::collections::HashMap<String, String> =
+        url::form_urlencoded::parse(q.as_bytes())
+            .into_owned()
+            .collect();
+    let has = |k: &str| pairs.contains_key(k);
+    if has("created") {
+        Some("会议已创建，通知已发给参会人员。".into())
+    } else if has("saved") {
+        Some("已保存。时间或地点的变动已再次通知参会人员。".into())
+    } else if has("canceled") {
+        Some("会议已取消，已通知参会人员。".into())
+    } else if has("recorded") {
+        Some("已记录签到。".into())
+    } else if has("minutes") {
+        Some("会议记录已保存。".into())
+    } else {
+        pairs
+            .get("made_up")
+            .map(|n| format!("已向 {n} 位未到会的成员发送补学材料。"))
+    }
+}
+
 #[get("/console/meetings/{id}")]
-async fn one(core: web::Data<Core>, c: Console, id: web::Path<String>) -> HttpResponse {
+async fn one(
+    req: HttpRequest,
+    core: web::Data<Core>,
+    c: Console,
+    id: web::Path<String>,
+) -> HttpResponse {
     let Console { site, actor, csrf } = c;
     let Some(id) = Id::parse(&id).map(|i| i.0) else {
         return not_found();
@@ -148,6 +239,8 @@ async fn one(core: web::Data<Core>, c: Console, id: web::Path<String>) -> HttpRe
         .invitees
         .into_iter()
         .map(|i| Invitee {
+            member_id: i.member_id,
+            recorded: i.attendance.map_or("", Attendance::as_str),
             name: i.name,
             unit: i.unit_name.unwrap_or_default(),
             answer: match i.answer {
@@ -180,6 +273,13 @@ async fn one(core: web::Data<Core>, c: Console, id: web::Path<String>) -> HttpRe
             place: meetings::where_text(&m),
             status: status_label(&core, &m),
             open: m.status != MeetingStatus::Canceled && m.ends_at > core.now(),
+            notice: notice_of(req.query_string()),
+            upcoming: m.status == MeetingStatus::Scheduled && m.starts_at > core.now(),
+            recording: m.status == MeetingStatus::Scheduled
+                && core.now()
+                    >= m.starts_at - chrono::Duration::minutes(meetings::CHECK_IN_OPENS_MINUTES),
+            ended: m.status == MeetingStatus::Scheduled && m.ends_at <= core.now(),
+            has_lesson: m.post_id.is_some(),
             counts: r.counts,
             quorum: r.quorum,
             minutes: m.minutes_md.clone().filter(|t| !t.trim().is_empty()),

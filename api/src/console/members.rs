@@ -17,6 +17,7 @@ use fingertip_core::org::units;
 use fingertip_core::{Core, CoreError};
 use futures_util::StreamExt;
 
+use super::fields::{Choice, tag_list};
 use super::problem::Problem;
 use super::roster::{flatten, role_label};
 use super::{CSP, Console, Frame, failure, see_other};
@@ -102,12 +103,7 @@ impl Fields {
     }
 
     fn tags(&self) -> Vec<String> {
-        self.tags
-            .split([',', '，', '、', ';', '；', ' ', '\u{3000}'])
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .map(str::to_string)
-            .collect()
+        tag_list(&self.tags)
     }
 
     fn role(&self) -> Option<Role> {
@@ -117,13 +113,6 @@ impl Fields {
 
 fn opt(s: &str) -> Option<String> {
     Some(s.trim().to_string()).filter(|s| !s.is_empty())
-}
-
-struct Choice {
-    value: String,
-    label: String,
-    selected: bool,
-    depth: usize,
 }
 
 #[derive(Template)]
@@ -177,7 +166,7 @@ async fn render(core: &Core, c: &Console, s: Shown, status: StatusCode) -> HttpR
         .map(|r| Choice {
             value: r.as_str().into(),
             label: role_label(r).into(),
-            selected: s.f.role == r.as_str(),
+            checked: s.f.role == r.as_str(),
             depth: 0,
         })
         .collect();
@@ -187,7 +176,7 @@ async fn render(core: &Core, c: &Console, s: Shown, status: StatusCode) -> HttpR
         units: lines
             .into_iter()
             .map(|u| Choice {
-                selected: s.f.unit_id == Some(u.id),
+                checked: s.f.unit_id == Some(u.id),
                 value: u.id.to_string(),
                 label: u.name,
                 depth: u.depth,

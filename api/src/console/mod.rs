@@ -1,16 +1,20 @@
 //! The web console for secretaries and admins at `/console/` (issue 12), served by the same
 //! binary: HTML rendered on the server (askama templates in `api/templates/console/`), one
-//! stylesheet, no script and no build step. Everything it does goes through the core services
-//! with the signed-in member as the actor, as the JSON API does, so a secretary sees exactly
-//! their subtree and every change is in the audit log.
+//! stylesheet, and three small scripts that only improve pages which work without them (the QR
+//! login's wait, a broadcast's live counts, the composer's live preview); no build step.
+//! Everything it does goes through the core services with the signed-in member as the actor,
+//! as the JSON API does, so a secretary sees exactly their subtree and every change is in the
+//! audit log.
 //!
-//! Built so far: login with a password or by scanning a QR code with the mini-program
-//! ([`ticket`]), logout, the roster with its printable invite sheet ([`roster`]), a broadcast's
-//! page with live counts, recipients and the remind button ([`broadcast`]), the meetings, each
-//! one's record and the projector's check-in screen ([`meetings`]), the audit log for admins
-//! ([`audit`]), and the home page (this month's broadcasts with
-//! read rates and failed pushes, the meetings coming up with the answers so far, the members
-//! who have not bound WeChat). The other pages of issue 12 are to come.
+//! The pages: login with a password or by scanning a QR code with the mini-program
+//! ([`ticket`]) and logout; the home page (this month's broadcasts with read rates and failed
+//! pushes, the meetings coming up with the answers so far, the members who have not bound
+//! WeChat); the composer ([`compose`]); a broadcast's page with live counts, recipients, the
+//! remind and cancel buttons ([`broadcast`]); the roster with its printable invite sheet
+//! ([`roster`]), a member's page, adding a member and the CSV import ([`members`]); the
+//! meetings, each one's record and the projector's check-in screen ([`meetings`]), their forms
+//! ([`meeting_form`]) and what is done from a meeting's page ([`meeting_actions`]); the audit
+//! log for admins ([`audit`]); and the secretaries' password links ([`password`]).
 //!
 //! Security: the session is a console token (`typ: console`, 8 hours) in an HttpOnly,
 //! `SameSite=Strict` cookie scoped to `/console` (`Secure` when the public URL is https). Every
@@ -68,6 +72,15 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/console/members/{id}/password-link"),
     ("GET", "/console/roster/import"),
     ("POST", "/console/roster/import"),
+    ("GET", "/console/meetings/new"),
+    ("POST", "/console/meetings/new"),
+    ("GET", "/console/meetings/{id}/edit"),
+    ("POST", "/console/meetings/{id}/edit"),
+    ("POST", "/console/meetings/{id}/cancel"),
+    ("POST", "/console/meetings/{id}/attendance"),
+    ("POST", "/console/meetings/{id}/minutes"),
+    ("POST", "/console/meetings/{id}/make-up"),
+    ("POST", "/console/meeting-series/{id}/cancel"),
 ];
 
 /// The console's pages: their own stylesheet, no script, forms only to this site.
@@ -92,6 +105,9 @@ const LOGIN_PATH: &str = "/console/login";
 mod audit;
 mod broadcast;
 mod compose;
+mod fields;
+mod meeting_actions;
+mod meeting_form;
 mod meetings;
 mod members;
 mod password;
@@ -113,6 +129,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(roster::configure)
         .configure(broadcast::configure)
         .configure(audit::configure)
+        .configure(meeting_form::configure)
+        .configure(meeting_actions::configure)
         .configure(meetings::configure)
         .configure(password::configure)
         .configure(compose::configure)

@@ -50,6 +50,7 @@ pub(super) fn worded(m: &str) -> String {
     let zh = match m {
         "must not be empty" => "不能为空",
         "is required" => "必须填写",
+        "give a place or an online_link" => "请填写地点或线上会议链接",
         "does not exist" => "不存在，或不在您管理的范围内",
         "is in the past" => "已经过去了",
         "is more than two years ahead" => "不能晚于两年之后",

@@ -148,6 +148,16 @@ const CONSOLE_MATRIX: &[(&str, &str, [u16; 2])] = &[
     ("GET", "/console/roster/import", [303, 200]),
     // Not a multipart form with the session's CSRF value.
     ("POST", "/console/roster/import", [303, 403]),
+    ("GET", "/console/meetings/new", [303, 200]),
+    // The meeting forms and actions without the session's CSRF value.
+    ("POST", "/console/meetings/new", [303, 403]),
+    ("GET", "/console/meetings/{id}/edit", [303, 200]),
+    ("POST", "/console/meetings/{id}/edit", [303, 403]),
+    ("POST", "/console/meetings/{id}/cancel", [303, 403]),
+    ("POST", "/console/meetings/{id}/attendance", [303, 403]),
+    ("POST", "/console/meetings/{id}/minutes", [303, 403]),
+    ("POST", "/console/meetings/{id}/make-up", [303, 403]),
+    ("POST", "/console/meeting-series/{id}/cancel", [303, 403]),
 ];
 
 #[tokio::test]
