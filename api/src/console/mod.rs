@@ -81,6 +81,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/console/meetings/{id}/minutes"),
     ("POST", "/console/meetings/{id}/make-up"),
     ("POST", "/console/meeting-series/{id}/cancel"),
+    ("POST", "/console/units"),
 ];
 
 /// The console's pages: their own stylesheet, no script, forms only to this site.

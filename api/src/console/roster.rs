@@ -28,7 +28,7 @@ const PAGE: u64 = 50;
 const SHEET: u64 = 120;
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(roster).service(invites);
+    cfg.service(roster).service(invites).service(add_unit);
 }
 
 /// The query of a roster page: `unit_id`, `q`, `unbound`, `cursor`.
@@ -143,6 +143,9 @@ struct RosterPage {
     members: Vec<MemberLine>,
     next: Option<String>,
     invites: String,
+    /// Whether units may be added at the top (an admin).
+    top_level: bool,
+    notice: Option<&'static str>,
 }
 
 #[get("/console/roster")]
@@ -200,6 +203,11 @@ async fn roster(req: HttpRequest, core: web::Data<Core>, c: Console) -> HttpResp
             unbound: query.unbound,
             members,
             invites: sheet,
+            top_level: actor.role == fingertip_core::auth::Role::Admin,
+            notice: req
+                .query_string()
+                .contains("unit_added=1")
+                .then_some("单位已添加。"),
         },
         CSP,
     )
@@ -274,4 +282,25 @@ async fn invites(req: HttpRequest, core: web::Data<Core>, c: Console) -> HttpRes
         },
         CSP,
     )
+}
+
+/// Adds a unit (`name`, `parent_id`; an admin may leave the parent empty for a top-level unit),
+/// through `org::units::create` as the signed-in member; then back to the roster on the new unit.
+#[actix_web::post("/console/units")]
+async fn add_unit(core: web::Data<Core>, c: Console, body: web::Bytes) -> HttpResponse {
+    let f = super::fields::Form::parse(&body);
+    let back = format!("{}/console/roster", c.site.prefix);
+    if !f.carries_csrf(&c.csrf) {
+        return failure(
+            &crate::error::ApiError::Core(fingertip_core::CoreError::Forbidden(
+                "the form did not come from this console".into(),
+            )),
+            Some(back),
+        );
+    }
+    let parent = Id::parse(&f.one("parent_id")).map(|i| i.0);
+    match units::create(&core, &c.actor, &f.one("name"), parent).await {
+        Ok(u) => super::see_other(&format!("{back}?unit_id={}&unit_added=1", u.id)).finish(),
+        Err(e) => failure(&e.into(), Some(back)),
+    }
 }

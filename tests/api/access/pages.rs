@@ -158,6 +158,7 @@ const CONSOLE_MATRIX: &[(&str, &str, [u16; 2])] = &[
     ("POST", "/console/meetings/{id}/minutes", [303, 403]),
     ("POST", "/console/meetings/{id}/make-up", [303, 403]),
     ("POST", "/console/meeting-series/{id}/cancel", [303, 403]),
+    ("POST", "/console/units", [303, 403]),
 ];
 
 #[tokio::test]

@@ -54,7 +54,37 @@ async fn a_secretary_keeps_their_units_roster_in_the_console() {
     give_password(app, &org.id("书记甲"), "shuji", "a-long-password").await;
     let mut browser = Browser::new();
     sign_in(app, &mut browser, "shuji", "a-long-password").await;
+    // A unit under the secretary's own: added from the roster, audited; a top-level one is an
+    // admin's to add.
     let roster = browser.open(&format!("{}/console/roster", app.base)).await;
+    let csrf = csrf_of(&roster.body);
+    let (status, location, body) = post_form(
+        &mut browser,
+        &format!("{}/console/units", app.base),
+        &[
+            ("csrf", &csrf),
+            ("name", "第二小组"),
+            ("parent_id", org.unit("支部甲")),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303, "{body}");
+    assert!(location.unwrap().ends_with("&unit_added=1"));
+    let units = app.get("/api/v1/admin/units", &admin).await;
+    assert!(
+        units.body.to_string().contains("第二小组"),
+        "{:?}",
+        units.body
+    );
+    let (status, _, _) = post_form(
+        &mut browser,
+        &format!("{}/console/units", app.base),
+        &[("csrf", &csrf), ("name", "新支部"), ("parent_id", "")],
+    )
+    .await;
+    assert_eq!(status, 403);
+    let roster = browser.open(&format!("{}/console/roster", app.base)).await;
+    assert!(roster.body.contains("第二小组"));
     let one = org.id("党员一");
     let url = format!("{}/console/members/{one}", app.base);
     assert!(
