@@ -276,7 +276,7 @@ async fn a_roster_file_is_imported_from_the_console_with_every_bad_line_shown() 
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("<b>2</b><span>新增</span>"), "{body}");
     let bad: Vec<&str> = body
-        .split("<td class=\"num\">")
+        .split("<td class=\"num\" data-label=\"行号\">")
         .skip(1)
         .map(|s| &s[..s.find('<').unwrap()])
         .collect();
