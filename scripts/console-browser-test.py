@@ -304,6 +304,8 @@ def run(base, driver, width, height, shots, problems, world):
         b.click_link("十二月党课")
         if not b.exists("section#stats progress") or "张三" not in b.source():
             problems.append(f"{tag}: the broadcast's page shows no counts or recipients")
+        if not b.exists("#chart polyline#curve"):
+            problems.append(f"{tag}: the broadcast's page shows no read curve")
         if world.get("live"):
             # 张三 reads it on the phone; the open page's count follows by itself.
             read_before = b.text("#s-read")
@@ -313,6 +315,10 @@ def run(base, driver, width, height, shots, problems, world):
             http("POST", f"{api}/inbox/{item['id']}/read", {}, phone)
             if not b.wait(lambda: b.text("#s-read") == str(int(read_before) + 1), seconds=20):
                 problems.append(f"{tag}: the read count did not rise live ({read_before} -> {b.text('#s-read')})")
+            # The curve follows on the next round: its last point leaves the baseline.
+            last_y = lambda: float(b.call("GET", f"/element/{b.find('#curve')}/attribute/points").split()[-1].split(",")[1])
+            if not b.wait(lambda: last_y() < 108.0, seconds=15):
+                problems.append(f"{tag}: the read curve did not rise live")
         b.screenshot(os.path.join(shots, f"console-broadcast-{tag}.png"))
         b.click("header nav a[href$='/console/roster']")
         if not b.wait_url("/console/roster"):

@@ -10,7 +10,7 @@ use askama::Template;
 use chrono::{DateTime, Utc};
 use fingertip_core::broadcasts::service as broadcasts;
 use fingertip_core::broadcasts::stats::{self, RecipientState};
-use fingertip_core::broadcasts::{Channel, Stats, Status};
+use fingertip_core::broadcasts::{Channel, CurvePoint, Stats, Status};
 use fingertip_core::paging::PageRequest;
 use fingertip_core::push::DeliveryStatus;
 use fingertip_core::push::deliveries::{self, DeliveryView};
@@ -74,9 +74,27 @@ fn delivery_text(d: &DeliveryView) -> (String, bool) {
         .last_error
         .as_deref()
         .filter(|_| bad || d.status == DeliveryStatus::Skipped)
-        .map(|e| format!("：{}", e.chars().take(80).collect::<String>()))
+        .map(|e| format!("：{}", reason(e)))
         .unwrap_or_default();
     (format!("{channel}{round}{word}{why}"), bad)
+}
+
+/// A push's failure or skip reason in the console's words, by the code it starts with
+/// (`not_bound: …`); an unknown one is shown as it is, shortened.
+fn reason(e: &str) -> String {
+    let code = e.split_once(':').map_or(e, |(c, _)| c);
+    let zh = match code {
+        "not_bound" => "未绑定微信",
+        "no_wecom_userid" => "没有企业微信账号",
+        "no_template" => "这类消息尚未配置订阅模板",
+        "no_credit" | "no_consent" => "本人未允许这类订阅消息",
+        "deferred" => "企业微信发送额度已满，稍后再发",
+        "invaliduser" => "企业微信找不到此人，或应用的可见范围不含此人",
+        "canceled" => "广播已取消，未发出",
+        "outcome_unknown" => "已发出但未收到回应，为免重复不再发送",
+        _ => return e.chars().take(80).collect(),
+    };
+    zh.into()
 }
 
 #[derive(Template)]
@@ -101,6 +119,52 @@ struct BroadcastPage {
     upcoming: Vec<String>,
     /// Whether it is still scheduled (or repeating), so that it can be canceled.
     can_cancel: bool,
+    /// The read curve as an inline SVG (empty before it has gone out).
+    chart: String,
+}
+
+/// The chart's drawing area, in SVG units.
+const CHART_W: f64 = 600.0;
+const CHART_TOP: f64 = 8.0;
+const CHART_H: f64 = 100.0;
+
+/// The `points` of the curve's polyline: time across, share of the recipients who have read up.
+fn curve_points(points: &[CurvePoint], recipients: u64) -> String {
+    let (Some(first), Some(last)) = (points.first(), points.last()) else {
+        return String::new();
+    };
+    let span = (last.at - first.at).num_seconds().max(1) as f64;
+    let total = recipients.max(1) as f64;
+    points
+        .iter()
+        .map(|p| {
+            let x = (p.at - first.at).num_seconds() as f64 / span * CHART_W;
+            let y = CHART_TOP + CHART_H - p.read as f64 / total * CHART_H;
+            format!("{x:.1},{y:.1}")
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The read curve: reads so far against time since the first send, with its two ends named.
+fn chart_svg(
+    points: &[CurvePoint],
+    recipients: u64,
+    tz: chrono_tz::Tz,
+    now: DateTime<Utc>,
+) -> String {
+    let Some(first) = points.first() else {
+        return String::new();
+    };
+    let base = CHART_TOP + CHART_H;
+    format!(
+        r##"<svg id="chart" viewBox="0 0 {w} 116" role="img" aria-label="阅读人数随时间的变化" preserveAspectRatio="none"><line x1="0" y1="{top}" x2="{w}" y2="{top}" stroke="#eee"/><line x1="0" y1="{base}" x2="{w}" y2="{base}" stroke="#ccc"/><polyline id="curve" fill="none" stroke="#2e7d32" stroke-width="2" vector-effect="non-scaling-stroke" points="{pts}"/></svg><figcaption><span>{from}</span><span>100% = 全部收件人</span><span>现在</span></figcaption>"##,
+        w = CHART_W,
+        top = CHART_TOP,
+        base = base,
+        pts = curve_points(points, recipients),
+        from = super::words::day_time(first.at, tz, now),
+    )
 }
 
 #[get("/console/broadcasts/{id}")]
@@ -130,13 +194,14 @@ async fn page(
         let s = stats::stats(&core, &actor, id).await?;
         let page = PageRequest::parse(Some(PAGE), q.get("cursor").map(String::as_str))?;
         let listed = stats::recipients(&core, &actor, id, filter, page).await?;
+        let curve = stats::read_curve(&core, &actor, id).await?;
         let ids: Vec<i64> = listed.items.iter().map(|r| r.member_id).collect();
         let pushes = deliveries::of_members(&core, id, &ids).await?;
         let frame = Frame::of(&core, &actor, &site, csrf, "home", &b.title).await?;
-        Ok::<_, CoreError>((b, s, listed, pushes, frame))
+        Ok::<_, CoreError>((b, s, listed, pushes, frame, curve))
     }
     .await;
-    let (b, s, listed, mut pushes, frame) = match result {
+    let (b, s, listed, mut pushes, frame, curve) = match result {
         Ok(r) => r,
         Err(e) => return failure(&e.into(), Some(back)),
     };
@@ -197,6 +262,7 @@ async fn page(
             failed: failed(&s),
             can_remind: s.unread > 0 && b.channels.iter().any(|c| *c != Channel::Inbox),
             can_cancel: pending,
+            chart: chart_svg(&curve, s.recipients, tz, now),
             schedule,
             upcoming,
             title: b.title,
@@ -235,17 +301,34 @@ async fn stats_json(
             "broadcast",
         )));
     };
-    match stats::stats(&core, &actor, id).await {
-        Ok(s) => HttpResponse::Ok()
-            .insert_header(("cache-control", "no-store"))
-            .json(serde_json::json!({
+    let with_curve = req.query_string().split('&').any(|p| p == "curve=1");
+    let result = async {
+        let s = stats::stats(&core, &actor, id).await?;
+        let curve = if with_curve {
+            Some(stats::read_curve(&core, &actor, id).await?)
+        } else {
+            None
+        };
+        Ok::<_, CoreError>((s, curve))
+    }
+    .await;
+    match result {
+        Ok((s, curve)) => {
+            let mut body = serde_json::json!({
                 "recipients": s.recipients,
                 "delivered": s.delivered,
                 "read": s.read,
                 "unread": s.unread,
                 "read_pct": pct(&s),
                 "failed": failed(&s),
-            })),
+            });
+            if let Some(c) = curve {
+                body["curve"] = serde_json::json!(curve_points(&c, s.recipients));
+            }
+            HttpResponse::Ok()
+                .insert_header(("cache-control", "no-store"))
+                .json(body)
+        }
         Err(e) => actix_web::ResponseError::error_response(&ApiError::from(e)),
     }
 }

@@ -6,4 +6,4 @@ pub mod service;
 pub mod stats;
 
 pub use service::{BroadcastInput, BroadcastView, Channel, Channels, Status};
-pub use stats::{RecipientState, RecipientView, Stats};
+pub use stats::{CURVE_STEPS, CurvePoint, RecipientState, RecipientView, Stats};

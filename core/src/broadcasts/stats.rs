@@ -52,6 +52,70 @@ pub async fn stats(core: &Core, actor: &Actor, broadcast_id: i64) -> CoreResult<
     })
 }
 
+/// Points of a read curve: the broadcast's first send to now, in this many equal steps.
+pub const CURVE_STEPS: u32 = 24;
+
+/// How many had read by `at`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CurvePoint {
+    pub at: DateTime<Utc>,
+    pub read: u64,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct ReadAt {
+    read_at: Option<DateTime<Utc>>,
+}
+
+/// The read count over time of a broadcast of the actor's scope: from its first send to now in
+/// [`CURVE_STEPS`] equal steps of at least a minute, each point the reads so far. Empty before
+/// the broadcast has gone out. One pass over the broadcast's read rows (the same rows `stats`
+/// counts).
+pub async fn read_curve(
+    core: &Core,
+    actor: &Actor,
+    broadcast_id: i64,
+) -> CoreResult<Vec<CurvePoint>> {
+    let b = super::service::find_managed(core, actor, broadcast_id).await?;
+    let now = core.now();
+    let since = b.send_at;
+    if now <= since {
+        return Ok(Vec::new());
+    }
+    let mut reads: Vec<DateTime<Utc>> = inbox_items::Entity::find()
+        .select_only()
+        .column(inbox_items::Column::ReadAt)
+        .filter(inbox_items::Column::BroadcastId.eq(broadcast_id))
+        .filter(inbox_items::Column::ReadAt.is_not_null())
+        .into_model::<ReadAt>()
+        .all(&core.db)
+        .await?
+        .into_iter()
+        .filter_map(|r| r.read_at)
+        .collect();
+    reads.sort_unstable();
+    Ok(curve(since, now, &reads))
+}
+
+/// Cumulative counts of the sorted `reads` at `CURVE_STEPS + 1` instants from `since` to `now`.
+fn curve(since: DateTime<Utc>, now: DateTime<Utc>, reads: &[DateTime<Utc>]) -> Vec<CurvePoint> {
+    let span = (now - since).max(chrono::Duration::minutes(1));
+    let step = span / i32::try_from(CURVE_STEPS).unwrap_or(24);
+    (0..=CURVE_STEPS)
+        .map(|i| {
+            let at = if i == CURVE_STEPS {
+                since + span
+            } else {
+                since + step * i32::try_from(i).unwrap_or(0)
+            };
+            CurvePoint {
+                at,
+                read: reads.partition_point(|r| *r <= at) as u64,
+            }
+        })
+        .collect()
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RecipientState {
     Read,
@@ -130,4 +194,24 @@ pub async fn recipients(
         |r: &RecipientView| r.inbox_id,
     )
     .await
+}
+
+#[cfg(test)]
+mod curve_tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn a_curve_counts_the_reads_up_to_each_step() {
+        let t0 = Utc.with_ymd_and_hms(2026, 12, 1, 1, 0, 0).unwrap();
+        let m = |min: i64| t0 + chrono::Duration::minutes(min);
+        let reads = [m(1), m(2), m(2), m(30), m(47)];
+        let c = curve(t0, m(48), &reads);
+        assert_eq!(c.len(), 25);
+        assert_eq!((c[0].at, c[0].read), (t0, 0));
+        // Steps of 2 minutes: by minute 2, three reads.
+        assert_eq!((c[1].at, c[1].read), (m(2), 3));
+        assert_eq!(c[15].read, 4);
+        assert_eq!((c[24].at, c[24].read), (m(48), 5));
+    }
 }

@@ -532,6 +532,20 @@ async fn a_broadcasts_page_follows_the_reading_and_reminds_the_unread() {
         (after["read"].as_u64(), after["read_pct"].as_u64()),
         (Some(1), Some(33))
     );
+    // The read curve: on the page, and in the counts when the script asks for it, its last
+    // point at a third of the way up (1 of 3).
+    app.clock.advance(Duration::minutes(10));
+    let page_now = browser.open(&page_url).await;
+    assert!(
+        page_now.body.contains(r#"<svg id="chart""#),
+        "{}",
+        page_now.body
+    );
+    let with_curve: serde_json::Value =
+        serde_json::from_str(&browser.open(&format!("{stats_url}?curve=1")).await.body).unwrap();
+    let points: Vec<&str> = with_curve["curve"].as_str().unwrap().split(' ').collect();
+    assert_eq!(points.len(), 25, "{with_curve}");
+    assert_eq!(points[24], "600.0,74.7", "{with_curve}");
     let unread = browser.open(&format!("{page_url}?state=unread")).await;
     assert!(
         unread.body.contains("党员二") && !unread.body.contains("党员一</td>"),
