@@ -6,8 +6,8 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, Required, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    audit, auth, broadcasts, health, inbox, meeting_series, meetings, members, posts, push, units,
-    ws,
+    audit, auth, broadcasts, health, inbox, meeting_series, meetings, members, posts, push, study,
+    units, ws,
 };
 
 struct BearerAuth;
@@ -182,6 +182,8 @@ impl Modify for Truth {
         meetings::my_meetings, meetings::my_meeting, meetings::answer_meeting, meetings::check_in,
         meeting_series::create_series, meeting_series::list_series, meeting_series::get_series, meeting_series::cancel_series,
         inbox::list_inbox, inbox::get_unread_count, inbox::get_item, inbox::mark_read, inbox::read_all,
+        study::heartbeat, study::my_year, study::unit_year, study::unit_year_csv, study::member_year,
+        study::create_record, study::delete_record, study::get_targets, study::put_targets,
         ws::live_socket,
     ),
     components(schemas(
@@ -193,6 +195,7 @@ impl Modify for Truth {
         crate::dto::enums::AnswerSchema, crate::dto::enums::AttendanceSchema, crate::dto::enums::CheckInMethodSchema,
         crate::dto::enums::WhenSchema, crate::dto::enums::PurposeSchema, crate::dto::enums::QuorumRuleSchema,
         crate::dto::enums::TemplateKindSchema, crate::dto::enums::SourceSchema, crate::dto::enums::TagSchema,
+        crate::dto::enums::StudyKindSchema,
     )),
     modifiers(&BearerAuth, &Truth),
     tags(
@@ -203,6 +206,7 @@ impl Modify for Truth {
         (name = "inbox", description = "The member's inbox"),
         (name = "meetings", description = "Meetings: notices, answers, check-in, attendance, minutes (member and admin)"),
         (name = "push", description = "WeChat subscribe consents (member) and push templates (admin)"),
+        (name = "study", description = "The study-hour ledger: reading time, a member's year, a unit's year, offline records, targets"),
         (name = "operations", description = "Health"),
     )
 )]

@@ -22,6 +22,7 @@ pub mod ports;
 pub mod posts;
 pub mod push;
 pub mod settings;
+pub mod study;
 pub mod trace;
 pub mod vocab;
 

@@ -18,6 +18,7 @@ mod m0010_member_tags_fk;
 mod m0011_members_wecom_userid;
 mod m0012_console_tickets;
 mod m0013_password_links;
+mod m0014_study;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0011_members_wecom_userid::Migration),
             Box::new(m0012_console_tickets::Migration),
             Box::new(m0013_password_links::Migration),
+            Box::new(m0014_study::Migration),
         ]
     }
 }

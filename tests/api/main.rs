@@ -35,5 +35,6 @@ mod push;
 mod reading;
 mod recurrence;
 mod scope;
+mod study;
 mod wechat_login;
 mod ws;

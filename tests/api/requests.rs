@@ -384,6 +384,12 @@ impl NewPost {
         self
     }
 
+    /// `minutes` of study time.
+    pub fn study(mut self, minutes: i64) -> Self {
+        self.study_minutes = Some(minutes);
+        self
+    }
+
     /// No study time counted.
     pub fn untimed(mut self) -> Self {
         self.study_minutes = None;

@@ -234,6 +234,19 @@ bounded_string!(
     32
 );
 
+/// Where a study credit comes from: reading, a meeting attended, or offline study recorded by
+/// an admin (a course, a reading-club session, a youth-forum talk, other).
+#[derive(ToSchema)]
+#[schema(as = StudyKind)]
+pub enum StudyKindSchema {
+    reading,
+    meeting,
+    course,
+    reading_club,
+    youth_forum,
+    other,
+}
+
 #[cfg(test)]
 mod tests {
     use utoipa::PartialSchema;
@@ -269,6 +282,10 @@ mod tests {
     fn the_schemas_list_exactly_what_the_core_accepts() {
         use fingertip_core::{auth::Role, broadcasts, meetings, posts, push};
         assert_eq!(values::<RoleSchema>(), words!(Role));
+        assert_eq!(
+            values::<StudyKindSchema>(),
+            words!(fingertip_core::study::StudyKind)
+        );
         assert_eq!(values::<PostKindSchema>(), words!(posts::PostKind));
         assert_eq!(values::<MediaKindSchema>(), strs(&posts::MEDIA_KINDS));
         assert_eq!(

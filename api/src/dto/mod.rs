@@ -11,5 +11,6 @@ pub mod meetings;
 pub mod org;
 pub mod posts;
 pub mod push;
+pub mod study;
 
 pub use common::*;

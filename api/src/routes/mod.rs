@@ -11,6 +11,7 @@ pub mod meetings;
 pub mod members;
 pub mod posts;
 pub mod push;
+pub mod study;
 pub mod units;
 pub mod ws;
 
@@ -33,6 +34,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(meetings::configure)
             .configure(meeting_series::configure)
             .configure(push::configure)
+            .configure(study::configure)
             .configure(ws::configure),
     );
 }

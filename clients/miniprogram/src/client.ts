@@ -36,6 +36,8 @@ export type MyMeetingsPage = Schemas["Paged_MyMeetingResponse"];
 export type AnswerRequest = Schemas["AnswerRequest"];
 export type LiveMessage = Schemas["LiveMessage"];
 export type ErrorBody = Schemas["ErrorBody"];
+export type StudyCredit = Schemas["StudyCreditResponse"];
+export type StudyYear = Schemas["MemberYearResponse"];
 
 /** Where the session's tokens live: in memory by default; `wx.setStorageSync` in an app. */
 export interface TokenStore {
@@ -210,6 +212,25 @@ export class FingertipClient {
 
   readAll(): Promise<ReadAllResponse> {
     return this.send<ReadAllResponse>("POST", "/api/v1/inbox/read-all", {});
+  }
+
+  // --- study time -----------------------------------------------------------------------
+
+  /**
+   * Reports reading time on an open item: call it when the item opens (with 0), about every
+   * 30 s while it is shown (with the seconds it was visible since the last call: pause the
+   * count in `onHide`), and with `closed` in `onUnload`. `session` is a random key made once
+   * per opening of the item (8 to 64 letters, digits, `-`, `_`). The server credits what it can
+   * vouch for, up to the post's study minutes.
+   */
+  studyHeartbeat(id: string, session: string, visibleSeconds: number, closed = false): Promise<StudyCredit> {
+    const body: Schemas["StudyHeartbeatRequest"] = { session, visible_seconds: visibleSeconds, closed };
+    return this.send<StudyCredit>("POST", `/api/v1/inbox/${encodeURIComponent(id)}/study`, body);
+  }
+
+  /** The member's study year: total against target, every credit, required reading not done. */
+  myStudy(year?: number): Promise<StudyYear> {
+    return this.send<StudyYear>("GET", "/api/v1/me/study" + query({ year }));
   }
 
   // --- subscribe-message consent ----------------------------------------------------------

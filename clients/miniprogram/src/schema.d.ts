@@ -438,6 +438,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/members/{id}/study": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One member's study year, for a manager of their unit. */
+        get: operations["member_year"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/posts": {
         parameters: {
             query?: never;
@@ -498,6 +515,95 @@ export interface paths {
         put: operations["put_template"];
         post?: never;
         delete: operations["delete_template"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/study": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A unit's study year, member by member (the unit's subtree; the caller's scope without
+         *     `unit_id`), furthest behind their share of the target first.
+         */
+        get: operations["unit_year"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/study.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The same as CSV (UTF-8 with a BOM; header 姓名,单位,年度,目标学时,已完成学时,尚差学时,按进度应完成,是否落后). */
+        get: operations["unit_year_csv"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/study/records": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Record offline study for a member of the caller's scope (audited `study.record`). */
+        post: operations["create_record"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/study/records/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove an offline record made in error (audited `study.remove`). */
+        delete: operations["delete_record"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/study/targets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The yearly study targets. */
+        get: operations["get_targets"];
+        /** Replace the yearly study targets (admins; audited `study.targets`). */
+        put: operations["put_targets"];
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -714,6 +820,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/inbox/{id}/study": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Report reading time on an open item (the caller's own): every 30 s or so while it is shown,
+         *     and with `closed` when it is closed. The server credits what it can vouch for: at most the
+         *     wall time since this session's previous heartbeat, time no other device of the member
+         *     already counted, and the post's study minutes in all.
+         */
+        post: operations["heartbeat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me": {
         parameters: {
             query?: never;
@@ -723,6 +851,23 @@ export interface paths {
         };
         /** The caller. */
         get: operations["me"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/study": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's study year: total against target, every credit, and required reading not done. */
+        get: operations["my_year"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1522,6 +1667,24 @@ export interface components {
             };
             wecom_userid?: string | null;
         };
+        MemberYearResponse: {
+            /** @description Credits, newest first. */
+            lines: components["schemas"]["StudyLineResponse"][];
+            member_id: string;
+            name: string;
+            /** Format: int64 */
+            remaining_minutes: number;
+            /** @description Unread items with a read-by deadline, soonest first. */
+            required: components["schemas"]["RequiredReadingResponse"][];
+            /** Format: int32 */
+            target_minutes: number;
+            /** Format: int64 */
+            total_minutes: number;
+            /** Format: int64 */
+            total_seconds: number;
+            /** Format: int32 */
+            year: number;
+        };
         MinutesRequest: {
             minutes_md: string;
         };
@@ -1903,6 +2066,13 @@ export interface components {
              */
             round: number;
         };
+        RequiredReadingResponse: {
+            item_id: string;
+            overdue: boolean;
+            /** Format: date-time */
+            read_by: string;
+            title: string;
+        };
         /**
          * @description member, secretary or admin.
          * @enum {string}
@@ -1920,6 +2090,102 @@ export interface components {
             recipients: number;
             /** Format: int64 */
             unread: number;
+        };
+        StudyCreditResponse: {
+            /**
+             * Format: int64
+             * @description Seconds this heartbeat earned.
+             */
+            credited_seconds: number;
+            /**
+             * Format: int64
+             * @description The most this item can earn (its post's study minutes).
+             */
+            limit_seconds: number;
+            /**
+             * Format: int64
+             * @description Seconds earned on this item so far.
+             */
+            total_seconds: number;
+        };
+        /** @description A heartbeat from an open item: every 30 s or so while it is open, and once when it closes. */
+        StudyHeartbeatRequest: {
+            /** @description The item was closed: later heartbeats of this key count nothing. */
+            closed?: boolean;
+            /**
+             * @description A random key the client picks each time it opens the item (8 to 64 letters, digits, `-`,
+             *     `_`); the first heartbeat of a key only starts its clock.
+             */
+            session: string;
+            /**
+             * Format: int64
+             * @description Seconds the item was visible since this key's previous heartbeat (0 to 3600).
+             */
+            visible_seconds: number;
+        };
+        /**
+         * @description Where a study credit comes from: reading, a meeting attended, or offline study recorded by
+         *     an admin (a course, a reading-club session, a youth-forum talk, other).
+         * @enum {string}
+         */
+        StudyKind: "reading" | "meeting" | "course" | "reading_club" | "youth_forum" | "other";
+        StudyLineResponse: {
+            /** Format: date-time */
+            at: string;
+            kind: components["schemas"]["StudyKind"];
+            note?: string | null;
+            /** @description An offline record (which an admin can remove). */
+            record_id?: string | null;
+            /** Format: int64 */
+            seconds: number;
+            title: string;
+        };
+        /** @description Offline study to record for a member. */
+        StudyRecordRequest: {
+            /**
+             * Format: date
+             * @description The day it took place (`2026-12-01`).
+             */
+            date: string;
+            /** @description `course`, `reading_club`, `youth_forum` or `other`. */
+            kind: string;
+            member_id: string;
+            /**
+             * Format: int64
+             * @description 1 to 6000.
+             */
+            minutes: number;
+            note?: string | null;
+            title: string;
+        };
+        StudyRecordResponse: {
+            /** Format: date-time */
+            at: string;
+            id: string;
+            kind: components["schemas"]["StudyKind"];
+            member_id: string;
+            /** Format: int64 */
+            minutes: number;
+            note?: string | null;
+            title: string;
+            /** Format: int32 */
+            year: number;
+        };
+        /**
+         * @description Yearly targets in minutes: a default, and by role and by tag; a member's target is the
+         *     highest that applies.
+         */
+        StudyTargetsBody: {
+            /** Format: int32 */
+            default_minutes: number;
+            /** @description By role (`member`, `secretary`, `admin`). */
+            roles?: {
+                [key: string]: number;
+            };
+            /** @description By tag, e.g. `{"领导干部": 3360}`. */
+            tags?: {
+                [key: string]: number;
+            };
         };
         /**
          * @description What `wx.requestSubscribeMessage` returned: template id → `accept`, `reject`, `ban`,
@@ -1995,6 +2261,29 @@ export interface components {
         };
         UnitTreeResponse: {
             items: components["schemas"]["UnitResponse"][];
+        };
+        UnitYearResponse: {
+            /** @description How many are behind their share of the target. */
+            behind: number;
+            /** @description Furthest behind first. */
+            members: components["schemas"]["UnitYearRowResponse"][];
+            /** Format: int32 */
+            year: number;
+        };
+        UnitYearRowResponse: {
+            behind: boolean;
+            /**
+             * Format: int64
+             * @description What the target asks by now, in proportion to the year gone.
+             */
+            expected_minutes: number;
+            member_id: string;
+            name: string;
+            /** Format: int32 */
+            target_minutes: number;
+            /** Format: int64 */
+            total_minutes: number;
+            unit_name: string;
         };
         UnreadCountResponse: {
             /** Format: int64 */
@@ -4115,6 +4404,74 @@ export interface operations {
             };
         };
     };
+    member_year: {
+        parameters: {
+            query?: {
+                /** @description A calendar year (2000 to 2100); this year by default. */
+                year?: number | null;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MemberYearResponse"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unauthorized: no bearer token, or an expired, revoked or malformed one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: the database cannot answer right now (down, or too slow for this request); try again after Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     list_posts: {
         parameters: {
             query?: {
@@ -4543,6 +4900,370 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: the database cannot answer right now (down, or too slow for this request); try again after Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    unit_year: {
+        parameters: {
+            query?: {
+                /** @description A unit of the caller's scope, with its subtree; the whole scope by default. */
+                unit_id?: string | null;
+                year?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnitYearResponse"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unauthorized: no bearer token, or an expired, revoked or malformed one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: the database cannot answer right now (down, or too slow for this request); try again after Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    unit_year_csv: {
+        parameters: {
+            query?: {
+                /** @description A unit of the caller's scope, with its subtree; the whole scope by default. */
+                unit_id?: string | null;
+                year?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unauthorized: no bearer token, or an expired, revoked or malformed one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: the database cannot answer right now (down, or too slow for this request); try again after Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_record: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StudyRecordRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StudyRecordResponse"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unauthorized: no bearer token, or an expired, revoked or malformed one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description payload_too_large: the body is over the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: the database cannot answer right now (down, or too slow for this request); try again after Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_record: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description unauthorized: no bearer token, or an expired, revoked or malformed one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: the database cannot answer right now (down, or too slow for this request); try again after Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_targets: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StudyTargetsBody"];
+                };
+            };
+            /** @description unauthorized: no bearer token, or an expired, revoked or malformed one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: the database cannot answer right now (down, or too slow for this request); try again after Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    put_targets: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StudyTargetsBody"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StudyTargetsBody"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unauthorized: no bearer token, or an expired, revoked or malformed one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description payload_too_large: the body is over the limit */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5361,6 +6082,76 @@ export interface operations {
             };
         };
     };
+    heartbeat: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StudyHeartbeatRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StudyCreditResponse"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unauthorized: no bearer token, or an expired, revoked or malformed one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description payload_too_large: the body is over the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: the database cannot answer right now (down, or too slow for this request); try again after Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     me: {
         parameters: {
             query?: never;
@@ -5378,6 +6169,56 @@ export interface operations {
                     "application/json": components["schemas"]["Me"];
                 };
             };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: the database cannot answer right now (down, or too slow for this request); try again after Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    my_year: {
+        parameters: {
+            query?: {
+                /** @description A calendar year (2000 to 2100); this year by default. */
+                year?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MemberYearResponse"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unauthorized: no bearer token, or an expired, revoked or malformed one */
             401: {
                 headers: {
                     [name: string]: unknown;

@@ -124,6 +124,11 @@ assert.deepEqual(await api.inbox({ limit: 20 }, page.etag), { notModified: true 
 
 const item = await api.item(page.data.items[0].id);
 assert.equal(item.data.body_md, "# 正文");
+// Reading time: the first heartbeat of an opening starts its clock; the year lists the target.
+const beat = await api.studyHeartbeat(page.data.items[0].id, "smoke-session-1", 0);
+assert.equal(beat.credited_seconds, 0, "the first heartbeat only starts the clock");
+const study = await api.myStudy();
+assert.equal(study.target_minutes, 32 * 60, "the default yearly target");
 const read = await api.markRead(page.data.items[0].id);
 assert.equal(read.unread_count, 0);
 const again = await api.inbox({ limit: 20 }, page.etag);

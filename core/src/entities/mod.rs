@@ -21,6 +21,9 @@ pub mod push_deliveries;
 pub mod push_templates;
 pub mod refresh_tokens;
 pub mod sessions;
+pub mod study_entries;
+pub mod study_sessions;
+pub mod study_targets;
 pub mod units;
 pub mod wechat_credits;
 

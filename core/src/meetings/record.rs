@@ -304,7 +304,7 @@ fn year_bounds(year: i32, tz: Tz) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
 
 /// Which units a list covers: the unit asked for with its subtree (within the actor's scope),
 /// or everything the actor manages.
-pub(super) fn unit_filter(
+pub(crate) fn unit_filter(
     tree: &UnitTree,
     scope: &Scope,
     unit_id: Option<i64>,
@@ -323,7 +323,7 @@ pub(super) fn unit_filter(
     }
 }
 
-fn year_or_now(core: &Core, year: Option<i32>) -> CoreResult<i32> {
+pub(crate) fn year_or_now(core: &Core, year: Option<i32>) -> CoreResult<i32> {
     match year {
         Some(y) if (2000..=2100).contains(&y) => Ok(y),
         Some(_) => Err(CoreError::invalid("year", "must be between 2000 and 2100")),

@@ -259,6 +259,29 @@ pub(super) async fn prepare(w: &World, r: &Row, c: Caller) -> Call {
 
         ("GET", "/api/v1/inbox/{id}") => call(with_id(&w.item), Body::None),
         ("POST", "/api/v1/inbox/{id}/read") => call(with_id(&w.item), Body::Json(json!({}))),
+        ("POST", "/api/v1/inbox/{id}/study") => call(
+            with_id(&w.item),
+            Body::Json(json!({"session": w.uniq("session-"), "visible_seconds": 10})),
+        ),
+        (
+            "GET",
+            "/api/v1/me/study"
+            | "/api/v1/admin/study"
+            | "/api/v1/admin/study.csv"
+            | "/api/v1/admin/study/targets",
+        ) => call(p, Body::None),
+        ("GET", "/api/v1/admin/members/{id}/study") => call(with_id(&id(&w.member)), Body::None),
+        ("POST", "/api/v1/admin/study/records") => call(p, Body::Json(study_record(w))),
+        ("DELETE", "/api/v1/admin/study/records/{id}") => {
+            let made = w
+                .created("/api/v1/admin/study/records", study_record(w))
+                .await;
+            call(with_id(&id(&made)), Body::None)
+        }
+        ("PUT", "/api/v1/admin/study/targets") => call(
+            p,
+            Body::Json(json!({"default_minutes": 1920, "tags": {"领导干部": 3360}})),
+        ),
         ("POST", "/api/v1/inbox/read-all") => call(p, Body::None),
 
         (m, path) => panic!(
@@ -301,4 +324,10 @@ pub(super) async fn send(w: &World, method: &str, call: &Call) -> Resp {
             }
         }
     }
+}
+
+/// An hour's course for the member of unit A.
+fn study_record(w: &World) -> Value {
+    json!({"member_id": id(&w.member), "kind": "course", "title": "培训", "minutes": 60,
+           "date": w.app.clock_now().date_naive().to_string()})
 }

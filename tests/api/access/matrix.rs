@@ -133,6 +133,17 @@ pub(super) const MATRIX: &[Row] = &[
     row("GET",    "/api/v1/inbox/{id}",                                  401, 200,   404,  404,   404),
     row("POST",   "/api/v1/inbox/{id}/read",                             401, 200,   404,  404,   404),
     row("POST",   "/api/v1/inbox/read-all",                              401, 200,   200,  200,   200),
+    // The study ledger: one's own reading and year; a unit's for its managers; targets an
+    // admin's to change.
+    row("POST",   "/api/v1/inbox/{id}/study",                            401, 200,   404,  404,   404),
+    row("GET",    "/api/v1/me/study",                                    401, 200,   200,  200,   200),
+    row("GET",    "/api/v1/admin/study",                                 401, 403,   200,  200,   200),
+    row("GET",    "/api/v1/admin/study.csv",                             401, 403,   200,  200,   200),
+    row("GET",    "/api/v1/admin/members/{id}/study",                    401, 403,   200,  404,   200),
+    row("POST",   "/api/v1/admin/study/records",                         401, 403,   201,  404,   201),
+    row("DELETE", "/api/v1/admin/study/records/{id}",                    401, 403,   204,  404,   204),
+    row("GET",    "/api/v1/admin/study/targets",                         401, 403,   200,  200,   200),
+    row("PUT",    "/api/v1/admin/study/targets",                         401, 403,   403,  403,   200),
     // The live socket: a plain GET is not an upgrade, whoever sends it.
     row("GET",    "/api/v1/ws",                                          400, 400,   400,  400,   400),
 ];

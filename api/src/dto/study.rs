@@ -1,0 +1,215 @@
+//! The study-hour ledger on the wire: heartbeats, a member's year, a unit's year, offline
+//! records and targets.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use fingertip_core::study::ledger::{Line, MemberYear, Required, UnitRow, UnitYear};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::common::{Id, IdIn};
+
+/// A heartbeat from an open item: every 30 s or so while it is open, and once when it closes.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct StudyHeartbeatRequest {
+    /// A random key the client picks each time it opens the item (8 to 64 letters, digits, `-`,
+    /// `_`); the first heartbeat of a key only starts its clock.
+    pub session: String,
+    /// Seconds the item was visible since this key's previous heartbeat (0 to 3600).
+    pub visible_seconds: i64,
+    /// The item was closed: later heartbeats of this key count nothing.
+    #[serde(default)]
+    pub closed: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StudyCreditResponse {
+    /// Seconds this heartbeat earned.
+    pub credited_seconds: i64,
+    /// Seconds earned on this item so far.
+    pub total_seconds: i64,
+    /// The most this item can earn (its post's study minutes).
+    pub limit_seconds: i64,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct YearQuery {
+    /// A calendar year (2000 to 2100); this year by default.
+    pub year: Option<i32>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct UnitYearQuery {
+    /// A unit of the caller's scope, with its subtree; the whole scope by default.
+    pub unit_id: Option<String>,
+    pub year: Option<i32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StudyLineResponse {
+    #[schema(value_type = super::enums::StudyKindSchema)]
+    pub kind: String,
+    pub title: String,
+    pub seconds: i64,
+    pub at: DateTime<Utc>,
+    /// An offline record (which an admin can remove).
+    #[schema(value_type = Option<String>)]
+    pub record_id: Option<Id>,
+    pub note: Option<String>,
+}
+
+impl From<Line> for StudyLineResponse {
+    fn from(l: Line) -> Self {
+        Self {
+            kind: l.kind.as_str().into(),
+            title: l.title,
+            seconds: l.seconds,
+            at: l.at,
+            record_id: l.record_id.map(Id),
+            note: l.note,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RequiredReadingResponse {
+    #[schema(value_type = String)]
+    pub item_id: Id,
+    pub title: String,
+    pub read_by: DateTime<Utc>,
+    pub overdue: bool,
+}
+
+impl From<Required> for RequiredReadingResponse {
+    fn from(r: Required) -> Self {
+        Self {
+            item_id: Id(r.item_id),
+            title: r.title,
+            read_by: r.read_by,
+            overdue: r.overdue,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MemberYearResponse {
+    #[schema(value_type = String)]
+    pub member_id: Id,
+    pub name: String,
+    pub year: i32,
+    pub target_minutes: i32,
+    pub total_minutes: i64,
+    pub total_seconds: i64,
+    pub remaining_minutes: i64,
+    /// Credits, newest first.
+    pub lines: Vec<StudyLineResponse>,
+    /// Unread items with a read-by deadline, soonest first.
+    pub required: Vec<RequiredReadingResponse>,
+}
+
+impl From<MemberYear> for MemberYearResponse {
+    fn from(y: MemberYear) -> Self {
+        Self {
+            member_id: Id(y.member_id),
+            remaining_minutes: y.remaining_minutes(),
+            total_minutes: y.total_seconds / 60,
+            name: y.name,
+            year: y.year,
+            target_minutes: y.target_minutes,
+            total_seconds: y.total_seconds,
+            lines: y.lines.into_iter().map(Into::into).collect(),
+            required: y.required.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UnitYearRowResponse {
+    #[schema(value_type = String)]
+    pub member_id: Id,
+    pub name: String,
+    pub unit_name: String,
+    pub target_minutes: i32,
+    pub total_minutes: i64,
+    /// What the target asks by now, in proportion to the year gone.
+    pub expected_minutes: i64,
+    pub behind: bool,
+}
+
+impl From<UnitRow> for UnitYearRowResponse {
+    fn from(r: UnitRow) -> Self {
+        Self {
+            member_id: Id(r.member_id),
+            name: r.name,
+            unit_name: r.unit_name,
+            target_minutes: r.target_minutes,
+            total_minutes: r.total_seconds / 60,
+            expected_minutes: r.expected_seconds / 60,
+            behind: r.behind,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UnitYearResponse {
+    pub year: i32,
+    /// How many are behind their share of the target.
+    pub behind: usize,
+    /// Furthest behind first.
+    pub members: Vec<UnitYearRowResponse>,
+}
+
+impl From<UnitYear> for UnitYearResponse {
+    fn from(u: UnitYear) -> Self {
+        Self {
+            year: u.year,
+            behind: u.rows.iter().filter(|r| r.behind).count(),
+            members: u.rows.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+/// Offline study to record for a member.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct StudyRecordRequest {
+    #[schema(value_type = String)]
+    pub member_id: IdIn,
+    /// `course`, `reading_club`, `youth_forum` or `other`.
+    pub kind: String,
+    pub title: String,
+    /// 1 to 6000.
+    pub minutes: i64,
+    /// The day it took place (`2026-12-01`).
+    #[schema(value_type = String, format = Date)]
+    pub date: NaiveDate,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StudyRecordResponse {
+    #[schema(value_type = String)]
+    pub id: Id,
+    #[schema(value_type = String)]
+    pub member_id: Id,
+    #[schema(value_type = super::enums::StudyKindSchema)]
+    pub kind: String,
+    pub title: String,
+    pub minutes: i64,
+    pub year: i32,
+    pub at: DateTime<Utc>,
+    pub note: Option<String>,
+}
+
+/// Yearly targets in minutes: a default, and by role and by tag; a member's target is the
+/// highest that applies.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct StudyTargetsBody {
+    pub default_minutes: i32,
+    /// By role (`member`, `secretary`, `admin`).
+    #[serde(default)]
+    pub roles: BTreeMap<String, i32>,
+    /// By tag, e.g. `{"领导干部": 3360}`.
+    #[serde(default)]
+    pub tags: BTreeMap<String, i32>,
+}
