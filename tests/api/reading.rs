@@ -44,6 +44,24 @@ impl Browser {
         }
     }
 
+    /// POSTs `body` as JSON with this browser's cookies, as a page's script does; the status.
+    pub(crate) async fn post_json(&self, url: &str, body: serde_json::Value) -> u16 {
+        let jar: Vec<String> = self
+            .cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        self.http
+            .post(url)
+            .header("cookie", jar.join("; "))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
     pub(crate) async fn open(&mut self, url: &str) -> Page {
         let jar: Vec<String> = self
             .cookies
@@ -334,4 +352,44 @@ async fn without_wecom_the_page_says_to_read_in_the_mini_program() {
         .await;
     assert_eq!(page.status, 404);
     assert!(page.body.contains("wecom_not_configured"), "{}", page.body);
+}
+
+#[tokio::test]
+async fn the_reading_page_reports_reading_time_to_the_study_ledger() {
+    let r = reading().await;
+    r.app
+        .mock
+        .set_wecom_viewer(Some(WecomViewer::Member("zhangsan".into())));
+    let mut browser = Browser::new();
+    let (page, _) = browser.visit(&r.page_url()).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    // The lesson counts 30 study minutes: the page carries its reporting script, and its
+    // policy lets that one script (ours) report to this site and nothing else.
+    let at = page
+        .body
+        .find("data-report=\"")
+        .expect("the reporting script")
+        + 13;
+    let report = page.body[at..at + page.body[at..].find('"').unwrap()].to_string();
+    assert!(page.body.contains("/m/static/study.js"));
+    let csp = page.csp().unwrap();
+    assert!(
+        csp.contains("script-src 'self'") && csp.contains("connect-src 'self'"),
+        "{csp}"
+    );
+    let script = browser
+        .open(&format!("{}/m/static/study.js", r.app.base))
+        .await;
+    assert_eq!(script.status, 200);
+
+    let url = format!("{}{report}", r.app.base);
+    let beat = |visible: i64, closed: bool| json!({"session": "reading-page-01", "visible_seconds": visible, "closed": closed});
+    assert_eq!(browser.post_json(&url, beat(0, false)).await, 200);
+    r.app.clock.advance(Duration::seconds(30));
+    assert_eq!(browser.post_json(&url, beat(30, true)).await, 200);
+    let t = r.app.member_token(&r.member).await;
+    let year = r.app.get("/api/v1/me/study", &t).await;
+    assert_eq!(year.body["total_seconds"], 30, "{:?}", year.body);
+    // Without the reading session's cookie, nothing is credited.
+    assert_eq!(Browser::new().post_json(&url, beat(30, false)).await, 401);
 }

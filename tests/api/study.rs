@@ -349,3 +349,35 @@ async fn required_reading_not_done_is_listed_with_its_deadline() {
     let year = app.get("/api/v1/me/study", &t1).await;
     assert_eq!(year.body["required"], json!([]));
 }
+
+#[tokio::test]
+async fn twenty_devices_reporting_at_once_count_the_same_half_minute_once() {
+    let org = Org::builder(spawn_app().await)
+        .unit("支部", None)
+        .member("党员一", "支部")
+        .lesson("一起读")
+        .signed_in(["党员一"])
+        .build()
+        .await;
+    let app = &org.app;
+    let admin = org.admin().await;
+    app.broadcast(&admin, Broadcast::to_unit(org.post(), org.unit("支部")))
+        .await;
+    app.drain().await;
+    let t1 = org.token("党员一").await;
+    let item = app.inbox(&t1).await[0]["id"].as_str().unwrap().to_string();
+    let sessions: Vec<String> = (0..20).map(|i| format!("device-{i:04}")).collect();
+    for s in &sessions {
+        assert_eq!(credited(&beat(app, &t1, &item, s, 0).await).0, 0);
+    }
+    app.clock.advance(Duration::seconds(30));
+    let beats = sessions.iter().map(|s| beat(app, &t1, &item, s, 30));
+    let answers = futures_util::future::join_all(beats).await;
+    let earned: i64 = answers.iter().map(|r| credited(r).0).sum();
+    assert_eq!(
+        earned, 30,
+        "the half minute is counted once, whichever device counts it"
+    );
+    let year = app.get("/api/v1/me/study", &t1).await;
+    assert_eq!(year.body["total_seconds"], 30);
+}

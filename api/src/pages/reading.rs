@@ -26,10 +26,21 @@ use fingertip_core::inbox::{self, InboxItemDetail};
 use fingertip_core::{Core, CoreError};
 use serde::Deserialize;
 
-use super::{Message, Site, failure, html, markdown};
+use super::{Message, Site, failure, html, html_with, markdown};
 use crate::error::ApiError;
 
-pub const ROUTES: &[(&str, &str)] = &[("GET", "/m/broadcasts/{id}"), ("GET", "/m/auth")];
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/m/broadcasts/{id}"),
+    ("GET", "/m/auth"),
+    ("POST", "/m/items/{id}/study"),
+    ("GET", "/m/static/study.js"),
+];
+
+/// The page of an item that counts as study: its one script of ours reports reading time.
+const STUDY_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; \
+                         media-src https:; script-src 'self'; connect-src 'self'; \
+                         base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+const STUDY_SCRIPT: &str = include_str!("../../static/reading-study.js");
 
 /// The reading session's cookie: an access token.
 const SESSION_COOKIE: &str = "ft_read";
@@ -39,7 +50,10 @@ const STATE_COOKIE: &str = "ft_state";
 const STATE_TTL_SECS: i64 = 600;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(broadcast).service(auth);
+    cfg.service(broadcast)
+        .service(auth)
+        .service(report_study)
+        .service(study_script);
 }
 
 /// The path of the reading page of a broadcast.
@@ -85,6 +99,14 @@ struct ItemPage {
     study_minutes: i32,
     body_html: String,
     media: Vec<MediaLink>,
+    /// The script that reports reading time, on an item that counts as study.
+    study: Option<StudyScript>,
+}
+
+struct StudyScript {
+    src: String,
+    /// Where it reports.
+    report: String,
 }
 
 struct MediaLink {
@@ -98,8 +120,12 @@ fn local(at: DateTime<Utc>, tz: Tz) -> String {
         .to_string()
 }
 
-fn item_page(core: &Core, d: InboxItemDetail) -> ItemPage {
+fn item_page(core: &Core, site: &Site, d: InboxItemDetail) -> ItemPage {
     let tz = core.settings.timezone;
+    let study = (d.study_minutes > 0).then(|| StudyScript {
+        src: format!("{}/m/static/study.js", site.prefix),
+        report: format!("{}/m/items/{}/study", site.prefix, d.item.id),
+    });
     let media = d
         .media
         .into_iter()
@@ -133,6 +159,7 @@ fn item_page(core: &Core, d: InboxItemDetail) -> ItemPage {
         study_minutes: d.study_minutes,
         body_html: markdown::to_html(&d.body_md),
         media,
+        study,
     }
 }
 
@@ -150,7 +177,15 @@ async fn broadcast(req: HttpRequest, id: web::Path<String>, core: web::Data<Core
         match service::authenticate(&core, &token).await {
             Ok(actor) => {
                 return match inbox::open_broadcast(&core, actor.member_id, id).await {
-                    Ok(d) => html(StatusCode::OK, &item_page(&core, d)),
+                    Ok(d) => {
+                        let page = item_page(&core, &site, d);
+                        let csp = if page.study.is_some() {
+                            STUDY_CSP
+                        } else {
+                            super::CSP
+                        };
+                        html_with(StatusCode::OK, &page, csp)
+                    }
                     Err(e) => failure(&e.into(), None),
                 };
             }
@@ -267,4 +302,69 @@ mod tests {
         assert_eq!(page_of("//evil.example/m/broadcasts/4"), None);
         assert_eq!(page_of("/m/broadcasts/99999999999999999999"), None);
     }
+}
+
+/// What a heartbeat from the reading page says (the same as the API's).
+#[derive(Deserialize)]
+struct StudyBeat {
+    session: String,
+    visible_seconds: i64,
+    #[serde(default)]
+    closed: bool,
+}
+
+/// Reading time from the reading page's script, for the member of the reading session: the
+/// same crediting as `POST /api/v1/inbox/{id}/study`. JSON in and out; a 401 once the session
+/// has ended, which the script stops on.
+#[actix_web::post("/m/items/{id}/study")]
+async fn report_study(
+    req: HttpRequest,
+    id: web::Path<String>,
+    core: web::Data<Core>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let json_error = |e: CoreError| actix_web::ResponseError::error_response(&ApiError::from(e));
+    let Some(token) = req.cookie(SESSION_COOKIE).map(|c| c.value().to_string()) else {
+        return json_error(CoreError::Unauthorized("no reading session".into()));
+    };
+    let actor = match service::authenticate(&core, &token).await {
+        Ok(a) => a,
+        Err(e) => return json_error(e),
+    };
+    let Some(id) = crate::dto::common::Id::parse(&id).map(|i| i.0) else {
+        return json_error(CoreError::NotFound("inbox item"));
+    };
+    let beat: StudyBeat = match serde_json::from_slice(&body) {
+        Ok(b) => b,
+        Err(_) => {
+            return json_error(CoreError::invalid(
+                "body",
+                "must be {\"session\", \"visible_seconds\", \"closed\"}",
+            ));
+        }
+    };
+    let beat = fingertip_core::study::reading::Heartbeat {
+        session: beat.session,
+        visible_seconds: beat.visible_seconds,
+        closed: beat.closed,
+    };
+    match fingertip_core::study::reading::heartbeat(&core, actor.member_id, id, beat).await {
+        Ok(c) => HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .json(serde_json::json!({
+                "credited_seconds": c.credited,
+                "total_seconds": c.total,
+                "limit_seconds": c.limit,
+            })),
+        Err(e) => json_error(e),
+    }
+}
+
+#[get("/m/static/study.js")]
+async fn study_script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .body(STUDY_SCRIPT)
 }

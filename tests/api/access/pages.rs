@@ -19,6 +19,9 @@ const PAGE_MATRIX: &[(&str, &str, [u16; 3])] = &[
     ("GET", "/m/broadcasts/{id}", [302, 200, 404]),
     // A return from a sign-in this browser did not start is refused, whoever is signed in.
     ("GET", "/m/auth", [400, 400, 400]),
+    // Reading time from the page's script: the recipient's own item only.
+    ("POST", "/m/items/{id}/study", [401, 200, 404]),
+    ("GET", "/m/static/study.js", [200, 200, 200]),
 ];
 
 #[tokio::test]
@@ -58,6 +61,10 @@ async fn every_page_as_every_reader_matches_the_page_matrix() {
         .await;
     app.drain().await;
     let b = id(&b);
+    let item = app.inbox(&app.member_token(&recipient).await).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
 
     let mut readers = vec![Browser::new()];
     for userid in ["jia", "yi"] {
@@ -84,10 +91,21 @@ async fn every_page_as_every_reader_matches_the_page_matrix() {
                 "{}/m/auth?next=%2Fm%2Fbroadcasts%2F{b}&code=c&state=s",
                 app.base
             ),
+            "/m/items/{id}/study" => format!("{}/m/items/{item}/study", app.base),
+            "/m/static/study.js" => format!("{}/m/static/study.js", app.base),
             other => panic!("no request for {other}"),
         };
         for (who, reader) in readers.iter_mut().enumerate() {
-            let got = reader.open(&url).await.status;
+            let got = if *method == "POST" {
+                reader
+                    .post_json(
+                        &url,
+                        json!({"session": "matrix-0001", "visible_seconds": 0}),
+                    )
+                    .await
+            } else {
+                reader.open(&url).await.status
+            };
             if got != expect[who] {
                 problems.push(format!(
                     "{method} {path} as reader {who}: expected {}, got {got}",
