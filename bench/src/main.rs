@@ -11,6 +11,7 @@ mod memory;
 mod push;
 mod read;
 mod setup;
+mod study;
 mod target;
 
 use clap::Parser;
@@ -21,7 +22,7 @@ use crate::target::{Target, cleanup};
 #[command(
     name = "fingertip-bench",
     version,
-    about = "Fan-out benchmark: N members, one broadcast to all, rows per second against the database's own bulk insert (PostgreSQL COPY, or SQLite multi-row inserts); then the push benchmark, then the read benchmark (the inbox page under load beside its own query), then the import and live benchmarks."
+    about = "Fan-out benchmark: N members, one broadcast to all, rows per second against the database's own bulk insert (PostgreSQL COPY, or SQLite multi-row inserts); then the push benchmark, then the read benchmark (the inbox page under load beside its own query), then the import, live and study benchmarks."
 )]
 struct Opts {
     /// Members to create.
@@ -74,6 +75,15 @@ struct Opts {
     /// Skip the live benchmark.
     #[arg(long)]
     skip_live: bool,
+    /// Skip the study benchmark.
+    #[arg(long)]
+    skip_study: bool,
+    /// Members of the study benchmark, each sending heartbeats on their own item.
+    #[arg(long, default_value_t = 10_000)]
+    study_members: u64,
+    /// Concurrent connections of the study benchmark.
+    #[arg(long, default_value_t = 64)]
+    study_connections: usize,
     /// Members of the live benchmark's roster (the broadcast goes to all of them).
     #[arg(long, default_value_t = 100_000)]
     live_members: u64,
@@ -153,6 +163,17 @@ async fn run(opts: Opts) -> anyhow::Result<()> {
             redis_url: opts.redis_url.clone(),
         };
         let result = live::run(&o, &target).await;
+        cleanup(&target).await;
+        result?;
+    }
+    if !opts.skip_study {
+        println!();
+        let target = Target::new(opts.database_url.clone(), "study");
+        let o = study::StudyOpts {
+            members: opts.study_members,
+            connections: opts.study_connections,
+        };
+        let result = study::run(&o, &target).await;
         cleanup(&target).await;
         result?;
     }
