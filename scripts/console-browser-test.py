@@ -21,6 +21,7 @@ laptop):
   meeting's record and its check-in screen; at 1280 px 张三 checks in with the study meeting's
   screen code through the API, the screen's count rises by itself, and its code changes when
   its 30 s are up (the one wait of up to 40 s: the screen's own clock, not a test's);
+- opens the study tab (the unit's study hours, member by member);
 - opens the audit log and verifies its chain;
 - writes a monthly classroom in the composer: the preview, the audience's size and the rule's
   next five days follow the typing, and sending lands on the new broadcast's page;
@@ -369,6 +370,11 @@ def run(base, driver, width, height, shots, problems, world):
         b.screenshot(os.path.join(shots, f"console-checkin-{tag}.png"))
         if world.get("live"):
             checkin(b, api, base, world, tag, shots, problems)
+        b.go(f"{base}/console/")
+        b.click("header nav a[href$='/console/study']")
+        if not b.wait_url("/console/study") or not b.exists("table#study") or "李四" not in b.source():
+            problems.append(f"{tag}: the study tab shows no unit year")
+        b.screenshot(os.path.join(shots, f"console-study-{tag}.png"))
         b.go(f"{base}/console/")
         b.click("header nav a[href$='/console/audit']")
         b.click("a[href$='verify=1']")

@@ -14,7 +14,8 @@
 //! ([`roster`]), a member's page, adding a member and the CSV import ([`members`]); the
 //! meetings, each one's record and the projector's check-in screen ([`meetings`]), their forms
 //! ([`meeting_form`]) and what is done from a meeting's page ([`meeting_actions`]); the audit
-//! log for admins ([`audit`]); and the secretaries' password links ([`password`]).
+//! log for admins ([`audit`]); study hours ([`study`]); and the secretaries' password links
+//! ([`password`]).
 //!
 //! Security: the session is a console token (`typ: console`, 8 hours) in an HttpOnly,
 //! `SameSite=Strict` cookie scoped to `/console` (`Secure` when the public URL is https). Every
@@ -82,6 +83,11 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/console/meetings/{id}/make-up"),
     ("POST", "/console/meeting-series/{id}/cancel"),
     ("POST", "/console/units"),
+    ("GET", "/console/study"),
+    ("GET", "/console/study.csv"),
+    ("GET", "/console/members/{id}/study"),
+    ("POST", "/console/members/{id}/study"),
+    ("POST", "/console/study/records/{id}/delete"),
 ];
 
 /// The console's pages: their own stylesheet, no script, forms only to this site.
@@ -114,6 +120,7 @@ mod members;
 mod password;
 mod problem;
 mod roster;
+mod study;
 mod ticket;
 mod words;
 
@@ -134,6 +141,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(meeting_actions::configure)
         .configure(meetings::configure)
         .configure(password::configure)
+        .configure(study::configure)
         .configure(compose::configure)
         .service(broadcast_script);
 }

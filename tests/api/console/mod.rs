@@ -808,3 +808,4 @@ async fn a_secretary_sets_a_console_password_with_the_admins_one_time_link() {
 mod compose;
 mod meetings;
 mod roster;
+mod study;
