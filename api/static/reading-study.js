@@ -6,10 +6,12 @@
   var me = document.currentScript;
   if (!me || !window.fetch || !window.crypto || !window.crypto.getRandomValues) return;
   var url = me.getAttribute("data-report");
-  var bytes = new Uint8Array(12);
-  window.crypto.getRandomValues(bytes);
-  var session = Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
-  var visible = 0, last = Date.now(), stopped = false, closed = false;
+  function key() {
+    var bytes = new Uint8Array(12);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+  var session = key(), visible = 0, last = Date.now(), stopped = false, closed = false, timer = null;
   function tally() {
     var now = Date.now();
     if (document.visibilityState === "visible") visible += (now - last) / 1000;
@@ -25,11 +27,22 @@
       method: "POST", credentials: "same-origin", cache: "no-store", keepalive: close,
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ session: session, visible_seconds: seconds, closed: close })
-    }).then(function (r) { if (r.status === 401 || r.status === 404) stopped = true; })
-      .catch(function () { /* a bad connection: the next report carries the time */ });
+    }).then(function (r) {
+      if (r.status === 401 || r.status === 404) stopped = true;
+      else if (!r.ok) visible += seconds;
+    }).catch(function () { visible += seconds; /* a bad connection: the next report carries it */ });
+  }
+  function start() {
+    send(false);
+    timer = setInterval(function () { send(false); }, 30000);
   }
   document.addEventListener("visibilitychange", tally);
-  send(false);
-  var timer = setInterval(function () { send(false); }, 30000);
   window.addEventListener("pagehide", function () { clearInterval(timer); send(true); });
+  // Back from the browser's page cache: a new opening, with a key of its own.
+  window.addEventListener("pageshow", function (e) {
+    if (!e.persisted || stopped) return;
+    session = key(); visible = 0; last = Date.now(); closed = false;
+    start();
+  });
+  start();
 })();

@@ -348,6 +348,30 @@ async fn required_reading_not_done_is_listed_with_its_deadline() {
     app.read(&t1, &item).await;
     let year = app.get("/api/v1/me/study", &t1).await;
     assert_eq!(year.body["required"], json!([]));
+
+    // Two required items: the sooner deadline first, whichever was sent first.
+    let later = app.create_post(&admin, "年底必读").await;
+    let soon = app.create_post(&admin, "急读材料").await;
+    for (post, days) in [(&later, 20), (&soon, 2)] {
+        let r = app
+            .post(
+                "/api/v1/admin/broadcasts",
+                &admin,
+                json!({"post_id": post, "audience": {"unit_ids": [org.unit("支部")]},
+                       "read_by": rfc(app.clock_now() + Duration::days(days))}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+    }
+    app.drain().await;
+    let year = app.get("/api/v1/me/study", &t1).await;
+    let titles: Vec<&str> = year.body["required"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, vec!["急读材料", "年底必读"]);
 }
 
 #[tokio::test]

@@ -385,7 +385,7 @@ async fn submit(core: web::Data<Core>, c: Console, body: web::Bytes) -> HttpResp
                         problems: vec![Problem::new("form", why, label)],
                         ..e
                     };
-                    render(&core, c, d, e, StatusCode::CONFLICT, notice).await
+                    render(&core, c, d, e, status, notice).await
                 }
             }
         }

@@ -198,7 +198,7 @@ fn attendance_label(a: Option<Attendance>, answer: Answer) -> &'static str {
 
 /// A cell a spreadsheet will not run: text starting with `=`, `+`, `-`, `@`, a tab or a CR
 /// (a formula, in Excel and WPS) gets a leading apostrophe.
-fn cell(s: &str) -> String {
+pub(crate) fn cell(s: &str) -> String {
     if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{s}")
     } else {

@@ -19,7 +19,7 @@ use crate::error::{CoreError, CoreResult};
 use crate::meetings::{Attendance, MeetingStatus};
 use crate::org::UnitTree;
 
-/// Unread items with a deadline a member's year lists at most.
+/// Unread items with a deadline a member's year lists at most (the soonest deadlines).
 const REQUIRED: u64 = 200;
 
 /// One credit in a member's year.
@@ -129,54 +129,45 @@ async fn member_year(core: &Core, member_id: i64, year: Option<i32>) -> CoreResu
 
 /// Unread items whose broadcast has a read-by deadline, soonest first.
 async fn required(core: &Core, member_id: i64) -> CoreResult<Vec<Required>> {
+    use sea_orm::{JoinType, RelationTrait};
+    #[derive(Debug, FromQueryResult)]
+    struct Due {
+        id: i64,
+        post_id: i64,
+        read_by: DateTime<Utc>,
+    }
     let now = core.now();
-    let unread = inbox_items::Entity::find()
+    let due = inbox_items::Entity::find()
+        .select_only()
+        .column(inbox_items::Column::Id)
+        .column(inbox_items::Column::PostId)
+        .column_as(broadcasts::Column::ReadBy, "read_by")
+        .join(JoinType::InnerJoin, inbox_items::Relation::Broadcast.def())
         .filter(inbox_items::Column::MemberId.eq(member_id))
         .filter(inbox_items::Column::ReadAt.is_null())
-        .filter(
-            inbox_items::Column::BroadcastId.in_subquery(
-                Query::select()
-                    .column(broadcasts::Column::Id)
-                    .from(broadcasts::Entity)
-                    .and_where(Expr::col(broadcasts::Column::ReadBy).is_not_null())
-                    .to_owned(),
-            ),
-        )
-        .order_by_desc(inbox_items::Column::Id)
+        .filter(broadcasts::Column::ReadBy.is_not_null())
+        .order_by_asc(broadcasts::Column::ReadBy)
+        .order_by_asc(inbox_items::Column::Id)
         .limit(REQUIRED)
+        .into_model::<Due>()
         .all(&core.db)
         .await?;
     let posts = core
         .headers
-        .posts(
-            &core.db,
-            &unread.iter().map(|i| i.post_id).collect::<Vec<_>>(),
-        )
+        .posts(&core.db, &due.iter().map(|d| d.post_id).collect::<Vec<_>>())
         .await?;
-    let deadlines = core
-        .headers
-        .read_by(
-            &core.db,
-            &unread.iter().map(|i| i.broadcast_id).collect::<Vec<_>>(),
-        )
-        .await?;
-    let mut out: Vec<Required> = unread
+    Ok(due
         .into_iter()
-        .filter_map(|i| {
-            let read_by = deadlines.get(&i.broadcast_id).copied().flatten()?;
-            Some(Required {
-                item_id: i.id,
-                title: posts
-                    .get(&i.post_id)
-                    .map(|p| p.title.clone())
-                    .unwrap_or_default(),
-                read_by,
-                overdue: read_by < now,
-            })
+        .map(|d| Required {
+            item_id: d.id,
+            title: posts
+                .get(&d.post_id)
+                .map(|p| p.title.clone())
+                .unwrap_or_default(),
+            read_by: d.read_by,
+            overdue: d.read_by < now,
         })
-        .collect();
-    out.sort_by_key(|r| r.read_by);
-    Ok(out)
+        .collect())
 }
 
 /// A study meeting, as a credit.
@@ -196,42 +187,34 @@ enum MemberSet {
 #[derive(Debug, FromQueryResult)]
 struct Attended {
     member_id: i64,
-    meeting_id: i64,
+    title: String,
+    starts_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
 }
 
 /// (member, meeting) for every study meeting of `year` a member of the set attended (present
-/// or late), as the meetings' records say now.
+/// or late), as the meetings' records say now: one statement, the invitees joined to their
+/// meetings.
 async fn attended(core: &Core, year: i32, who: MemberSet) -> CoreResult<Vec<(i64, StudyMeeting)>> {
+    use sea_orm::{JoinType, RelationTrait};
     let (from, until) = year_bounds(core, year);
-    let held: HashMap<i64, StudyMeeting> = meetings::Entity::find()
+    let mut q = meeting_invitees::Entity::find()
+        .select_only()
+        .column(meeting_invitees::Column::MemberId)
+        .column_as(meetings::Column::Title, "title")
+        .column_as(meetings::Column::StartsAt, "starts_at")
+        .column_as(meetings::Column::EndsAt, "ends_at")
+        .join(
+            JoinType::InnerJoin,
+            meeting_invitees::Relation::Meeting.def(),
+        )
         .filter(meetings::Column::Kind.is_in(STUDY_MEETINGS))
         .filter(meetings::Column::Status.eq(MeetingStatus::Scheduled))
         .filter(meetings::Column::StartsAt.gte(from))
         .filter(meetings::Column::StartsAt.lt(until))
-        .all(&core.db)
-        .await?
-        .into_iter()
-        .map(|m| {
-            let seconds = std::cmp::max((m.ends_at - m.starts_at).num_seconds(), 0);
-            (
-                m.id,
-                StudyMeeting {
-                    title: m.title,
-                    starts_at: m.starts_at,
-                    seconds,
-                },
-            )
-        })
-        .collect();
-    if held.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut q = meeting_invitees::Entity::find()
-        .select_only()
-        .column(meeting_invitees::Column::MemberId)
-        .column(meeting_invitees::Column::MeetingId)
-        .filter(meeting_invitees::Column::Attendance.is_in([Attendance::Present, Attendance::Late]))
-        .filter(meeting_invitees::Column::MeetingId.is_in(held.keys().copied()));
+        .filter(
+            meeting_invitees::Column::Attendance.is_in([Attendance::Present, Attendance::Late]),
+        );
     q = match who {
         MemberSet::One(id) => q.filter(meeting_invitees::Column::MemberId.eq(id)),
         MemberSet::Units(units) => {
@@ -241,7 +224,17 @@ async fn attended(core: &Core, year: i32, who: MemberSet) -> CoreResult<Vec<(i64
     let rows = q.into_model::<Attended>().all(&core.db).await?;
     Ok(rows
         .into_iter()
-        .filter_map(|r| held.get(&r.meeting_id).map(|m| (r.member_id, m.clone())))
+        .map(|r| {
+            let seconds = std::cmp::max((r.ends_at - r.starts_at).num_seconds(), 0);
+            (
+                r.member_id,
+                StudyMeeting {
+                    title: r.title,
+                    starts_at: r.starts_at,
+                    seconds,
+                },
+            )
+        })
         .collect())
 }
 
@@ -398,15 +391,46 @@ pub fn unit_csv(u: &UnitYear) -> Vec<u8> {
     for r in &u.rows {
         let target = i64::from(r.target_minutes) * 60;
         let _ = w.write_record([
-            r.name.as_str(),
-            r.unit_name.as_str(),
-            &u.year.to_string(),
-            &hours(target),
-            &hours(r.total_seconds),
-            &hours(std::cmp::max(target - r.total_seconds, 0)),
-            &hours(r.expected_seconds),
-            if r.behind { "是" } else { "否" },
+            crate::meetings::record::cell(&r.name),
+            crate::meetings::record::cell(&r.unit_name),
+            u.year.to_string(),
+            hours(target),
+            hours(r.total_seconds),
+            hours(std::cmp::max(target - r.total_seconds, 0)),
+            hours(r.expected_seconds),
+            (if r.behind { "是" } else { "否" }).to_string(),
         ]);
     }
     w.into_inner().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_csv_opens_in_excel_without_running_a_name_as_a_formula() {
+        let year = UnitYear {
+            year: 2026,
+            rows: vec![UnitRow {
+                member_id: 1,
+                name: "=HYPERLINK(\"http://x\")".into(),
+                unit_name: "第一支部".into(),
+                role: Role::Member,
+                target_minutes: 32 * 60,
+                total_seconds: 90 * 60,
+                expected_seconds: 16 * 3600,
+                behind: true,
+            }],
+        };
+        let text = String::from_utf8(unit_csv(&year)).unwrap();
+        assert!(
+            text.starts_with("\u{feff}姓名,单位,年度,目标学时"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\"'=HYPERLINK(\"\"http://x\"\")\",第一支部,2026,32.0,1.5,30.5,16.0,是"),
+            "{text}"
+        );
+    }
 }

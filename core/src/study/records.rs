@@ -118,7 +118,11 @@ pub async fn remove(core: &Core, actor: &Actor, id: i64) -> CoreResult<()> {
         })?;
     let now = core.now();
     let txn = crate::db::begin_write(&core.db).await?;
-    study_entries::Entity::delete_by_id(id).exec(&txn).await?;
+    // Removed once: a second removal at the same moment finds nothing and writes no entry.
+    let gone = study_entries::Entity::delete_by_id(id).exec(&txn).await?;
+    if gone.rows_affected == 0 {
+        return Err(CoreError::NotFound("study record"));
+    }
     audit::append(
         &txn,
         now,

@@ -57,9 +57,17 @@ pub async fn load(core: &Core) -> CoreResult<Targets> {
 }
 
 /// Replaces every target (admins only).
-pub async fn replace(core: &Core, actor: &Actor, t: Targets) -> CoreResult<Targets> {
+pub async fn replace(core: &Core, actor: &Actor, mut t: Targets) -> CoreResult<Targets> {
     crate::access::require_admin(actor, "setting study targets")?;
     let mut v = Violations::new();
+    // Tags as stored: trimmed; two that trim to the same tag are one rule given twice.
+    let given = t.tags.len();
+    t.tags = t
+        .tags
+        .into_iter()
+        .map(|(k, m)| (k.trim().to_string(), m))
+        .collect();
+    v.check(t.tags.len() == given, "tags", "a tag is given twice");
     let ok = |m: i32| (0..=MAX_TARGET_MINUTES).contains(&m);
     v.check(
         ok(t.default_minutes),
