@@ -349,3 +349,62 @@ async fn progress(core: Arc<Core>, id: i64, start: Instant) {
         last = rows;
     }
 }
+
+/// Lessons titled `titles` (30 study minutes each), each broadcast to every member by `admin`,
+/// fanned out to the end by the real worker: what the read and study parts start from.
+pub(crate) async fn lessons_to_all(
+    core: &std::sync::Arc<Core>,
+    unit_id: i64,
+    admin_id: i64,
+    titles: impl IntoIterator<Item = String>,
+) -> anyhow::Result<()> {
+    use fingertip_core::audience::Audience;
+    use fingertip_core::auth::{Actor, Role};
+    use fingertip_core::broadcasts::{BroadcastInput, Status, service};
+    use fingertip_core::entities::{broadcasts, posts};
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+
+    let actor = Actor {
+        member_id: admin_id,
+        role: Role::Admin,
+        unit_id: Some(unit_id),
+        session_id: "bench".into(),
+    };
+    let now = Utc::now();
+    for title in titles {
+        let post = posts::ActiveModel {
+            kind: Set(fingertip_core::posts::PostKind::Lesson),
+            title: Set(title),
+            summary: Set(Some("本月学习内容，请在读完后确认。".into())),
+            body_md: Set("# 学习内容\n\n正文".into()),
+            media: Set(Default::default()),
+            study_minutes: Set(30),
+            created_by: Set(Some(admin_id)),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&core.db)
+        .await?;
+        let input = BroadcastInput {
+            post_id: post.id,
+            audience: Audience {
+                all: true,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        service::create(core, &actor, input).await?;
+    }
+    let worker = fingertip_workers::FanoutWorker::new(core.clone(), "bench-seed-worker");
+    loop {
+        worker.run_once().await?;
+        let left = broadcasts::Entity::find()
+            .filter(broadcasts::Column::Status.ne(Status::Sent))
+            .count(&core.db)
+            .await?;
+        if left == 0 {
+            return Ok(());
+        }
+    }
+}

@@ -26,17 +26,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
-use fingertip_core::audience::Audience;
-use fingertip_core::auth::{Actor, Role};
-use fingertip_core::broadcasts::{BroadcastInput, Status, service};
-use fingertip_core::entities::{broadcasts, inbox_items, members, posts};
+use fingertip_core::auth::Role;
+use fingertip_core::entities::{inbox_items, members};
 use fingertip_core::settings::redact_url;
-use fingertip_workers::FanoutWorker;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
-};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use hyper::header::HeaderValue;
 
@@ -278,53 +271,13 @@ pub async fn run(o: &ReadOpts, target: &Target) -> anyhow::Result<()> {
     // Members, posts and broadcasts, fanned out by the real worker.
     let t = Instant::now();
     let (unit_id, _, admin_id) = crate::fanout::seed(&core, o.members).await?;
-    let actor = Actor {
-        member_id: admin_id,
-        role: Role::Admin,
-        unit_id: Some(unit_id),
-        session_id: "bench".into(),
-    };
-    let now = Utc::now();
-    for i in 0..o.broadcasts {
-        let post = posts::ActiveModel {
-            kind: Set(fingertip_core::posts::PostKind::Lesson),
-            title: Set(format!("第{i}课：审计人的初心与使命")),
-            summary: Set(Some("本月学习内容，请在读完后确认。".into())),
-            body_md: Set("# 学习内容\n\n正文".into()),
-            media: Set(Default::default()),
-            study_minutes: Set(30),
-            created_by: Set(Some(admin_id)),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        }
-        .insert(&core.db)
-        .await?;
-        service::create(
-            &core,
-            &actor,
-            BroadcastInput {
-                post_id: post.id,
-                audience: Audience {
-                    all: true,
-                    ..Default::default()
-                },
-                ..Default::default()
-            },
-        )
-        .await?;
-    }
-    let worker = FanoutWorker::new(core.clone(), "bench-read-worker");
-    loop {
-        worker.run_once().await?;
-        let left = broadcasts::Entity::find()
-            .filter(broadcasts::Column::Status.ne(Status::Sent))
-            .count(&core.db)
-            .await?;
-        if left == 0 {
-            break;
-        }
-    }
+    crate::fanout::lessons_to_all(
+        &core,
+        unit_id,
+        admin_id,
+        (0..o.broadcasts).map(|i| format!("第{i}课：审计人的初心与使命")),
+    )
+    .await?;
     let rows = inbox_items::Entity::find().count(&core.db).await?;
     println!(
         "seeded {rows} inbox rows in {:.1} s",

@@ -7,7 +7,7 @@
 //! connections (`--study-connections`, default 64; each one keep-alive HTTP/1.1 connection):
 //! 1. the first heartbeat of each member's reading (it starts the session's clock: one row
 //!    written);
-//! 2. a second after the round began, the next heartbeat of each (credited: the session, the
+//! 2. a second after that round ended, the next heartbeat of each (credited: the session, the
 //!    item's row, and the item locked on PostgreSQL, in one transaction).
 //!
 //! Prints each round's heartbeats per second with p50 and p99, and the process's memory.
@@ -17,17 +17,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
-use fingertip_core::audience::Audience;
-use fingertip_core::auth::{Actor, Role};
-use fingertip_core::broadcasts::{BroadcastInput, Status, service};
-use fingertip_core::entities::{broadcasts, inbox_items, posts, study_entries};
+use fingertip_core::auth::Role;
+use fingertip_core::entities::{inbox_items, study_entries};
 use fingertip_core::settings::redact_url;
-use fingertip_workers::FanoutWorker;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper::header::HeaderValue;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
 use crate::memory::memory;
 use crate::target::Target;
@@ -174,51 +170,13 @@ pub async fn run(o: &StudyOpts, target: &Target) -> anyhow::Result<()> {
     );
     let t = Instant::now();
     let (unit_id, _, admin_id) = crate::fanout::seed(&core, o.members).await?;
-    let actor = Actor {
-        member_id: admin_id,
-        role: Role::Admin,
-        unit_id: Some(unit_id),
-        session_id: "bench".into(),
-    };
-    let now = Utc::now();
-    let post = posts::ActiveModel {
-        kind: Set(fingertip_core::posts::PostKind::Lesson),
-        title: Set("十二月党课：审计人的初心与使命".into()),
-        summary: Set(None),
-        body_md: Set("# 学习内容\n\n正文".into()),
-        media: Set(Default::default()),
-        study_minutes: Set(30),
-        created_by: Set(Some(admin_id)),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(&core.db)
-    .await?;
-    service::create(
+    crate::fanout::lessons_to_all(
         &core,
-        &actor,
-        BroadcastInput {
-            post_id: post.id,
-            audience: Audience {
-                all: true,
-                ..Default::default()
-            },
-            ..Default::default()
-        },
+        unit_id,
+        admin_id,
+        ["十二月党课：审计人的初心与使命".to_string()],
     )
     .await?;
-    let worker = FanoutWorker::new(core.clone(), "bench-study-worker");
-    loop {
-        worker.run_once().await?;
-        let left = broadcasts::Entity::find()
-            .filter(broadcasts::Column::Status.ne(Status::Sent))
-            .count(&core.db)
-            .await?;
-        if left == 0 {
-            break;
-        }
-    }
     let items = inbox_items::Entity::find().all(&core.db).await?;
     let mut readers = Vec::with_capacity(items.len());
     for item in &items {
@@ -237,9 +195,9 @@ pub async fn run(o: &StudyOpts, target: &Target) -> anyhow::Result<()> {
     let (addr, handle) = crate::setup::serve(core.clone())?;
     let host = HeaderValue::from_str(&addr.to_string())?;
     let opened = round(addr, &host, &readers, o.connections, 0).await;
-    // At least a second later, so that every second heartbeat earns time.
-    let wait = Duration::from_secs(1).saturating_sub(Duration::from_secs_f64(opened.secs));
-    tokio::time::sleep(wait).await;
+    // A second after the last of them, so that every second heartbeat earns time (the server
+    // counts whole seconds of wall time).
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     let credited = round(addr, &host, &readers, o.connections, 1).await;
     // Counted before the server stops: connections its workers opened end with their runtimes.
     let entries = study_entries::Entity::find()

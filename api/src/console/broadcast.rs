@@ -347,12 +347,7 @@ async fn remind(
     };
     let back = format!("{}/console/broadcasts/{id}", site.prefix);
     if super::form(&body).get("csrf") != Some(&csrf) {
-        return failure(
-            &ApiError::Core(CoreError::Forbidden(
-                "the form did not come from this console".into(),
-            )),
-            Some(back),
-        );
+        return super::forged(back);
     }
     match deliveries::remind(&core, &actor, id).await {
         Ok((_, n)) => see_other(&format!("{back}?reminded={n}")).finish(),
@@ -374,12 +369,7 @@ async fn cancel(
     };
     let back = format!("{}/console/broadcasts/{id}", site.prefix);
     if super::form(&body).get("csrf") != Some(&csrf) {
-        return failure(
-            &ApiError::Core(CoreError::Forbidden(
-                "the form did not come from this console".into(),
-            )),
-            Some(back),
-        );
+        return super::forged(back);
     }
     match broadcasts::cancel(&core, &actor, id).await {
         Ok(_) => see_other(&format!("{back}?canceled=1")).finish(),

@@ -24,7 +24,7 @@ use fingertip_core::{Core, CoreError};
 
 use super::fields::{AudiencePick, Choice, Form, RuleFields, local_time};
 use super::problem::Problem;
-use super::{Console, Frame, SCRIPT_CSP, failure, see_other, words};
+use super::{Console, Frame, SCRIPT_CSP, failure, forged, see_other, words};
 use crate::error::ApiError;
 use crate::pages::{html_with, markdown};
 
@@ -304,15 +304,6 @@ async fn page(core: web::Data<Core>, c: Console) -> HttpResponse {
     render(&core, c, d, e, StatusCode::OK, None).await
 }
 
-fn forged(back: String) -> HttpResponse {
-    failure(
-        &ApiError::Core(CoreError::Forbidden(
-            "the form did not come from this console".into(),
-        )),
-        Some(back),
-    )
-}
-
 /// "预览" shows the form again with its preview; "发送" writes the post and schedules it.
 #[post("/console/compose")]
 async fn submit(core: web::Data<Core>, c: Console, body: web::Bytes) -> HttpResponse {
@@ -411,9 +402,7 @@ async fn preview_json(req: HttpRequest, core: web::Data<Core>, body: web::Bytes)
     };
     let form = Form::parse(&body);
     if !form.carries_csrf(&csrf) {
-        return json_error(CoreError::Forbidden(
-            "the form did not come from this console".into(),
-        ));
+        return json_error(CoreError::Forbidden(super::FORGED.into()));
     }
     match evaluate(&core, &actor, &Draft::of(&form)).await {
         Ok((e, _, _)) => HttpResponse::Ok()

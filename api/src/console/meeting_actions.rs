@@ -32,12 +32,7 @@ fn checked(c: &Console, id: &str, body: &[u8]) -> Result<(i64, Form), Box<HttpRe
     };
     let form = Form::parse(body);
     if !form.carries_csrf(&c.csrf) {
-        return Err(Box::new(failure(
-            &ApiError::Core(CoreError::Forbidden(
-                "the form did not come from this console".into(),
-            )),
-            Some(format!("{back}/{id}")),
-        )));
+        return Err(Box::new(super::forged(format!("{back}/{id}"))));
     }
     Ok((id, form))
 }
@@ -161,12 +156,7 @@ async fn cancel_series(
         );
     };
     if !Form::parse(&body).carries_csrf(&c.csrf) {
-        return failure(
-            &ApiError::Core(CoreError::Forbidden(
-                "the form did not come from this console".into(),
-            )),
-            Some(back),
-        );
+        return super::forged(back);
     }
     match series::cancel(&core, &c.actor, id).await {
         Ok(_) => see_other(&format!("{back}?series_canceled=1")).finish(),

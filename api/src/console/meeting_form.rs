@@ -21,7 +21,7 @@ use fingertip_core::{Core, CoreError};
 
 use super::fields::{AudiencePick, Choice, Form, RuleFields, local_input, local_time};
 use super::problem::Problem;
-use super::{CSP, Console, Frame, failure, see_other, words};
+use super::{CSP, Console, Frame, failure, forged, see_other, words};
 use crate::dto::common::Id;
 use crate::error::ApiError;
 use crate::pages::html_with;
@@ -287,15 +287,6 @@ async fn render(
         problems,
     };
     html_with(status, &view, CSP)
-}
-
-fn forged(back: String) -> HttpResponse {
-    failure(
-        &ApiError::Core(CoreError::Forbidden(
-            "the form did not come from this console".into(),
-        )),
-        Some(back),
-    )
 }
 
 #[get("/console/meetings/new")]

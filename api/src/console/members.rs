@@ -20,7 +20,7 @@ use futures_util::StreamExt;
 use super::fields::{Choice, tag_list};
 use super::problem::Problem;
 use super::roster::{flatten, role_label};
-use super::{CSP, Console, Frame, failure, see_other};
+use super::{CSP, Console, Frame, failure, forged, see_other};
 use crate::dto::common::Id;
 use crate::error::ApiError;
 use crate::pages::html_with;
@@ -49,15 +49,6 @@ fn label(field: &str) -> &'static str {
         "body" | "file" => "文件",
         _ => "表单",
     }
-}
-
-fn forged(back: String) -> HttpResponse {
-    failure(
-        &ApiError::Core(CoreError::Forbidden(
-            "the form did not come from this console".into(),
-        )),
-        Some(back),
-    )
 }
 
 /// The member form as typed.

@@ -309,6 +309,18 @@ impl Frame {
     }
 }
 
+/// Why a form without the session's CSRF value is refused.
+pub(super) const FORGED: &str = "the form did not come from this console";
+
+/// The 403 page for a form without the session's CSRF value (an old page, or another site's
+/// form), with the way back to `back`.
+pub(super) fn forged(back: String) -> HttpResponse {
+    failure(
+        &ApiError::Core(CoreError::Forbidden(FORGED.into())),
+        Some(back),
+    )
+}
+
 /// The form's fields, from an `application/x-www-form-urlencoded` body.
 pub(super) fn form(body: &[u8]) -> std::collections::HashMap<String, String> {
     url::form_urlencoded::parse(body).into_owned().collect()
@@ -482,12 +494,7 @@ async fn logout(req: HttpRequest, core: web::Data<Core>, body: web::Bytes) -> Ht
         Err(e) => return failure(&e.into(), None),
     };
     if form(&body).get("csrf") != Some(&csrf) {
-        return failure(
-            &ApiError::Core(CoreError::Forbidden(
-                "the form did not come from this console".into(),
-            )),
-            Some(format!("{}/console/", site.prefix)),
-        );
+        return forged(format!("{}/console/", site.prefix));
     }
     if let Err(e) = service::logout_session(&core, &actor.session_id).await {
         return failure(&e.into(), None);

@@ -291,12 +291,7 @@ async fn add_unit(core: web::Data<Core>, c: Console, body: web::Bytes) -> HttpRe
     let f = super::fields::Form::parse(&body);
     let back = format!("{}/console/roster", c.site.prefix);
     if !f.carries_csrf(&c.csrf) {
-        return failure(
-            &crate::error::ApiError::Core(fingertip_core::CoreError::Forbidden(
-                "the form did not come from this console".into(),
-            )),
-            Some(back),
-        );
+        return super::forged(back);
     }
     let parent = Id::parse(&f.one("parent_id")).map(|i| i.0);
     match units::create(&core, &c.actor, &f.one("name"), parent).await {

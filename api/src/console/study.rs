@@ -12,13 +12,14 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use askama::Template;
 use chrono::NaiveDate;
 use fingertip_core::org::units;
+use fingertip_core::study::ledger::hours;
 use fingertip_core::study::{StudyKind, ledger, records};
 use fingertip_core::{Core, CoreError};
 
 use super::fields::{Choice, Form};
 use super::problem::Problem;
 use super::roster::flatten;
-use super::{CSP, Console, Frame, failure, see_other, words};
+use super::{CSP, Console, Frame, failure, forged, see_other, words};
 use crate::dto::common::Id;
 use crate::error::ApiError;
 use crate::pages::html_with;
@@ -53,11 +54,6 @@ fn query(req: &HttpRequest) -> (Option<i64>, Option<i32>) {
         q.get("unit_id").and_then(|u| Id::parse(u)).map(|i| i.0),
         q.get("year").and_then(|y| y.trim().parse().ok()),
     )
-}
-
-/// Hours with one decimal.
-fn hours(seconds: i64) -> String {
-    format!("{:.1}", seconds as f64 / 3600.0)
 }
 
 struct Row {
@@ -310,15 +306,6 @@ async fn member_page(
         StatusCode::OK,
     )
     .await
-}
-
-fn forged(back: String) -> HttpResponse {
-    failure(
-        &ApiError::Core(CoreError::Forbidden(
-            "the form did not come from this console".into(),
-        )),
-        Some(back),
-    )
 }
 
 /// Records offline study for the member, then back to their year.

@@ -80,6 +80,15 @@ pub fn query_id(field: &str, raw: &str) -> CoreResult<i64> {
         .ok_or_else(|| not_an_id(field))
 }
 
+/// An optional id query parameter (`?unit_id=`): absent or blank is none; anything else must be
+/// an id ([`query_id`]).
+pub fn optional_query_id(field: &str, raw: Option<&str>) -> CoreResult<Option<i64>> {
+    raw.map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| query_id(field, s))
+        .transpose()
+}
+
 fn not_an_id(field: &str) -> CoreError {
     CoreError::invalid(field, "is not a valid id")
 }

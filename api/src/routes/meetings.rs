@@ -9,7 +9,7 @@ use fingertip_core::meetings::{self, MeetingInput, MeetingPatch, record};
 use fingertip_core::paging::PageRequest;
 
 use crate::dto::meetings::*;
-use crate::dto::{Id, Paged, query_id};
+use crate::dto::{Id, Paged, optional_query_id};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Auth, optional_json, path_id};
 
@@ -33,11 +33,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 fn unit_param(raw: Option<&str>) -> ApiResult<Option<i64>> {
-    Ok(raw
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| query_id("unit_id", s))
-        .transpose()?)
+    Ok(optional_query_id("unit_id", raw)?)
 }
 
 /// Create a meeting: invitees are resolved from the audience, the notice goes out at once

@@ -8,7 +8,7 @@ use fingertip_core::Core;
 use fingertip_core::auth::Role;
 use fingertip_core::study::{ledger, reading, records, targets};
 
-use crate::dto::common::{Id, query_id};
+use crate::dto::common::{Id, optional_query_id};
 use crate::dto::study::*;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Auth, path_id};
@@ -26,11 +26,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 fn unit_param(raw: Option<&str>) -> ApiResult<Option<i64>> {
-    Ok(raw
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| query_id("unit_id", s))
-        .transpose()?)
+    Ok(optional_query_id("unit_id", raw)?)
 }
 
 /// Report reading time on an open item (the caller's own): every 30 s or so while it is shown,

@@ -370,7 +370,7 @@ fn year_gone(core: &Core, year: i32) -> (i64, i64) {
 }
 
 /// Hours with one decimal: `32.0`.
-fn hours(seconds: i64) -> String {
+pub fn hours(seconds: i64) -> String {
     format!("{:.1}", seconds as f64 / 3600.0)
 }
 
