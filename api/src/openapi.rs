@@ -196,6 +196,8 @@ impl Modify for Truth {
         crate::dto::enums::WhenSchema, crate::dto::enums::PurposeSchema, crate::dto::enums::QuorumRuleSchema,
         crate::dto::enums::TemplateKindSchema, crate::dto::enums::SourceSchema, crate::dto::enums::TagSchema,
         crate::dto::enums::StudyKindSchema,
+        crate::dto::enums::LadderStepSchema,
+        crate::dto::enums::LadderStepStateSchema,
     )),
     modifiers(&BearerAuth, &Truth),
     tags(

@@ -19,6 +19,7 @@ mod m0011_members_wecom_userid;
 mod m0012_console_tickets;
 mod m0013_password_links;
 mod m0014_study;
+mod m0015_reading_ladder;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0012_console_tickets::Migration),
             Box::new(m0013_password_links::Migration),
             Box::new(m0014_study::Migration),
+            Box::new(m0015_reading_ladder::Migration),
         ]
     }
 }

@@ -115,6 +115,10 @@ pub struct Broadcast {
     recurrence: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     timezone: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    read_by: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ladder: Option<serde_json::Value>,
 }
 
 impl Broadcast {
@@ -127,6 +131,8 @@ impl Broadcast {
             send_at: None,
             recurrence: None,
             timezone: None,
+            read_by: None,
+            ladder: None,
         }
     }
 
@@ -163,6 +169,17 @@ impl Broadcast {
 
     pub fn channels(mut self, channels: &[&str]) -> Self {
         self.channels = Some(strings(channels));
+        self
+    }
+
+    /// Required reading by `t` (with the default ladder unless [`Broadcast::ladder`]).
+    pub fn read_by(mut self, t: DateTime<Utc>) -> Self {
+        self.read_by = Some(rfc(t));
+        self
+    }
+
+    pub fn ladder(mut self, ladder: serde_json::Value) -> Self {
+        self.ladder = Some(ladder);
         self
     }
 }

@@ -1,12 +1,14 @@
 //! The fan-out worker: wakes on a queued job or every poll interval, moves due scheduled
-//! broadcasts to `sending`, materializes the due occurrences of meeting series, and fans out
-//! every `sending` broadcast whose lease is free.
+//! broadcasts to `sending`, materializes the due occurrences of meeting series, fans out
+//! every `sending` broadcast whose lease is free, and runs the required-reading ladders' steps
+//! that are due.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use fingertip_core::Core;
 use fingertip_core::broadcasts::fanout::{self, FanoutConfig, Outcome};
+use fingertip_core::broadcasts::ladder;
 use fingertip_core::meetings;
 use fingertip_core::ports::Job;
 use tokio_util::sync::CancellationToken;
@@ -72,7 +74,7 @@ impl FanoutWorker {
     }
 
     /// Handles the jobs `pull` returned, then sweeps the database. Returns how many broadcasts
-    /// this pass finished.
+    /// this pass finished and ladder steps it ran.
     async fn sweep(&self, wait: Duration, stop: &CancellationToken) -> anyhow::Result<usize> {
         let mut done = 0;
         let deliveries = match self.core.queue.pull(32, wait).await {
@@ -114,6 +116,18 @@ impl FanoutWorker {
             }
         }
         fanout::promote_due(&self.core).await?;
+        // Required reading whose reminder, urgent push or summary is due: each step once, in
+        // its own transaction. The summaries it writes are `sending`, so the claims below fan
+        // them out in this same pass.
+        match ladder::run_due(&self.core).await {
+            Ok(steps) => done += usize::try_from(steps).unwrap_or(usize::MAX),
+            Err(e) => {
+                if !e.is_outage() {
+                    tracing::warn!(worker = %self.id, error = %e, "required-reading sweep failed; retrying next pass");
+                }
+                failed.get_or_insert(e.into());
+            }
+        }
         for id in fanout::claimable(&self.core, &self.id, 16).await? {
             if stop.is_cancelled() {
                 break;

@@ -8,6 +8,8 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use askama::Template;
 use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use fingertip_core::broadcasts::ladder::{Step, StepState, StepView};
 use fingertip_core::broadcasts::service as broadcasts;
 use fingertip_core::broadcasts::stats::{self, RecipientState};
 use fingertip_core::broadcasts::{Channel, CurvePoint, Stats, Status};
@@ -121,6 +123,52 @@ struct BroadcastPage {
     can_cancel: bool,
     /// The read curve as an inline SVG (empty before it has gone out).
     chart: String,
+    /// The reading deadline, in words.
+    deadline: Option<String>,
+    /// The required-reading ladder's steps, in order.
+    ladder: Vec<LadderLine>,
+}
+
+/// A step of the ladder as the page says it.
+struct LadderLine {
+    what: &'static str,
+    when: String,
+    outcome: String,
+    ran: bool,
+}
+
+fn ladder_line(s: &StepView, tz: Tz, now: DateTime<Utc>) -> LadderLine {
+    let what = match s.step {
+        Step::Remind => "截止前提醒未读成员",
+        Step::Urgent => "到期紧急提醒未读成员",
+        Step::Summary => "未读名单发给书记",
+    };
+    let outcome = match s.state {
+        StepState::Planned => "待执行".to_string(),
+        StepState::Dropped => "广播已取消，不再执行".to_string(),
+        StepState::Ran => {
+            let unread = s.unread.unwrap_or(0);
+            let pushes = s.pushes.unwrap_or(0);
+            match s.step {
+                _ if unread == 0 => "已执行：全部已读，无需提醒".to_string(),
+                Step::Summary => {
+                    let units: Vec<String> = s
+                        .units
+                        .iter()
+                        .map(|u| format!("{} {} 人", u.unit, u.unread))
+                        .collect();
+                    format!("已执行：{pushes} 位书记收到名单（{}）", units.join("，"))
+                }
+                _ => format!("已执行：未读 {unread} 人，推送 {pushes} 条"),
+            }
+        }
+    };
+    LadderLine {
+        what,
+        when: words::day_time(s.ran_at.unwrap_or(s.due_at), tz, now),
+        outcome,
+        ran: s.state == StepState::Ran,
+    }
 }
 
 /// The chart's drawing area, in SVG units.
@@ -263,6 +311,8 @@ async fn page(
             can_remind: s.unread > 0 && b.channels.iter().any(|c| *c != Channel::Inbox),
             can_cancel: pending,
             chart: chart_svg(&curve, s.recipients, tz, now),
+            deadline: b.read_by.map(|d| words::day_time(d, tz, now)),
+            ladder: b.steps.iter().map(|st| ladder_line(st, tz, now)).collect(),
             schedule,
             upcoming,
             title: b.title,

@@ -17,6 +17,7 @@ use askama::Template;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use fingertip_core::auth::Actor;
+use fingertip_core::broadcasts::ladder::Ladder;
 use fingertip_core::broadcasts::service::{self as broadcasts, BroadcastInput};
 use fingertip_core::org::units;
 use fingertip_core::posts::{self, PostInput, PostPatch};
@@ -65,8 +66,22 @@ struct Draft {
     at: String,
     rule: RuleFields,
     read_by: String,
+    /// Minutes before the deadline for the reminder; empty: none.
+    remind_before: String,
+    ladder_urgent: bool,
+    ladder_summary: bool,
     urgent: bool,
 }
+
+/// The reminder leads the composer offers (minutes, words); the API takes any from 10 minutes
+/// to 30 days.
+const REMIND_CHOICES: &[(&str, &str)] = &[
+    ("", "不提前提醒"),
+    ("60", "截止前 1 小时"),
+    ("180", "截止前 3 小时"),
+    ("1440", "截止前 1 天"),
+    ("4320", "截止前 3 天"),
+];
 
 impl Draft {
     /// A new composer's form: a notice to everyone, now, on every configured channel.
@@ -85,6 +100,12 @@ impl Draft {
             at: String::new(),
             rule: RuleFields::monthly("09:00"),
             read_by: String::new(),
+            remind_before: Ladder::default()
+                .remind_before_minutes
+                .map(|m| m.to_string())
+                .unwrap_or_default(),
+            ladder_urgent: true,
+            ladder_summary: true,
             urgent: false,
         }
     }
@@ -104,6 +125,9 @@ impl Draft {
             at: f.one("at"),
             rule: RuleFields::of(f),
             read_by: f.one("read_by"),
+            remind_before: f.one("remind_before"),
+            ladder_urgent: f.on("ladder_urgent"),
+            ladder_summary: f.on("ladder_summary"),
             urgent: f.on("urgent"),
         }
     }
@@ -162,6 +186,20 @@ impl Draft {
                 Some(t) => b.read_by = Some(t),
                 None => problems.push(Problem::new("read_by", "请填写阅读期限的日期和时间", label)),
             }
+            let lead = self.remind_before.trim();
+            let remind_before_minutes = lead.parse().ok();
+            if !lead.is_empty() && remind_before_minutes.is_none() {
+                problems.push(Problem::new(
+                    "ladder.remind_before_minutes",
+                    "请选择提醒时间",
+                    label,
+                ));
+            }
+            b.ladder = Some(Ladder {
+                remind_before_minutes,
+                urgent: self.ladder_urgent,
+                summary: self.ladder_summary,
+            });
         }
         (post, b, problems)
     }
@@ -179,6 +217,7 @@ fn label(field: &str) -> &'static str {
         "recurrence" => "重复规则",
         "timezone" => "时区",
         "read_by" => "阅读期限",
+        f if f.starts_with("ladder") => "到期提醒",
         f if f.starts_with("audience") => "发送对象",
         _ => "表单",
     }
@@ -242,6 +281,7 @@ struct ComposePage {
     d: Draft,
     e: Evaluation,
     kinds: Vec<Choice>,
+    remind_choices: Vec<Choice>,
     aud: AudiencePick,
     aud_units: Vec<Choice>,
     aud_roles: Vec<Choice>,
@@ -278,6 +318,10 @@ async fn render(
         kinds: KINDS
             .iter()
             .map(|(v, l)| Choice::of(v, l, d.kind == *v))
+            .collect(),
+        remind_choices: REMIND_CHOICES
+            .iter()
+            .map(|(v, l)| Choice::of(v, l, d.remind_before.trim() == *v))
             .collect(),
         aud_units: d.aud.units(lines),
         aud_roles: d.aud.roles(),

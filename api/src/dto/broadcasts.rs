@@ -1,6 +1,7 @@
 use chrono::{DateTime, FixedOffset, Utc};
 use fingertip_core::audience::Audience;
 use fingertip_core::auth::Role;
+use fingertip_core::broadcasts::ladder::{Ladder, Step, StepState, StepView};
 use fingertip_core::broadcasts::{BroadcastView, Channel, RecipientView, Stats, Status};
 use fingertip_core::push::deliveries::ChannelStats;
 use fingertip_core::{CoreError, CoreResult};
@@ -81,8 +82,112 @@ pub struct CreateBroadcastRequest {
     #[schema(max_length = 64)]
     pub timezone: Option<String>,
     pub read_by: Option<DateTime<FixedOffset>>,
+    /// With `read_by`: how the deadline escalates. Absent: the default ladder (a reminder 24 h
+    /// before, an urgent push at the deadline, the non-readers to their secretaries).
+    pub ladder: Option<LadderBody>,
     #[serde(default)]
     pub urgent: bool,
+}
+
+/// A required-reading ladder. Absent fields take the default; `remind_before_minutes: null`
+/// sends no reminder. A deadline nearer than the reminder's lead is reminded halfway.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LadderBody {
+    /// Minutes before `read_by` that the reminder goes to those who have not read (10 to
+    /// 43200; default 1440); null: no reminder.
+    #[serde(default = "default_remind_before")]
+    #[schema(minimum = 10, maximum = 43200)]
+    pub remind_before_minutes: Option<i32>,
+    /// An urgent push to those who have not read at the deadline (default true).
+    #[serde(default = "yes")]
+    pub urgent: bool,
+    /// Each unit's non-readers listed to its secretary at the deadline (default true).
+    #[serde(default = "yes")]
+    pub summary: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Absent: the default lead (an explicit `null` is no reminder).
+fn default_remind_before() -> Option<i32> {
+    Ladder::default().remind_before_minutes
+}
+
+impl From<LadderBody> for Ladder {
+    fn from(b: LadderBody) -> Self {
+        Ladder {
+            remind_before_minutes: b.remind_before_minutes,
+            urgent: b.urgent,
+            summary: b.summary,
+        }
+    }
+}
+
+impl From<Ladder> for LadderBody {
+    fn from(l: Ladder) -> Self {
+        LadderBody {
+            remind_before_minutes: l.remind_before_minutes,
+            urgent: l.urgent,
+            summary: l.summary,
+        }
+    }
+}
+
+/// A step of a broadcast's ladder: when it is due, and once it ran, when and to how many.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LadderStepBody {
+    #[schema(value_type = super::enums::LadderStepSchema)]
+    pub step: Step,
+    #[schema(value_type = super::enums::LadderStepStateSchema)]
+    pub state: StepState,
+    pub due_at: DateTime<Utc>,
+    pub ran_at: Option<DateTime<Utc>>,
+    /// Active members who had not read it when the step ran.
+    pub unread: Option<i64>,
+    /// Reminder pushes queued, or (the summary) secretaries written to.
+    pub pushes: Option<i64>,
+    /// The summary's units with their non-readers' count and who was told.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub units: Vec<SummaryUnitBody>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SummaryUnitBody {
+    /// Null: members without a unit.
+    #[schema(value_type = Option<String>)]
+    pub unit_id: Option<Id>,
+    pub unit: String,
+    pub unread: i64,
+    /// The members the list went to (the unit's secretaries, the nearest up the tree, or the
+    /// broadcast's author); empty when nobody could be told.
+    #[schema(value_type = Vec<String>)]
+    pub secretaries: Vec<Id>,
+}
+
+impl From<StepView> for LadderStepBody {
+    fn from(s: StepView) -> Self {
+        LadderStepBody {
+            step: s.step,
+            state: s.state,
+            due_at: s.due_at,
+            ran_at: s.ran_at,
+            unread: s.unread,
+            pushes: s.pushes,
+            units: s
+                .units
+                .into_iter()
+                .map(|u| SummaryUnitBody {
+                    unit_id: u.unit_id.map(Id),
+                    unit: u.unit,
+                    unread: u.unread,
+                    secretaries: u.secretaries.into_iter().map(Id).collect(),
+                })
+                .collect(),
+        }
+    }
 }
 
 /// A change to a scheduled broadcast (one whose next occurrence has not started). Absent
@@ -104,6 +209,8 @@ pub struct UpdateBroadcastRequest {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<DateTime<Utc>>)]
     pub read_by: Option<Option<DateTime<FixedOffset>>>,
+    /// A new ladder for the deadline (absent: kept).
+    pub ladder: Option<LadderBody>,
     pub urgent: Option<bool>,
 }
 
@@ -189,6 +296,12 @@ pub struct BroadcastResponse {
     pub upcoming: Vec<DateTime<Utc>>,
     pub timezone: String,
     pub read_by: Option<DateTime<Utc>>,
+    /// The ladder of a broadcast with a deadline.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ladder: Option<LadderBody>,
+    /// The ladder's steps: planned, and what ran, when, to how many (detail view only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ladder_steps: Vec<LadderStepBody>,
     pub urgent: bool,
     /// Members the audience selects (counted when created or last edited).
     pub audience_size: i64,
@@ -215,6 +328,8 @@ impl BroadcastResponse {
             upcoming: b.upcoming,
             timezone: b.timezone,
             read_by: b.read_by,
+            ladder: b.ladder.map(Into::into),
+            ladder_steps: b.steps.into_iter().map(Into::into).collect(),
             urgent: b.urgent,
             audience_size: b.audience_size,
             created_at: b.created_at,

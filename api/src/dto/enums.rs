@@ -247,6 +247,26 @@ pub enum StudyKindSchema {
     other,
 }
 
+/// A step of a required-reading ladder: the reminder before the deadline, the urgent push at
+/// it, the summary of non-readers to the secretaries.
+#[derive(ToSchema)]
+#[schema(as = LadderStep)]
+pub enum LadderStepSchema {
+    remind,
+    urgent,
+    summary,
+}
+
+/// planned (waiting for its time or for the broadcast to go out), ran, or dropped (the
+/// broadcast was canceled).
+#[derive(ToSchema)]
+#[schema(as = LadderStepState)]
+pub enum LadderStepStateSchema {
+    planned,
+    ran,
+    dropped,
+}
+
 #[cfg(test)]
 mod tests {
     use utoipa::PartialSchema;
@@ -287,6 +307,14 @@ mod tests {
             words!(fingertip_core::study::StudyKind)
         );
         assert_eq!(values::<PostKindSchema>(), words!(posts::PostKind));
+        assert_eq!(
+            values::<LadderStepSchema>(),
+            words!(broadcasts::ladder::Step)
+        );
+        assert_eq!(
+            values::<LadderStepStateSchema>(),
+            words!(broadcasts::ladder::StepState)
+        );
         assert_eq!(values::<MediaKindSchema>(), strs(&posts::MEDIA_KINDS));
         assert_eq!(
             values::<BroadcastStatusSchema>(),

@@ -43,6 +43,7 @@ pub async fn create_broadcast(
         recurrence: b.recurrence,
         timezone: b.timezone,
         read_by: b.read_by.map(|t| t.with_timezone(&Utc)),
+        ladder: b.ladder.map(Into::into),
         urgent: b.urgent,
     };
     let v = service::create(&core, &a.0, input).await?;
@@ -108,6 +109,7 @@ pub async fn update_broadcast(
         recurrence: b.recurrence,
         timezone: b.timezone,
         read_by: b.read_by.map(|o| o.map(|t| t.with_timezone(&Utc))),
+        ladder: b.ladder.map(Into::into),
         urgent: b.urgent,
     };
     let v = service::update(&core, &a.0, id, patch).await?;

@@ -1169,6 +1169,9 @@ export interface components {
             /** Format: date-time */
             created_at: string;
             id: string;
+            ladder?: components["schemas"]["LadderBody"] | null;
+            /** @description The ladder's steps: planned, and what ran, when, to how many (detail view only). */
+            ladder_steps?: components["schemas"]["LadderStepBody"][];
             /**
              * Format: date-time
              * @description The occurrence that is due or being sent; null once nothing is left to send.
@@ -1268,6 +1271,7 @@ export interface components {
             audience: components["schemas"]["AudienceBody"];
             /** @description inbox is always included; without this field every configured push channel is used. */
             channels?: components["schemas"]["Channel"][] | null;
+            ladder?: components["schemas"]["LadderBody"] | null;
             post_id: components["schemas"]["IdIn"];
             /** Format: date-time */
             read_by?: string | null;
@@ -1497,6 +1501,55 @@ export interface components {
             /** Format: int64 */
             total: number;
         };
+        /**
+         * @description A required-reading ladder. Absent fields take the default; `remind_before_minutes: null`
+         *     sends no reminder. A deadline nearer than the reminder's lead is reminded halfway.
+         */
+        LadderBody: {
+            /**
+             * Format: int32
+             * @description Minutes before `read_by` that the reminder goes to those who have not read (10 to
+             *     43200; default 1440); null: no reminder.
+             */
+            remind_before_minutes?: number | null;
+            /** @description Each unit's non-readers listed to its secretary at the deadline (default true). */
+            summary?: boolean;
+            /** @description An urgent push to those who have not read at the deadline (default true). */
+            urgent?: boolean;
+        };
+        /**
+         * @description A step of a required-reading ladder: the reminder before the deadline, the urgent push at
+         *     it, the summary of non-readers to the secretaries.
+         * @enum {string}
+         */
+        LadderStep: "remind" | "urgent" | "summary";
+        /** @description A step of a broadcast's ladder: when it is due, and once it ran, when and to how many. */
+        LadderStepBody: {
+            /** Format: date-time */
+            due_at: string;
+            /**
+             * Format: int64
+             * @description Reminder pushes queued, or (the summary) secretaries written to.
+             */
+            pushes?: number | null;
+            /** Format: date-time */
+            ran_at?: string | null;
+            state: components["schemas"]["LadderStepState"];
+            step: components["schemas"]["LadderStep"];
+            /** @description The summary's units with their non-readers' count and who was told. */
+            units?: components["schemas"]["SummaryUnitBody"][];
+            /**
+             * Format: int64
+             * @description Active members who had not read it when the step ran.
+             */
+            unread?: number | null;
+        };
+        /**
+         * @description planned (waiting for its time or for the broadcast to go out), ran, or dropped (the
+         *     broadcast was canceled).
+         * @enum {string}
+         */
+        LadderStepState: "planned" | "ran" | "dropped";
         LiveMessage: {
             item: components["schemas"]["InboxItemResponse"];
             /** @enum {string} */
@@ -1750,6 +1803,9 @@ export interface components {
                 /** Format: date-time */
                 created_at: string;
                 id: string;
+                ladder?: components["schemas"]["LadderBody"] | null;
+                /** @description The ladder's steps: planned, and what ran, when, to how many (detail view only). */
+                ladder_steps?: components["schemas"]["LadderStepBody"][];
                 /**
                  * Format: date-time
                  * @description The occurrence that is due or being sent; null once nothing is left to send.
@@ -2202,6 +2258,18 @@ export interface components {
             /** Format: int32 */
             year: number;
         };
+        SummaryUnitBody: {
+            /**
+             * @description The members the list went to (the unit's secretaries, the nearest up the tree, or the
+             *     broadcast's author); empty when nobody could be told.
+             */
+            secretaries: string[];
+            unit: string;
+            /** @description Null: members without a unit. */
+            unit_id?: string | null;
+            /** Format: int64 */
+            unread: number;
+        };
         /** @description A roster tag (青年, 支委, 预备党员, …). */
         Tag: string;
         /**
@@ -2297,6 +2365,7 @@ export interface components {
         UpdateBroadcastRequest: {
             audience?: components["schemas"]["AudienceBody"] | null;
             channels?: components["schemas"]["Channel"][] | null;
+            ladder?: components["schemas"]["LadderBody"] | null;
             post_id?: components["schemas"]["IdIn"] | null;
             /** Format: date-time */
             read_by?: string | null;

@@ -1,6 +1,7 @@
 //! Broadcasts: a post sent to an audience over channels, now or at a time.
 
 pub mod fanout;
+pub mod ladder;
 pub mod schedule;
 pub mod service;
 pub mod stats;

@@ -36,6 +36,10 @@ pub struct Model {
     /// 0 for a one-off, the occurrence's Unix time for a recurring broadcast.
     pub occurrence: i64,
     pub occurrences_sent: i64,
+    /// The required-reading ladder of a broadcast with `read_by`; `None` without one.
+    pub ladder: Option<crate::broadcasts::ladder::Ladder>,
+    /// When the ladder's next step is due; `None` once nothing is left to run.
+    pub ladder_next_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -53,6 +57,8 @@ pub enum Relation {
     PushDeliveries,
     #[sea_orm(has_many = "super::meeting_broadcasts::Entity")]
     MeetingBroadcasts,
+    #[sea_orm(has_many = "super::broadcast_steps::Entity")]
+    Steps,
 }
 
 impl Related<super::posts::Entity> for Entity {
@@ -80,3 +86,9 @@ impl Related<super::meeting_broadcasts::Entity> for Entity {
 }
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl Related<super::broadcast_steps::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Steps.def()
+    }
+}

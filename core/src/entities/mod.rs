@@ -5,6 +5,7 @@
 
 pub mod audit_head;
 pub mod audit_log;
+pub mod broadcast_steps;
 pub mod broadcasts;
 pub mod console_tickets;
 pub mod inbox_items;

@@ -244,6 +244,58 @@ pub fn failed_members(broadcast_id: i64) -> sea_orm::sea_query::SelectStatement 
         .to_owned()
 }
 
+/// The next reminder round of an occurrence: 1 after the send (round 0), then one more each.
+pub(crate) async fn next_round(
+    db: &impl ConnectionTrait,
+    broadcast_id: i64,
+    occurrence: i64,
+) -> CoreResult<i32> {
+    let last: Option<i32> = push_deliveries::Entity::find()
+        .select_only()
+        .column_as(Expr::col(push_deliveries::Column::Round).max(), "r")
+        .filter(push_deliveries::Column::BroadcastId.eq(broadcast_id))
+        .filter(push_deliveries::Column::Occurrence.eq(occurrence))
+        .into_tuple::<Option<i32>>()
+        .one(db)
+        .await?
+        .flatten();
+    Ok(last.unwrap_or(0) + 1)
+}
+
+/// The active members who have not read an occurrence of a broadcast, as a condition on
+/// `members`.
+pub(crate) fn unread_members(broadcast_id: i64, occurrence: i64) -> Condition {
+    let unread = Query::select()
+        .column(inbox_items::Column::MemberId)
+        .from(inbox_items::Entity)
+        .and_where(Expr::col(inbox_items::Column::BroadcastId).eq(broadcast_id))
+        .and_where(Expr::col(inbox_items::Column::Occurrence).eq(occurrence))
+        .and_where(Expr::col(inbox_items::Column::ReadAt).is_null())
+        .to_owned();
+    Condition::all()
+        .add(members::Column::Active.eq(true))
+        .add(members::Column::Id.in_subquery(unread))
+}
+
+/// A reminder round, in the caller's transaction: a delivery on each push channel of `b`
+/// (at its `occurrence`) for every active member who has not read it. Returns the pushes
+/// queued (those skipped as unreachable are written, not counted).
+pub(crate) async fn queue_round(
+    db: &impl ConnectionTrait,
+    b: &broadcasts::Model,
+    round: i32,
+    now: DateTime<Utc>,
+) -> CoreResult<u64> {
+    insert_where(db, b, unread_members(b.id, b.occurrence), round, now).await?;
+    Ok(push_deliveries::Entity::find()
+        .filter(push_deliveries::Column::BroadcastId.eq(b.id))
+        .filter(push_deliveries::Column::Occurrence.eq(b.occurrence))
+        .filter(push_deliveries::Column::Round.eq(round))
+        .filter(push_deliveries::Column::Status.eq(DeliveryStatus::Pending))
+        .count(db)
+        .await?)
+}
+
 /// Re-notifies the members who have not read the latest occurrence: a new round of
 /// deliveries on the broadcast's push channels. Returns (round, members reminded).
 pub async fn remind(core: &Core, actor: &Actor, broadcast_id: i64) -> CoreResult<(i32, u64)> {
@@ -270,16 +322,7 @@ pub async fn remind(core: &Core, actor: &Actor, broadcast_id: i64) -> CoreResult
             "nothing has been delivered yet, so there is nobody to remind".into(),
         ));
     };
-    let last: Option<i32> = push_deliveries::Entity::find()
-        .select_only()
-        .column_as(Expr::col(push_deliveries::Column::Round).max(), "r")
-        .filter(push_deliveries::Column::BroadcastId.eq(broadcast_id))
-        .filter(push_deliveries::Column::Occurrence.eq(occurrence))
-        .into_tuple::<Option<i32>>()
-        .one(&core.db)
-        .await?
-        .flatten();
-    let round = last.unwrap_or(0) + 1;
+    let round = next_round(&core.db, broadcast_id, occurrence).await?;
     let busy = push_deliveries::Entity::find()
         .filter(push_deliveries::Column::BroadcastId.eq(broadcast_id))
         .filter(push_deliveries::Column::Occurrence.eq(occurrence))
@@ -296,13 +339,6 @@ pub async fn remind(core: &Core, actor: &Actor, broadcast_id: i64) -> CoreResult
             "the previous reminder is still being sent".into(),
         ));
     }
-    let unread = Query::select()
-        .column(inbox_items::Column::MemberId)
-        .from(inbox_items::Entity)
-        .and_where(Expr::col(inbox_items::Column::BroadcastId).eq(broadcast_id))
-        .and_where(Expr::col(inbox_items::Column::Occurrence).eq(occurrence))
-        .and_where(Expr::col(inbox_items::Column::ReadAt).is_null())
-        .to_owned();
     let mut at_occurrence = b.clone();
     at_occurrence.occurrence = occurrence;
     let now = core.now();
@@ -310,9 +346,7 @@ pub async fn remind(core: &Core, actor: &Actor, broadcast_id: i64) -> CoreResult
     insert_where(
         &txn,
         &at_occurrence,
-        Condition::all()
-            .add(members::Column::Active.eq(true))
-            .add(members::Column::Id.in_subquery(unread.clone())),
+        unread_members(broadcast_id, occurrence),
         round,
         now,
     )

@@ -271,3 +271,88 @@ async fn a_secretary_composes_next_months_classroom_and_sees_whom_and_when() {
         .await;
     assert_eq!(theirs.body["title"], json!("别人的党课"));
 }
+
+#[tokio::test]
+async fn a_deadline_set_in_the_composer_chases_the_unread_and_its_page_says_so() {
+    let org = Org::builder(spawn_app().await)
+        .unit("支部甲", None)
+        .secretary("书记甲", "支部甲")
+        .member("党员一", "支部甲")
+        .member("党员二", "支部甲")
+        .lesson("别人的党课")
+        .signed_in(["党员一", "党员二"])
+        .build()
+        .await;
+    let app = &org.app;
+    give_password(app, &org.id("书记甲"), "shuji", "a-long-password").await;
+    let mut browser = Browser::new();
+    sign_in(app, &mut browser, "shuji", "a-long-password").await;
+    let url = format!("{}/console/compose", app.base);
+    let page = browser.open(&url).await;
+    assert!(
+        page.body.contains("截止前 1 天") && page.body.contains("到期时把各支部的未读名单发给书记"),
+        "the ladder's choices, a day's reminder by default"
+    );
+    let csrf = csrf_of(&page.body);
+    let deadline = app.clock_now() + Duration::days(2);
+    let by = local(app, deadline);
+    // A reminder 3 hours before and the urgent push; no summary (its box left unticked).
+    let (status, location, body) = post_form(
+        &mut browser,
+        &url,
+        &[
+            ("csrf", csrf.as_str()),
+            ("kind", "notice"),
+            ("title", "读书班材料"),
+            ("body", "请在期限前读完。"),
+            ("audience", "all"),
+            ("when", "now"),
+            ("read_by", &by),
+            ("remind_before", "180"),
+            ("ladder_urgent", "1"),
+            ("action", "send"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303, "{body}");
+    let location = location.unwrap();
+    let b = location
+        .trim_start_matches("/console/broadcasts/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
+    let admin = app.admin_token().await;
+    let view = app
+        .get(&format!("/api/v1/admin/broadcasts/{b}"), &admin)
+        .await;
+    assert_eq!(
+        view.body["ladder"],
+        json!({"remind_before_minutes": 180, "urgent": true, "summary": false})
+    );
+    app.drain().await;
+    let item = app.inbox(&org.token("党员一").await).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.read(&org.token("党员一").await, &item).await;
+
+    let page_url = format!("{}/console/broadcasts/{b}", app.base);
+    let page = browser.open(&page_url).await;
+    assert!(page.body.contains("阅读期限"), "{}", page.body);
+    assert_eq!(page.body.matches("待执行").count(), 2, "{}", page.body);
+    assert!(!page.body.contains("未读名单发给书记"));
+
+    app.clock.advance(Duration::days(2) - Duration::hours(3));
+    app.drain().await;
+    // The console's session has run out meanwhile: a new one.
+    let mut browser = Browser::new();
+    sign_in(app, &mut browser, "shuji", "a-long-password").await;
+    let page = browser.open(&page_url).await;
+    assert!(
+        page.body.contains("已执行：未读 2 人"),
+        "党员二 and the secretary had not read: {}",
+        page.body
+    );
+    assert_eq!(page.body.matches("待执行").count(), 1);
+}

@@ -4,6 +4,7 @@
 
 mod credits;
 mod failures;
+mod ladder;
 mod reminders;
 mod templates;
 mod wecom;
@@ -46,6 +47,12 @@ async fn branch(app: TestApp, n: usize) -> Branch {
         .signed_in((0..n - 1).map(name))
         .build()
         .await;
+    lesson_template(&org).await;
+    Branch { org }
+}
+
+/// The lesson's subscribe template, registered on the platform mock and configured.
+async fn lesson_template(org: &Org) {
     org.app
         .mock
         .register_template(LESSON_TEMPLATE, &["thing1", "time2", "phrase3", "thing4"]);
@@ -63,7 +70,28 @@ async fn branch(app: TestApp, n: usize) -> Branch {
         )
         .await;
     assert_eq!(r.status, 200, "{:?}", r.body);
-    Branch { org }
+}
+
+/// Member `name` taps "allow" for the lesson template `times` times: our ledger and the
+/// platform both learn it.
+async fn subscribe(org: &Org, name: &str, times: u32) -> Value {
+    let mut last = Value::Null;
+    for _ in 0..times {
+        let r = org
+            .app
+            .post(
+                "/api/v1/me/wechat/subscriptions",
+                &org.token(name).await,
+                json!({"results": {LESSON_TEMPLATE: "accept", "tmpl-other": "reject"}}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        org.app
+            .mock
+            .grant_subscription(&format!("o-{}", org.id(name)), LESSON_TEMPLATE, 1);
+        last = r.body;
+    }
+    last
 }
 
 /// A plain app (WeChat configured) with its branch of `n`.
@@ -98,23 +126,7 @@ impl Branch {
     /// Member `i` taps "allow" for the lesson template `times` times: our ledger and the
     /// platform both learn it.
     async fn subscribe(&self, i: usize, times: u32) -> Value {
-        let mut last = Value::Null;
-        for _ in 0..times {
-            let r = self
-                .app()
-                .post(
-                    "/api/v1/me/wechat/subscriptions",
-                    &self.token(i).await,
-                    json!({"results": {LESSON_TEMPLATE: "accept", "tmpl-other": "reject"}}),
-                )
-                .await;
-            assert_eq!(r.status, 200, "{:?}", r.body);
-            self.app()
-                .mock
-                .grant_subscription(&self.openid(i), LESSON_TEMPLATE, 1);
-            last = r.body;
-        }
-        last
+        subscribe(&self.org, &name(i), times).await
     }
 
     /// The lesson to the whole unit on `channels`; the broadcast's id.

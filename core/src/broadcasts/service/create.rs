@@ -15,6 +15,7 @@ use crate::Core;
 use crate::access;
 use crate::audit::{self, Event};
 use crate::auth::Actor;
+use crate::broadcasts::ladder;
 use crate::broadcasts::schedule::occurrence_key;
 use crate::entities::broadcasts;
 use crate::error::{CoreError, CoreResult, Violations};
@@ -23,7 +24,7 @@ use crate::ports::Job;
 
 /// Wakes a worker for a broadcast that is due now. Only a wake-up call: if it is lost, the
 /// workers' sweep finds the broadcast anyway.
-pub(super) async fn wake(core: &Core, id: i64) {
+pub(crate) async fn wake(core: &Core, id: i64) {
     if let Err(e) = core.queue.push(Job::Fanout { broadcast_id: id }).await {
         tracing::warn!(broadcast.id = id, error = %e, "could not queue the fan-out; the sweeper will pick it up");
     }
@@ -75,6 +76,7 @@ pub(super) async fn insert(
         &mut v,
     );
     check_read_by(input.read_by, timing.as_ref(), &mut v);
+    crate::broadcasts::ladder::check_input(input.ladder.as_ref(), input.read_by, &mut v);
     v.finish()?;
     let Some(timing) = timing else {
         return Err(CoreError::Internal("schedule without a violation".into()));
@@ -95,6 +97,7 @@ pub(super) async fn insert(
         Status::Scheduled
     };
     let recurring = timing.recurrence.is_some();
+    let (ladder, ladder_next_at) = ladder::stored(input.ladder, timing.next_run_at, input.read_by);
     let txn = crate::db::begin_write(&core.db).await?;
     let row = broadcasts::ActiveModel {
         unit_id: Set(unit_id),
@@ -118,6 +121,8 @@ pub(super) async fn insert(
         next_run_at: Set(Some(timing.next_run_at)),
         occurrence: Set(occurrence_key(recurring, timing.next_run_at)),
         occurrences_sent: Set(0),
+        ladder: Set(ladder),
+        ladder_next_at: Set(ladder_next_at),
         ..Default::default()
     }
     .insert(&txn)
@@ -156,4 +161,43 @@ pub(super) async fn insert(
         "broadcast created"
     );
     Ok(BroadcastView::from_row(row, post.title))
+}
+
+/// A broadcast of `from`'s channels and time zone that goes out now to `audience` (one member,
+/// say), written by another service in its own transaction (a ladder's summary); the caller
+/// wakes the fan-out with [`wake`] once committed.
+pub(crate) fn send_now_row(
+    from: &broadcasts::Model,
+    unit_id: Option<i64>,
+    post_id: i64,
+    audience: crate::audience::Audience,
+    now: chrono::DateTime<chrono::Utc>,
+) -> broadcasts::ActiveModel {
+    let size = audience.member_ids.len();
+    broadcasts::ActiveModel {
+        unit_id: Set(unit_id),
+        post_id: Set(post_id),
+        audience: Set(audience),
+        channels: Set(from.channels.clone()),
+        status: Set(Status::Sending),
+        send_at: Set(now),
+        timezone: Set(from.timezone.clone()),
+        read_by: Set(None),
+        urgent: Set(false),
+        audience_size: Set(i64::try_from(size).unwrap_or(i64::MAX)),
+        created_by: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        sent_at: Set(None),
+        lease_owner: Set(None),
+        lease_until: Set(None),
+        fanout_cursor: Set(0),
+        recurrence: Set(None),
+        next_run_at: Set(Some(now)),
+        occurrence: Set(0),
+        occurrences_sent: Set(0),
+        ladder: Set(None),
+        ladder_next_at: Set(None),
+        ..Default::default()
+    }
 }

@@ -12,6 +12,7 @@ pub use cancel::cancel;
 pub(crate) use cancel::cancel_part_of;
 pub use create::create;
 pub(crate) use create::create_part_of;
+pub(crate) use create::{send_now_row, wake};
 pub use model::{BroadcastInput, BroadcastPatch, BroadcastView, Channel, Channels, Status};
 pub use plan::{MAX_CHANNELS, MAX_READ_BY_DAYS, MAX_TIMEZONE_CHARS};
 pub use preview::{PREVIEW_OCCURRENCES, PlannedTiming, Preview, preview};

@@ -5,6 +5,7 @@ use sea_orm::FromJsonQueryResult;
 use serde::{Deserialize, Serialize};
 
 use crate::audience::Audience;
+use crate::broadcasts::ladder::Ladder;
 
 crate::words! {
     /// Where a broadcast stands. Stored in `broadcasts.status`.
@@ -46,6 +47,8 @@ pub struct BroadcastInput {
     pub recurrence: Option<String>,
     pub timezone: Option<String>,
     pub read_by: Option<DateTime<Utc>>,
+    /// The required-reading ladder; `None` with a `read_by` means the default.
+    pub ladder: Option<Ladder>,
     pub urgent: bool,
 }
 
@@ -67,6 +70,10 @@ pub struct BroadcastView {
     pub upcoming: Vec<DateTime<Utc>>,
     pub timezone: String,
     pub read_by: Option<DateTime<Utc>>,
+    /// The required-reading ladder of a broadcast with a deadline.
+    pub ladder: Option<Ladder>,
+    /// The ladder's steps, planned and run (filled in by [`find`](super::read::find)).
+    pub steps: Vec<crate::broadcasts::ladder::StepView>,
     pub urgent: bool,
     pub audience_size: i64,
     pub created_at: DateTime<Utc>,
@@ -84,5 +91,7 @@ pub struct BroadcastPatch {
     pub recurrence: Option<Option<String>>,
     pub timezone: Option<String>,
     pub read_by: Option<Option<DateTime<Utc>>>,
+    /// A new ladder (kept when `None`; only stored while there is a deadline).
+    pub ladder: Option<Ladder>,
     pub urgent: Option<bool>,
 }

@@ -69,6 +69,7 @@ pub async fn preview(core: &Core, actor: &Actor, input: &BroadcastInput) -> Core
         &mut v,
     );
     check_read_by(input.read_by, timing.as_ref(), &mut v);
+    crate::broadcasts::ladder::check_input(input.ladder.as_ref(), input.read_by, &mut v);
     let mut problems = problems_of(v.finish())?;
     let timing = timing
         .filter(|_| problems.is_empty())

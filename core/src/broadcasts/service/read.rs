@@ -45,7 +45,9 @@ pub(crate) async fn find(core: &Core, id: i64) -> CoreResult<BroadcastView> {
         .await?
         .map(|p| p.title)
         .unwrap_or_default();
+    let steps = crate::broadcasts::ladder::steps(&core.db, &b).await?;
     let mut view = BroadcastView::from_row(b, title);
+    view.steps = steps;
     if let (Some(text), Some(next)) = (&view.recurrence, view.next_run_at) {
         let tz = view.timezone.parse().unwrap_or(core.settings.timezone);
         if let Ok(rule) = Rule::new(text, tz, view.send_at) {
@@ -118,6 +120,8 @@ impl BroadcastView {
             upcoming: vec![],
             timezone: b.timezone,
             read_by: b.read_by,
+            ladder: b.ladder,
+            steps: vec![],
             urgent: b.urgent,
             audience_size: b.audience_size,
             created_at: b.created_at,

@@ -93,6 +93,7 @@ pub async fn update(
     );
     let read_by = patch.read_by.unwrap_or(row.read_by);
     check_read_by(read_by, timing.as_ref(), &mut v);
+    crate::broadcasts::ladder::check_input(patch.ladder.as_ref(), read_by, &mut v);
     v.finish()?;
     let Some(timing) = timing else {
         return Err(CoreError::Internal("schedule without a violation".into()));
@@ -136,6 +137,10 @@ pub async fn update(
     am.recurrence = Set(timing.recurrence);
     am.next_run_at = Set(Some(timing.next_run_at));
     am.read_by = Set(read_by);
+    let (ladder, ladder_next_at) =
+        crate::broadcasts::ladder::stored(patch.ladder.or(row.ladder), timing.next_run_at, read_by);
+    am.ladder = Set(ladder);
+    am.ladder_next_at = Set(ladder_next_at);
     am.urgent = Set(patch.urgent.unwrap_or(row.urgent));
     am.audience_size = Set(i64::try_from(size).unwrap_or(i64::MAX));
     am.updated_at = Set(now);

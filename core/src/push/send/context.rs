@@ -6,12 +6,16 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::DateTime;
 use chrono_tz::Tz;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 
 use super::Row;
 use crate::Core;
 use crate::broadcasts::Status;
-use crate::entities::{broadcasts, inbox_items, meeting_broadcasts, meetings, members, posts};
+use crate::broadcasts::ladder::Step;
+use crate::entities::{
+    broadcast_steps, broadcasts, inbox_items, meeting_broadcasts, meetings, members, posts,
+};
 use crate::error::CoreResult;
 use crate::push::templates::{self, Facts, TemplateConfig, TemplateKind};
 
@@ -24,6 +28,10 @@ pub(crate) struct Context {
     pub(super) templates: HashMap<TemplateKind, TemplateConfig>,
     /// (broadcast, occurrence, member) → inbox item id.
     pub(super) items: HashMap<(i64, i64, i64), i64>,
+    /// The (broadcast, occurrence, member) of those items already read.
+    read: HashSet<(i64, i64, i64)>,
+    /// The (broadcast, occurrence, round) of reminder rounds that are a ladder's urgent step.
+    urgent_rounds: HashSet<(i64, i64, i32)>,
     /// Broadcast id → the meeting it was sent for (its time and place fill `time`/`location`).
     pub(super) meetings: HashMap<i64, meetings::Model>,
 }
@@ -77,22 +85,41 @@ impl Context {
             .map(|t| (t.kind, t))
             .collect();
         let mut items = HashMap::new();
+        let mut read = HashSet::new();
         for chunk in member_ids.chunks(500) {
-            let found: Vec<(i64, i64, i64, i64)> = inbox_items::Entity::find()
+            let found: Vec<(i64, i64, i64, i64, bool)> = inbox_items::Entity::find()
                 .select_only()
                 .column(inbox_items::Column::BroadcastId)
                 .column(inbox_items::Column::Occurrence)
                 .column(inbox_items::Column::MemberId)
                 .column(inbox_items::Column::Id)
+                .expr(Expr::col(inbox_items::Column::ReadAt).is_not_null())
                 .filter(inbox_items::Column::BroadcastId.is_in(broadcast_ids.clone()))
                 .filter(inbox_items::Column::MemberId.is_in(chunk.to_vec()))
                 .into_tuple()
                 .all(&core.db)
                 .await?;
-            for (b, o, m, id) in found {
+            for (b, o, m, id, was_read) in found {
                 items.insert((b, o, m), id);
+                if was_read {
+                    read.insert((b, o, m));
+                }
             }
         }
+        let urgent_rounds = broadcast_steps::Entity::find()
+            .select_only()
+            .column(broadcast_steps::Column::BroadcastId)
+            .column(broadcast_steps::Column::Occurrence)
+            .column(broadcast_steps::Column::Round)
+            .filter(broadcast_steps::Column::BroadcastId.is_in(broadcast_ids.clone()))
+            .filter(broadcast_steps::Column::Step.eq(Step::Urgent))
+            .filter(broadcast_steps::Column::Round.is_not_null())
+            .into_tuple::<(i64, i64, Option<i32>)>()
+            .all(&core.db)
+            .await?
+            .into_iter()
+            .filter_map(|(b, o, r)| Some((b, o, r?)))
+            .collect();
         let links = meeting_broadcasts::Entity::find()
             .filter(meeting_broadcasts::Column::BroadcastId.is_in(broadcast_ids.clone()))
             .all(&core.db)
@@ -115,6 +142,8 @@ impl Context {
         Ok(Self {
             meetings: meetings_map,
             members: members_map,
+            read,
+            urgent_rounds,
             broadcasts: broadcasts_map,
             posts: posts_map,
             templates,
@@ -130,6 +159,13 @@ impl Context {
             .ok_or_else(|| "the broadcast no longer exists".to_string())?;
         if b.status == Status::Canceled {
             return Err("canceled: the broadcast was canceled before this push went out".into());
+        }
+        if r.round > 0
+            && self
+                .read
+                .contains(&(r.broadcast_id, r.occurrence, r.member_id))
+        {
+            return Err("read: the member read it before this reminder went out".into());
         }
         Ok(b)
     }
@@ -149,13 +185,18 @@ impl Context {
         self.templates.get(&kind)
     }
 
+    /// What kind of message a row is: the send, a reminder, or a ladder's urgent push.
+    pub(super) fn nudge_of(&self, r: &Row) -> Nudge {
+        nudge(&self.urgent_rounds, r.broadcast_id, r.occurrence, r.round)
+    }
+
+    /// The same for a whole round (the WeCom channel sends one card per round).
+    pub(super) fn nudge_of_round(&self, broadcast_id: i64, occurrence: i64, round: i32) -> Nudge {
+        nudge(&self.urgent_rounds, broadcast_id, occurrence, round)
+    }
+
     /// What a message about a broadcast says, whatever the channel.
-    pub(super) fn facts(
-        &self,
-        core: &Core,
-        b: &broadcasts::Model,
-        reminder: bool,
-    ) -> Option<Facts> {
+    pub(super) fn facts(&self, core: &Core, b: &broadcasts::Model, nudge: Nudge) -> Option<Facts> {
         let p = self.posts.get(&b.post_id)?;
         let tz: Tz = b.timezone.parse().unwrap_or(core.settings.timezone);
         let meeting = self.meetings.get(&b.id);
@@ -183,7 +224,34 @@ impl Context {
             location: meeting.map(crate::meetings::where_text),
             sender: core.settings.push.sender_name.clone(),
             deadline: b.read_by,
-            reminder,
+            reminder: nudge != Nudge::Send,
+            urgent: nudge == Nudge::Urgent,
         })
+    }
+}
+
+/// What a push row is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Nudge {
+    /// The broadcast's own send (round 0).
+    Send,
+    /// A reminder round: an admin's, or the ladder's reminder.
+    Reminder,
+    /// The ladder's urgent push at the deadline.
+    Urgent,
+}
+
+fn nudge(
+    urgent: &HashSet<(i64, i64, i32)>,
+    broadcast_id: i64,
+    occurrence: i64,
+    round: i32,
+) -> Nudge {
+    if round == 0 {
+        Nudge::Send
+    } else if urgent.contains(&(broadcast_id, occurrence, round)) {
+        Nudge::Urgent
+    } else {
+        Nudge::Reminder
     }
 }

@@ -89,7 +89,7 @@ impl<'a> Wechat<'a> {
             }
         }
         let facts = ctx
-            .facts(&self.sender.core, b, r.round > 0)
+            .facts(&self.sender.core, b, ctx.nudge_of(r))
             .ok_or_else(|| "the post no longer exists".to_string())?;
         let item = ctx
             .items

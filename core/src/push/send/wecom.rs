@@ -12,7 +12,7 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 
 use super::channel::{Call, Channel, Decision, Unit, chunked};
-use super::context::{Context, member_ids};
+use super::context::{Context, Nudge, member_ids};
 use super::outcome::Outcome;
 use super::{Row, Sender};
 use crate::entities::push_deliveries;
@@ -97,10 +97,10 @@ impl<'a> Wecom<'a> {
     }
 
     /// The card of a broadcast for these rows.
-    fn card(&self, broadcast_id: i64, reminder: bool, users: HashMap<i64, String>) -> Card {
+    fn card(&self, broadcast_id: i64, nudge: Nudge, users: HashMap<i64, String>) -> Card {
         let core = &self.sender.core;
         let b = self.ctx.broadcasts.get(&broadcast_id);
-        let facts = b.and_then(|b| self.ctx.facts(core, b, reminder));
+        let facts = b.and_then(|b| self.ctx.facts(core, b, nudge));
         let url = core
             .settings
             .push
@@ -111,10 +111,10 @@ impl<'a> Wecom<'a> {
         let (title, description) = match facts {
             None => ("通知".into(), String::new()),
             Some(f) => {
-                let title = if reminder {
-                    format!("提醒：{}", f.title)
-                } else {
-                    f.title.clone()
+                let title = match nudge {
+                    Nudge::Send => f.title.clone(),
+                    Nudge::Reminder => format!("提醒：{}", f.title),
+                    Nudge::Urgent => format!("紧急：{}", f.title),
                 };
                 let when = f.at.with_timezone(&f.tz).format("%Y年%m月%d日 %H:%M");
                 let mut desc = format!(
@@ -196,12 +196,13 @@ impl Channel for Wecom<'_> {
                 .push((r, userid));
         }
         let mut units = vec![];
-        for ((bid, _, round), members) in groups {
+        for ((bid, occurrence, round), members) in groups {
+            let nudge = self.ctx.nudge_of_round(bid, occurrence, round);
             for call in chunked(members, CALL_MAX) {
                 let users = call.iter().map(|(r, u)| (r.id, u.clone())).collect();
                 units.push(Unit {
                     calls: vec![Call {
-                        message: self.card(bid, round > 0, users),
+                        message: self.card(bid, nudge, users),
                         rows: call.into_iter().map(|(r, _)| r).collect(),
                     }],
                 });

@@ -232,6 +232,8 @@ pub struct Facts {
     pub sender: String,
     pub deadline: Option<DateTime<Utc>>,
     pub reminder: bool,
+    /// The ladder's urgent push at the deadline (a reminder too).
+    pub urgent: bool,
 }
 
 pub fn kind_label(kind: &PostKind) -> &'static str {
@@ -258,6 +260,7 @@ fn raw(source: Source, kind: KeywordType, f: &Facts) -> String {
         _ => long_time(t, f.tz),
     };
     match source {
+        Source::Title if f.urgent => format!("紧急：{}", f.title),
         Source::Title if f.reminder => format!("提醒：{}", f.title),
         Source::Title => f.title.clone(),
         Source::Summary => f.summary.clone().unwrap_or_default(),
@@ -265,6 +268,7 @@ fn raw(source: Source, kind: KeywordType, f: &Facts) -> String {
         Source::Deadline => f.deadline.map(when).unwrap_or_default(),
         Source::Location => f.location.clone().unwrap_or_default(),
         Source::Sender => f.sender.clone(),
+        Source::Kind if f.urgent => "紧急提醒".into(),
         Source::Kind if f.reminder => "提醒".into(),
         Source::Kind => kind_label(&f.kind).into(),
     }

@@ -1,0 +1,248 @@
+//! The ladder's last step: each unit's non-readers, listed to the unit's secretary.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
+use serde_json::{Value, json};
+
+use super::SummaryUnit;
+use crate::Core;
+use crate::audience::Audience;
+use crate::auth::Role;
+use crate::broadcasts::service::send_now_row;
+use crate::entities::{broadcasts, inbox_items, members, posts, units};
+use crate::error::CoreResult;
+use crate::posts::{MediaList, PostKind};
+
+/// Names listed per unit in one summary; the rest are counted.
+const NAMES_PER_UNIT: usize = 200;
+
+pub(super) struct Sent {
+    /// The summaries' broadcasts (one per secretary), already `sending`.
+    pub broadcasts: Vec<i64>,
+    /// Per unit with non-readers, as stored in `broadcast_steps.detail`.
+    pub detail: Value,
+}
+
+/// Writes, in the step's transaction, one notice per recipient listing the non-readers of the
+/// units they answer for: a unit's active secretaries, or the nearest unit up the tree that has
+/// some, or (for none up to the root, and for members without a unit) the broadcast's author.
+pub(super) async fn send(
+    core: &Core,
+    txn: &DatabaseTransaction,
+    b: &broadcasts::Model,
+    now: DateTime<Utc>,
+) -> CoreResult<Sent> {
+    let unread: Vec<(Option<i64>, String)> = inbox_items::Entity::find()
+        .inner_join(members::Entity)
+        .select_only()
+        .column(members::Column::UnitId)
+        .column(members::Column::Name)
+        .filter(inbox_items::Column::BroadcastId.eq(b.id))
+        .filter(inbox_items::Column::Occurrence.eq(b.occurrence))
+        .filter(inbox_items::Column::ReadAt.is_null())
+        .filter(members::Column::Active.eq(true))
+        .order_by_asc(members::Column::Id)
+        .into_tuple()
+        .all(txn)
+        .await?;
+    if unread.is_empty() {
+        return Ok(Sent {
+            broadcasts: vec![],
+            detail: json!([]),
+        });
+    }
+    let mut by_unit: BTreeMap<Option<i64>, Vec<String>> = BTreeMap::new();
+    for (unit, name) in unread {
+        by_unit.entry(unit).or_default().push(name);
+    }
+    let units: HashMap<i64, units::Model> = units::Entity::find()
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u))
+        .collect();
+    let mut secretaries: HashMap<i64, Vec<i64>> = HashMap::new();
+    let found: Vec<(i64, Option<i64>)> = members::Entity::find()
+        .select_only()
+        .column(members::Column::Id)
+        .column(members::Column::UnitId)
+        .filter(members::Column::Role.eq(Role::Secretary))
+        .filter(members::Column::Active.eq(true))
+        .order_by_asc(members::Column::Id)
+        .into_tuple()
+        .all(txn)
+        .await?;
+    for (id, unit) in found {
+        if let Some(u) = unit {
+            secretaries.entry(u).or_default().push(id);
+        }
+    }
+    let author = match b.created_by {
+        Some(id) => members::Entity::find_by_id(id)
+            .filter(members::Column::Active.eq(true))
+            .one(txn)
+            .await?
+            .map(|m| (m.id, m.unit_id)),
+        None => None,
+    };
+    // Recipient → their unit and the lists they get.
+    let mut letters: BTreeMap<i64, Letter> = BTreeMap::new();
+    let mut detail = vec![];
+    for (unit, names) in by_unit {
+        let unit_name = unit
+            .and_then(|u| units.get(&u))
+            .map_or_else(|| "未分配党组织".to_string(), |u| u.name.clone());
+        let recipients: Vec<(i64, Option<i64>)> = match nearest(unit, &units, &secretaries) {
+            Some((u, ids)) => ids.iter().map(|&id| (id, Some(u))).collect(),
+            None => author.into_iter().collect(),
+        };
+        detail.push(SummaryUnit {
+            unit_id: unit,
+            unit: unit_name.clone(),
+            unread: i64::try_from(names.len()).unwrap_or(i64::MAX),
+            secretaries: recipients.iter().map(|r| r.0).collect(),
+        });
+        for (id, home) in recipients {
+            letters
+                .entry(id)
+                .or_insert_with(|| Letter {
+                    home,
+                    lists: vec![],
+                })
+                .lists
+                .push((unit_name.clone(), names.clone()));
+        }
+    }
+    let tz: Tz = b.timezone.parse().unwrap_or(core.settings.timezone);
+    let title = posts::Entity::find_by_id(b.post_id)
+        .one(txn)
+        .await?
+        .map(|p| p.title)
+        .unwrap_or_default();
+    let mut sent = vec![];
+    for (recipient, Letter { home, lists }) in letters {
+        let post = posts::ActiveModel {
+            kind: Set(PostKind::Notice),
+            title: Set(format!("未读名单：{title}").chars().take(200).collect()),
+            summary: Set(Some(
+                format!(
+                    "{} 人到期未读",
+                    lists.iter().map(|l| l.1.len()).sum::<usize>()
+                )
+                .chars()
+                .take(500)
+                .collect(),
+            )),
+            body_md: Set(body(&title, b.read_by, tz, &lists)),
+            media: Set(MediaList(vec![])),
+            study_minutes: Set(0),
+            created_by: Set(None),
+            unit_id: Set(home),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await?;
+        let audience = Audience {
+            member_ids: vec![recipient],
+            ..Default::default()
+        };
+        let row = send_now_row(b, home, post.id, audience, now)
+            .insert(txn)
+            .await?;
+        sent.push(row.id);
+    }
+    Ok(Sent {
+        broadcasts: sent,
+        detail: serde_json::to_value(detail).unwrap_or_default(),
+    })
+}
+
+/// One recipient's summary: the unit it belongs to (the recipient's) and, per unit they answer
+/// for, its name and its non-readers' names.
+struct Letter {
+    home: Option<i64>,
+    lists: Vec<(String, Vec<String>)>,
+}
+
+/// The unit itself or its nearest ancestor with active secretaries.
+fn nearest<'a>(
+    unit: Option<i64>,
+    units: &HashMap<i64, units::Model>,
+    secretaries: &'a HashMap<i64, Vec<i64>>,
+) -> Option<(i64, &'a Vec<i64>)> {
+    let mut at = unit;
+    // A cycle cannot be stored, but a bound costs nothing.
+    for _ in 0..=units.len() {
+        let u = at?;
+        if let Some(ids) = secretaries.get(&u) {
+            return Some((u, ids));
+        }
+        at = units.get(&u).and_then(|m| m.parent_id);
+    }
+    None
+}
+
+fn body(
+    title: &str,
+    read_by: Option<DateTime<Utc>>,
+    tz: Tz,
+    lists: &[(String, Vec<String>)],
+) -> String {
+    let deadline = read_by
+        .map(|d| {
+            d.with_timezone(&tz)
+                .format("%Y年%m月%d日 %H:%M")
+                .to_string()
+        })
+        .unwrap_or_default();
+    let mut out = format!("《{title}》已到阅读截止时间（{deadline}），以下成员仍未阅读：\n\n");
+    for (unit, names) in lists {
+        let shown: Vec<&str> = names
+            .iter()
+            .take(NAMES_PER_UNIT)
+            .map(String::as_str)
+            .collect();
+        out.push_str(&format!(
+            "**{unit}**（{} 人）：{}",
+            names.len(),
+            shown.join("、")
+        ));
+        if names.len() > NAMES_PER_UNIT {
+            out.push_str(&format!(" 等（另有 {} 人）", names.len() - NAMES_PER_UNIT));
+        }
+        out.push_str("\n\n");
+    }
+    out.push_str("请提醒他们尽快阅读。");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_body_lists_each_unit_with_its_count() {
+        let text = body(
+            "七月党课",
+            DateTime::from_timestamp(1_800_000_000, 0),
+            chrono_tz::Asia::Shanghai,
+            &[("第一党支部".into(), vec!["张三".into(), "李四".into()])],
+        );
+        assert!(
+            text.contains("《七月党课》已到阅读截止时间（2027年01月15日 16:00）"),
+            "{text}"
+        );
+        assert!(
+            text.contains("**第一党支部**（2 人）：张三、李四"),
+            "{text}"
+        );
+    }
+}
