@@ -64,6 +64,7 @@ PIDS+=($!)
   export FINGERTIP_ADMIN_USERNAME=admin FINGERTIP_ADMIN_PASSWORD=$ADMIN_PASS
   export FINGERTIP_WECHAT_APPID=wx-mock-appid FINGERTIP_WECHAT_SECRET=mock-secret
   export FINGERTIP_WECHAT_API_BASE=http://127.0.0.1:$MOCK_PORT
+  export FINGERTIP_QUIET_HOURS=off   # pushes at once, whatever the hour the check runs at
   exec "$BIN"
 ) >"$tmp/server.log" 2>&1 &
 PIDS+=($!)

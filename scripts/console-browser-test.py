@@ -498,6 +498,8 @@ def main():
         FINGERTIP_PUBLIC_URL=base,
         FINGERTIP_ADMIN_USERNAME=ADMIN,
         FINGERTIP_ADMIN_PASSWORD=PASSWORD,
+        # Pushes go at once whatever the hour the test runs at.
+        FINGERTIP_QUIET_HOURS="off",
         FINGERTIP_WECHAT_APPID="wx-mock-appid",
         FINGERTIP_WECHAT_SECRET="mock-secret",
         FINGERTIP_WECHAT_API_BASE=mock,

@@ -298,6 +298,8 @@ def main():
             "FINGERTIP_WECHAT_SECRET": SECRET,
             "FINGERTIP_WECHAT_API_BASE": mock,
             "FINGERTIP_WECHAT_RATE": str(PUSH_RATE),
+            # Pushes go at once whatever the hour the test runs at.
+            "FINGERTIP_QUIET_HOURS": "off",
             "FINGERTIP_DATABASE_STATEMENT_TIMEOUT_MS": "2000",
             "FINGERTIP_LOG_FORMAT": "text",
             "NO_COLOR": "1",

@@ -175,7 +175,7 @@ impl Modify for Truth {
         posts::create_post, posts::list_posts, posts::get_post, posts::patch_post,
         broadcasts::create_broadcast, broadcasts::list_broadcasts, broadcasts::get_broadcast, broadcasts::update_broadcast,
         broadcasts::list_recipients, broadcasts::cancel_broadcast, broadcasts::remind_broadcast,
-        push::record_subscriptions, push::get_subscriptions, push::list_templates, push::put_template, push::delete_template,
+        push::record_subscriptions, push::get_subscriptions, push::get_push_preferences, push::put_push_preferences, push::list_templates, push::put_template, push::delete_template,
         meetings::create_meeting, meetings::list_meetings, meetings::meetings_summary, meetings::get_meeting,
         meetings::update_meeting, meetings::cancel_meeting, meetings::checkin_code, meetings::record_attendance,
         meetings::put_minutes, meetings::make_up, meetings::attendance_csv,

@@ -20,6 +20,7 @@ mod m0012_console_tickets;
 mod m0013_password_links;
 mod m0014_study;
 mod m0015_reading_ladder;
+mod m0016_push_prefs;
 
 pub struct Migrator;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0013_password_links::Migration),
             Box::new(m0014_study::Migration),
             Box::new(m0015_reading_ladder::Migration),
+            Box::new(m0016_push_prefs::Migration),
         ]
     }
 }

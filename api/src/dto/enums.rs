@@ -186,6 +186,7 @@ pub enum TemplateKindSchema {
     classroom,
     meeting,
     reminder,
+    digest,
 }
 
 /// What a template keyword shows.

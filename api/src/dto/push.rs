@@ -101,3 +101,54 @@ pub struct RemindResponse {
     /// Members who have not read and get the reminder.
     pub reminded: u64,
 }
+
+/// A member's push preferences as they apply (times in `timezone`, `HH:MM`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PushPreferences {
+    /// Whether quiet hours apply: non-urgent pushes wait until they end.
+    pub quiet: bool,
+    /// The quiet hours that apply (the member's own, or the organisation's): null when off.
+    pub quiet_from: Option<String>,
+    pub quiet_until: Option<String>,
+    /// The member set their own quiet hours (or turned them off).
+    pub quiet_own: bool,
+    /// On assignment away from the office: non-urgent pushes come as one digest a day.
+    pub off_site: bool,
+    /// When the daily digest goes.
+    pub digest_at: String,
+    /// The next digest, while off-site.
+    pub next_digest_at: Option<DateTime<Utc>>,
+    pub timezone: String,
+}
+
+impl From<fingertip_core::push::quiet::PrefsView> for PushPreferences {
+    fn from(v: fingertip_core::push::quiet::PrefsView) -> Self {
+        PushPreferences {
+            quiet: v.quiet,
+            quiet_from: v.quiet_from,
+            quiet_until: v.quiet_until,
+            quiet_own: v.quiet_own,
+            off_site: v.off_site,
+            digest_at: v.digest_at,
+            next_digest_at: v.next_digest_at,
+            timezone: v.timezone,
+        }
+    }
+}
+
+/// A change to the caller's push preferences; absent fields stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PushPreferencesRequest {
+    /// false: no quiet hours; true: quiet hours again.
+    pub quiet: Option<bool>,
+    /// Own quiet hours, `HH:MM` (24-hour), both together; they may cross midnight.
+    #[schema(max_length = 5)]
+    pub quiet_from: Option<String>,
+    #[schema(max_length = 5)]
+    pub quiet_until: Option<String>,
+    pub off_site: Option<bool>,
+    /// When the daily digest goes while off-site, `HH:MM`.
+    #[schema(max_length = 5)]
+    pub digest_at: Option<String>,
+}

@@ -2,7 +2,7 @@
 
 use actix_web::{HttpResponse, delete, get, post, put, web};
 use fingertip_core::Core;
-use fingertip_core::push::{consent, templates};
+use fingertip_core::push::{consent, quiet, templates};
 
 use crate::dto::push::*;
 use crate::error::{ApiResult, ErrorBody};
@@ -11,6 +11,8 @@ use crate::extract::Auth;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(record_subscriptions)
         .service(get_subscriptions)
+        .service(get_push_preferences)
+        .service(put_push_preferences)
         .service(list_templates)
         .service(put_template)
         .service(delete_template);
@@ -41,6 +43,41 @@ pub async fn get_subscriptions(
     Ok(web::Json(CreditsResponse {
         credits: consent::credits_of(&core, a.0.member_id).await?,
     }))
+}
+
+/// The caller's push preferences: quiet hours (the organisation's unless they set their own),
+/// off-site with the daily digest's time. The inbox is never held; only pushes are.
+#[utoipa::path(get, path = "/api/v1/me/push-preferences", tag = "push", security(("bearer" = [])),
+    responses((status = 200, body = PushPreferences), (status = 401, body = ErrorBody)))]
+#[get("/me/push-preferences")]
+pub async fn get_push_preferences(
+    core: web::Data<Core>,
+    a: Auth,
+) -> ApiResult<web::Json<PushPreferences>> {
+    Ok(web::Json(quiet::prefs::get(&core, &a.0).await?.into()))
+}
+
+/// Change the caller's push preferences; absent fields stay as they are.
+#[utoipa::path(put, path = "/api/v1/me/push-preferences", tag = "push", security(("bearer" = [])),
+    request_body = PushPreferencesRequest,
+    responses((status = 200, body = PushPreferences), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+#[put("/me/push-preferences")]
+pub async fn put_push_preferences(
+    core: web::Data<Core>,
+    a: Auth,
+    body: web::Json<PushPreferencesRequest>,
+) -> ApiResult<web::Json<PushPreferences>> {
+    let b = body.into_inner();
+    let input = quiet::PrefsInput {
+        quiet: b.quiet,
+        quiet_from: b.quiet_from,
+        quiet_until: b.quiet_until,
+        off_site: b.off_site,
+        digest_at: b.digest_at,
+    };
+    Ok(web::Json(
+        quiet::prefs::set(&core, &a.0, input).await?.into(),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/admin/push/templates", tag = "push", security(("bearer" = [])),

@@ -38,6 +38,8 @@ export type LiveMessage = Schemas["LiveMessage"];
 export type ErrorBody = Schemas["ErrorBody"];
 export type StudyCredit = Schemas["StudyCreditResponse"];
 export type StudyYear = Schemas["MemberYearResponse"];
+export type PushPreferences = Schemas["PushPreferences"];
+export type PushPreferencesRequest = Schemas["PushPreferencesRequest"];
 
 /** Where the session's tokens live: in memory by default; `wx.setStorageSync` in an app. */
 export interface TokenStore {
@@ -105,7 +107,7 @@ export type RefreshOutcome = "refreshed" | "ended" | "later";
 export type Conditional<T> = { notModified: true } | { notModified: false; data: T; etag?: string };
 
 /** What `wx.request` can send (it has no PATCH; no member route needs one). */
-type Method = "GET" | "POST" | "DELETE";
+type Method = "GET" | "POST" | "PUT" | "DELETE";
 
 interface Answer {
   status: number;
@@ -243,6 +245,16 @@ export class FingertipClient {
   recordSubscriptions(results: SubscriptionsRequest["results"]): Promise<CreditsResponse> {
     const body: SubscriptionsRequest = { results };
     return this.send<CreditsResponse>("POST", "/api/v1/me/wechat/subscriptions", body);
+  }
+
+  /** Quiet hours and off-site (one digest a day) as they apply, defaults filled in. */
+  pushPreferences(): Promise<PushPreferences> {
+    return this.send<PushPreferences>("GET", "/api/v1/me/push-preferences");
+  }
+
+  /** Changes them; absent fields stay. Times are "HH:MM" in the returned `timezone`. */
+  setPushPreferences(change: PushPreferencesRequest): Promise<PushPreferences> {
+    return this.send<PushPreferences>("PUT", "/api/v1/me/push-preferences", change);
   }
 
   // --- meetings -------------------------------------------------------------------------

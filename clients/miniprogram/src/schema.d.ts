@@ -859,6 +859,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/push-preferences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's push preferences: quiet hours (the organisation's unless they set their own),
+         *     off-site with the daily digest's time. The inbox is never held; only pushes are.
+         */
+        get: operations["get_push_preferences"];
+        /** Change the caller's push preferences; absent fields stay as they are. */
+        put: operations["put_push_preferences"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me/study": {
         parameters: {
             query?: never;
@@ -2052,6 +2073,37 @@ export interface components {
          * @enum {string}
          */
         PushChannel: "wechat" | "wecom";
+        /** @description A member's push preferences as they apply (times in `timezone`, `HH:MM`). */
+        PushPreferences: {
+            /** @description When the daily digest goes. */
+            digest_at: string;
+            /**
+             * Format: date-time
+             * @description The next digest, while off-site.
+             */
+            next_digest_at?: string | null;
+            /** @description On assignment away from the office: non-urgent pushes come as one digest a day. */
+            off_site: boolean;
+            /** @description Whether quiet hours apply: non-urgent pushes wait until they end. */
+            quiet: boolean;
+            /** @description The quiet hours that apply (the member's own, or the organisation's): null when off. */
+            quiet_from?: string | null;
+            /** @description The member set their own quiet hours (or turned them off). */
+            quiet_own: boolean;
+            quiet_until?: string | null;
+            timezone: string;
+        };
+        /** @description A change to the caller's push preferences; absent fields stay as they are. */
+        PushPreferencesRequest: {
+            /** @description When the daily digest goes while off-site, `HH:MM`. */
+            digest_at?: string | null;
+            off_site?: boolean | null;
+            /** @description false: no quiet hours; true: quiet hours again. */
+            quiet?: boolean | null;
+            /** @description Own quiet hours, `HH:MM` (24-hour), both together; they may cross midnight. */
+            quiet_from?: string | null;
+            quiet_until?: string | null;
+        };
         PushStatsBody: {
             wechat: components["schemas"]["ChannelStatsBody"];
             wecom: components["schemas"]["ChannelStatsBody"];
@@ -2276,7 +2328,7 @@ export interface components {
          * @description A kind that can have a subscribe template: a post kind, or `reminder`.
          * @enum {string}
          */
-        TemplateKind: "lesson" | "notice" | "announcement" | "disclosure" | "classroom" | "meeting" | "reminder";
+        TemplateKind: "lesson" | "notice" | "announcement" | "disclosure" | "classroom" | "meeting" | "reminder" | "digest";
         TemplateList: {
             items: components["schemas"]["TemplateResponse"][];
         };
@@ -6239,6 +6291,103 @@ export interface operations {
                 };
             };
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: the database cannot answer right now (down, or too slow for this request); try again after Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_push_preferences: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PushPreferences"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: the database cannot answer right now (down, or too slow for this request); try again after Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    put_push_preferences: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PushPreferencesRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PushPreferences"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description payload_too_large: the body is over the limit */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -127,6 +127,11 @@ assert.equal(item.data.body_md, "# 正文");
 // Reading time: the first heartbeat of an opening starts its clock; the year lists the target.
 const beat = await api.studyHeartbeat(page.data.items[0].id, "smoke-session-1", 0);
 assert.equal(beat.credited_seconds, 0, "the first heartbeat only starts the clock");
+const prefs = await api.setPushPreferences({ off_site: true, digest_at: "19:30" });
+assert.equal(prefs.off_site, true, "off on an assignment");
+assert.equal(prefs.digest_at, "19:30");
+assert.ok(prefs.next_digest_at, "the next digest is announced");
+await api.setPushPreferences({ off_site: false });
 const study = await api.myStudy();
 assert.equal(study.target_minutes, 32 * 60, "the default yearly target");
 const read = await api.markRead(page.data.items[0].id);

@@ -14,6 +14,7 @@ pub mod meeting_broadcasts;
 pub mod meeting_invitees;
 pub mod meeting_series;
 pub mod meetings;
+pub mod member_push_prefs;
 pub mod member_tags;
 pub mod members;
 pub mod password_links;

@@ -13,6 +13,7 @@
 pub mod consent;
 pub mod deliveries;
 mod kw;
+pub mod quiet;
 pub mod send;
 pub mod templates;
 

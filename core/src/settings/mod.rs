@@ -90,7 +90,16 @@ pub struct PushSettings {
     pub sender_name: String,
     /// The page a WeCom card opens, with `{broadcast_id}`; required with WeCom.
     pub link: Option<String>,
+    /// Members' quiet hours unless they set their own (`FINGERTIP_QUIET_HOURS`, by default
+    /// 22:00-07:30; `off`: none), in the organisation's zone.
+    pub quiet_hours: Option<crate::push::quiet::Span>,
+    /// When an off-site member's daily digest goes unless they choose (`FINGERTIP_DIGEST_AT`,
+    /// by default 20:00).
+    pub digest_at: crate::push::quiet::Minute,
 }
+
+pub const DEFAULT_QUIET_HOURS: &str = "22:00-07:30";
+pub const DEFAULT_DIGEST_AT: &str = "20:00";
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://fingertip.db?mode=rwc";
 pub const DEFAULT_WECHAT_API_BASE: &str = "https://api.weixin.qq.com";
@@ -354,10 +363,30 @@ fn read_push(env: &mut Env, wecom: bool, public_url: Option<&str>) -> PushSettin
         ),
         ..d
     };
+    let quiet = env
+        .get("FINGERTIP_QUIET_HOURS")
+        .unwrap_or_else(|| DEFAULT_QUIET_HOURS.to_string());
+    let quiet_hours = crate::push::quiet::parse_span(&quiet).unwrap_or_else(|| {
+        env.error(format!(
+            "FINGERTIP_QUIET_HOURS={quiet:?} must be HH:MM-HH:MM (two different times, e.g. 22:00-07:30) or off"
+        ));
+        None
+    });
+    let digest = env
+        .get("FINGERTIP_DIGEST_AT")
+        .unwrap_or_else(|| DEFAULT_DIGEST_AT.to_string());
+    let digest_at = crate::push::quiet::parse_minute(&digest).unwrap_or_else(|| {
+        env.error(format!(
+            "FINGERTIP_DIGEST_AT={digest:?} must be a time of day, HH:MM"
+        ));
+        20 * 60
+    });
     PushSettings {
         send,
         sender_name,
         link,
+        quiet_hours,
+        digest_at,
     }
 }
 
@@ -452,6 +481,35 @@ mod tests {
             errs.iter().any(|e| e.contains("FINGERTIP_JWT_SECRET")),
             "{errs:?}"
         );
+    }
+
+    #[test]
+    fn quiet_hours_and_the_digest_time_default_and_are_checked() {
+        use crate::push::quiet::Span;
+        let s = settings(&[]).unwrap();
+        assert_eq!(
+            (s.push.quiet_hours, s.push.digest_at),
+            (
+                Some(Span {
+                    from: 22 * 60,
+                    until: 7 * 60 + 30
+                }),
+                20 * 60
+            )
+        );
+        let s = settings(&[
+            ("FINGERTIP_QUIET_HOURS", "off"),
+            ("FINGERTIP_DIGEST_AT", "18:30"),
+        ])
+        .unwrap();
+        assert_eq!((s.push.quiet_hours, s.push.digest_at), (None, 18 * 60 + 30));
+        let errs = settings(&[
+            ("FINGERTIP_QUIET_HOURS", "22-7"),
+            ("FINGERTIP_DIGEST_AT", "evening"),
+        ])
+        .unwrap_err();
+        assert_eq!(errs.len(), 2, "{errs:?}");
+        assert!(errs[0].starts_with("FINGERTIP_QUIET_HOURS"), "{errs:?}");
     }
 
     #[test]

@@ -55,6 +55,7 @@ pub(super) async fn prepare(w: &World, r: &Row, c: Caller) -> Call {
             | "/api/v1/admin/units"
             | "/api/v1/admin/meetings/summary"
             | "/api/v1/me/wechat/subscriptions"
+            | "/api/v1/me/push-preferences"
             | "/api/v1/admin/push/templates"
             | "/api/v1/inbox/unread-count"
             | "/api/v1/ws",
@@ -174,6 +175,10 @@ pub(super) async fn prepare(w: &World, r: &Row, c: Caller) -> Call {
             call(with_id(&b), Body::None)
         }
 
+        ("PUT", "/api/v1/me/push-preferences") => call(
+            p,
+            Body::Json(json!({"off_site": true, "digest_at": "19:00"})),
+        ),
         ("POST", "/api/v1/me/wechat/subscriptions") => call(
             p,
             Body::Json(json!({"results": {LESSON_TEMPLATE: "accept"}})),

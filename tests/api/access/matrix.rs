@@ -102,6 +102,9 @@ pub(super) const MATRIX: &[Row] = &[
     // Push: one's own consents; the templates are the admins'.
     row("POST",   "/api/v1/me/wechat/subscriptions",                     401, 200,   200,  200,   200),
     row("GET",    "/api/v1/me/wechat/subscriptions",                     401, 200,   200,  200,   200),
+    // One's own push preferences.
+    row("GET",    "/api/v1/me/push-preferences",                         401, 200,   200,  200,   200),
+    row("PUT",    "/api/v1/me/push-preferences",                         401, 200,   200,  200,   200),
     row("GET",    "/api/v1/admin/push/templates",                        401, 403,   403,  403,   200),
     row("PUT",    "/api/v1/admin/push/templates/{kind}",                 401, 403,   403,  403,   200),
     row("DELETE", "/api/v1/admin/push/templates/{kind}",                 401, 403,   403,  403,   204),

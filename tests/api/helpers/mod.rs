@@ -119,6 +119,10 @@ pub async fn spawn_with(opts: SpawnOptions) -> TestApp {
     // in production but only a busy moment here (tests/api/outage.rs sets its own).
     vars.insert("FINGERTIP_DATABASE_ACQUIRE_TIMEOUT_MS", "20000".into());
     vars.insert("FINGERTIP_ADMIN_USERNAME", ADMIN_USER.into());
+    // The clock starts at the real time, so quiet hours (22:00-07:30 by default) would make a
+    // push test's outcome depend on the hour the suite runs at: off unless a test sets them
+    // (tests/api/push/quiet.rs does, with the clock set to the hours it needs).
+    vars.insert("FINGERTIP_QUIET_HOURS", "off".into());
     vars.insert("FINGERTIP_ADMIN_PASSWORD", ADMIN_PASSWORD.into());
     if let Some(m) = &mock_server {
         vars.insert("FINGERTIP_WECHAT_APPID", APPID.into());

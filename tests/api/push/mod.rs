@@ -5,6 +5,7 @@
 mod credits;
 mod failures;
 mod ladder;
+mod quiet;
 mod reminders;
 mod templates;
 mod wecom;

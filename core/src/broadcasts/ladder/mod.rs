@@ -14,133 +14,24 @@
 //! ([`run::run_due`]). Who has read by then gets nothing, and a reminder whose member reads
 //! before the push worker reaches it is skipped there.
 
-use chrono::{DateTime, Duration, Utc};
-use serde::{Deserialize, Serialize};
-
-use crate::error::Violations;
-
 pub mod run;
 mod summary;
 pub mod view;
 
+mod model;
+pub use model::{
+    DEFAULT_REMIND_BEFORE_MINUTES, Ladder, REMIND_BEFORE_RANGE, Step, StepState, StepView,
+    SummaryUnit, check_input, stored,
+};
 pub use run::run_due;
-pub use view::{StepState, StepView, SummaryUnit, steps};
-
-crate::words! {
-    /// A step of the ladder. Stored in `broadcast_steps.step`.
-    pub enum Step {
-        /// A reminder push before the deadline.
-        Remind = "remind",
-        /// An urgent push at the deadline.
-        Urgent = "urgent",
-        /// The non-readers listed to their units' secretaries at the deadline.
-        Summary = "summary",
-    }
-}
-
-/// A broadcast's ladder, stored in `broadcasts.ladder`.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sea_orm::FromJsonQueryResult,
-)]
-pub struct Ladder {
-    /// How long before the deadline the reminder goes; `None`: no reminder.
-    pub remind_before_minutes: Option<i32>,
-    /// Whether an urgent push goes to the non-readers at the deadline.
-    pub urgent: bool,
-    /// Whether each unit's secretary gets the list of its non-readers at the deadline.
-    pub summary: bool,
-}
-
-/// A day before the deadline.
-pub const DEFAULT_REMIND_BEFORE_MINUTES: i32 = 24 * 60;
-/// From ten minutes to thirty days before the deadline.
-pub const REMIND_BEFORE_RANGE: std::ops::RangeInclusive<i32> = 10..=30 * 24 * 60;
-
-impl Default for Ladder {
-    fn default() -> Self {
-        Self {
-            remind_before_minutes: Some(DEFAULT_REMIND_BEFORE_MINUTES),
-            urgent: true,
-            summary: true,
-        }
-    }
-}
-
-impl Ladder {
-    /// The ladder that runs nothing.
-    pub const NONE: Ladder = Ladder {
-        remind_before_minutes: None,
-        urgent: false,
-        summary: false,
-    };
-
-    pub fn check(&self, v: &mut Violations) {
-        if let Some(m) = self.remind_before_minutes {
-            v.check(
-                REMIND_BEFORE_RANGE.contains(&m),
-                "ladder.remind_before_minutes",
-                "must be from 10 minutes to 30 days (43200)",
-            );
-        }
-    }
-
-    /// The steps in order, each with when it is due, for a broadcast sent at `send_at` with
-    /// the deadline `read_by`.
-    pub fn plan(
-        &self,
-        send_at: DateTime<Utc>,
-        read_by: DateTime<Utc>,
-    ) -> Vec<(Step, DateTime<Utc>)> {
-        let mut out = Vec::with_capacity(3);
-        if let Some(m) = self.remind_before_minutes {
-            let at = read_by - Duration::minutes(i64::from(m));
-            let at = if at > send_at {
-                at
-            } else {
-                send_at + (read_by - send_at) / 2
-            };
-            out.push((Step::Remind, at));
-        }
-        if self.urgent {
-            out.push((Step::Urgent, read_by));
-        }
-        if self.summary {
-            out.push((Step::Summary, read_by));
-        }
-        out
-    }
-}
-
-/// A ladder given by a client: within bounds, and only beside a deadline.
-pub fn check_input(ladder: Option<&Ladder>, read_by: Option<DateTime<Utc>>, v: &mut Violations) {
-    let Some(l) = ladder else { return };
-    l.check(v);
-    if read_by.is_none() && *l != Ladder::NONE {
-        v.add(
-            "ladder",
-            "needs read_by: the ladder escalates towards that deadline",
-        );
-    }
-}
-
-/// What a broadcast stores: the ladder (the default when the client gave none) and when its
-/// first step is due; nothing without a deadline.
-pub fn stored(
-    ladder: Option<Ladder>,
-    send_at: DateTime<Utc>,
-    read_by: Option<DateTime<Utc>>,
-) -> (Option<Ladder>, Option<DateTime<Utc>>) {
-    let Some(read_by) = read_by else {
-        return (None, None);
-    };
-    let ladder = ladder.unwrap_or_default();
-    let first = ladder.plan(send_at, read_by).first().map(|(_, at)| *at);
-    (Some(ladder), first)
-}
+pub use view::steps;
 
 #[cfg(test)]
 mod tests {
+    use chrono::{DateTime, Utc};
+
     use super::*;
+    use crate::error::Violations;
 
     fn at(h: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(1_800_000_000 + h * 3600, 0).unwrap()

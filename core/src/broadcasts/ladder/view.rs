@@ -1,50 +1,11 @@
 //! A broadcast's ladder as its page shows it: each step planned, what ran, when, to how many.
 
-use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
-use super::Step;
+use super::{StepState, StepView};
 use crate::broadcasts::Status;
 use crate::entities::{broadcast_steps, broadcasts};
 use crate::error::CoreResult;
-
-crate::words! {
-    /// Where a step of the ladder stands.
-    pub enum StepState {
-        /// Waiting for its time (or for the broadcast to go out).
-        Planned = "planned",
-        /// It ran: see `ran_at` and the counts.
-        Ran = "ran",
-        /// It will not run: the broadcast was canceled.
-        Dropped = "dropped",
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StepView {
-    pub step: Step,
-    pub state: StepState,
-    pub due_at: DateTime<Utc>,
-    pub ran_at: Option<DateTime<Utc>>,
-    /// Active members who had not read it when the step ran.
-    pub unread: Option<i64>,
-    /// Pushes queued (the reminders), or summaries sent (one per secretary).
-    pub pushes: Option<i64>,
-    /// The summary's units.
-    pub units: Vec<SummaryUnit>,
-}
-
-/// A unit in a summary: its non-readers' count and whom the list went to.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct SummaryUnit {
-    /// `None`: members without a unit.
-    pub unit_id: Option<i64>,
-    pub unit: String,
-    pub unread: i64,
-    /// The unit's secretaries, the nearest ones up the tree, or the broadcast's author; empty
-    /// when nobody could be told.
-    pub secretaries: Vec<i64>,
-}
 
 /// The ladder's steps of a broadcast's current occurrence, in order; empty without a ladder.
 pub async fn steps(db: &impl ConnectionTrait, b: &broadcasts::Model) -> CoreResult<Vec<StepView>> {

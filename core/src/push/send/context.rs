@@ -14,9 +14,11 @@ use crate::Core;
 use crate::broadcasts::Status;
 use crate::broadcasts::ladder::Step;
 use crate::entities::{
-    broadcast_steps, broadcasts, inbox_items, meeting_broadcasts, meetings, members, posts,
+    broadcast_steps, broadcasts, inbox_items, meeting_broadcasts, meetings, member_push_prefs,
+    members, posts,
 };
 use crate::error::CoreResult;
+use crate::push::quiet::{self, Effective, Hold, Push};
 use crate::push::templates::{self, Facts, TemplateConfig, TemplateKind};
 
 /// Everything the rows of one pass refer to.
@@ -34,6 +36,8 @@ pub(crate) struct Context {
     urgent_rounds: HashSet<(i64, i64, i32)>,
     /// Broadcast id → the meeting it was sent for (its time and place fill `time`/`location`).
     pub(super) meetings: HashMap<i64, meetings::Model>,
+    /// The members' own push preferences (quiet hours, off-site); absent: the defaults.
+    prefs: HashMap<i64, member_push_prefs::Model>,
 }
 
 /// The distinct member ids of some rows.
@@ -84,6 +88,7 @@ impl Context {
             .into_iter()
             .map(|t| (t.kind, t))
             .collect();
+        let prefs = quiet::load(&core.db, &member_ids).await?;
         let mut items = HashMap::new();
         let mut read = HashSet::new();
         for chunk in member_ids.chunks(500) {
@@ -144,6 +149,7 @@ impl Context {
             members: members_map,
             read,
             urgent_rounds,
+            prefs,
             broadcasts: broadcasts_map,
             posts: posts_map,
             templates,
@@ -183,6 +189,21 @@ impl Context {
             p.kind.into()
         };
         self.templates.get(&kind)
+    }
+
+    /// Whether the row goes now, in the member's digest, or later (quiet hours, off-site).
+    pub(super) fn hold(&self, core: &Core, r: &Row) -> Hold {
+        let Some(b) = self.broadcasts.get(&r.broadcast_id) else {
+            return Hold::Send;
+        };
+        let push = Push {
+            urgent: b.urgent || self.nudge_of(r) == Nudge::Urgent,
+            timely: self.meetings.contains_key(&b.id),
+            held_for_digest: r.attempts > 0
+                || r.last_error.as_deref() == Some(quiet::HELD_FOR_DIGEST),
+        };
+        let prefs = Effective::of(self.prefs.get(&r.member_id), &core.settings.push);
+        Hold::of(push, prefs, core.now(), core.settings.timezone)
     }
 
     /// What kind of message a row is: the send, a reminder, or a ladder's urgent push.

@@ -7,17 +7,19 @@
 //! whose worker dies, may have reached the phone and used the consent), and given back when
 //! WeChat's answer shows the message did not arrive; a 43101 sets it to 0.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use super::channel::{Call, Channel, Decision, Unit, chunked};
-use super::context::{Context, member_ids};
+use super::context::{Context, Nudge, member_ids};
 use super::outcome::Outcome;
 use super::{Row, Sender};
 use crate::entities::wechat_credits;
 use crate::error::CoreResult;
 use crate::ports::rate_limit::Limit;
+use crate::push::quiet::Hold;
+use crate::push::templates::{TemplateConfig, TemplateKind};
 use crate::push::{consent, templates};
 use fingertip_platform::WechatPush;
 
@@ -31,6 +33,10 @@ pub(super) struct Wechat<'a> {
     app: String,
     /// (member, template) → credits not yet spent by this pass's decisions.
     credits: HashMap<(i64, String), i64>,
+    /// Rows that go in a member's digest → whether the row heads it (takes its one credit).
+    digest: HashMap<i64, bool>,
+    /// Member → the digest this pass sends them (the template its credit was taken for).
+    digest_of: HashMap<i64, String>,
 }
 
 impl<'a> Wechat<'a> {
@@ -56,11 +62,95 @@ impl<'a> Wechat<'a> {
             ctx,
             app,
             credits,
+            digest: HashMap::new(),
+            digest_of: HashMap::new(),
+        })
+    }
+
+    /// The template of a row as it goes: the digest's for a row of a digest, else its own.
+    fn template_for(&self, r: &Row) -> Option<&TemplateConfig> {
+        if self.digest.contains_key(&r.id) {
+            self.digest_template(r)
+        } else {
+            self.ctx.template_of(r)
+        }
+    }
+
+    /// A digest's template: the `digest` one when configured, else that of its first push.
+    fn digest_template(&self, r: &Row) -> Option<&TemplateConfig> {
+        self.ctx
+            .templates
+            .get(&TemplateKind::Digest)
+            .or_else(|| self.ctx.template_of(r))
+    }
+
+    /// Takes one of the member's counted credits for `template`, or says why not.
+    fn take_credit(&mut self, member_id: i64, template: &str) -> Result<(), String> {
+        match self.credits.get_mut(&(member_id, template.to_string())) {
+            Some(left) if *left > 0 => {
+                *left -= 1;
+                Ok(())
+            }
+            _ => Err(format!(
+                "no_credit: the member has not allowed a message of template {template}"
+            )),
+        }
+    }
+
+    /// A row of the member's digest: the first takes the digest's one credit, the others ride
+    /// along. What it sends is made when the digest is put together (`units`).
+    fn digest_row(&mut self, r: &Row) -> Result<WechatPush, String> {
+        let m = self.message_without_credit(r)?;
+        if self.digest_of.contains_key(&r.member_id) {
+            self.digest.insert(r.id, false);
+            return Ok(m);
+        }
+        let t = self
+            .digest_template(r)
+            .map(|t| t.template_id.clone())
+            .ok_or_else(|| {
+                "no_template: no subscribe template is configured for the digest".to_string()
+            })?;
+        self.take_credit(r.member_id, &t)?;
+        self.digest_of.insert(r.member_id, t);
+        self.digest.insert(r.id, true);
+        Ok(m)
+    }
+
+    /// The one message of a member's digest: the first push's facts, its title saying how
+    /// many there are, opening the inbox.
+    fn digest_message(&self, rows: &[(Row, WechatPush)]) -> Option<WechatPush> {
+        let (head, single) = rows.first()?;
+        let b = self.ctx.broadcasts.get(&head.broadcast_id)?;
+        let t = self.digest_template(head)?;
+        let mut facts = self.ctx.facts(&self.sender.core, b, Nudge::Send)?;
+        facts.title = digest_title(&facts.title, rows.len());
+        facts.at = self.sender.now();
+        let item = if t.kind == TemplateKind::Digest {
+            None
+        } else {
+            self.ctx
+                .items
+                .get(&(head.broadcast_id, head.occurrence, head.member_id))
+                .copied()
+        };
+        Some(WechatPush {
+            openid: single.openid.clone(),
+            template_id: t.template_id.clone(),
+            page: templates::page_for(t, item),
+            data: templates::render(t, &facts),
         })
     }
 
     /// The row's message, or why it is skipped. Uses one of the member's counted credits.
     fn message(&mut self, r: &Row) -> Result<WechatPush, String> {
+        let m = self.message_without_credit(r)?;
+        self.take_credit(r.member_id, &m.template_id)?;
+        Ok(m)
+    }
+
+    /// The row's message, or why it is skipped, before any credit is counted.
+    fn message_without_credit(&self, r: &Row) -> Result<WechatPush, String> {
         let ctx = self.ctx;
         let b = ctx.broadcast_live(r)?;
         let m = ctx
@@ -79,15 +169,6 @@ impl<'a> Wechat<'a> {
         let t = ctx.template_of(r).ok_or_else(|| {
             format!("no_template: no subscribe template is configured for {post_kind}")
         })?;
-        match self.credits.get_mut(&(r.member_id, t.template_id.clone())) {
-            Some(left) if *left > 0 => *left -= 1,
-            _ => {
-                return Err(format!(
-                    "no_credit: the member has not allowed a message of template {}",
-                    t.template_id
-                ));
-            }
-        }
         let facts = ctx
             .facts(&self.sender.core, b, ctx.nudge_of(r))
             .ok_or_else(|| "the post no longer exists".to_string())?;
@@ -129,32 +210,58 @@ impl Channel for Wechat<'_> {
     }
 
     fn decide(&mut self, row: &Row) -> Decision<WechatPush> {
-        match self.message(row) {
+        let made = match self.ctx.hold(&self.sender.core, row) {
+            Hold::Until { at, why } => return Decision::Defer { at, why },
+            Hold::Digest => self.digest_row(row),
+            Hold::Send => self.message(row),
+        };
+        match made {
             Ok(m) => Decision::Send(m),
             Err(reason) => Decision::Skip(reason),
         }
     }
 
+    /// Each push its own call; a member's digest one call for all its rows.
     fn units(&self, rows: Vec<(Row, WechatPush)>) -> Vec<Unit<WechatPush>> {
-        chunked(rows, self.chunk())
+        let mut calls = Vec::with_capacity(rows.len());
+        let mut digests: BTreeMap<i64, Vec<(Row, WechatPush)>> = BTreeMap::new();
+        for (row, message) in rows {
+            if self.digest.contains_key(&row.id) {
+                digests
+                    .entry(row.member_id)
+                    .or_default()
+                    .push((row, message));
+            } else {
+                calls.push(Call {
+                    rows: vec![row],
+                    message,
+                });
+            }
+        }
+        for (_, mut group) in digests {
+            // The head (the row that took the credit) first.
+            group.sort_by_key(|(r, _)| !self.digest.get(&r.id).copied().unwrap_or(false));
+            if let Some(message) = self.digest_message(&group) {
+                calls.push(Call {
+                    rows: group.into_iter().map(|(r, _)| r).collect(),
+                    message,
+                });
+            }
+        }
+        chunked(calls, self.chunk())
             .into_iter()
-            .map(|chunk| Unit {
-                calls: chunk
-                    .into_iter()
-                    .map(|(row, message)| Call {
-                        rows: vec![row],
-                        message,
-                    })
-                    .collect(),
-            })
+            .map(|calls| Unit { calls })
             .collect()
     }
 
-    /// Takes each member's credit in the ledger.
+    /// Takes each member's credit in the ledger (one for a whole digest).
     async fn before_send(&self, rows: &[&Row]) -> CoreResult<HashSet<i64>> {
         let mut took = HashSet::new();
         for row in rows {
-            if let Some(t) = self.ctx.template_of(row)
+            if self.digest.get(&row.id) == Some(&false) {
+                continue;
+            }
+            if let Some(t) = self.template_for(row)
                 && consent::use_one(&self.sender.core.db, row.member_id, &t.template_id).await?
             {
                 took.insert(row.id);
@@ -176,7 +283,7 @@ impl Channel for Wechat<'_> {
     async fn after_send(&self, outcomes: &[(Row, Outcome)], took: HashSet<i64>) -> CoreResult<()> {
         let db = &self.sender.core.db;
         for (row, o) in outcomes {
-            let Some(tid) = self.ctx.template_of(row).map(|t| t.template_id.as_str()) else {
+            let Some(tid) = self.template_for(row).map(|t| t.template_id.as_str()) else {
                 continue;
             };
             match o {
@@ -193,5 +300,14 @@ impl Channel for Wechat<'_> {
             }
         }
         Ok(())
+    }
+}
+
+/// A digest's title: the first push's, and how many there are in all.
+pub(super) fn digest_title(first: &str, n: usize) -> String {
+    if n <= 1 {
+        first.to_string()
+    } else {
+        format!("{first}等{n}条")
     }
 }

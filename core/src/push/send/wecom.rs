@@ -18,8 +18,12 @@ use super::{Row, Sender};
 use crate::entities::push_deliveries;
 use crate::error::CoreResult;
 use crate::ports::rate_limit::Limit;
+use crate::push::quiet::Hold;
 use crate::push::{DeliveryStatus, templates};
 use fingertip_platform::WecomPush;
+
+/// Titles a digest card lists; the rest are counted.
+const DIGEST_LINES: usize = 8;
 
 /// WeCom takes at most 1,000 user ids per call.
 const CALL_MAX: usize = 1000;
@@ -36,6 +40,10 @@ pub(super) struct Wecom<'a> {
     /// Member → WeCom sends within the last hour, with those this pass plans added as it
     /// decides.
     recent: HashMap<i64, Vec<DateTime<Utc>>>,
+    /// Rows that go in their member's digest (one card per member, one budget slot).
+    digest: HashSet<i64>,
+    /// Members whose digest this pass sends.
+    digest_members: HashSet<i64>,
 }
 
 /// A text card and the WeCom user id of each row it may go to.
@@ -84,6 +92,8 @@ impl<'a> Wecom<'a> {
             app,
             now,
             recent,
+            digest: HashSet::new(),
+            digest_members: HashSet::new(),
         })
     }
 
@@ -94,6 +104,45 @@ impl<'a> Wecom<'a> {
             .and_then(|m| m.wecom_userid.clone())
             .filter(|u| !u.is_empty())
             .ok_or_else(|| "no_wecom_userid: the member has no WeCom user id".to_string())
+    }
+
+    /// A member's digest: one card listing the titles of what arrived, opening the first.
+    fn digest_card(&self, rows: &[(Row, String)]) -> Card {
+        let core = &self.sender.core;
+        let titles: Vec<String> = rows
+            .iter()
+            .filter_map(|(r, _)| {
+                let b = self.ctx.broadcasts.get(&r.broadcast_id)?;
+                self.ctx.posts.get(&b.post_id).map(|p| p.title.clone())
+            })
+            .collect();
+        let first = rows.first().map_or(0, |(r, _)| r.broadcast_id);
+        let url = core
+            .settings
+            .push
+            .link
+            .as_deref()
+            .unwrap_or("https://fingertip.invalid/broadcasts/{broadcast_id}")
+            .replace("{broadcast_id}", &first.to_string());
+        let mut description = format!("<div class=\"gray\">今日汇总 · {} 条</div>", rows.len());
+        for t in titles.iter().take(DIGEST_LINES) {
+            description.push_str(&format!("<div class=\"normal\">{}</div>", html_escape(t)));
+        }
+        if titles.len() > DIGEST_LINES {
+            description.push_str(&format!(
+                "<div class=\"gray\">另有 {} 条，请在收件箱查看</div>",
+                titles.len() - DIGEST_LINES
+            ));
+        }
+        Card {
+            title: super::wechat::digest_title(
+                &format!("今日汇总：{}", titles.first().map_or("", String::as_str)),
+                rows.len(),
+            ),
+            description,
+            url,
+            users: rows.iter().map(|(r, u)| (r.id, u.clone())).collect(),
+        }
     }
 
     /// The card of a broadcast for these rows.
@@ -171,6 +220,16 @@ impl Channel for Wecom<'_> {
         if let Err(reason) = self.ctx.broadcast_live(r) {
             return Decision::Skip(reason);
         }
+        let in_digest = match self.ctx.hold(&self.sender.core, r) {
+            Hold::Until { at, why } => return Decision::Defer { at, why },
+            Hold::Digest => true,
+            Hold::Send => false,
+        };
+        if in_digest && self.digest_members.contains(&r.member_id) {
+            // The member's digest already has its budget slot.
+            self.digest.insert(r.id);
+            return Decision::Send(userid);
+        }
         let cfg = &self.sender.cfg;
         // Sends already made, plus those this pass has planned for the member.
         let history = self.recent.entry(r.member_id).or_default();
@@ -183,19 +242,37 @@ impl Channel for Wecom<'_> {
             };
         }
         history.push(self.now);
+        if in_digest {
+            self.digest_members.insert(r.member_id);
+            self.digest.insert(r.id);
+        }
         Decision::Send(userid)
     }
 
-    /// One unit per call: the rows of one (broadcast, occurrence, round), 1,000 at a time.
+    /// One unit per call: the rows of one (broadcast, occurrence, round), 1,000 at a time;
+    /// a member's digest one card of its own.
     fn units(&self, rows: Vec<(Row, String)>) -> Vec<Unit<Card>> {
         let mut groups: BTreeMap<(i64, i64, i32), Vec<(Row, String)>> = BTreeMap::new();
+        let mut digests: BTreeMap<i64, Vec<(Row, String)>> = BTreeMap::new();
         for (r, userid) in rows {
+            if self.digest.contains(&r.id) {
+                digests.entry(r.member_id).or_default().push((r, userid));
+                continue;
+            }
             groups
                 .entry((r.broadcast_id, r.occurrence, r.round))
                 .or_default()
                 .push((r, userid));
         }
         let mut units = vec![];
+        for (_, rows) in digests {
+            units.push(Unit {
+                calls: vec![Call {
+                    message: self.digest_card(&rows),
+                    rows: rows.into_iter().map(|(r, _)| r).collect(),
+                }],
+            });
+        }
         for ((bid, occurrence, round), members) in groups {
             let nudge = self.ctx.nudge_of_round(bid, occurrence, round);
             for call in chunked(members, CALL_MAX) {
@@ -217,10 +294,14 @@ impl Channel for Wecom<'_> {
 
     async fn send(&self, card: &Card, rows: Vec<Row>) -> Vec<(Row, Outcome)> {
         let push = WecomPush {
-            userids: rows
-                .iter()
-                .filter_map(|r| card.users.get(&r.id).cloned())
-                .collect(),
+            // A digest's rows share one user: each id once.
+            userids: {
+                let mut seen = HashSet::new();
+                rows.iter()
+                    .filter_map(|r| card.users.get(&r.id).cloned())
+                    .filter(|u| seen.insert(u.clone()))
+                    .collect()
+            },
             title: card.title.clone(),
             description: card.description.clone(),
             url: card.url.clone(),

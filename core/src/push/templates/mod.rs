@@ -41,7 +41,7 @@ pub const MAX_KEYWORD_CHARS: usize = 32;
 
 /// The refusal of a word that is not a [`TemplateKind`].
 const KIND_CHOICES: &str =
-    "must be one of lesson, notice, announcement, disclosure, classroom, meeting, reminder";
+    "must be one of lesson, notice, announcement, disclosure, classroom, meeting, reminder, digest";
 
 fn check(
     kind: &str,

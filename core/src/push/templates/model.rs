@@ -9,8 +9,9 @@ use serde::{Deserialize, Serialize};
 use crate::posts::PostKind;
 
 crate::words! {
-    /// What can have a template: a post kind, or `reminder` (the reminder rounds of any kind,
-    /// when set). Stored in `push_templates.kind`.
+    /// What can have a template: a post kind, `reminder` (the reminder rounds of any kind,
+    /// when set), or `digest` (an off-site member's daily digest, when set; otherwise the
+    /// digest uses the template of its first push). Stored in `push_templates.kind`.
     pub enum TemplateKind {
         Lesson = "lesson",
         Notice = "notice",
@@ -19,6 +20,7 @@ crate::words! {
         Classroom = "classroom",
         Meeting = "meeting",
         Reminder = "reminder",
+        Digest = "digest",
     }
 }
 
