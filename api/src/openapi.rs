@@ -6,8 +6,8 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, Required, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    audit, auth, broadcasts, health, inbox, meeting_series, meetings, members, posts, push, study,
-    units, ws,
+    audit, auth, broadcasts, compliance, health, inbox, meeting_series, meetings, members, posts,
+    push, study, units, ws,
 };
 
 struct BearerAuth;
@@ -184,6 +184,7 @@ impl Modify for Truth {
         inbox::list_inbox, inbox::get_unread_count, inbox::get_item, inbox::mark_read, inbox::read_all,
         study::heartbeat, study::my_year, study::unit_year, study::unit_year_csv, study::member_year,
         study::create_record, study::delete_record, study::get_targets, study::put_targets,
+        compliance::unit_compliance, compliance::get_rules, compliance::put_rules,
         ws::live_socket,
     ),
     components(schemas(
@@ -198,6 +199,9 @@ impl Modify for Truth {
         crate::dto::enums::StudyKindSchema,
         crate::dto::enums::LadderStepSchema,
         crate::dto::enums::LadderStepStateSchema,
+        crate::dto::enums::CompliancePeriodSchema,
+        crate::dto::enums::AppliesToSchema,
+        crate::dto::enums::ComplianceStateSchema,
     )),
     modifiers(&BearerAuth, &Truth),
     tags(

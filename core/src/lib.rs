@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth;
 pub mod broadcasts;
 pub mod clock;
+pub mod compliance;
 pub mod console;
 pub mod context;
 pub mod db;

@@ -21,6 +21,7 @@ mod m0013_password_links;
 mod m0014_study;
 mod m0015_reading_ladder;
 mod m0016_push_prefs;
+mod m0017_compliance;
 
 pub struct Migrator;
 
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0014_study::Migration),
             Box::new(m0015_reading_ladder::Migration),
             Box::new(m0016_push_prefs::Migration),
+            Box::new(m0017_compliance::Migration),
         ]
     }
 }

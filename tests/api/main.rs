@@ -20,6 +20,7 @@ mod access;
 mod audit;
 mod auth;
 mod broadcasts;
+mod compliance;
 mod concurrency;
 mod console;
 mod errors;

@@ -1,7 +1,7 @@
 //! The fan-out worker: wakes on a queued job or every poll interval, moves due scheduled
 //! broadcasts to `sending`, materializes the due occurrences of meeting series, fans out
-//! every `sending` broadcast whose lease is free, and runs the required-reading ladders' steps
-//! that are due.
+//! every `sending` broadcast whose lease is free, runs the required-reading ladders' steps
+//! that are due, and warns secretaries of meeting-calendar rules about to be missed.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,6 +9,7 @@ use std::time::Duration;
 use fingertip_core::Core;
 use fingertip_core::broadcasts::fanout::{self, FanoutConfig, Outcome};
 use fingertip_core::broadcasts::ladder;
+use fingertip_core::compliance;
 use fingertip_core::meetings;
 use fingertip_core::ports::Job;
 use tokio_util::sync::CancellationToken;
@@ -20,7 +21,12 @@ pub struct FanoutWorker {
     cfg: FanoutConfig,
     /// How long to wait for a job before sweeping the database anyway.
     pub poll: Duration,
+    /// When (on the core's clock) the meeting calendar was last checked for warnings.
+    calendar_checked: std::sync::Mutex<Option<chrono::DateTime<chrono::Utc>>>,
 }
+
+/// How often the meeting calendar is checked for warnings to send (on the core's clock).
+const CALENDAR_EVERY: chrono::Duration = chrono::Duration::minutes(10);
 
 impl FanoutWorker {
     pub fn new(core: Arc<Core>, id: impl Into<String>) -> Self {
@@ -29,6 +35,7 @@ impl FanoutWorker {
             id: id.into(),
             cfg: FanoutConfig::default(),
             poll: Duration::from_secs(1),
+            calendar_checked: std::sync::Mutex::new(None),
         }
     }
 
@@ -119,6 +126,12 @@ impl FanoutWorker {
         // Required reading whose reminder, urgent push or summary is due: each step once, in
         // its own transaction. The summaries it writes are `sending`, so the claims below fan
         // them out in this same pass.
+        if let Err(e) = self.check_calendar().await {
+            if !e.is_outage() {
+                tracing::warn!(worker = %self.id, error = %e, "meeting calendar sweep failed; retrying next pass");
+            }
+            failed.get_or_insert(e.into());
+        }
         match ladder::run_due(&self.core).await {
             Ok(steps) => done += usize::try_from(steps).unwrap_or(usize::MAX),
             Err(e) => {
@@ -145,6 +158,24 @@ impl FanoutWorker {
             Some(e) => Err(e),
             None => Ok(done),
         }
+    }
+
+    /// Warns secretaries of calendar rules about to be missed, at most every
+    /// [`CALENDAR_EVERY`]: the check reads the year's meetings, so not on every pass. A
+    /// warning's notice is `sending` when this returns, fanned out by this same pass.
+    async fn check_calendar(&self) -> fingertip_core::CoreResult<()> {
+        let now = self.core.now();
+        let due = self.calendar_checked.lock().map_or(true, |last| {
+            last.is_none_or(|t| now - t >= CALENDAR_EVERY || now < t)
+        });
+        if !due {
+            return Ok(());
+        }
+        compliance::warn_due(&self.core).await?;
+        if let Ok(mut last) = self.calendar_checked.lock() {
+            *last = Some(now);
+        }
+        Ok(())
     }
 
     fn failed(&self, broadcast_id: i64, e: &anyhow::Error) {

@@ -96,6 +96,8 @@ pub enum MeetingKindSchema {
     party_lesson,
     themed_day,
     study_day,
+    org_life,
+    member_evaluation,
     other,
 }
 
@@ -248,6 +250,35 @@ pub enum StudyKindSchema {
     other,
 }
 
+/// How often a calendar rule's meetings are due.
+#[derive(ToSchema)]
+#[schema(as = CompliancePeriod)]
+pub enum CompliancePeriodSchema {
+    month,
+    quarter,
+    year,
+}
+
+/// The units a calendar rule is for: branches (a unit with units below it, or none above),
+/// groups (below another, none below), or any.
+#[derive(ToSchema)]
+#[schema(as = AppliesTo)]
+pub enum AppliesToSchema {
+    branch,
+    group,
+    any,
+}
+
+/// Where a calendar rule stands in one period.
+#[derive(ToSchema)]
+#[schema(as = ComplianceState)]
+pub enum ComplianceStateSchema {
+    met,
+    due,
+    missed,
+    upcoming,
+}
+
 /// A step of a required-reading ladder: the reminder before the deadline, the urgent push at
 /// it, the summary of non-readers to the secretaries.
 #[derive(ToSchema)]
@@ -308,6 +339,18 @@ mod tests {
             words!(fingertip_core::study::StudyKind)
         );
         assert_eq!(values::<PostKindSchema>(), words!(posts::PostKind));
+        assert_eq!(
+            values::<CompliancePeriodSchema>(),
+            words!(fingertip_core::compliance::Period)
+        );
+        assert_eq!(
+            values::<AppliesToSchema>(),
+            words!(fingertip_core::compliance::AppliesTo)
+        );
+        assert_eq!(
+            values::<ComplianceStateSchema>(),
+            words!(fingertip_core::compliance::State)
+        );
         assert_eq!(
             values::<LadderStepSchema>(),
             words!(broadcasts::ladder::Step)

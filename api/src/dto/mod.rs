@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod broadcasts;
 pub mod common;
+pub mod compliance;
 pub mod enums;
 pub mod inbox;
 pub mod live;

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod auth;
 pub mod broadcasts;
+pub mod compliance;
 pub mod docs;
 pub mod health;
 pub mod inbox;
@@ -35,6 +36,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(meeting_series::configure)
             .configure(push::configure)
             .configure(study::configure)
+            .configure(compliance::configure)
             .configure(ws::configure),
     );
 }

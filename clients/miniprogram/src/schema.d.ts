@@ -134,6 +134,44 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/compliance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A unit's year, rule by rule and period by period: met (by which meetings), due (days left,
+         *     meetings planned), missed, upcoming.
+         */
+        get: operations["unit_compliance"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/compliance/rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The cadence: one rule per meeting kind. */
+        get: operations["get_rules"];
+        /** Replace the cadence (admins only; audited `compliance.rules`). */
+        put: operations["put_rules"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/meeting-series": {
         parameters: {
             query?: never;
@@ -1104,6 +1142,12 @@ export interface components {
             reason?: string | null;
         };
         /**
+         * @description The units a calendar rule is for: branches (a unit with units below it, or none above),
+         *     groups (below another, none below), or any.
+         * @enum {string}
+         */
+        AppliesTo: "branch" | "group" | "any";
+        /**
          * @description Attendance at a meeting.
          * @enum {string}
          */
@@ -1267,10 +1311,95 @@ export interface components {
              */
             expires_at: string;
         };
+        /**
+         * @description How often a calendar rule's meetings are due.
+         * @enum {string}
+         */
+        CompliancePeriod: "month" | "quarter" | "year";
+        CompliancePeriodBody: {
+            /**
+             * Format: int64
+             * @description While due: whole days until the period closes.
+             */
+            days_left?: number | null;
+            /** Format: date-time */
+            ends_at: string;
+            /** @description The meetings held in the period (they make it met). */
+            held: components["schemas"]["CountedMeetingBody"][];
+            /** @description `2026-03`, `2026-Q1` or `2026`. */
+            key: string;
+            /** @description 3月, 第一季度, 全年. */
+            label: string;
+            /** @description Meetings scheduled in the period and not yet over. */
+            planned: components["schemas"]["CountedMeetingBody"][];
+            /** Format: date-time */
+            starts_at: string;
+            state: components["schemas"]["ComplianceState"];
+        };
+        ComplianceResponse: {
+            /** @description Periods missed so far, over all rules. */
+            missed: number;
+            rules: components["schemas"]["ComplianceRuleReportBody"][];
+            unit: string;
+            unit_id: string;
+            /** @description Whether the unit counts as a branch or a group for the rules. */
+            unit_is: components["schemas"]["AppliesTo"];
+            /** Format: int32 */
+            year: number;
+        };
+        /**
+         * @description A cadence rule: at least `min_count` meetings of `kind` each `period`, for the units it
+         *     applies to; the secretary is warned `warn_days` before a period closes without them.
+         */
+        ComplianceRuleBody: {
+            applies_to: components["schemas"]["AppliesTo"];
+            kind: components["schemas"]["MeetingKind"];
+            /** Format: int32 */
+            min_count: number;
+            period: components["schemas"]["CompliancePeriod"];
+            /** Format: int32 */
+            warn_days: number;
+        };
+        /** @description One rule as given; the set replaces every rule (a kind left out has none). */
+        ComplianceRuleInput: {
+            applies_to?: components["schemas"]["AppliesTo"] | null;
+            kind: components["schemas"]["MeetingKind"];
+            /** Format: int32 */
+            min_count: number;
+            period: components["schemas"]["CompliancePeriod"];
+            /**
+             * Format: int32
+             * @description Days before a period closes to warn the secretary; 0: never. Default 7.
+             */
+            warn_days?: number | null;
+        };
+        ComplianceRuleReportBody: {
+            /** @description 支部党员大会, 党课, … */
+            label: string;
+            periods: components["schemas"]["CompliancePeriodBody"][];
+            rule: components["schemas"]["ComplianceRuleBody"];
+        };
+        ComplianceRulesRequest: {
+            rules: components["schemas"]["ComplianceRuleInput"][];
+        };
+        ComplianceRulesResponse: {
+            rules: components["schemas"]["ComplianceRuleBody"][];
+        };
+        /**
+         * @description Where a calendar rule stands in one period.
+         * @enum {string}
+         */
+        ComplianceState: "met" | "due" | "missed" | "upcoming";
         /** @description A console login ticket the mini-program scanned (WECHAT.md §12). */
         ConsoleApproveRequest: {
             /** @description The ticket in the console's QR code. */
             ticket: string;
+        };
+        CountedMeetingBody: {
+            id: string;
+            /** Format: date-time */
+            starts_at: string;
+            title: string;
         };
         CountsBody: {
             /** Format: int64 */
@@ -1319,7 +1448,8 @@ export interface components {
             /** Format: date-time */
             ends_at: string;
             /**
-             * @description general_meeting, committee_meeting, group_meeting, party_lesson, themed_day, study_day
+             * @description general_meeting, committee_meeting, group_meeting, party_lesson, themed_day, study_day,
+             *     org_life (组织生活会), member_evaluation (民主评议党员)
              *     or other.
              */
             kind: components["schemas"]["MeetingKind"];
@@ -1346,7 +1476,7 @@ export interface components {
             duration_minutes: number;
             /**
              * @description As for a meeting: general_meeting, committee_meeting, group_meeting, party_lesson,
-             *     themed_day, study_day or other.
+             *     themed_day, study_day, org_life, member_evaluation or other.
              */
             kind: components["schemas"]["MeetingKind"];
             /**
@@ -1632,7 +1762,7 @@ export interface components {
             status: components["schemas"]["BroadcastStatus"];
         };
         /** @enum {string} */
-        MeetingKind: "general_meeting" | "committee_meeting" | "group_meeting" | "party_lesson" | "themed_day" | "study_day" | "other";
+        MeetingKind: "general_meeting" | "committee_meeting" | "group_meeting" | "party_lesson" | "themed_day" | "study_day" | "org_life" | "member_evaluation" | "other";
         /**
          * @description What a meeting's broadcast was for.
          * @enum {string}
@@ -3033,6 +3163,189 @@ export interface operations {
                 };
             };
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: the database cannot answer right now (down, or too slow for this request); try again after Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    unit_compliance: {
+        parameters: {
+            query?: {
+                /** @description The unit (one of the caller's scope). */
+                unit_id?: string | null;
+                /** @description Default: this year (in the organisation's zone). */
+                year?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ComplianceResponse"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unauthorized: no bearer token, or an expired, revoked or malformed one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: the database cannot answer right now (down, or too slow for this request); try again after Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_rules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ComplianceRulesResponse"];
+                };
+            };
+            /** @description unauthorized: no bearer token, or an expired, revoked or malformed one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: the database cannot answer right now (down, or too slow for this request); try again after Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    put_rules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ComplianceRulesRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ComplianceRulesResponse"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unauthorized: no bearer token, or an expired, revoked or malformed one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description payload_too_large: the body is over the limit */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };

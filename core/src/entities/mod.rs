@@ -7,6 +7,8 @@ pub mod audit_head;
 pub mod audit_log;
 pub mod broadcast_steps;
 pub mod broadcasts;
+pub mod compliance_rules;
+pub mod compliance_warnings;
 pub mod console_tickets;
 pub mod inbox_items;
 pub mod inbox_unread;

@@ -15,6 +15,8 @@ pub fn kind_label(kind: MeetingKind) -> &'static str {
         MeetingKind::PartyLesson => "党课",
         MeetingKind::ThemedDay => "主题党日",
         MeetingKind::StudyDay => "学习日",
+        MeetingKind::OrgLife => "组织生活会",
+        MeetingKind::MemberEvaluation => "民主评议党员",
         MeetingKind::Other => "会议",
     }
 }

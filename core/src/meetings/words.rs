@@ -21,6 +21,10 @@ crate::words! {
         PartyLesson = "party_lesson",
         ThemedDay = "themed_day",
         StudyDay = "study_day",
+        /// The yearly organisational life meeting (组织生活会).
+        OrgLife = "org_life",
+        /// The yearly democratic evaluation of members (民主评议党员).
+        MemberEvaluation = "member_evaluation",
         Other = "other",
     }
 }

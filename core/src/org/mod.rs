@@ -3,6 +3,7 @@
 pub mod import;
 mod import_pg;
 pub mod members;
+pub mod secretaries;
 pub mod tree;
 pub mod units;
 

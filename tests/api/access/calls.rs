@@ -283,6 +283,14 @@ pub(super) async fn prepare(w: &World, r: &Row, c: Caller) -> Call {
                 .await;
             call(with_id(&id(&made)), Body::None)
         }
+        ("GET", "/api/v1/admin/compliance") => call(format!("{p}?unit_id={}", w.a), Body::None),
+        ("GET", "/api/v1/admin/compliance/rules") => call(p, Body::None),
+        ("PUT", "/api/v1/admin/compliance/rules") => call(
+            p,
+            Body::Json(
+                json!({"rules": [{"kind": "themed_day", "period": "month", "min_count": 1}]}),
+            ),
+        ),
         ("PUT", "/api/v1/admin/study/targets") => call(
             p,
             Body::Json(json!({"default_minutes": 1920, "tags": {"领导干部": 3360}})),

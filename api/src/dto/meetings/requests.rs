@@ -10,7 +10,8 @@ use crate::dto::common::{IdIn, double_option};
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateMeetingRequest {
-    /// general_meeting, committee_meeting, group_meeting, party_lesson, themed_day, study_day
+    /// general_meeting, committee_meeting, group_meeting, party_lesson, themed_day, study_day,
+    /// org_life (组织生活会), member_evaluation (民主评议党员)
     /// or other.
     #[schema(value_type = crate::dto::enums::MeetingKindSchema)]
     pub kind: String,

@@ -13,7 +13,7 @@ use crate::dto::common::{Id, IdIn};
 #[serde(deny_unknown_fields)]
 pub struct CreateMeetingSeriesRequest {
     /// As for a meeting: general_meeting, committee_meeting, group_meeting, party_lesson,
-    /// themed_day, study_day or other.
+    /// themed_day, study_day, org_life, member_evaluation or other.
     #[schema(value_type = crate::dto::enums::MeetingKindSchema)]
     pub kind: String,
     #[schema(min_length = 1, max_length = 200)]

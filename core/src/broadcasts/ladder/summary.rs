@@ -1,6 +1,6 @@
 //! The ladder's last step: each unit's non-readers, listed to the unit's secretary.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -13,10 +13,10 @@ use serde_json::{Value, json};
 use super::SummaryUnit;
 use crate::Core;
 use crate::audience::Audience;
-use crate::auth::Role;
 use crate::broadcasts::service::send_now_row;
-use crate::entities::{broadcasts, inbox_items, members, posts, units};
+use crate::entities::{broadcasts, inbox_items, members, posts};
 use crate::error::CoreResult;
+use crate::org::secretaries::Secretaries;
 use crate::posts::{MediaList, PostKind};
 
 /// Names listed per unit in one summary; the rest are counted.
@@ -61,28 +61,7 @@ pub(super) async fn send(
     for (unit, name) in unread {
         by_unit.entry(unit).or_default().push(name);
     }
-    let units: HashMap<i64, units::Model> = units::Entity::find()
-        .all(txn)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u))
-        .collect();
-    let mut secretaries: HashMap<i64, Vec<i64>> = HashMap::new();
-    let found: Vec<(i64, Option<i64>)> = members::Entity::find()
-        .select_only()
-        .column(members::Column::Id)
-        .column(members::Column::UnitId)
-        .filter(members::Column::Role.eq(Role::Secretary))
-        .filter(members::Column::Active.eq(true))
-        .order_by_asc(members::Column::Id)
-        .into_tuple()
-        .all(txn)
-        .await?;
-    for (id, unit) in found {
-        if let Some(u) = unit {
-            secretaries.entry(u).or_default().push(id);
-        }
-    }
+    let secretaries = Secretaries::load(txn).await?;
     let author = match b.created_by {
         Some(id) => members::Entity::find_by_id(id)
             .filter(members::Column::Active.eq(true))
@@ -95,10 +74,8 @@ pub(super) async fn send(
     let mut letters: BTreeMap<i64, Letter> = BTreeMap::new();
     let mut detail = vec![];
     for (unit, names) in by_unit {
-        let unit_name = unit
-            .and_then(|u| units.get(&u))
-            .map_or_else(|| "未分配党组织".to_string(), |u| u.name.clone());
-        let recipients: Vec<(i64, Option<i64>)> = match nearest(unit, &units, &secretaries) {
+        let unit_name = secretaries.unit_name(unit);
+        let recipients: Vec<(i64, Option<i64>)> = match secretaries.nearest(unit) {
             Some((u, ids)) => ids.iter().map(|&id| (id, Some(u))).collect(),
             None => author.into_iter().collect(),
         };
@@ -154,9 +131,16 @@ pub(super) async fn send(
             member_ids: vec![recipient],
             ..Default::default()
         };
-        let row = send_now_row(b, home, post.id, audience, now)
-            .insert(txn)
-            .await?;
+        let row = send_now_row(
+            b.channels.clone(),
+            b.timezone.clone(),
+            home,
+            post.id,
+            audience,
+            now,
+        )
+        .insert(txn)
+        .await?;
         sent.push(row.id);
     }
     Ok(Sent {
@@ -170,24 +154,6 @@ pub(super) async fn send(
 struct Letter {
     home: Option<i64>,
     lists: Vec<(String, Vec<String>)>,
-}
-
-/// The unit itself or its nearest ancestor with active secretaries.
-fn nearest<'a>(
-    unit: Option<i64>,
-    units: &HashMap<i64, units::Model>,
-    secretaries: &'a HashMap<i64, Vec<i64>>,
-) -> Option<(i64, &'a Vec<i64>)> {
-    let mut at = unit;
-    // A cycle cannot be stored, but a bound costs nothing.
-    for _ in 0..=units.len() {
-        let u = at?;
-        if let Some(ids) = secretaries.get(&u) {
-            return Some((u, ids));
-        }
-        at = units.get(&u).and_then(|m| m.parent_id);
-    }
-    None
 }
 
 fn body(

@@ -163,11 +163,12 @@ pub(super) async fn insert(
     Ok(BroadcastView::from_row(row, post.title))
 }
 
-/// A broadcast of `from`'s channels and time zone that goes out now to `audience` (one member,
-/// say), written by another service in its own transaction (a ladder's summary); the caller
+/// A broadcast on `channels` that goes out now to `audience` (one member, say), written by
+/// another service in its own transaction (a ladder's summary, a calendar warning); the caller
 /// wakes the fan-out with [`wake`] once committed.
 pub(crate) fn send_now_row(
-    from: &broadcasts::Model,
+    channels: Channels,
+    timezone: String,
     unit_id: Option<i64>,
     post_id: i64,
     audience: crate::audience::Audience,
@@ -178,10 +179,10 @@ pub(crate) fn send_now_row(
         unit_id: Set(unit_id),
         post_id: Set(post_id),
         audience: Set(audience),
-        channels: Set(from.channels.clone()),
+        channels: Set(channels),
         status: Set(Status::Sending),
         send_at: Set(now),
-        timezone: Set(from.timezone.clone()),
+        timezone: Set(timezone),
         read_by: Set(None),
         urgent: Set(false),
         audience_size: Set(i64::try_from(size).unwrap_or(i64::MAX)),

@@ -14,6 +14,7 @@ pub use create::create;
 pub(crate) use create::create_part_of;
 pub(crate) use create::{send_now_row, wake};
 pub use model::{BroadcastInput, BroadcastPatch, BroadcastView, Channel, Channels, Status};
+pub(crate) use plan::all_channels;
 pub use plan::{MAX_CHANNELS, MAX_READ_BY_DAYS, MAX_TIMEZONE_CHARS};
 pub use preview::{PREVIEW_OCCURRENCES, PlannedTiming, Preview, preview};
 pub use read::{find_managed, get, list};

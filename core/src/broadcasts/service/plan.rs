@@ -20,6 +20,11 @@ pub const MAX_TIMEZONE_CHARS: usize = 64;
 /// How far ahead a `read_by` deadline may be.
 pub const MAX_READ_BY_DAYS: i64 = 366 * 2;
 
+/// Every configured channel: the inbox and each push channel this server has.
+pub(crate) fn all_channels(core: &Core) -> super::model::Channels {
+    super::model::Channels(resolve_channels(core, None, &mut Violations::new()))
+}
+
 pub(super) fn resolve_channels(
     core: &Core,
     requested: Option<&[String]>,
