@@ -22,6 +22,7 @@ mod m0014_study;
 mod m0015_reading_ladder;
 mod m0016_push_prefs;
 mod m0017_compliance;
+mod m0018_study_plans;
 
 pub struct Migrator;
 
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0015_reading_ladder::Migration),
             Box::new(m0016_push_prefs::Migration),
             Box::new(m0017_compliance::Migration),
+            Box::new(m0018_study_plans::Migration),
         ]
     }
 }

@@ -37,5 +37,6 @@ mod reading;
 mod recurrence;
 mod scope;
 mod study;
+mod study_plan;
 mod wechat_login;
 mod ws;

@@ -250,6 +250,16 @@ pub enum StudyKindSchema {
     other,
 }
 
+/// Where a planned lesson of a study plan stands: done (its post went out), due (its month is
+/// not over) or late.
+#[derive(ToSchema)]
+#[schema(as = PlanItemState)]
+pub enum PlanItemStateSchema {
+    done,
+    due,
+    late,
+}
+
 /// How often a calendar rule's meetings are due.
 #[derive(ToSchema)]
 #[schema(as = CompliancePeriod)]
@@ -339,6 +349,10 @@ mod tests {
             words!(fingertip_core::study::StudyKind)
         );
         assert_eq!(values::<PostKindSchema>(), words!(posts::PostKind));
+        assert_eq!(
+            values::<PlanItemStateSchema>(),
+            words!(fingertip_core::study::plan::ItemState)
+        );
         assert_eq!(
             values::<CompliancePeriodSchema>(),
             words!(fingertip_core::compliance::Period)

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use fingertip_core::study::ledger::{Line, MemberYear, Required, UnitRow, UnitYear};
+use fingertip_core::study::plan::{ItemState, PlanView};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -212,4 +213,115 @@ pub struct StudyTargetsBody {
     /// By tag, e.g. `{"领导干部": 3360}`.
     #[serde(default)]
     pub tags: BTreeMap<String, i32>,
+}
+
+/// `?unit_id=&year=`
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct PlanQuery {
+    /// The unit (one of the caller's scope).
+    pub unit_id: Option<String>,
+    /// Default: this year.
+    pub year: Option<i32>,
+}
+
+/// A planned lesson as given.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlanItemRequest {
+    #[schema(minimum = 1, maximum = 12)]
+    pub month: i32,
+    #[schema(max_length = 100)]
+    pub theme: Option<String>,
+    #[schema(min_length = 1, max_length = 200)]
+    pub title: String,
+    /// Its post, when already written.
+    pub post_id: Option<IdIn>,
+}
+
+/// The plan of a unit and year; it replaces the one there was (its publication is kept).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SavePlanRequest {
+    pub unit_id: IdIn,
+    #[schema(minimum = 2000, maximum = 2100)]
+    pub year: i32,
+    #[schema(min_length = 1, max_length = 200)]
+    pub title: String,
+    #[serde(default)]
+    #[schema(max_items = 20)]
+    pub themes: Vec<String>,
+    #[serde(default)]
+    #[schema(max_items = 120)]
+    pub items: Vec<PlanItemRequest>,
+}
+
+/// Link a planned lesson to its post, or unlink it (`null`).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkPlanItemRequest {
+    pub post_id: Option<IdIn>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PlanItemResponse {
+    #[schema(value_type = String)]
+    pub id: Id,
+    pub month: i32,
+    pub theme: Option<String>,
+    pub title: String,
+    #[schema(value_type = Option<String>)]
+    pub post_id: Option<Id>,
+    /// done (its post went out), due (its month is not over) or late.
+    #[schema(value_type = super::enums::PlanItemStateSchema)]
+    pub state: ItemState,
+    /// When its post first went out.
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PlanResponse {
+    #[schema(value_type = String)]
+    pub id: Id,
+    #[schema(value_type = String)]
+    pub unit_id: Id,
+    pub unit: String,
+    pub year: i32,
+    pub title: String,
+    pub themes: Vec<String>,
+    /// By month, in the plan's order.
+    pub items: Vec<PlanItemResponse>,
+    /// The post it was last published as.
+    #[schema(value_type = Option<String>)]
+    pub published_post_id: Option<Id>,
+    pub published_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<PlanView> for PlanResponse {
+    fn from(p: PlanView) -> Self {
+        PlanResponse {
+            id: Id(p.id),
+            unit_id: Id(p.unit_id),
+            unit: p.unit,
+            year: p.year,
+            title: p.title,
+            themes: p.themes,
+            items: p
+                .items
+                .into_iter()
+                .map(|i| PlanItemResponse {
+                    id: Id(i.id),
+                    month: i.month,
+                    theme: i.theme,
+                    title: i.title,
+                    post_id: i.post_id.map(Id),
+                    state: i.state,
+                    sent_at: i.sent_at,
+                })
+                .collect(),
+            published_post_id: p.published_post_id.map(Id),
+            published_at: p.published_at,
+            updated_at: p.updated_at,
+        }
+    }
 }

@@ -3,10 +3,10 @@
 //! targets are changed by admins only).
 
 use actix_web::http::header;
-use actix_web::{HttpResponse, delete, get, post, put, web};
+use actix_web::{HttpResponse, delete, get, patch, post, put, web};
 use fingertip_core::Core;
 use fingertip_core::auth::Role;
-use fingertip_core::study::{ledger, reading, records, targets};
+use fingertip_core::study::{ledger, plan, reading, records, targets};
 
 use crate::dto::common::{Id, optional_query_id};
 use crate::dto::study::*;
@@ -21,6 +21,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(put_targets)
         .service(create_record)
         .service(delete_record)
+        .service(get_plan)
+        .service(save_plan)
+        .service(link_plan_item)
+        .service(publish_plan)
         .service(unit_year)
         .service(member_year);
 }
@@ -230,4 +234,90 @@ pub async fn put_targets(
     )
     .await?;
     Ok(web::Json(targets_body(t)))
+}
+
+/// A unit's study plan of a year: its themes and the lessons planned month by month, each done
+/// (its post went out), due or late.
+#[utoipa::path(get, path = "/api/v1/admin/study/plans", tag = "study", security(("bearer" = [])),
+    params(PlanQuery),
+    responses((status = 200, body = PlanResponse), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[get("/admin/study/plans")]
+pub async fn get_plan(
+    core: web::Data<Core>,
+    a: Auth,
+    q: web::Query<PlanQuery>,
+) -> ApiResult<web::Json<PlanResponse>> {
+    let unit = unit_param(q.unit_id.as_deref())?
+        .ok_or_else(|| fingertip_core::CoreError::invalid("unit_id", "is required"))?;
+    let year = q
+        .year
+        .unwrap_or_else(|| fingertip_core::study::year_of(&core, core.now()));
+    Ok(web::Json(plan::get(&core, &a.0, unit, year).await?.into()))
+}
+
+/// Write a unit's study plan of a year (it replaces the one there was); audited.
+#[utoipa::path(put, path = "/api/v1/admin/study/plans", tag = "study", security(("bearer" = [])),
+    request_body = SavePlanRequest,
+    responses((status = 200, body = PlanResponse), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[put("/admin/study/plans")]
+pub async fn save_plan(
+    core: web::Data<Core>,
+    a: Auth,
+    body: web::Json<SavePlanRequest>,
+) -> ApiResult<web::Json<PlanResponse>> {
+    let b = body.into_inner();
+    let mut items = Vec::with_capacity(b.items.len());
+    for (i, it) in b.items.into_iter().enumerate() {
+        items.push(plan::ItemInput {
+            month: it.month,
+            theme: it.theme,
+            title: it.title,
+            post_id: it
+                .post_id
+                .map(|p| p.parse(&format!("items[{i}].post_id")))
+                .transpose()?,
+        });
+    }
+    let input = plan::PlanInput {
+        unit_id: b.unit_id.parse("unit_id")?,
+        year: b.year,
+        title: b.title,
+        themes: b.themes,
+        items,
+    };
+    Ok(web::Json(plan::save(&core, &a.0, input).await?.into()))
+}
+
+/// Link a planned lesson to its post once written (or unlink it); audited.
+#[utoipa::path(patch, path = "/api/v1/admin/study/plan-items/{id}", tag = "study", security(("bearer" = [])),
+    params(("id" = String, Path)), request_body = LinkPlanItemRequest,
+    responses((status = 200, body = PlanResponse), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[patch("/admin/study/plan-items/{id}")]
+pub async fn link_plan_item(
+    core: web::Data<Core>,
+    a: Auth,
+    id: web::Path<String>,
+    body: web::Json<LinkPlanItemRequest>,
+) -> ApiResult<web::Json<PlanResponse>> {
+    let id = path_id(&id, "planned lesson")?;
+    let post = body
+        .into_inner()
+        .post_id
+        .map(|p| p.parse("post_id"))
+        .transpose()?;
+    Ok(web::Json(plan::link(&core, &a.0, id, post).await?.into()))
+}
+
+/// Publish the plan to the unit's members as a post, sent now; audited.
+#[utoipa::path(post, path = "/api/v1/admin/study/plans/{id}/publish", tag = "study", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = PlanResponse), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[post("/admin/study/plans/{id}/publish")]
+pub async fn publish_plan(
+    core: web::Data<Core>,
+    a: Auth,
+    id: web::Path<String>,
+) -> ApiResult<web::Json<PlanResponse>> {
+    let id = path_id(&id, "study plan")?;
+    Ok(web::Json(plan::publish(&core, &a.0, id).await?.into()))
 }

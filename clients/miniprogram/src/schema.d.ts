@@ -595,6 +595,61 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/study/plan-items/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Link a planned lesson to its post once written (or unlink it); audited. */
+        patch: operations["link_plan_item"];
+        trace?: never;
+    };
+    "/api/v1/admin/study/plans": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A unit's study plan of a year: its themes and the lessons planned month by month, each done
+         *     (its post went out), due or late.
+         */
+        get: operations["get_plan"];
+        /** Write a unit's study plan of a year (it replaces the one there was); audited. */
+        put: operations["save_plan"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/study/plans/{id}/publish": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Publish the plan to the unit's members as a post, sent now; audited. */
+        post: operations["publish_plan"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/study/records": {
         parameters: {
             query?: never;
@@ -1701,6 +1756,10 @@ export interface components {
          * @enum {string}
          */
         LadderStepState: "planned" | "ran" | "dropped";
+        /** @description Link a planned lesson to its post, or unlink it (`null`). */
+        LinkPlanItemRequest: {
+            post_id?: components["schemas"]["IdIn"] | null;
+        };
         LiveMessage: {
             item: components["schemas"]["InboxItemResponse"];
             /** @enum {string} */
@@ -2177,6 +2236,52 @@ export interface components {
             summary?: string | null;
             title?: string | null;
         };
+        /** @description A planned lesson as given. */
+        PlanItemRequest: {
+            /** Format: int32 */
+            month: number;
+            post_id?: components["schemas"]["IdIn"] | null;
+            theme?: string | null;
+            title: string;
+        };
+        PlanItemResponse: {
+            id: string;
+            /** Format: int32 */
+            month: number;
+            post_id?: string | null;
+            /**
+             * Format: date-time
+             * @description When its post first went out.
+             */
+            sent_at?: string | null;
+            /** @description done (its post went out), due (its month is not over) or late. */
+            state: components["schemas"]["PlanItemState"];
+            theme?: string | null;
+            title: string;
+        };
+        /**
+         * @description Where a planned lesson of a study plan stands: done (its post went out), due (its month is
+         *     not over) or late.
+         * @enum {string}
+         */
+        PlanItemState: "done" | "due" | "late";
+        PlanResponse: {
+            id: string;
+            /** @description By month, in the plan's order. */
+            items: components["schemas"]["PlanItemResponse"][];
+            /** Format: date-time */
+            published_at?: string | null;
+            /** @description The post it was last published as. */
+            published_post_id?: string | null;
+            themes: string[];
+            title: string;
+            unit: string;
+            unit_id: string;
+            /** Format: date-time */
+            updated_at: string;
+            /** Format: int32 */
+            year: number;
+        };
         /**
          * @description The kind of a post (`meeting`: a meeting notice, usually written by the server).
          * @enum {string}
@@ -2316,6 +2421,15 @@ export interface components {
          * @enum {string}
          */
         Role: "member" | "secretary" | "admin";
+        /** @description The plan of a unit and year; it replaces the one there was (its publication is kept). */
+        SavePlanRequest: {
+            items?: components["schemas"]["PlanItemRequest"][];
+            themes?: string[];
+            title: string;
+            unit_id: components["schemas"]["IdIn"];
+            /** Format: int32 */
+            year: number;
+        };
         /** @enum {string} */
         SeriesStatus: "active" | "canceled";
         StatsBody: {
@@ -5452,6 +5566,293 @@ export interface operations {
                 };
             };
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: the database cannot answer right now (down, or too slow for this request); try again after Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    link_plan_item: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LinkPlanItemRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlanResponse"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unauthorized: no bearer token, or an expired, revoked or malformed one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description payload_too_large: the body is over the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: the database cannot answer right now (down, or too slow for this request); try again after Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_plan: {
+        parameters: {
+            query?: {
+                /** @description The unit (one of the caller's scope). */
+                unit_id?: string | null;
+                /** @description Default: this year. */
+                year?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlanResponse"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unauthorized: no bearer token, or an expired, revoked or malformed one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: the database cannot answer right now (down, or too slow for this request); try again after Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    save_plan: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SavePlanRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlanResponse"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unauthorized: no bearer token, or an expired, revoked or malformed one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description payload_too_large: the body is over the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: the database cannot answer right now (down, or too slow for this request); try again after Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    publish_plan: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlanResponse"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unauthorized: no bearer token, or an expired, revoked or malformed one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -26,6 +26,8 @@ pub mod push_templates;
 pub mod refresh_tokens;
 pub mod sessions;
 pub mod study_entries;
+pub mod study_plan_items;
+pub mod study_plans;
 pub mod study_sessions;
 pub mod study_targets;
 pub mod units;

@@ -19,6 +19,7 @@
 use chrono::{DateTime, Datelike, TimeZone, Utc};
 
 pub mod ledger;
+pub mod plan;
 pub mod reading;
 pub mod records;
 pub mod targets;

@@ -283,6 +283,28 @@ pub(super) async fn prepare(w: &World, r: &Row, c: Caller) -> Call {
                 .await;
             call(with_id(&id(&made)), Body::None)
         }
+        ("GET", "/api/v1/admin/study/plans") => {
+            w.plan().await;
+            call(format!("{p}?unit_id={}&year=2026", w.a), Body::None)
+        }
+        ("PUT", "/api/v1/admin/study/plans") => call(
+            p,
+            Body::Json(
+                json!({"unit_id": w.a, "year": 2026, "title": "年度学习计划",
+                              "themes": ["学习贯彻全会精神"], "items": [{"month": 3, "title": "三月党课"}]}),
+            ),
+        ),
+        ("PATCH", "/api/v1/admin/study/plan-items/{id}") => {
+            let plan = w.plan().await;
+            call(
+                with_id(plan["items"][0]["id"].as_str().unwrap()),
+                Body::Json(json!({"post_id": w.post})),
+            )
+        }
+        ("POST", "/api/v1/admin/study/plans/{id}/publish") => {
+            let plan = w.plan().await;
+            call(with_id(&id(&plan)), Body::None)
+        }
         ("GET", "/api/v1/admin/compliance") => call(format!("{p}?unit_id={}", w.a), Body::None),
         ("GET", "/api/v1/admin/compliance/rules") => call(p, Body::None),
         ("PUT", "/api/v1/admin/compliance/rules") => call(

@@ -147,6 +147,11 @@ pub(super) const MATRIX: &[Row] = &[
     row("DELETE", "/api/v1/admin/study/records/{id}",                    401, 403,   204,  404,   204),
     row("GET",    "/api/v1/admin/study/targets",                         401, 403,   200,  200,   200),
     row("PUT",    "/api/v1/admin/study/targets",                         401, 403,   403,  403,   200),
+    // A unit's study plan: its managers'.
+    row("GET",    "/api/v1/admin/study/plans",                           401, 403,   200,  404,   200),
+    row("PUT",    "/api/v1/admin/study/plans",                           401, 403,   200,  404,   200),
+    row("PATCH",  "/api/v1/admin/study/plan-items/{id}",                 401, 403,   200,  404,   200),
+    row("POST",   "/api/v1/admin/study/plans/{id}/publish",              401, 403,   200,  404,   200),
     // The meeting calendar: a unit's year for its managers; the cadence read by managers and set
     // by admins.
     row("GET",    "/api/v1/admin/compliance",                            401, 403,   200,  404,   200),

@@ -71,6 +71,24 @@ impl World {
         r.body
     }
 
+    /// Unit A's study plan of 2026 (written again each time: a save replaces it), with one
+    /// planned lesson; the plan.
+    pub(super) async fn plan(&self) -> Value {
+        let body = json!({"unit_id": self.a, "year": 2026, "title": "年度学习计划",
+                          "items": [{"month": 3, "title": "三月党课"}]});
+        let r = self
+            .app
+            .request(
+                reqwest::Method::PUT,
+                "/api/v1/admin/study/plans",
+                Some(&self.admin().await),
+                Some(body),
+            )
+            .await;
+        assert_eq!(r.status, 200, "set-up: PUT plan: {:?}", r.body);
+        r.body
+    }
+
     pub(super) async fn new_member(&self) -> Value {
         let body = json!({"name": self.uniq("党员"), "unit_id": self.a});
         self.created("/api/v1/admin/members", body).await
