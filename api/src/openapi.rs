@@ -6,8 +6,8 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, Required, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    audit, auth, broadcasts, compliance, health, inbox, meeting_series, meetings, members, posts,
-    push, study, units, ws,
+    audit, auth, broadcasts, care, compliance, health, inbox, meeting_series, meetings, members,
+    posts, push, study, units, ws,
 };
 
 struct BearerAuth;
@@ -186,6 +186,8 @@ impl Modify for Truth {
         study::create_record, study::delete_record, study::get_targets, study::put_targets,
         study::get_plan, study::save_plan, study::link_plan_item, study::publish_plan,
         compliance::unit_compliance, compliance::get_rules, compliance::put_rules,
+        care::get_care_categories, care::put_care_categories, care::create_care_record,
+        care::list_care_records, care::delete_care_record, care::care_talk_year,
         ws::live_socket,
     ),
     components(schemas(
@@ -202,6 +204,7 @@ impl Modify for Truth {
         crate::dto::enums::LadderStepStateSchema,
         crate::dto::enums::CompliancePeriodSchema,
         crate::dto::enums::PlanItemStateSchema,
+        crate::dto::enums::CareKindSchema,
         crate::dto::enums::AppliesToSchema,
         crate::dto::enums::ComplianceStateSchema,
     )),
@@ -215,6 +218,7 @@ impl Modify for Truth {
         (name = "meetings", description = "Meetings: notices, answers, check-in, attendance, minutes (member and admin)"),
         (name = "push", description = "WeChat subscribe consents (member) and push templates (admin)"),
         (name = "study", description = "The study-hour ledger: reading time, a member's year, a unit's year, offline records, targets"),
+        (name = "care", description = "Visits and talks with members (八必访, 八必谈): occasions, records, the year's talks (managers)"),
         (name = "operations", description = "Health"),
     )
 )]
@@ -250,5 +254,21 @@ mod tests {
             .filter(|n| !names.contains(*n))
             .collect();
         assert!(missing.is_empty(), "unresolved: {missing:?}");
+    }
+
+    /// Every operation has its own id: generated clients name their functions by it (two
+    /// handlers called `delete_record` once broke the mini-program's types).
+    #[test]
+    fn operation_ids_are_unique() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let mut seen = std::collections::HashSet::new();
+        for item in doc["paths"].as_object().unwrap().values() {
+            for op in item.as_object().unwrap().values() {
+                if let Some(id) = op["operationId"].as_str() {
+                    assert!(seen.insert(id.to_string()), "operationId {id} twice");
+                }
+            }
+        }
+        assert!(seen.len() > 80, "{} operations", seen.len());
     }
 }

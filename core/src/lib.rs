@@ -6,6 +6,7 @@ pub mod audience;
 pub mod audit;
 pub mod auth;
 pub mod broadcasts;
+pub mod care;
 pub mod clock;
 pub mod compliance;
 pub mod console;

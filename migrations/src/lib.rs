@@ -23,6 +23,7 @@ mod m0015_reading_ladder;
 mod m0016_push_prefs;
 mod m0017_compliance;
 mod m0018_study_plans;
+mod m0019_care;
 
 pub struct Migrator;
 
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0016_push_prefs::Migration),
             Box::new(m0017_compliance::Migration),
             Box::new(m0018_study_plans::Migration),
+            Box::new(m0019_care::Migration),
         ]
     }
 }

@@ -20,6 +20,7 @@ mod access;
 mod audit;
 mod auth;
 mod broadcasts;
+mod care;
 mod compliance;
 mod concurrency;
 mod console;

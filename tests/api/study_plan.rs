@@ -126,16 +126,37 @@ async fn a_plan_shows_each_lesson_done_due_or_late_and_reaches_the_members() {
     org.app.drain().await;
     assert_eq!(states(&get_plan(&org, "赵书记").await.body)[2], "done");
 
-    // Saved again (a new title), the lessons keep their ids.
+    // Saved again (a new title, a lesson added in June): lessons given with their id keep it
+    // and their link; February's, left out, goes.
+    let items = get_plan(&org, "赵书记").await.body["items"].clone();
     let mut again = plan.clone();
     again["title"] = json!("2026年度党员学习计划");
-    again["items"][2]["post_id"] = json!(august);
+    again["items"] = json!([
+        {"id": items[0]["id"], "month": 1, "title": "一月党课"},
+        {"month": 6, "title": "六月党课"},
+        {"id": august_item, "month": 8, "title": "八月党课", "theme": "审计业务能力提升"},
+    ]);
     let r = put_plan(&org, "赵书记", again).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
     assert_eq!(r.body["items"][2]["id"], json!(august_item));
+    assert_eq!(
+        r.body["items"][2]["post_id"],
+        json!(august),
+        "the link is kept"
+    );
     assert_eq!(states(&r.body), vec!["done", "late", "done"]);
+    let plan_id = r.body["id"].as_str().unwrap().to_string();
+    let mut bad = plan.clone();
+    bad["items"] = json!([{"id": "999999", "month": 1, "title": "x"}]);
+    let r = put_plan(&org, "赵书记", bad).await;
+    assert_eq!(r.status, 400);
+    assert!(
+        r.detail_fields().contains(&"items[0].id".to_string()),
+        "{:?}",
+        r.body
+    );
 
     // Published: the members have it in their inbox, month by month.
-    let plan_id = r.body["id"].as_str().unwrap().to_string();
     let r = org
         .app
         .post(
@@ -166,6 +187,7 @@ async fn a_plan_shows_each_lesson_done_due_or_late_and_reaches_the_members() {
         body.contains("**8月**\n\n- 八月党课（审计业务能力提升）"),
         "{body}"
     );
+    assert!(!body.contains("二月党课"), "{body}");
 
     // Audited, each step by the secretary.
     let admin = org.admin().await;
@@ -183,6 +205,39 @@ async fn a_plan_shows_each_lesson_done_due_or_late_and_reaches_the_members() {
             "{action}"
         );
     }
+
+    // A lesson another branch sent does not make this branch's lesson done.
+    let shared = org
+        .app
+        .create_post_with(&admin, NewPost::lesson("共享党课").body("正文").untimed())
+        .await;
+    let other = org.token("钱书记").await;
+    org.app
+        .broadcast(
+            &other,
+            Broadcast::to_unit(&shared, org.unit(OTHER)).channels(&["inbox"]),
+        )
+        .await;
+    org.app.drain().await;
+    let june = r_items_id(&get_plan(&org, "赵书记").await.body, "六月党课");
+    let r = org
+        .app
+        .request(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/admin/study/plan-items/{june}"),
+            Some(&t),
+            Some(json!({"post_id": shared})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let june_state = r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["title"] == "六月党课")
+        .unwrap()["state"]
+        .clone();
+    assert_eq!(june_state, "late", "sent to 第二党支部, not to this branch");
 
     // Another branch's secretary sees none of it; bad input is named.
     assert_eq!(get_plan(&org, "钱书记").await.status, 404);
@@ -229,4 +284,16 @@ async fn a_plan_shows_each_lesson_done_due_or_late_and_reaches_the_members() {
     )
     .await;
     assert_eq!(r.status, 404, "another branch's unit: {:?}", r.body);
+}
+
+fn r_items_id(plan: &Value, title: &str) -> String {
+    plan["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["title"] == title)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }

@@ -160,9 +160,10 @@ impl FanoutWorker {
         }
     }
 
-    /// Warns secretaries of calendar rules about to be missed, at most every
-    /// [`CALENDAR_EVERY`]: the check reads the year's meetings, so not on every pass. A
-    /// warning's notice is `sending` when this returns, fanned out by this same pass.
+    /// Warns secretaries of calendar rules about to be missed and, in the year's last weeks, of
+    /// members without their yearly talk, at most every [`CALENDAR_EVERY`]: the checks read the
+    /// year's meetings and talks, so not on every pass. A notice is `sending` when this
+    /// returns, fanned out by this same pass.
     async fn check_calendar(&self) -> fingertip_core::CoreResult<()> {
         let now = self.core.now();
         let due = self.calendar_checked.lock().map_or(true, |last| {
@@ -172,6 +173,7 @@ impl FanoutWorker {
             return Ok(());
         }
         compliance::warn_due(&self.core).await?;
+        fingertip_core::care::talks::remind_due(&self.core).await?;
         if let Ok(mut last) = self.calendar_checked.lock() {
             *last = Some(now);
         }

@@ -250,6 +250,14 @@ pub enum StudyKindSchema {
     other,
 }
 
+/// A visit (八必访) or a talk (八必谈).
+#[derive(ToSchema)]
+#[schema(as = CareKind)]
+pub enum CareKindSchema {
+    visit,
+    talk,
+}
+
 /// Where a planned lesson of a study plan stands: done (its post went out), due (its month is
 /// not over) or late.
 #[derive(ToSchema)]
@@ -349,6 +357,10 @@ mod tests {
             words!(fingertip_core::study::StudyKind)
         );
         assert_eq!(values::<PostKindSchema>(), words!(posts::PostKind));
+        assert_eq!(
+            values::<CareKindSchema>(),
+            words!(fingertip_core::care::CareKind)
+        );
         assert_eq!(
             values::<PlanItemStateSchema>(),
             words!(fingertip_core::study::plan::ItemState)

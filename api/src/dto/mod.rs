@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod broadcasts;
+pub mod care;
 pub mod common;
 pub mod compliance;
 pub mod enums;

@@ -228,14 +228,19 @@ pub struct PlanQuery {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlanItemRequest {
+    /// A lesson of the plan to keep (with its link unless `post_id` is given); absent: a new
+    /// lesson. Lessons of the plan not given are removed.
+    pub id: Option<IdIn>,
     #[schema(minimum = 1, maximum = 12)]
     pub month: i32,
     #[schema(max_length = 100)]
     pub theme: Option<String>,
     #[schema(min_length = 1, max_length = 200)]
     pub title: String,
-    /// Its post, when already written.
-    pub post_id: Option<IdIn>,
+    /// Its post, when already written; `null` unlinks a kept lesson; absent keeps its link.
+    #[serde(default, deserialize_with = "super::common::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub post_id: Option<Option<IdIn>>,
 }
 
 /// The plan of a unit and year; it replaces the one there was (its publication is kept).

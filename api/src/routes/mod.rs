@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod auth;
 pub mod broadcasts;
+pub mod care;
 pub mod compliance;
 pub mod docs;
 pub mod health;
@@ -37,6 +38,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(push::configure)
             .configure(study::configure)
             .configure(compliance::configure)
+            .configure(care::configure)
             .configure(ws::configure),
     );
 }

@@ -269,13 +269,18 @@ pub async fn save_plan(
     let mut items = Vec::with_capacity(b.items.len());
     for (i, it) in b.items.into_iter().enumerate() {
         items.push(plan::ItemInput {
+            id: it
+                .id
+                .map(|x| x.parse(&format!("items[{i}].id")))
+                .transpose()?,
             month: it.month,
             theme: it.theme,
             title: it.title,
-            post_id: it
-                .post_id
-                .map(|p| p.parse(&format!("items[{i}].post_id")))
-                .transpose()?,
+            post_id: match it.post_id {
+                None => None,
+                Some(None) => Some(None),
+                Some(Some(p)) => Some(Some(p.parse(&format!("items[{i}].post_id"))?)),
+            },
         });
     }
     let input = plan::PlanInput {

@@ -134,6 +134,79 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/care/categories": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The occasions for a visit and for a talk (admins and secretaries). */
+        get: operations["get_care_categories"];
+        /** Replace both lists of occasions (admins only; audited `care.categories`). */
+        put: operations["put_care_categories"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/care/records": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The visits and talks of a unit's subtree (or of the caller's scope), newest first. */
+        get: operations["list_care_records"];
+        put?: never;
+        /**
+         * Record a visit to or a talk with a member of the caller's scope (audited `care.record`,
+         *     without the notes).
+         */
+        post: operations["create_care_record"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/care/records/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove a record made in error (audited `care.remove`). */
+        delete: operations["delete_care_record"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/care/talks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Who in a unit (with its subtree) has had a talk this year, and who has not. */
+        get: operations["care_talk_year"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/compliance": {
         parameters: {
             query?: never;
@@ -1331,6 +1404,56 @@ export interface components {
         CancelMeetingRequest: {
             reason?: string | null;
         };
+        /** @description The occasions for a visit and for a talk. */
+        CareCategoriesBody: {
+            talks: components["schemas"]["CareCategoryBody"][];
+            visits: components["schemas"]["CareCategoryBody"][];
+        };
+        CareCategoryBody: {
+            /** @description a-z, 0-9 and _, 1 to 32. */
+            code: string;
+            label: string;
+        };
+        /**
+         * @description A visit (八必访) or a talk (八必谈).
+         * @enum {string}
+         */
+        CareKind: "visit" | "talk";
+        CareRecordList: {
+            /** @description Newest first, at most 500. */
+            items: components["schemas"]["CareRecordResponse"][];
+        };
+        /** @description A visit or a talk to record. */
+        CareRecordRequest: {
+            /** @description An occasion's code of that kind. */
+            category: string;
+            /**
+             * Format: date
+             * @description Default today; not in the future.
+             */
+            date?: string | null;
+            kind: components["schemas"]["CareKind"];
+            member_id: components["schemas"]["IdIn"];
+            /** @description Read only by the unit's managers; never in the audit log. */
+            notes?: string | null;
+            /** @description The members who went. */
+            visitors?: components["schemas"]["IdIn"][];
+        };
+        CareRecordResponse: {
+            category: string;
+            category_label: string;
+            /** Format: date-time */
+            created_at: string;
+            created_by?: string | null;
+            /** Format: date */
+            date: string;
+            id: string;
+            kind: components["schemas"]["CareKind"];
+            member: components["schemas"]["PersonBody"];
+            notes?: string | null;
+            unit_id?: string | null;
+            visitors: components["schemas"]["PersonBody"][];
+        };
         /**
          * @description `inbox` is always used; `wechat` and `wecom` only where the server is configured for them.
          * @enum {string}
@@ -2236,11 +2359,17 @@ export interface components {
             summary?: string | null;
             title?: string | null;
         };
+        PersonBody: {
+            id: string;
+            name: string;
+        };
         /** @description A planned lesson as given. */
         PlanItemRequest: {
+            id?: components["schemas"]["IdIn"] | null;
             /** Format: int32 */
             month: number;
-            post_id?: components["schemas"]["IdIn"] | null;
+            /** @description Its post, when already written; `null` unlinks a kept lesson; absent keeps its link. */
+            post_id?: string | null;
             theme?: string | null;
             title: string;
         };
@@ -2568,6 +2697,22 @@ export interface components {
         };
         /** @description A roster tag (青年, 支委, 预备党员, …). */
         Tag: string;
+        TalkYearResponse: {
+            /** @description Active members without one yet. */
+            not_yet: components["schemas"]["PersonBody"][];
+            /** @description Members with at least one talk this year. */
+            talked: components["schemas"]["TalkedBody"][];
+            unit_id: string;
+            /** Format: int32 */
+            year: number;
+        };
+        TalkedBody: {
+            /** Format: date */
+            last_on: string;
+            member: components["schemas"]["PersonBody"];
+            /** Format: int32 */
+            talks: number;
+        };
         /**
          * @description A kind that can have a subscribe template: a post kind, or `reminder`.
          * @enum {string}
@@ -3277,6 +3422,388 @@ export interface operations {
                 };
             };
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: the database cannot answer right now (down, or too slow for this request); try again after Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_care_categories: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CareCategoriesBody"];
+                };
+            };
+            /** @description unauthorized: no bearer token, or an expired, revoked or malformed one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: the database cannot answer right now (down, or too slow for this request); try again after Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    put_care_categories: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CareCategoriesBody"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CareCategoriesBody"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unauthorized: no bearer token, or an expired, revoked or malformed one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description payload_too_large: the body is over the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: the database cannot answer right now (down, or too slow for this request); try again after Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_care_records: {
+        parameters: {
+            query?: {
+                /** @description A unit of the caller's scope, with its subtree; the whole scope by default. */
+                unit_id?: string | null;
+                year?: number | null;
+                member_id?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CareRecordList"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unauthorized: no bearer token, or an expired, revoked or malformed one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: the database cannot answer right now (down, or too slow for this request); try again after Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_care_record: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CareRecordRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CareRecordResponse"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unauthorized: no bearer token, or an expired, revoked or malformed one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description payload_too_large: the body is over the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: the database cannot answer right now (down, or too slow for this request); try again after Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_care_record: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description unauthorized: no bearer token, or an expired, revoked or malformed one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unavailable: the database cannot answer right now (down, or too slow for this request); try again after Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    care_talk_year: {
+        parameters: {
+            query?: {
+                /** @description A unit of the caller's scope (with its subtree). */
+                unit_id?: string | null;
+                /** @description Default: this year. */
+                year?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TalkYearResponse"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unauthorized: no bearer token, or an expired, revoked or malformed one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

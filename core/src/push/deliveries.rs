@@ -322,7 +322,17 @@ pub async fn remind(core: &Core, actor: &Actor, broadcast_id: i64) -> CoreResult
             "nothing has been delivered yet, so there is nobody to remind".into(),
         ));
     };
-    let round = next_round(&core.db, broadcast_id, occurrence).await?;
+    let now = core.now();
+    let txn = crate::db::begin_write(&core.db).await?;
+    // The broadcast's row locked (SQLite's write transaction is): a ladder step running at once
+    // takes its round after this one, never the same.
+    if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        broadcasts::Entity::find_by_id(broadcast_id)
+            .lock_exclusive()
+            .one(&txn)
+            .await?;
+    }
+    let round = next_round(&txn, broadcast_id, occurrence).await?;
     let busy = push_deliveries::Entity::find()
         .filter(push_deliveries::Column::BroadcastId.eq(broadcast_id))
         .filter(push_deliveries::Column::Occurrence.eq(occurrence))
@@ -332,17 +342,16 @@ pub async fn remind(core: &Core, actor: &Actor, broadcast_id: i64) -> CoreResult
             push_deliveries::Column::Status
                 .is_in([DeliveryStatus::Pending, DeliveryStatus::Sending]),
         )
-        .count(&core.db)
+        .count(&txn)
         .await?;
     if busy > 0 {
+        txn.rollback().await?;
         return Err(CoreError::Conflict(
             "the previous reminder is still being sent".into(),
         ));
     }
     let mut at_occurrence = b.clone();
     at_occurrence.occurrence = occurrence;
-    let now = core.now();
-    let txn = crate::db::begin_write(&core.db).await?;
     insert_where(
         &txn,
         &at_occurrence,

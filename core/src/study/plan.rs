@@ -1,7 +1,8 @@
 //! A unit's annual study plan (两计划, the study plan): its themes and the lessons planned month
 //! by month. Each planned lesson is linked to its post once written, and shows done (the post
-//! went out to members), due (its month is not over) or late. The plan is published to the
-//! unit's members as a post.
+//! went out to the unit's members within the plan's year: a broadcast of the unit, of a unit
+//! below or above it, or of the organisation), due (its month is not over) or late. The plan
+//! is published to the unit's members as a post.
 
 use std::collections::HashMap;
 
@@ -42,10 +43,14 @@ crate::words! {
 
 #[derive(Debug, Clone, Default)]
 pub struct ItemInput {
+    /// A lesson of the plan to keep (with its link unless `post_id` says otherwise); `None`: a
+    /// new one.
+    pub id: Option<i64>,
     pub month: i32,
     pub theme: Option<String>,
     pub title: String,
-    pub post_id: Option<i64>,
+    /// `None` keeps a kept lesson's link (a new one has none); `Some(None)` unlinks.
+    pub post_id: Option<Option<i64>>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -94,7 +99,8 @@ fn managed_unit(tree: &UnitTree, actor: &Actor, unit_id: i64) -> CoreResult<Stri
 }
 
 /// Writes the plan of a unit and year, replacing the one there was (its publication is kept;
-/// its lessons keep their ids by position); audited `study_plan.save`.
+/// lessons given with their id are kept, with their link unless it is given); audited
+/// `study_plan.save`.
 pub async fn save(core: &Core, actor: &Actor, input: PlanInput) -> CoreResult<PlanView> {
     let tree = UnitTree::load(&core.db).await?;
     managed_unit(&tree, actor, input.unit_id)?;
@@ -133,7 +139,7 @@ pub async fn save(core: &Core, actor: &Actor, input: PlanInput) -> CoreResult<Pl
     }
     v.finish()?;
     for (i, it) in input.items.iter().enumerate() {
-        if let Some(p) = it.post_id {
+        if let Some(Some(p)) = it.post_id {
             crate::posts::usable(core, actor, &tree, p)
                 .await
                 .map_err(|_| CoreError::invalid(format!("items[{i}].post_id"), "does not exist"))?;
@@ -168,17 +174,32 @@ pub async fn save(core: &Core, actor: &Actor, input: PlanInput) -> CoreResult<Pl
     let plan = find(&txn, input.unit_id, input.year)
         .await?
         .ok_or_else(|| CoreError::Internal("the plan just written is missing".into()))?;
-    // Item by item in place, so that a lesson keeps its id (and a client's link to it) when
-    // the plan is saved again; lessons beyond the new list go.
-    let existing = study_plan_items::Entity::find()
+    // Lessons given with their id are kept (and keep their link unless it is given); the
+    // others are new; lessons of the plan not given go.
+    let existing: HashMap<i64, study_plan_items::Model> = study_plan_items::Entity::find()
         .filter(study_plan_items::Column::PlanId.eq(plan.id))
-        .order_by_asc(study_plan_items::Column::Position)
         .all(&txn)
-        .await?;
+        .await?
+        .into_iter()
+        .map(|o| (o.id, o))
+        .collect();
+    let mut kept = std::collections::HashSet::new();
     for (i, it) in input.items.iter().enumerate() {
-        let mut am = match existing.get(i) {
-            Some(old) => study_plan_items::ActiveModel {
-                id: Set(old.id),
+        let old = match it.id {
+            Some(id) => match existing.get(&id) {
+                Some(o) if kept.insert(id) => Some(o),
+                _ => {
+                    return Err(CoreError::invalid(
+                        format!("items[{i}].id"),
+                        "is not a lesson of this plan (or is given twice)",
+                    ));
+                }
+            },
+            None => None,
+        };
+        let mut am = match old {
+            Some(o) => study_plan_items::ActiveModel {
+                id: Set(o.id),
                 ..Default::default()
             },
             None => <study_plan_items::ActiveModel as Default>::default(),
@@ -193,17 +214,20 @@ pub async fn save(core: &Core, actor: &Actor, input: PlanInput) -> CoreResult<Pl
             .filter(|t| !t.is_empty())
             .map(str::to_string));
         am.title = Set(it.title.trim().to_string());
-        am.post_id = Set(it.post_id);
-        if existing.get(i).is_some() {
+        am.post_id = Set(match it.post_id {
+            Some(p) => p,
+            None => old.and_then(|o| o.post_id),
+        });
+        if old.is_some() {
             am.update(&txn).await?;
         } else {
             am.insert(&txn).await?;
         }
     }
     let gone: Vec<i64> = existing
-        .iter()
-        .skip(input.items.len())
-        .map(|o| o.id)
+        .keys()
+        .copied()
+        .filter(|id| !kept.contains(id))
         .collect();
     if !gone.is_empty() {
         study_plan_items::Entity::delete_many()
@@ -435,7 +459,15 @@ async fn load_view(core: &Core, tree: &UnitTree, plan_id: i64) -> CoreResult<Pla
         .all(&core.db)
         .await?;
     let post_ids: Vec<i64> = items.iter().filter_map(|i| i.post_id).collect();
-    // When each linked post first went out (any broadcast of it with an occurrence sent).
+    // Broadcasts that reach the plan's unit: its own and its subtree's, those of the units
+    // above it, and the organisation's. A sibling branch sending the same lesson does not count.
+    let mut reaching = tree.subtree(&[plan.unit_id]);
+    let mut up = tree.units.get(&plan.unit_id).and_then(|u| u.parent_id);
+    while let Some(u) = up.filter(|u| reaching.insert(*u)) {
+        up = tree.units.get(&u).and_then(|x| x.parent_id);
+    }
+    let year = spans(Period::Year, plan.year, core.settings.timezone).remove(0);
+    // When each linked post first went out to the unit within the plan's year.
     let mut sent: HashMap<i64, DateTime<Utc>> = HashMap::new();
     for chunk in post_ids.chunks(crate::db::IN_CHUNK) {
         for b in broadcasts::Entity::find()
@@ -445,6 +477,10 @@ async fn load_view(core: &Core, tree: &UnitTree, plan_id: i64) -> CoreResult<Pla
             .await?
         {
             let at = b.sent_at.unwrap_or(b.send_at);
+            let reaches = b.unit_id.is_none_or(|u| reaching.contains(&u));
+            if !reaches || at < year.starts_at || at >= year.ends_at {
+                continue;
+            }
             sent.entry(b.post_id)
                 .and_modify(|t| *t = std::cmp::min(*t, at))
                 .or_insert(at);

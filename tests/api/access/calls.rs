@@ -283,17 +283,38 @@ pub(super) async fn prepare(w: &World, r: &Row, c: Caller) -> Call {
                 .await;
             call(with_id(&id(&made)), Body::None)
         }
+        ("GET", "/api/v1/admin/care/categories") => call(p, Body::None),
+        ("PUT", "/api/v1/admin/care/categories") => call(
+            p,
+            Body::Json(json!({"visits": [{"code": "illness", "label": "生病住院"}],
+                              "talks": [{"code": "yearly", "label": "年度谈心谈话"}]})),
+        ),
+        ("POST", "/api/v1/admin/care/records") => call(p, Body::Json(care_record(w))),
+        ("GET", "/api/v1/admin/care/records" | "/api/v1/admin/care/talks") => {
+            call(format!("{p}?unit_id={}", w.a), Body::None)
+        }
+        ("DELETE", "/api/v1/admin/care/records/{id}") => {
+            let made = w
+                .created("/api/v1/admin/care/records", care_record(w))
+                .await;
+            call(with_id(&id(&made)), Body::None)
+        }
         ("GET", "/api/v1/admin/study/plans") => {
             w.plan().await;
             call(format!("{p}?unit_id={}&year=2026", w.a), Body::None)
         }
-        ("PUT", "/api/v1/admin/study/plans") => call(
-            p,
-            Body::Json(
-                json!({"unit_id": w.a, "year": 2026, "title": "年度学习计划",
-                              "themes": ["学习贯彻全会精神"], "items": [{"month": 3, "title": "三月党课"}]}),
-            ),
-        ),
+        ("PUT", "/api/v1/admin/study/plans") => {
+            // The lesson kept by its id, so that the other rows' lesson stays.
+            let plan = w.plan().await;
+            let lesson = json!({"id": plan["items"][0]["id"], "month": 3, "title": "三月党课"});
+            call(
+                p,
+                Body::Json(
+                    json!({"unit_id": w.a, "year": 2026, "title": "年度学习计划",
+                                  "themes": ["学习贯彻全会精神"], "items": [lesson]}),
+                ),
+            )
+        }
         ("PATCH", "/api/v1/admin/study/plan-items/{id}") => {
             let plan = w.plan().await;
             call(
@@ -362,6 +383,10 @@ pub(super) async fn send(w: &World, method: &str, call: &Call) -> Resp {
 }
 
 /// An hour's course for the member of unit A.
+fn care_record(w: &World) -> Value {
+    json!({"member_id": id(&w.member), "kind": "talk", "category": "yearly", "notes": "谈话内容"})
+}
+
 fn study_record(w: &World) -> Value {
     json!({"member_id": id(&w.member), "kind": "course", "title": "培训", "minutes": 60,
            "date": w.app.clock_now().date_naive().to_string()})

@@ -152,6 +152,13 @@ pub(super) const MATRIX: &[Row] = &[
     row("PUT",    "/api/v1/admin/study/plans",                           401, 403,   200,  404,   200),
     row("PATCH",  "/api/v1/admin/study/plan-items/{id}",                 401, 403,   200,  404,   200),
     row("POST",   "/api/v1/admin/study/plans/{id}/publish",              401, 403,   200,  404,   200),
+    // Visits and talks: the unit's managers only; the occasions set by admins.
+    row("GET",    "/api/v1/admin/care/categories",                       401, 403,   200,  200,   200),
+    row("PUT",    "/api/v1/admin/care/categories",                       401, 403,   403,  403,   200),
+    row("POST",   "/api/v1/admin/care/records",                          401, 403,   201,  404,   201),
+    row("GET",    "/api/v1/admin/care/records",                          401, 403,   200,  404,   200),
+    row("DELETE", "/api/v1/admin/care/records/{id}",                     401, 403,   204,  404,   204),
+    row("GET",    "/api/v1/admin/care/talks",                            401, 403,   200,  404,   200),
     // The meeting calendar: a unit's year for its managers; the cadence read by managers and set
     // by admins.
     row("GET",    "/api/v1/admin/compliance",                            401, 403,   200,  404,   200),

@@ -319,3 +319,39 @@ async fn preferences_are_checked_and_audited() {
     assert_eq!(items[0]["actor_id"], json!(org.id("党员0")));
     assert_eq!(items[0]["summary"]["quiet_from"], "21:30");
 }
+
+#[tokio::test]
+async fn a_ladder_reminder_held_past_the_deadline_is_dropped() {
+    let org = quiet_org(beijing(0, 23, 0), false).await;
+    let mut body = serde_json::to_value(
+        Broadcast::to_unit(org.post(), org.unit(BRANCH))
+            .channels(&["wechat"])
+            .read_by(beijing(1, 7, 0))
+            .ladder(json!({"remind_before_minutes": 60, "summary": false})),
+    )
+    .unwrap();
+    body["urgent"] = json!(false);
+    let r = org
+        .app
+        .post("/api/v1/admin/broadcasts", &org.admin().await, body)
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    org.app.drain().await;
+    // The reminder's time (06:00) is in the night: held; the deadline's urgent push is not.
+    at(&org, beijing(1, 6, 0)).await;
+    assert!(wechat_to(&org, "党员0").is_empty());
+    at(&org, beijing(1, 7, 0)).await;
+    assert_eq!(wechat_to(&org, "党员0"), vec!["紧急：七月党课"]);
+    // At 07:30 the send goes; the reminder, late, does not.
+    at(&org, beijing(1, 7, 30)).await;
+    assert_eq!(wechat_to(&org, "党员0"), vec!["紧急：七月党课", "七月党课"]);
+    let late = push_deliveries::Entity::find()
+        .filter(push_deliveries::Column::MemberId.eq(org.id("党员0").parse::<i64>().unwrap()))
+        .filter(push_deliveries::Column::Round.eq(1))
+        .one(&org.app.core.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(late.status.as_str(), "skipped");
+    assert!(late.last_error.unwrap().starts_with("late"));
+}

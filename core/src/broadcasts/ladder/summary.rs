@@ -31,7 +31,8 @@ pub(super) struct Sent {
 
 /// Writes, in the step's transaction, one notice per recipient listing the non-readers of the
 /// units they answer for: a unit's active secretaries, or the nearest unit up the tree that has
-/// some, or (for none up to the root, and for members without a unit) the broadcast's author.
+/// some, or (for none up to the root, and for members without a unit) the broadcast's author
+/// when the author belongs to a unit; otherwise nobody (the broadcast's page lists them).
 pub(super) async fn send(
     core: &Core,
     txn: &DatabaseTransaction,
@@ -62,12 +63,15 @@ pub(super) async fn send(
         by_unit.entry(unit).or_default().push(name);
     }
     let secretaries = Secretaries::load(txn).await?;
+    // The author, only when they belong to a unit: the summary is a post of the recipient's
+    // unit, and a post of no unit would be the whole organisation's, readable by every
+    // secretary.
     let author = match b.created_by {
         Some(id) => members::Entity::find_by_id(id)
             .filter(members::Column::Active.eq(true))
             .one(txn)
             .await?
-            .map(|m| (m.id, m.unit_id)),
+            .and_then(|m| m.unit_id.map(|u| (m.id, Some(u)))),
         None => None,
     };
     // Recipient → their unit and the lists they get.

@@ -45,13 +45,16 @@ pub async fn create(
 }
 
 /// A broadcast made by another service as part of its own (audited) action, e.g. a meeting's
-/// notice or reminder: it belongs to `unit_id` and writes no audit entry of its own.
+/// notice or reminder: it belongs to `unit_id` and writes no audit entry of its own. A deadline
+/// it sets (a meeting's make-up study) escalates only when the service asks for a ladder: no
+/// reminder, urgent push or summary that nobody chose.
 pub(crate) async fn create_part_of(
     core: &Core,
     actor: &Actor,
     unit_id: Option<i64>,
-    input: BroadcastInput,
+    mut input: BroadcastInput,
 ) -> CoreResult<BroadcastView> {
+    input.ladder.get_or_insert(ladder::Ladder::NONE);
     insert(core, actor, unit_id, input, false).await
 }
 

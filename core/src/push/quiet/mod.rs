@@ -31,6 +31,8 @@ use crate::settings::PushSettings;
 pub const HELD_FOR_DIGEST: &str = "digest: held for the member's daily digest (off-site)";
 /// What last_error says of a row held through quiet hours.
 pub const HELD_FOR_QUIET: &str = "quiet_hours: held until the member's quiet hours end";
+/// How [`HELD_FOR_QUIET`] starts.
+pub const QUIET_PREFIX: &str = "quiet_hours:";
 
 /// A member's preferences as they apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,8 +113,8 @@ pub struct Push {
     pub urgent: bool,
     /// About a time (a meeting): never gathered into a digest.
     pub timely: bool,
-    /// Held for the digest earlier (its last error says so), or already tried once: due now,
-    /// it goes in the digest rather than waiting for the next one.
+    /// Held for the digest earlier, or already on its way once (tried, or put back by a budget
+    /// or an outage): due now, it goes in the digest rather than waiting for the next one.
     pub held_for_digest: bool,
 }
 

@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::DateTime;
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
@@ -34,6 +34,10 @@ pub(crate) struct Context {
     read: HashSet<(i64, i64, i64)>,
     /// The (broadcast, occurrence, round) of reminder rounds that are a ladder's urgent step.
     urgent_rounds: HashSet<(i64, i64, i32)>,
+    /// Those that are a ladder's reminder before the deadline.
+    remind_rounds: HashSet<(i64, i64, i32)>,
+    /// When the pass loaded this.
+    now: DateTime<Utc>,
     /// Broadcast id → the meeting it was sent for (its time and place fill `time`/`location`).
     pub(super) meetings: HashMap<i64, meetings::Model>,
     /// The members' own push preferences (quiet hours, off-site); absent: the defaults.
@@ -111,20 +115,27 @@ impl Context {
                 }
             }
         }
-        let urgent_rounds = broadcast_steps::Entity::find()
+        let mut urgent_rounds = HashSet::new();
+        let mut remind_rounds = HashSet::new();
+        for (b, o, r, step) in broadcast_steps::Entity::find()
             .select_only()
             .column(broadcast_steps::Column::BroadcastId)
             .column(broadcast_steps::Column::Occurrence)
             .column(broadcast_steps::Column::Round)
+            .column(broadcast_steps::Column::Step)
             .filter(broadcast_steps::Column::BroadcastId.is_in(broadcast_ids.clone()))
-            .filter(broadcast_steps::Column::Step.eq(Step::Urgent))
             .filter(broadcast_steps::Column::Round.is_not_null())
-            .into_tuple::<(i64, i64, Option<i32>)>()
+            .into_tuple::<(i64, i64, Option<i32>, Step)>()
             .all(&core.db)
             .await?
-            .into_iter()
-            .filter_map(|(b, o, r)| Some((b, o, r?)))
-            .collect();
+        {
+            let Some(r) = r else { continue };
+            match step {
+                Step::Urgent => urgent_rounds.insert((b, o, r)),
+                Step::Remind => remind_rounds.insert((b, o, r)),
+                Step::Summary => false,
+            };
+        }
         let links = meeting_broadcasts::Entity::find()
             .filter(meeting_broadcasts::Column::BroadcastId.is_in(broadcast_ids.clone()))
             .all(&core.db)
@@ -149,6 +160,8 @@ impl Context {
             members: members_map,
             read,
             urgent_rounds,
+            remind_rounds,
+            now: core.now(),
             prefs,
             broadcasts: broadcasts_map,
             posts: posts_map,
@@ -172,6 +185,15 @@ impl Context {
                 .contains(&(r.broadcast_id, r.occurrence, r.member_id))
         {
             return Err("read: the member read it before this reminder went out".into());
+        }
+        // A ladder's reminder held (quiet hours, the digest) until after the deadline: the
+        // urgent push at the deadline has said it better.
+        if self
+            .remind_rounds
+            .contains(&(r.broadcast_id, r.occurrence, r.round))
+            && b.read_by.is_some_and(|d| d <= self.now)
+        {
+            return Err("late: the deadline passed before this reminder could go out".into());
         }
         Ok(b)
     }
@@ -199,8 +221,12 @@ impl Context {
         let push = Push {
             urgent: b.urgent || self.nudge_of(r) == Nudge::Urgent,
             timely: self.meetings.contains_key(&b.id),
+            // Held for the digest, or already on its way once (tried, or put back by the WeCom
+            // budget or a rate-limiter outage after passing the hold): not held a day more.
             held_for_digest: r.attempts > 0
-                || r.last_error.as_deref() == Some(quiet::HELD_FOR_DIGEST),
+                || r.last_error
+                    .as_deref()
+                    .is_some_and(|e| !e.starts_with(quiet::QUIET_PREFIX)),
         };
         let prefs = Effective::of(self.prefs.get(&r.member_id), &core.settings.push);
         Hold::of(push, prefs, core.now(), core.settings.timezone)
