@@ -6,23 +6,19 @@ use std::collections::HashMap;
 
 use chrono::{Datelike, Duration, NaiveDate};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use serde_json::json;
 
 use super::CareKind;
 use super::records::{Person, today};
 use crate::Core;
-use crate::audience::Audience;
 use crate::audit::{self, Event, Who};
 use crate::auth::Actor;
-use crate::broadcasts::service::{all_channels, send_now_row, wake};
-use crate::entities::{care_records, care_reminders, members, posts};
+use crate::broadcasts::service::{Notice, all_channels, insert_notice, wake};
+use crate::entities::{care_records, care_reminders, members};
 use crate::error::{CoreError, CoreResult};
 use crate::org::UnitTree;
 use crate::org::secretaries::Secretaries;
-use crate::posts::{MediaList, PostKind};
 
 /// Days before the year ends that the secretaries are reminded.
 pub const REMIND_DAYS: i64 = 30;
@@ -223,38 +219,16 @@ async fn remind(
             body.push_str(&format!(" 等（另有 {} 位）", missing.len() - names.len()));
         }
         body.push_str("\n\n谈话后请在“谈心谈话”中记录。");
-        let post = posts::ActiveModel {
-            kind: Set(PostKind::Notice),
-            title: Set(format!("提醒：{unit_name}{year}年谈心谈话尚未完成")
-                .chars()
-                .take(200)
-                .collect()),
-            summary: Set(Some(format!("{} 人尚未谈话", missing.len()))),
-            body_md: Set(body),
-            media: Set(MediaList(vec![])),
-            study_minutes: Set(0),
-            created_by: Set(None),
-            unit_id: Set(Some(unit)),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        }
-        .insert(&txn)
-        .await?;
-        let row = send_now_row(
-            all_channels(core),
-            core.settings.timezone.name().to_string(),
-            Some(unit),
-            post.id,
-            Audience {
-                member_ids: to.clone(),
-                ..Default::default()
-            },
-            now,
-        )
-        .insert(&txn)
-        .await?;
-        broadcast = Some(row.id);
+        let notice = Notice {
+            unit_id: Some(unit),
+            title: format!("提醒：{unit_name}{year}年谈心谈话尚未完成"),
+            summary: Some(format!("{} 人尚未谈话", missing.len())),
+            body_md: body,
+            channels: all_channels(core),
+            timezone: core.settings.timezone.name().to_string(),
+            to: to.clone(),
+        };
+        broadcast = Some(insert_notice(&txn, notice, now).await?);
     }
     audit::append(
         &txn,

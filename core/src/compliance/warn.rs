@@ -4,22 +4,20 @@
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+use sea_orm::{EntityTrait, Set};
 use serde_json::json;
 
 use super::calendar::{Span, spans, year_of};
 use super::report::{YearMeeting, applies, judge, meetings_between, unit_is};
 use super::{PeriodReport, RuleView, State, rules};
 use crate::Core;
-use crate::audience::Audience;
 use crate::audit::{self, Event, Who};
-use crate::broadcasts::service::{all_channels, send_now_row, wake};
-use crate::entities::{compliance_warnings, posts};
+use crate::broadcasts::service::{Notice, all_channels, insert_notice, wake};
+use crate::entities::compliance_warnings;
 use crate::error::CoreResult;
 use crate::meetings::kind_label;
 use crate::org::UnitTree;
 use crate::org::secretaries::Secretaries;
-use crate::posts::{MediaList, PostKind};
 
 /// Sends the warnings that are due. Returns how many were sent (or recorded with nobody to
 /// tell).
@@ -130,38 +128,16 @@ async fn warn(
     let label = kind_label(rule.kind);
     let mut broadcast = None;
     if !to.is_empty() {
-        let post = posts::ActiveModel {
-            kind: Set(PostKind::Notice),
-            title: Set(format!("提醒：{unit_name}{}尚未召开{label}", p.label)
-                .chars()
-                .take(200)
-                .collect()),
-            summary: Set(Some(format!("还剩 {} 天", p.days_left.unwrap_or(0)))),
-            body_md: Set(body(&unit_name, rule, p, tz)),
-            media: Set(MediaList(vec![])),
-            study_minutes: Set(0),
-            created_by: Set(None),
-            unit_id: Set(Some(unit)),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        }
-        .insert(&txn)
-        .await?;
-        let row = send_now_row(
-            all_channels(core),
-            tz.name().to_string(),
-            Some(unit),
-            post.id,
-            Audience {
-                member_ids: to.clone(),
-                ..Default::default()
-            },
-            now,
-        )
-        .insert(&txn)
-        .await?;
-        broadcast = Some(row.id);
+        let notice = Notice {
+            unit_id: Some(unit),
+            title: format!("提醒：{unit_name}{}尚未召开{label}", p.label),
+            summary: Some(format!("还剩 {} 天", p.days_left.unwrap_or(0))),
+            body_md: body(&unit_name, rule, p, tz),
+            channels: all_channels(core),
+            timezone: tz.name().to_string(),
+            to: to.clone(),
+        };
+        broadcast = Some(insert_notice(&txn, notice, now).await?);
     }
     audit::append(
         &txn,

@@ -5,19 +5,16 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde_json::{Value, json};
 
 use super::SummaryUnit;
 use crate::Core;
-use crate::audience::Audience;
-use crate::broadcasts::service::send_now_row;
+use crate::broadcasts::service::{Notice, insert_notice};
 use crate::entities::{broadcasts, inbox_items, members, posts};
 use crate::error::CoreResult;
 use crate::org::secretaries::Secretaries;
-use crate::posts::{MediaList, PostKind};
 
 /// Names listed per unit in one summary; the rest are counted.
 const NAMES_PER_UNIT: usize = 200;
@@ -108,44 +105,17 @@ pub(super) async fn send(
         .unwrap_or_default();
     let mut sent = vec![];
     for (recipient, Letter { home, lists }) in letters {
-        let post = posts::ActiveModel {
-            kind: Set(PostKind::Notice),
-            title: Set(format!("未读名单：{title}").chars().take(200).collect()),
-            summary: Set(Some(
-                format!(
-                    "{} 人到期未读",
-                    lists.iter().map(|l| l.1.len()).sum::<usize>()
-                )
-                .chars()
-                .take(500)
-                .collect(),
-            )),
-            body_md: Set(body(&title, b.read_by, tz, &lists)),
-            media: Set(MediaList(vec![])),
-            study_minutes: Set(0),
-            created_by: Set(None),
-            unit_id: Set(home),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        }
-        .insert(txn)
-        .await?;
-        let audience = Audience {
-            member_ids: vec![recipient],
-            ..Default::default()
+        let unread: usize = lists.iter().map(|l| l.1.len()).sum();
+        let notice = Notice {
+            unit_id: home,
+            title: format!("未读名单：{title}"),
+            summary: Some(format!("{unread} 人到期未读")),
+            body_md: body(&title, b.read_by, tz, &lists),
+            channels: b.channels.clone(),
+            timezone: b.timezone.clone(),
+            to: vec![recipient],
         };
-        let row = send_now_row(
-            b.channels.clone(),
-            b.timezone.clone(),
-            home,
-            post.id,
-            audience,
-            now,
-        )
-        .insert(txn)
-        .await?;
-        sent.push(row.id);
+        sent.push(insert_notice(txn, notice, now).await?);
     }
     Ok(Sent {
         broadcasts: sent,

@@ -3,6 +3,7 @@
 mod cancel;
 mod create;
 mod model;
+mod notice;
 mod plan;
 mod preview;
 mod read;
@@ -14,6 +15,7 @@ pub use create::create;
 pub(crate) use create::create_part_of;
 pub(crate) use create::{send_now_row, wake};
 pub use model::{BroadcastInput, BroadcastPatch, BroadcastView, Channel, Channels, Status};
+pub(crate) use notice::{Notice, insert_notice};
 pub(crate) use plan::all_channels;
 pub use plan::{MAX_CHANNELS, MAX_READ_BY_DAYS, MAX_TIMEZONE_CHARS};
 pub use preview::{PREVIEW_OCCURRENCES, PlannedTiming, Preview, preview};
