@@ -376,6 +376,11 @@ def run(base, driver, width, height, shots, problems, world):
             problems.append(f"{tag}: the study tab shows no unit year")
         b.screenshot(os.path.join(shots, f"console-study-{tag}.png"))
         b.go(f"{base}/console/")
+        b.click("header nav a[href$='/console/calendar']")
+        if not b.wait_url("/console/calendar") or not b.exists("table#calendar") or "主题党日" not in b.source():
+            problems.append(f"{tag}: the calendar tab shows no rules")
+        b.screenshot(os.path.join(shots, f"console-calendar-{tag}.png"))
+        b.go(f"{base}/console/")
         b.click("header nav a[href$='/console/audit']")
         b.click("a[href$='verify=1']")
         if not b.exists("#verified.notice"):

@@ -14,8 +14,8 @@
 //! ([`roster`]), a member's page, adding a member and the CSV import ([`members`]); the
 //! meetings, each one's record and the projector's check-in screen ([`meetings`]), their forms
 //! ([`meeting_form`]) and what is done from a meeting's page ([`meeting_actions`]); the audit
-//! log for admins ([`audit`]); study hours ([`study`]); and the secretaries' password links
-//! ([`password`]).
+//! log for admins ([`audit`]); study hours ([`study`]); the meeting calendar kept on time
+//! ([`calendar`]); and the secretaries' password links ([`password`]).
 //!
 //! Security: the session is a console token (`typ: console`, 8 hours) in an HttpOnly,
 //! `SameSite=Strict` cookie scoped to `/console` (`Secure` when the public URL is https). Every
@@ -88,6 +88,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/console/members/{id}/study"),
     ("POST", "/console/members/{id}/study"),
     ("POST", "/console/study/records/{id}/delete"),
+    ("GET", "/console/calendar"),
 ];
 
 /// The console's pages: their own stylesheet, no script, forms only to this site.
@@ -111,6 +112,7 @@ const LOGIN_PATH: &str = "/console/login";
 
 mod audit;
 mod broadcast;
+mod calendar;
 mod compose;
 mod fields;
 mod meeting_actions;
@@ -142,6 +144,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(meetings::configure)
         .configure(password::configure)
         .configure(study::configure)
+        .configure(calendar::configure)
         .configure(compose::configure)
         .service(broadcast_script);
 }

@@ -178,6 +178,7 @@ const CONSOLE_MATRIX: &[(&str, &str, [u16; 2])] = &[
     ("POST", "/console/meeting-series/{id}/cancel", [303, 403]),
     ("POST", "/console/units", [303, 403]),
     ("GET", "/console/study", [303, 200]),
+    ("GET", "/console/calendar", [303, 200]),
     ("GET", "/console/study.csv", [303, 200]),
     ("GET", "/console/members/{id}/study", [303, 200]),
     // Without the session's CSRF value.

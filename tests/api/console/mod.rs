@@ -805,6 +805,7 @@ async fn a_secretary_sets_a_console_password_with_the_admins_one_time_link() {
     );
 }
 
+mod calendar;
 mod compose;
 mod meetings;
 mod roster;
