@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{EntityTrait, Set};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde_json::json;
 
 use super::calendar::{Span, spans, year_of};
@@ -53,12 +53,14 @@ pub async fn warn_due(core: &Core) -> CoreResult<u64> {
         .unwrap_or(now);
     let to = current.iter().map(|(_, s)| s.ends_at).max().unwrap_or(now);
     let meetings = meetings_between(&core.db, None, from, to).await?;
+    // Only the running periods' warnings: the table grows by a few rows a unit a month.
+    let keys: Vec<String> = current.iter().map(|(_, s)| s.key.clone()).collect();
     let warned: std::collections::HashSet<(i64, String, String)> =
         compliance_warnings::Entity::find()
+            .filter(compliance_warnings::Column::PeriodKey.is_in(keys))
             .all(&core.db)
             .await?
             .into_iter()
-            .filter(|w| current.iter().any(|(_, s)| s.key == w.period_key))
             .map(|w| (w.unit_id, w.kind.as_str().to_string(), w.period_key))
             .collect();
     let tree = UnitTree::load(&core.db).await?;
