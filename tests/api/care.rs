@@ -143,6 +143,11 @@ async fn managers_record_talks_and_visits_that_nobody_else_reads() {
             json!({"member_id": org.id("党员1"), "kind": "talk", "category": "yearly", "date": "2026-12-25"}),
             "date",
         ),
+        (
+            json!({"member_id": org.id("党员1"), "kind": "talk", "category": "yearly",
+                   "visitors": [org.id("钱书记")]}),
+            "visitors",
+        ),
     ] {
         let r = record(&org, "赵书记", body.clone()).await;
         assert_eq!(r.status, 400, "{body}: {:?}", r.body);

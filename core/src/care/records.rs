@@ -108,17 +108,25 @@ pub async fn record(core: &Core, actor: &Actor, input: RecordInput) -> CoreResul
     let mut visitors = input.visitors.clone();
     visitors.sort_unstable();
     visitors.dedup();
-    let found = members::Entity::find()
+    // Who went: the caller, or members of the caller's scope (a record shows their names, so
+    // an id from elsewhere would reveal a name the caller may not read).
+    let scope = tree.scope_of(actor);
+    let found: Vec<(i64, Option<i64>)> = members::Entity::find()
         .select_only()
         .column(members::Column::Id)
+        .column(members::Column::UnitId)
         .filter(members::Column::Id.is_in(visitors.clone()))
-        .into_tuple::<i64>()
+        .into_tuple()
         .all(&core.db)
         .await?;
-    if found.len() != visitors.len() {
+    let known = found
+        .iter()
+        .filter(|(id, unit)| *id == actor.member_id || scope.owns(*unit))
+        .count();
+    if known != visitors.len() {
         return Err(CoreError::invalid(
             "visitors",
-            "names a member that does not exist",
+            "names a member who is not in your units",
         ));
     }
     let kind = kind.ok_or_else(|| CoreError::Internal("kind without a violation".into()))?;
