@@ -7,7 +7,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
     audit, auth, broadcasts, care, compliance, health, inbox, meeting_series, meetings, members,
-    posts, push, study, units, ws,
+    posts, push, study, surveys, units, ws,
 };
 
 struct BearerAuth;
@@ -188,6 +188,10 @@ impl Modify for Truth {
         compliance::unit_compliance, compliance::get_rules, compliance::put_rules,
         care::get_care_categories, care::put_care_categories, care::create_care_record,
         care::list_care_records, care::delete_care_record, care::care_talk_year,
+        surveys::list_surveys, surveys::create_survey, surveys::get_survey, surveys::update_survey,
+        surveys::publish_survey, surveys::close_survey, surveys::remind_survey,
+        surveys::survey_participation, surveys::survey_results, surveys::survey_results_csv,
+        surveys::my_surveys, surveys::my_survey, surveys::answer_survey,
         ws::live_socket,
     ),
     components(schemas(
@@ -207,6 +211,8 @@ impl Modify for Truth {
         crate::dto::enums::CareKindSchema,
         crate::dto::enums::AppliesToSchema,
         crate::dto::enums::ComplianceStateSchema,
+        crate::dto::enums::QuestionKindSchema,
+        crate::dto::enums::SurveyStatusSchema,
     )),
     modifiers(&BearerAuth, &Truth),
     tags(
@@ -219,6 +225,7 @@ impl Modify for Truth {
         (name = "push", description = "WeChat subscribe consents (member) and push templates (admin)"),
         (name = "study", description = "The study-hour ledger: reading time, a member's year, a unit's year, offline records, targets"),
         (name = "care", description = "Visits and talks with members (八必访, 八必谈): occasions, records, the year's talks (managers)"),
+        (name = "surveys", description = "Anonymous evaluation surveys (测评): writing, publishing, participation, results (managers); answering (members)"),
         (name = "operations", description = "Health"),
     )
 )]

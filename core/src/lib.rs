@@ -25,6 +25,7 @@ pub mod posts;
 pub mod push;
 pub mod settings;
 pub mod study;
+pub mod surveys;
 pub mod trace;
 pub mod vocab;
 

@@ -24,6 +24,7 @@ mod m0016_push_prefs;
 mod m0017_compliance;
 mod m0018_study_plans;
 mod m0019_care;
+mod m0020_surveys;
 
 pub struct Migrator;
 
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0017_compliance::Migration),
             Box::new(m0018_study_plans::Migration),
             Box::new(m0019_care::Migration),
+            Box::new(m0020_surveys::Migration),
         ]
     }
 }

@@ -39,5 +39,6 @@ mod recurrence;
 mod scope;
 mod study;
 mod study_plan;
+mod surveys;
 mod wechat_login;
 mod ws;

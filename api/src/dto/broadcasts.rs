@@ -48,6 +48,7 @@ impl AudienceBody {
             member_ids: parse_ids("audience.member_ids", &self.member_ids)?,
             scope_units: None,
             meeting: None,
+            survey: None,
         })
     }
 

@@ -28,6 +28,25 @@ pub enum PostKindSchema {
     meeting,
 }
 
+/// A survey question's kind: one choice, several, a rating on a scale, or text.
+#[derive(ToSchema)]
+#[schema(as = QuestionKind)]
+pub enum QuestionKindSchema {
+    single,
+    multiple,
+    rating,
+    text,
+}
+
+/// Where a survey stands (an open survey past its close is `closed`).
+#[derive(ToSchema)]
+#[schema(as = SurveyStatus)]
+pub enum SurveyStatusSchema {
+    draft,
+    open,
+    closed,
+}
+
 #[derive(ToSchema)]
 #[schema(as = MediaKind)]
 pub enum MediaKindSchema {
@@ -357,6 +376,14 @@ mod tests {
             words!(fingertip_core::study::StudyKind)
         );
         assert_eq!(values::<PostKindSchema>(), words!(posts::PostKind));
+        assert_eq!(
+            values::<QuestionKindSchema>(),
+            words!(fingertip_core::surveys::QuestionKind)
+        );
+        assert_eq!(
+            values::<SurveyStatusSchema>(),
+            words!(fingertip_core::surveys::SurveyStatus)
+        );
         assert_eq!(
             values::<CareKindSchema>(),
             words!(fingertip_core::care::CareKind)

@@ -14,5 +14,6 @@ pub mod org;
 pub mod posts;
 pub mod push;
 pub mod study;
+pub mod surveys;
 
 pub use common::*;

@@ -14,6 +14,7 @@ pub mod members;
 pub mod posts;
 pub mod push;
 pub mod study;
+pub mod surveys;
 pub mod units;
 pub mod ws;
 
@@ -39,6 +40,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(study::configure)
             .configure(compliance::configure)
             .configure(care::configure)
+            .configure(surveys::configure)
             .configure(ws::configure),
     );
 }

@@ -40,6 +40,8 @@ export type StudyCredit = Schemas["StudyCreditResponse"];
 export type StudyYear = Schemas["MemberYearResponse"];
 export type PushPreferences = Schemas["PushPreferences"];
 export type PushPreferencesRequest = Schemas["PushPreferencesRequest"];
+export type MySurvey = Schemas["MySurveyResponse"];
+export type MySurveyList = Schemas["MySurveyList"];
 
 /** Where the session's tokens live: in memory by default; `wx.setStorageSync` in an app. */
 export interface TokenStore {
@@ -276,6 +278,27 @@ export class FingertipClient {
   checkIn(id: string, code: string): Promise<MyMeeting> {
     const body: Schemas["CheckInRequest"] = { code };
     return this.send<MyMeeting>("POST", `/api/v1/meetings/${encodeURIComponent(id)}/check-in`, body);
+  }
+
+  // --- surveys (测评) ---------------------------------------------------------------------
+
+  /** The surveys this member is asked, the open ones first; `post_id` matches the inbox notice. */
+  surveys(): Promise<MySurveyList> {
+    return this.send<MySurveyList>("GET", "/api/v1/surveys");
+  }
+
+  survey(id: string): Promise<MySurvey> {
+    return this.send<MySurvey>("GET", `/api/v1/surveys/${encodeURIComponent(id)}`);
+  }
+
+  /**
+   * Answers once, anonymously: one entry per question (an option's index, an array of indexes,
+   * a text, or null to skip an optional one). A 409 `conflict` after a lost reply means the
+   * answer was taken (or the survey has closed: `survey()` tells which).
+   */
+  async answerSurvey(id: string, answers: (number | number[] | string | null)[]): Promise<void> {
+    const body: Schemas["BallotRequest"] = { answers: answers as Schemas["BallotRequest"]["answers"] };
+    await this.send<unknown>("POST", `/api/v1/surveys/${encodeURIComponent(id)}/ballot`, body);
   }
 
   // --- the web console ------------------------------------------------------------------

@@ -14,11 +14,11 @@ use sea_orm::{ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter};
 
 mod model;
 
-pub use model::{Audience, MeetingSelector};
+pub use model::{Audience, MeetingSelector, SurveySelector};
 
 use crate::Core;
 use crate::auth::Scope;
-use crate::entities::{meeting_invitees, meetings, member_tags, members};
+use crate::entities::{meeting_invitees, meetings, member_tags, members, survey_participants};
 use crate::error::{CoreResult, Violations};
 use crate::org::UnitTree;
 
@@ -138,11 +138,24 @@ impl Audience {
             }
             cond = cond.add(members::Column::Id.in_subquery(q.clone()));
         }
+        if let Some(sv) = &self.survey {
+            // `members.id IN (SELECT member_id FROM survey_participants WHERE survey_id = ? …)`
+            let mut q = Query::select();
+            q.column(survey_participants::Column::MemberId)
+                .from(survey_participants::Entity)
+                .and_where(Expr::col(survey_participants::Column::SurveyId).eq(sv.survey_id));
+            if sv.unanswered_only {
+                q.and_where(Expr::col(survey_participants::Column::Answered).eq(false));
+            }
+            cond = cond.add(members::Column::Id.in_subquery(q));
+        }
         if self.all {
-            // The roster is the members with a unit; a meeting's invitees are exactly its rows.
-            return match self.meeting {
-                Some(_) => cond,
-                None => cond.add(members::Column::UnitId.is_not_null()),
+            // The roster is the members with a unit; a meeting's invitees and a survey's
+            // participants are exactly their rows.
+            return if self.meeting.is_some() || self.survey.is_some() {
+                cond
+            } else {
+                cond.add(members::Column::UnitId.is_not_null())
             };
         }
         let mut pick = Condition::any();

@@ -26,6 +26,10 @@ pub struct Audience {
     /// reminders and nudges). Set by `core::meetings`, never by a client.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub meeting: Option<MeetingSelector>,
+    /// Only those asked by a survey, as they stand when the fan-out runs (its notice and its
+    /// reminders). Set by `core::surveys`, never by a client.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub survey: Option<SurveySelector>,
 }
 
 /// Cuts an audience to a meeting's invitees, evaluated at fan-out time.
@@ -42,4 +46,13 @@ pub struct MeetingSelector {
     /// cancel must not tell people to come).
     #[serde(default)]
     pub only_while_scheduled: bool,
+}
+
+/// Cuts an audience to a survey's participants, evaluated at fan-out time.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SurveySelector {
+    pub survey_id: i64,
+    /// Only those who have not answered (a reminder).
+    #[serde(default)]
+    pub unanswered_only: bool,
 }

@@ -228,6 +228,33 @@ fn a_meeting_selector_picks_its_invitees_by_answer_and_absence_while_scheduled()
     );
 }
 
+#[test]
+fn a_survey_selector_picks_its_participants_or_only_those_yet_to_answer() {
+    let mut a = Audience {
+        all: true,
+        survey: Some(crate::audience::SurveySelector {
+            survey_id: 4,
+            unanswered_only: false,
+        }),
+        ..Default::default()
+    };
+    assert_eq!(
+        selects(&a),
+        format!(
+            r#"{ACTIVE} AND "members"."id" IN (SELECT "member_id" FROM "survey_participants" WHERE "survey_id" = 4)"#
+        )
+    );
+    if let Some(s) = a.survey.as_mut() {
+        s.unanswered_only = true;
+    }
+    assert_eq!(
+        selects(&a),
+        format!(
+            r#"{ACTIVE} AND "members"."id" IN (SELECT "member_id" FROM "survey_participants" WHERE "survey_id" = 4 AND "answered" = FALSE)"#
+        )
+    );
+}
+
 /// A `Core` whose database is not connected: `validate` must decide without it (asking
 /// would panic).
 fn offline_core() -> Core {

@@ -33,6 +33,9 @@ pub mod study_plan_items;
 pub mod study_plans;
 pub mod study_sessions;
 pub mod study_targets;
+pub mod survey_ballots;
+pub mod survey_participants;
+pub mod surveys;
 pub mod units;
 pub mod wechat_credits;
 

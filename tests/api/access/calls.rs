@@ -338,6 +338,32 @@ pub(super) async fn prepare(w: &World, r: &Row, c: Caller) -> Call {
             p,
             Body::Json(json!({"default_minutes": 1920, "tags": {"领导干部": 3360}})),
         ),
+        ("GET", "/api/v1/admin/surveys" | "/api/v1/surveys") => call(p, Body::None),
+        ("POST", "/api/v1/admin/surveys") => call(p, Body::Json(w.survey_body())),
+        ("GET", "/api/v1/admin/surveys/{id}" | "/api/v1/admin/surveys/{id}/participation") => {
+            call(with_id(&w.new_survey(true, false).await), Body::None)
+        }
+        ("PUT", "/api/v1/admin/surveys/{id}") => call(
+            with_id(&w.new_survey(false, false).await),
+            Body::Json(w.survey_body()),
+        ),
+        ("POST", "/api/v1/admin/surveys/{id}/publish") => {
+            call(with_id(&w.new_survey(false, false).await), Body::None)
+        }
+        ("POST", "/api/v1/admin/surveys/{id}/close" | "/api/v1/admin/surveys/{id}/remind") => {
+            call(with_id(&w.new_survey(true, false).await), Body::None)
+        }
+        (
+            "GET",
+            "/api/v1/admin/surveys/{id}/results" | "/api/v1/admin/surveys/{id}/results.csv",
+        ) => call(with_id(&w.new_survey(true, true).await), Body::None),
+        ("GET", "/api/v1/surveys/{id}") => {
+            call(with_id(&w.new_survey(true, false).await), Body::None)
+        }
+        ("POST", "/api/v1/surveys/{id}/ballot") => call(
+            with_id(&w.new_survey(true, false).await),
+            Body::Json(json!({"answers": [0]})),
+        ),
         ("POST", "/api/v1/inbox/read-all") => call(p, Body::None),
 
         (m, path) => panic!(

@@ -164,6 +164,21 @@ pub(super) const MATRIX: &[Row] = &[
     row("GET",    "/api/v1/admin/compliance",                            401, 403,   200,  404,   200),
     row("GET",    "/api/v1/admin/compliance/rules",                      401, 403,   200,  200,   200),
     row("PUT",    "/api/v1/admin/compliance/rules",                      401, 403,   403,  403,   200),
+    // Surveys: a unit's managers write, publish, close, remind and read participation and
+    // results; those asked (unit A's member and secretary) read and answer, once each.
+    row("GET",    "/api/v1/admin/surveys",                               401, 403,   200,  200,   200),
+    row("POST",   "/api/v1/admin/surveys",                               401, 403,   201,  400,   201),
+    row("GET",    "/api/v1/admin/surveys/{id}",                          401, 403,   200,  404,   200),
+    row("PUT",    "/api/v1/admin/surveys/{id}",                          401, 403,   200,  404,   200),
+    row("POST",   "/api/v1/admin/surveys/{id}/publish",                  401, 403,   200,  404,   200),
+    row("POST",   "/api/v1/admin/surveys/{id}/close",                    401, 403,   200,  404,   200),
+    row("POST",   "/api/v1/admin/surveys/{id}/remind",                   401, 403,   200,  404,   200),
+    row("GET",    "/api/v1/admin/surveys/{id}/participation",            401, 403,   200,  404,   200),
+    row("GET",    "/api/v1/admin/surveys/{id}/results",                  401, 403,   200,  404,   200),
+    row("GET",    "/api/v1/admin/surveys/{id}/results.csv",              401, 403,   200,  404,   200),
+    row("GET",    "/api/v1/surveys",                                     401, 200,   200,  200,   200),
+    row("GET",    "/api/v1/surveys/{id}",                                401, 200,   200,  404,   404),
+    row("POST",   "/api/v1/surveys/{id}/ballot",                         401, 204,   204,  404,   404),
     // The live socket: a plain GET is not an upgrade, whoever sends it.
     row("GET",    "/api/v1/ws",                                          400, 400,   400,  400,   400),
 ];

@@ -94,6 +94,31 @@ impl World {
         r.body
     }
 
+    /// A survey of unit A, asked of its members, closing in a week.
+    pub(super) fn survey_body(&self) -> Value {
+        json!({
+            "unit_id": self.a, "title": self.uniq("支部工作测评 "),
+            "questions": [{"kind": "rating", "text": "对支部工作的评价"}],
+            "audience": {"unit_ids": [self.a]},
+            "closes_at": self.app.clock_now() + chrono::Duration::days(7),
+        })
+    }
+
+    /// A fresh draft survey of unit A (`publish`: published, `close`: closed too); its id.
+    pub(super) async fn new_survey(&self, publish: bool, close: bool) -> String {
+        let s = id(&self
+            .created("/api/v1/admin/surveys", self.survey_body())
+            .await);
+        for (step, yes) in [("publish", publish), ("close", close)] {
+            if yes {
+                let path = format!("/api/v1/admin/surveys/{s}/{step}");
+                let r = self.app.post(&path, &self.admin().await, json!({})).await;
+                assert_eq!(r.status, 200, "set-up: POST {path}: {:?}", r.body);
+            }
+        }
+        s
+    }
+
     pub(super) async fn new_member(&self) -> Value {
         let body = json!({"name": self.uniq("党员"), "unit_id": self.a});
         self.created("/api/v1/admin/members", body).await
