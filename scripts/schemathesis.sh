@@ -100,7 +100,7 @@ login() {
 }
 
 # 3. Seed: one unit, member, post, broadcast (to everyone, so the admin's inbox has item 1),
-#    meeting and meeting series -> ids 1/2 exist and response schemas of 200s get checked.
+#    meeting, meeting series and a draft survey -> ids 1/2 exist and response schemas of 200s get checked.
 TOKEN=$(login)
 "$VPY" - "$BASE" "$TOKEN" <<'EOF'
 import json, sys, urllib.request
@@ -121,6 +121,8 @@ post("/admin/meetings", {"kind": "general_meeting", "title": "m-1", "starts_at":
 post("/admin/meeting-series", {"kind": "group_meeting", "title": "s-1", "starts_at": at(10), "duration_minutes": 60,
                                "recurrence": "FREQ=MONTHLY;BYMONTHDAY=1;BYHOUR=9;BYMINUTE=0",
                                "unit_id": unit, "place": "room-1", "audience": {"all": True}})
+post("/admin/surveys", {"unit_id": unit, "title": "survey-1", "closes_at": at(60 * 24 * 7), "audience": {"all": True},
+                        "questions": [{"kind": "rating", "text": "q-1"}]})
 print("seeded")
 EOF
 
