@@ -69,6 +69,30 @@ impl FromRequest for Auth {
     }
 }
 
+/// Any authenticated member, for the routes of an anonymous writer (docs/feedback.md): the
+/// token is checked as for [`Auth`], but the member is not recorded on the request's span (so
+/// the request log does not name them) nor kept for the audit of refused requests.
+pub struct AnonymousAuth(pub Actor);
+
+impl FromRequest for AnonymousAuth {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let token = bearer(req);
+        let core = core_of(req);
+        Box::pin(async move {
+            let core = core?;
+            let token = token.ok_or_else(|| {
+                CoreError::Unauthorized(
+                    "missing bearer token (Authorization: Bearer <access_token>)".into(),
+                )
+            })?;
+            Ok(AnonymousAuth(service::authenticate(&core, &token).await?))
+        })
+    }
+}
+
 /// Whether the client's address is taken from `X-Forwarded-For` (`ServerOptions`).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TrustForwardedFor(pub bool);

@@ -6,8 +6,8 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, Required, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    audit, auth, broadcasts, care, compliance, health, inbox, meeting_series, meetings, members,
-    posts, push, study, surveys, units, ws,
+    audit, auth, broadcasts, care, compliance, feedback, health, inbox, meeting_series, meetings,
+    members, posts, push, study, surveys, units, ws,
 };
 
 struct BearerAuth;
@@ -192,6 +192,11 @@ impl Modify for Truth {
         surveys::publish_survey, surveys::close_survey, surveys::remind_survey,
         surveys::survey_participation, surveys::survey_results, surveys::survey_results_csv,
         surveys::my_surveys, surveys::my_survey, surveys::answer_survey,
+        feedback::write_feedback, feedback::my_feedback, feedback::my_feedback_thread,
+        feedback::follow_up_feedback, feedback::close_my_feedback, feedback::write_anonymous_feedback,
+        feedback::anonymous_feedback_thread, feedback::follow_up_anonymous_feedback,
+        feedback::close_anonymous_feedback, feedback::list_feedback, feedback::get_feedback,
+        feedback::reply_feedback, feedback::close_feedback,
         ws::live_socket,
     ),
     components(schemas(
@@ -213,6 +218,7 @@ impl Modify for Truth {
         crate::dto::enums::ComplianceStateSchema,
         crate::dto::enums::QuestionKindSchema,
         crate::dto::enums::SurveyStatusSchema,
+        crate::dto::enums::FeedbackStateSchema,
     )),
     modifiers(&BearerAuth, &Truth),
     tags(
@@ -226,6 +232,7 @@ impl Modify for Truth {
         (name = "study", description = "The study-hour ledger: reading time, a member's year, a unit's year, offline records, targets"),
         (name = "care", description = "Visits and talks with members (八必访, 八必谈): occasions, records, the year's talks (managers)"),
         (name = "surveys", description = "Anonymous evaluation surveys (测评): writing, publishing, participation, results (managers); answering (members)"),
+        (name = "feedback", description = "Feedback to the branch, named or anonymous: a member writes and follows the thread; the unit's managers answer"),
         (name = "operations", description = "Health"),
     )
 )]

@@ -14,6 +14,7 @@ pub mod context;
 pub mod db;
 pub mod entities;
 pub mod error;
+pub mod feedback;
 pub mod inbox;
 pub mod live;
 pub mod meetings;

@@ -25,6 +25,7 @@ mod m0017_compliance;
 mod m0018_study_plans;
 mod m0019_care;
 mod m0020_surveys;
+mod m0021_feedback;
 
 pub struct Migrator;
 
@@ -52,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0018_study_plans::Migration),
             Box::new(m0019_care::Migration),
             Box::new(m0020_surveys::Migration),
+            Box::new(m0021_feedback::Migration),
         ]
     }
 }

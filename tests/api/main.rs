@@ -25,6 +25,7 @@ mod compliance;
 mod concurrency;
 mod console;
 mod errors;
+mod feedback;
 mod inbox;
 mod meeting_series;
 mod meetings;

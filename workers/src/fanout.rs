@@ -175,6 +175,7 @@ impl FanoutWorker {
         compliance::warn_due(&self.core).await?;
         fingertip_core::care::talks::remind_due(&self.core).await?;
         fingertip_core::surveys::worker::run_due(&self.core).await?;
+        fingertip_core::feedback::remind::remind_due(&self.core).await?;
         if let Ok(mut last) = self.calendar_checked.lock() {
             *last = Some(now);
         }

@@ -47,6 +47,15 @@ pub enum SurveyStatusSchema {
     closed,
 }
 
+/// Where a feedback thread stands.
+#[derive(ToSchema)]
+#[schema(as = FeedbackState)]
+pub enum FeedbackStateSchema {
+    open,
+    answered,
+    closed,
+}
+
 #[derive(ToSchema)]
 #[schema(as = MediaKind)]
 pub enum MediaKindSchema {
@@ -379,6 +388,10 @@ mod tests {
         assert_eq!(
             values::<QuestionKindSchema>(),
             words!(fingertip_core::surveys::QuestionKind)
+        );
+        assert_eq!(
+            values::<FeedbackStateSchema>(),
+            words!(fingertip_core::feedback::State)
         );
         assert_eq!(
             values::<SurveyStatusSchema>(),

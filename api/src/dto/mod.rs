@@ -7,6 +7,7 @@ pub mod care;
 pub mod common;
 pub mod compliance;
 pub mod enums;
+pub mod feedback;
 pub mod inbox;
 pub mod live;
 pub mod meetings;

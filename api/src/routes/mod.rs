@@ -6,6 +6,7 @@ pub mod broadcasts;
 pub mod care;
 pub mod compliance;
 pub mod docs;
+pub mod feedback;
 pub mod health;
 pub mod inbox;
 pub mod meeting_series;
@@ -41,6 +42,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(compliance::configure)
             .configure(care::configure)
             .configure(surveys::configure)
+            .configure(feedback::configure)
             .configure(ws::configure),
     );
 }

@@ -42,6 +42,10 @@ export type PushPreferences = Schemas["PushPreferences"];
 export type PushPreferencesRequest = Schemas["PushPreferencesRequest"];
 export type MySurvey = Schemas["MySurveyResponse"];
 export type MySurveyList = Schemas["MySurveyList"];
+export type FeedbackThread = Schemas["FeedbackThread"];
+export type FeedbackList = Schemas["FeedbackList"];
+export type FeedbackRequest = Schemas["FeedbackRequest"];
+export type AnonymousFeedbackCreated = Schemas["AnonymousFeedbackCreated"];
 
 /** Where the session's tokens live: in memory by default; `wx.setStorageSync` in an app. */
 export interface TokenStore {
@@ -299,6 +303,43 @@ export class FingertipClient {
   async answerSurvey(id: string, answers: (number | number[] | string | null)[]): Promise<void> {
     const body: Schemas["BallotRequest"] = { answers: answers as Schemas["BallotRequest"]["answers"] };
     await this.send<unknown>("POST", `/api/v1/surveys/${encodeURIComponent(id)}/ballot`, body);
+  }
+
+  // --- feedback to the branch (意见建议) ---------------------------------------------------
+
+  /** Writes under one's name; each answer arrives in the inbox. */
+  writeFeedback(f: FeedbackRequest): Promise<FeedbackThread> {
+    return this.send<FeedbackThread>("POST", "/api/v1/feedback", f);
+  }
+
+  /** One's named threads, newest first (without messages: open one with `feedbackThread`). */
+  myFeedback(): Promise<FeedbackList> {
+    return this.send<FeedbackList>("GET", "/api/v1/feedback");
+  }
+
+  feedbackThread(id: string): Promise<FeedbackThread> {
+    return this.send<FeedbackThread>("GET", `/api/v1/feedback/${encodeURIComponent(id)}`);
+  }
+
+  followUpFeedback(id: string, body: string): Promise<FeedbackThread> {
+    return this.send<FeedbackThread>("POST", `/api/v1/feedback/${encodeURIComponent(id)}/messages`, { body });
+  }
+
+  /**
+   * Writes anonymously (to a unit of at least 5 members). Keep the returned `key` on the phone
+   * (e.g. `wx.setStorageSync`): it alone opens the thread, and it cannot be recovered. Answers are
+   * not announced in the inbox (that would name the writer): poll `anonymousFeedback(key)`.
+   */
+  writeAnonymousFeedback(f: FeedbackRequest): Promise<AnonymousFeedbackCreated> {
+    return this.send<AnonymousFeedbackCreated>("POST", "/api/v1/anonymous-feedback", f);
+  }
+
+  anonymousFeedback(key: string): Promise<FeedbackThread> {
+    return this.send<FeedbackThread>("POST", "/api/v1/anonymous-feedback/thread", { key });
+  }
+
+  followUpAnonymousFeedback(key: string, body: string): Promise<FeedbackThread> {
+    return this.send<FeedbackThread>("POST", "/api/v1/anonymous-feedback/messages", { key, body });
   }
 
   // --- the web console ------------------------------------------------------------------

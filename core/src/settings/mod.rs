@@ -34,6 +34,9 @@ pub struct Settings {
     /// `https://fingertip.example.org`, a path prefix allowed; no trailing slash). The reading
     /// pages' sign-in comes back here; `None`: the scheme and host of each request.
     pub public_url: Option<String>,
+    /// Days a member's feedback may wait for an answer before the unit's secretaries are
+    /// reminded (`FINGERTIP_FEEDBACK_REMIND_DAYS`, 1 to 60, default 3).
+    pub feedback_remind_days: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -149,9 +152,12 @@ impl Settings {
         let public_url = env
             .get("FINGERTIP_PUBLIC_URL")
             .map(|_| env.base_url("FINGERTIP_PUBLIC_URL", ""));
+        let feedback_remind_days =
+            in_range(env.number("FINGERTIP_FEEDBACK_REMIND_DAYS", 3, 1..=60), 3);
         Settings {
             production,
             timezone,
+            feedback_remind_days,
             database: read_database(env),
             redis: read_redis(env),
             auth: read_auth(env, production),
@@ -510,6 +516,18 @@ mod tests {
         .unwrap_err();
         assert_eq!(errs.len(), 2, "{errs:?}");
         assert!(errs[0].starts_with("FINGERTIP_QUIET_HOURS"), "{errs:?}");
+    }
+
+    #[test]
+    fn the_feedback_reminder_waits_three_days_unless_set_within_sixty() {
+        assert_eq!(settings(&[]).unwrap().feedback_remind_days, 3);
+        let s = settings(&[("FINGERTIP_FEEDBACK_REMIND_DAYS", "7")]).unwrap();
+        assert_eq!(s.feedback_remind_days, 7);
+        let errs = settings(&[("FINGERTIP_FEEDBACK_REMIND_DAYS", "0")]).unwrap_err();
+        assert!(
+            errs[0].starts_with("FINGERTIP_FEEDBACK_REMIND_DAYS"),
+            "{errs:?}"
+        );
     }
 
     #[test]

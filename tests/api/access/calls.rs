@@ -364,6 +364,48 @@ pub(super) async fn prepare(w: &World, r: &Row, c: Caller) -> Call {
             with_id(&w.new_survey(true, false).await),
             Body::Json(json!({"answers": [0]})),
         ),
+        ("POST", "/api/v1/feedback") => call(
+            p,
+            Body::Json(json!({"topic": w.uniq("意见 "), "body": "希望学习日改到下午"})),
+        ),
+        ("GET", "/api/v1/feedback" | "/api/v1/admin/feedback") => call(p, Body::None),
+        (
+            "GET" | "POST",
+            "/api/v1/feedback/{id}"
+            | "/api/v1/feedback/{id}/messages"
+            | "/api/v1/feedback/{id}/close"
+            | "/api/v1/admin/feedback/{id}"
+            | "/api/v1/admin/feedback/{id}/messages"
+            | "/api/v1/admin/feedback/{id}/close",
+        ) => {
+            let body = if r.path.ends_with("/messages") {
+                Body::Json(json!({"body": "已收到，下周调整"}))
+            } else {
+                Body::None
+            };
+            call(with_id(&w.member_feedback().await), body)
+        }
+        ("POST", "/api/v1/anonymous-feedback") => {
+            w.five_in_a().await;
+            call(
+                p,
+                Body::Json(json!({"topic": w.uniq("匿名意见 "), "body": "会议太多"})),
+            )
+        }
+        (
+            "POST",
+            "/api/v1/anonymous-feedback/thread"
+            | "/api/v1/anonymous-feedback/messages"
+            | "/api/v1/anonymous-feedback/close",
+        ) => {
+            let key = w.anonymous_feedback().await;
+            let body = if r.path.ends_with("/messages") {
+                json!({"key": key, "body": "补充一点"})
+            } else {
+                json!({"key": key})
+            };
+            call(p, Body::Json(body))
+        }
         ("POST", "/api/v1/inbox/read-all") => call(p, Body::None),
 
         (m, path) => panic!(

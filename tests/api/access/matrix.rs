@@ -179,6 +179,22 @@ pub(super) const MATRIX: &[Row] = &[
     row("GET",    "/api/v1/surveys",                                     401, 200,   200,  200,   200),
     row("GET",    "/api/v1/surveys/{id}",                                401, 200,   200,  404,   404),
     row("POST",   "/api/v1/surveys/{id}/ballot",                         401, 204,   204,  404,   404),
+    // Feedback: a member writes to their own unit (the admin has none) and follows their own
+    // named thread; an anonymous thread is opened by its key, whoever holds it (unit B is too
+    // small for one); the unit's managers answer.
+    row("POST",   "/api/v1/feedback",                                    401, 201,   201,  201,   400),
+    row("GET",    "/api/v1/feedback",                                    401, 200,   200,  200,   200),
+    row("GET",    "/api/v1/feedback/{id}",                               401, 200,   404,  404,   404),
+    row("POST",   "/api/v1/feedback/{id}/messages",                      401, 200,   404,  404,   404),
+    row("POST",   "/api/v1/feedback/{id}/close",                         401, 200,   404,  404,   404),
+    row("POST",   "/api/v1/anonymous-feedback",                          401, 201,   201,  400,   400),
+    row("POST",   "/api/v1/anonymous-feedback/thread",                   401, 200,   200,  200,   200),
+    row("POST",   "/api/v1/anonymous-feedback/messages",                 401, 200,   200,  200,   200),
+    row("POST",   "/api/v1/anonymous-feedback/close",                    401, 200,   200,  200,   200),
+    row("GET",    "/api/v1/admin/feedback",                              401, 403,   200,  200,   200),
+    row("GET",    "/api/v1/admin/feedback/{id}",                         401, 403,   200,  404,   200),
+    row("POST",   "/api/v1/admin/feedback/{id}/messages",                401, 403,   200,  404,   200),
+    row("POST",   "/api/v1/admin/feedback/{id}/close",                   401, 403,   200,  404,   200),
     // The live socket: a plain GET is not an upgrade, whoever sends it.
     row("GET",    "/api/v1/ws",                                          400, 400,   400,  400,   400),
 ];

@@ -119,6 +119,39 @@ impl World {
         s
     }
 
+    /// A fresh thread the member of unit A wrote to it; its id.
+    pub(super) async fn member_feedback(&self) -> String {
+        let token = self.token(Caller::Member).unwrap_or_default();
+        let body = json!({"topic": self.uniq("意见 "), "body": "希望学习日改到下午"});
+        let r = self.app.post("/api/v1/feedback", &token, body).await;
+        assert_eq!(r.status, 201, "set-up: feedback: {:?}", r.body);
+        id(&r.body)
+    }
+
+    /// Unit A with at least five members, so that it takes anonymous feedback.
+    pub(super) async fn five_in_a(&self) {
+        let admin = self.admin().await;
+        let path = format!("/api/v1/admin/members?unit_id={}&limit=100", self.a);
+        let r = self.app.get(&path, &admin).await;
+        let n = r.body["items"].as_array().map_or(0, Vec::len);
+        for _ in n..5 {
+            self.new_member().await;
+        }
+    }
+
+    /// A fresh anonymous thread the member of unit A wrote to it; its key.
+    pub(super) async fn anonymous_feedback(&self) -> String {
+        self.five_in_a().await;
+        let token = self.token(Caller::Member).unwrap_or_default();
+        let body = json!({"topic": self.uniq("匿名意见 "), "body": "会议太多"});
+        let r = self
+            .app
+            .post("/api/v1/anonymous-feedback", &token, body)
+            .await;
+        assert_eq!(r.status, 201, "set-up: anonymous feedback: {:?}", r.body);
+        r.body["key"].as_str().unwrap_or_default().to_string()
+    }
+
     pub(super) async fn new_member(&self) -> Value {
         let body = json!({"name": self.uniq("党员"), "unit_id": self.a});
         self.created("/api/v1/admin/members", body).await
