@@ -6,8 +6,8 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, Required, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    audit, auth, broadcasts, care, compliance, feedback, health, inbox, meeting_series, meetings,
-    members, posts, push, study, surveys, units, ws,
+    audit, auth, broadcasts, care, compliance, disclosures, feedback, health, inbox,
+    meeting_series, meetings, members, posts, push, study, surveys, units, ws,
 };
 
 struct BearerAuth;
@@ -197,6 +197,11 @@ impl Modify for Truth {
         feedback::anonymous_feedback_thread, feedback::follow_up_anonymous_feedback,
         feedback::close_anonymous_feedback, feedback::list_feedback, feedback::get_feedback,
         feedback::reply_feedback, feedback::close_feedback,
+        disclosures::create_disclosure, disclosures::list_disclosures, disclosures::get_disclosure,
+        disclosures::update_disclosure, disclosures::submit_disclosure, disclosures::review_disclosure,
+        disclosures::approve_disclosure, disclosures::return_disclosure, disclosures::publish_disclosure,
+        disclosures::disclosure_archive, disclosures::archived_disclosure,
+        disclosures::public_archive, disclosures::public_disclosure,
         ws::live_socket,
     ),
     components(schemas(
@@ -219,6 +224,9 @@ impl Modify for Truth {
         crate::dto::enums::QuestionKindSchema,
         crate::dto::enums::SurveyStatusSchema,
         crate::dto::enums::FeedbackStateSchema,
+        crate::dto::enums::DisclosureStatusSchema,
+        crate::dto::enums::DisclosureScopeSchema,
+        crate::dto::enums::DisclosureCategorySchema,
     )),
     modifiers(&BearerAuth, &Truth),
     tags(
@@ -233,6 +241,7 @@ impl Modify for Truth {
         (name = "care", description = "Visits and talks with members (八必访, 八必谈): occasions, records, the year's talks (managers)"),
         (name = "surveys", description = "Anonymous evaluation surveys (测评): writing, publishing, participation, results (managers); answering (members)"),
         (name = "feedback", description = "Feedback to the branch, named or anonymous: a member writes and follows the thread; the unit's managers answer"),
+        (name = "disclosures", description = "Opening Party affairs (党务公开): a disclosure from draft through review and approval to publication (managers); the archive (members; the public part without signing in)"),
         (name = "operations", description = "Health"),
     )
 )]

@@ -12,6 +12,7 @@ pub mod compliance;
 pub mod console;
 pub mod context;
 pub mod db;
+pub mod disclosures;
 pub mod entities;
 pub mod error;
 pub mod feedback;

@@ -26,6 +26,7 @@ mod m0018_study_plans;
 mod m0019_care;
 mod m0020_surveys;
 mod m0021_feedback;
+mod m0022_disclosures;
 
 pub struct Migrator;
 
@@ -54,6 +55,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0019_care::Migration),
             Box::new(m0020_surveys::Migration),
             Box::new(m0021_feedback::Migration),
+            Box::new(m0022_disclosures::Migration),
         ]
     }
 }

@@ -24,6 +24,7 @@ mod care;
 mod compliance;
 mod concurrency;
 mod console;
+mod disclosures;
 mod errors;
 mod feedback;
 mod inbox;

@@ -38,13 +38,13 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
         .service(script);
 }
 
-/// The kinds a composer writes (a meeting's notice is written by the meeting).
-const KINDS: [(&str, &str); 5] = [
+/// The kinds a composer writes and sends at once (a meeting's notice is written by the
+/// meeting; a disclosure goes through its review, docs/disclosure.md).
+const KINDS: [(&str, &str); 4] = [
     ("notice", "通知"),
     ("lesson", "党课"),
     ("classroom", "指尖课堂"),
     ("announcement", "公告"),
-    ("disclosure", "党务公开"),
 ];
 
 /// The form as the secretary filled it in, kept as typed so that a refused form comes back

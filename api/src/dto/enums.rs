@@ -56,6 +56,38 @@ pub enum FeedbackStateSchema {
     closed,
 }
 
+/// Where a disclosure stands on its way through review.
+#[derive(ToSchema)]
+#[schema(as = DisclosureStatus)]
+pub enum DisclosureStatusSchema {
+    draft,
+    submitted,
+    reviewed,
+    approved,
+    published,
+}
+
+/// Who reads a disclosure once published: the unit's subtree, the organisation, or anyone.
+#[derive(ToSchema)]
+#[schema(as = DisclosureScope)]
+pub enum DisclosureScopeSchema {
+    unit,
+    organisation,
+    public,
+}
+
+/// What a disclosure is about.
+#[derive(ToSchema)]
+#[schema(as = DisclosureCategory)]
+pub enum DisclosureCategorySchema {
+    plan,
+    meeting,
+    development,
+    dues,
+    evaluation,
+    other,
+}
+
 #[derive(ToSchema)]
 #[schema(as = MediaKind)]
 pub enum MediaKindSchema {
@@ -388,6 +420,18 @@ mod tests {
         assert_eq!(
             values::<QuestionKindSchema>(),
             words!(fingertip_core::surveys::QuestionKind)
+        );
+        assert_eq!(
+            values::<DisclosureStatusSchema>(),
+            words!(fingertip_core::disclosures::Status)
+        );
+        assert_eq!(
+            values::<DisclosureScopeSchema>(),
+            words!(fingertip_core::disclosures::Scope)
+        );
+        assert_eq!(
+            values::<DisclosureCategorySchema>(),
+            words!(fingertip_core::disclosures::Category)
         );
         assert_eq!(
             values::<FeedbackStateSchema>(),

@@ -6,6 +6,7 @@ pub mod broadcasts;
 pub mod care;
 pub mod common;
 pub mod compliance;
+pub mod disclosures;
 pub mod enums;
 pub mod feedback;
 pub mod inbox;

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod broadcasts;
 pub mod care;
 pub mod compliance;
+pub mod disclosures;
 pub mod docs;
 pub mod feedback;
 pub mod health;
@@ -43,6 +44,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(care::configure)
             .configure(surveys::configure)
             .configure(feedback::configure)
+            .configure(disclosures::configure)
             .configure(ws::configure),
     );
 }

@@ -46,6 +46,8 @@ export type FeedbackThread = Schemas["FeedbackThread"];
 export type FeedbackList = Schemas["FeedbackList"];
 export type FeedbackRequest = Schemas["FeedbackRequest"];
 export type AnonymousFeedbackCreated = Schemas["AnonymousFeedbackCreated"];
+export type ArchiveEntry = Schemas["ArchiveEntry"];
+export type ArchiveList = Schemas["ArchiveList"];
 
 /** Where the session's tokens live: in memory by default; `wx.setStorageSync` in an app. */
 export interface TokenStore {
@@ -340,6 +342,17 @@ export class FingertipClient {
 
   followUpAnonymousFeedback(key: string, body: string): Promise<FeedbackThread> {
     return this.send<FeedbackThread>("POST", "/api/v1/anonymous-feedback/messages", { key, body });
+  }
+
+  // --- the disclosure archive (党务公开) ----------------------------------------------------
+
+  /** Published disclosures this member may read, newest first (without their text). */
+  disclosures(params: { unit_id?: string; year?: number } = {}): Promise<ArchiveList> {
+    return this.send<ArchiveList>("GET", "/api/v1/disclosures" + query(params));
+  }
+
+  disclosure(id: string): Promise<ArchiveEntry> {
+    return this.send<ArchiveEntry>("GET", `/api/v1/disclosures/${encodeURIComponent(id)}`);
   }
 
   // --- the web console ------------------------------------------------------------------

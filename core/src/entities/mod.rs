@@ -13,6 +13,7 @@ pub mod care_reminders;
 pub mod compliance_rules;
 pub mod compliance_warnings;
 pub mod console_tickets;
+pub mod disclosures;
 pub mod feedback;
 pub mod feedback_messages;
 pub mod inbox_items;

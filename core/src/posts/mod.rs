@@ -260,6 +260,8 @@ pub async fn patch(core: &Core, actor: &Actor, id: i64, p: PostPatch) -> CoreRes
             "this post belongs to the whole organisation; only an admin can change it. Write your own post to send it".into(),
         ));
     }
+    crate::disclosures::check_editable(&core.db, &row, p.kind.as_deref().and_then(PostKind::parse))
+        .await?;
     let mut v = Violations::new();
     check(
         &mut v,

@@ -43,6 +43,11 @@ pub(super) async fn prepare(w: &World, r: &Row, c: Caller) -> Call {
     };
     let with_id = |id: &str| r.path.replace("{id}", id);
     let p = r.path.to_string();
+    // Whether the cell changes something: it needs a fresh object; others share one.
+    let fresh = CALLERS
+        .iter()
+        .position(|x| *x == c)
+        .is_some_and(|i| r.expect[i] < 300 && r.method != "GET");
     match (r.method, r.path) {
         (
             "GET",
@@ -340,30 +345,56 @@ pub(super) async fn prepare(w: &World, r: &Row, c: Caller) -> Call {
         ),
         ("GET", "/api/v1/admin/surveys" | "/api/v1/surveys") => call(p, Body::None),
         ("POST", "/api/v1/admin/surveys") => call(p, Body::Json(w.survey_body())),
-        ("GET", "/api/v1/admin/surveys/{id}" | "/api/v1/admin/surveys/{id}/participation") => {
-            call(with_id(&w.new_survey(true, false).await), Body::None)
+        (
+            "GET",
+            "/api/v1/admin/surveys/{id}"
+            | "/api/v1/admin/surveys/{id}/participation"
+            | "/api/v1/surveys/{id}",
+        ) => {
+            let s = w.shared("survey-open", w.new_survey(true, false)).await;
+            call(with_id(&s), Body::None)
         }
-        ("PUT", "/api/v1/admin/surveys/{id}") => call(
-            with_id(&w.new_survey(false, false).await),
-            Body::Json(w.survey_body()),
-        ),
+        ("PUT", "/api/v1/admin/surveys/{id}") => {
+            let s = if fresh {
+                w.new_survey(false, false).await
+            } else {
+                w.shared("survey-draft", w.new_survey(false, false)).await
+            };
+            call(with_id(&s), Body::Json(w.survey_body()))
+        }
         ("POST", "/api/v1/admin/surveys/{id}/publish") => {
-            call(with_id(&w.new_survey(false, false).await), Body::None)
+            let s = if fresh {
+                w.new_survey(false, false).await
+            } else {
+                w.shared("survey-draft", w.new_survey(false, false)).await
+            };
+            call(with_id(&s), Body::None)
         }
-        ("POST", "/api/v1/admin/surveys/{id}/close" | "/api/v1/admin/surveys/{id}/remind") => {
-            call(with_id(&w.new_survey(true, false).await), Body::None)
+        (
+            "POST",
+            "/api/v1/admin/surveys/{id}/close"
+            | "/api/v1/admin/surveys/{id}/remind"
+            | "/api/v1/surveys/{id}/ballot",
+        ) => {
+            let s = if fresh {
+                w.new_survey(true, false).await
+            } else {
+                w.shared("survey-open", w.new_survey(true, false)).await
+            };
+            let body = if r.path.ends_with("/ballot") {
+                Body::Json(json!({"answers": [0]}))
+            } else {
+                Body::None
+            };
+            call(with_id(&s), body)
         }
         (
             "GET",
             "/api/v1/admin/surveys/{id}/results" | "/api/v1/admin/surveys/{id}/results.csv",
-        ) => call(with_id(&w.new_survey(true, true).await), Body::None),
-        ("GET", "/api/v1/surveys/{id}") => {
-            call(with_id(&w.new_survey(true, false).await), Body::None)
+        ) => {
+            let s = w.shared("survey-closed", w.new_survey(true, true)).await;
+            call(with_id(&s), Body::None)
         }
-        ("POST", "/api/v1/surveys/{id}/ballot") => call(
-            with_id(&w.new_survey(true, false).await),
-            Body::Json(json!({"answers": [0]})),
-        ),
         ("POST", "/api/v1/feedback") => call(
             p,
             Body::Json(json!({"topic": w.uniq("意见 "), "body": "希望学习日改到下午"})),
@@ -405,6 +436,85 @@ pub(super) async fn prepare(w: &World, r: &Row, c: Caller) -> Call {
                 json!({"key": key})
             };
             call(p, Body::Json(body))
+        }
+        ("POST", "/api/v1/admin/disclosures") => {
+            let made = || async {
+                let post = w
+                    .created(
+                        "/api/v1/admin/posts",
+                        json!({"kind": "disclosure", "title": w.uniq("发展党员公示 "),
+                               "body_md": "拟发展对象公示。", "unit_id": w.a}),
+                    )
+                    .await;
+                id(&post)
+            };
+            let post = if fresh {
+                made().await
+            } else {
+                w.shared("disclosure-post", made()).await
+            };
+            call(
+                p,
+                Body::Json(json!({"post_id": post, "category": "development", "scope": "unit"})),
+            )
+        }
+        (
+            "GET",
+            "/api/v1/admin/disclosures" | "/api/v1/disclosures" | "/api/v1/public/disclosures",
+        ) => call(p, Body::None),
+        ("GET", "/api/v1/admin/disclosures/{id}") => {
+            let d = w
+                .shared("disclosure-draft", w.new_disclosure("draft", "unit"))
+                .await;
+            call(with_id(&d), Body::None)
+        }
+        (
+            "PUT" | "POST",
+            "/api/v1/admin/disclosures/{id}"
+            | "/api/v1/admin/disclosures/{id}/submit"
+            | "/api/v1/admin/disclosures/{id}/review"
+            | "/api/v1/admin/disclosures/{id}/approve"
+            | "/api/v1/admin/disclosures/{id}/return"
+            | "/api/v1/admin/disclosures/{id}/publish",
+        ) => {
+            let (status, key, body) = match r.path.rsplit('/').next().unwrap_or_default() {
+                "submit" => ("draft", "disclosure-draft", Body::None),
+                "review" => (
+                    "submitted",
+                    "disclosure-submitted",
+                    Body::Json(json!({"secrecy_checked": true})),
+                ),
+                "approve" => ("reviewed", "disclosure-reviewed", Body::None),
+                "return" => (
+                    "submitted",
+                    "disclosure-submitted",
+                    Body::Json(json!({"reason": "涉及个人信息，请删去身份证号"})),
+                ),
+                "publish" => ("approved", "disclosure-approved", Body::None),
+                _ => (
+                    "draft",
+                    "disclosure-draft",
+                    Body::Json(json!({"scope": "organisation"})),
+                ),
+            };
+            let d = if fresh {
+                w.new_disclosure(status, "unit").await
+            } else {
+                w.shared(key, w.new_disclosure(status, "unit")).await
+            };
+            call(with_id(&d), body)
+        }
+        ("GET", "/api/v1/disclosures/{id}") => {
+            let d = w
+                .shared("disclosure-unit", w.new_disclosure("published", "unit"))
+                .await;
+            call(with_id(&d), Body::None)
+        }
+        ("GET", "/api/v1/public/disclosures/{id}") => {
+            let d = w
+                .shared("disclosure-public", w.new_disclosure("published", "public"))
+                .await;
+            call(with_id(&d), Body::None)
         }
         ("POST", "/api/v1/inbox/read-all") => call(p, Body::None),
 

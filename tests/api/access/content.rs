@@ -44,6 +44,8 @@ pub(super) fn refused_field(r: &Row) -> &'static str {
     match r.path {
         "/api/v1/admin/units" => "parent_id",
         "/api/v1/ws" => "upgrade",
+        // The post of unit A does not exist for the secretary of B.
+        "/api/v1/admin/disclosures" => "post_id",
         _ => "unit_id",
     }
 }

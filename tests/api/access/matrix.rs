@@ -195,6 +195,22 @@ pub(super) const MATRIX: &[Row] = &[
     row("GET",    "/api/v1/admin/feedback/{id}",                         401, 403,   200,  404,   200),
     row("POST",   "/api/v1/admin/feedback/{id}/messages",                401, 403,   200,  404,   200),
     row("POST",   "/api/v1/admin/feedback/{id}/close",                   401, 403,   200,  404,   200),
+    // Disclosures: unit A's managers take one through its steps (its reviewer is not who
+    // submitted it; it is approved by an admin or a secretary above A); members of A read the
+    // archive of A's disclosures, anyone the public ones.
+    row("POST",   "/api/v1/admin/disclosures",                           401, 403,   201,  400,   201),
+    row("GET",    "/api/v1/admin/disclosures",                           401, 403,   200,  200,   200),
+    row("GET",    "/api/v1/admin/disclosures/{id}",                      401, 403,   200,  404,   200),
+    row("PUT",    "/api/v1/admin/disclosures/{id}",                      401, 403,   200,  404,   200),
+    row("POST",   "/api/v1/admin/disclosures/{id}/submit",               401, 403,   200,  404,   200),
+    row("POST",   "/api/v1/admin/disclosures/{id}/review",               401, 403,   200,  404,   200),
+    row("POST",   "/api/v1/admin/disclosures/{id}/approve",              401, 403,   403,  404,   200),
+    row("POST",   "/api/v1/admin/disclosures/{id}/return",               401, 403,   200,  404,   200),
+    row("POST",   "/api/v1/admin/disclosures/{id}/publish",              401, 403,   200,  404,   200),
+    row("GET",    "/api/v1/disclosures",                                 401, 200,   200,  200,   200),
+    row("GET",    "/api/v1/disclosures/{id}",                            401, 200,   200,  404,   200),
+    row("GET",    "/api/v1/public/disclosures",                          200, 200,   200,  200,   200),
+    row("GET",    "/api/v1/public/disclosures/{id}",                     200, 200,   200,  200,   200),
     // The live socket: a plain GET is not an upgrade, whoever sends it.
     row("GET",    "/api/v1/ws",                                          400, 400,   400,  400,   400),
 ];

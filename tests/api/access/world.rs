@@ -46,6 +46,13 @@ pub(super) struct World {
     pub(super) series: String,
     /// The member's inbox item (of `sent`).
     pub(super) item: String,
+    /// A deputy secretary of unit A, made when a disclosure first needs one to submit it:
+    /// their token (binding a WeChat account is rate-limited, so once).
+    pub(super) deputy: tokio::sync::OnceCell<String>,
+    /// Objects that cells which change nothing (a read, or a refusal) share, by name: fresh
+    /// ones for every cell would push unit A's first post and broadcast off the first page of
+    /// the lists whose content is checked.
+    pub(super) shared: tokio::sync::Mutex<HashMap<&'static str, String>>,
     /// The meeting of each late cell, by (path, caller).
     pub(super) late: HashMap<(&'static str, Caller), String>,
     pub(super) n: AtomicUsize,
@@ -150,6 +157,69 @@ impl World {
             .await;
         assert_eq!(r.status, 201, "set-up: anonymous feedback: {:?}", r.body);
         r.body["key"].as_str().unwrap_or_default().to_string()
+    }
+
+    /// A fresh disclosure of unit A published to `scope`, taken to `status`: submitted by a
+    /// deputy secretary of A, reviewed by A's secretary, approved and published by the admin;
+    /// its id.
+    pub(super) async fn new_disclosure(&self, status: &str, scope: &str) -> String {
+        let admin = self.admin().await;
+        let post = self
+            .created(
+                "/api/v1/admin/posts",
+                json!({"kind": "disclosure", "title": self.uniq("党费收缴情况公示 "),
+                       "body_md": "第四季度党费已足额收缴。", "unit_id": self.a}),
+            )
+            .await;
+        let body = json!({"post_id": id(&post), "category": "dues", "scope": scope});
+        let d = id(&self.created("/api/v1/admin/disclosures", body).await);
+        let order = ["draft", "submitted", "reviewed", "approved", "published"];
+        let target = order.iter().position(|s| *s == status).unwrap_or(0);
+        if target == 0 {
+            return d;
+        }
+        let deputy = self
+            .deputy
+            .get_or_init(|| async {
+                let m = self
+                    .app
+                    .create_member(
+                        &admin,
+                        json!({"name": "副书记", "unit_id": self.a, "role": "secretary"}),
+                    )
+                    .await;
+                self.app.member_token(&m).await
+            })
+            .await
+            .clone();
+        let sec = self.token(Caller::SecIn).unwrap_or_default();
+        let steps = [
+            ("submit", deputy, json!({})),
+            ("review", sec, json!({"secrecy_checked": true})),
+            ("approve", admin.clone(), json!({})),
+            ("publish", admin, json!({})),
+        ];
+        for (step, token, body) in steps.into_iter().take(target) {
+            let path = format!("/api/v1/admin/disclosures/{d}/{step}");
+            let r = self.app.post(&path, &token, body).await;
+            assert_eq!(r.status, 200, "set-up: POST {path}: {:?}", r.body);
+        }
+        d
+    }
+
+    /// The object shared under `key`, made by `make` the first time.
+    pub(super) async fn shared<F: std::future::Future<Output = String>>(
+        &self,
+        key: &'static str,
+        make: F,
+    ) -> String {
+        let mut m = self.shared.lock().await;
+        if let Some(v) = m.get(key) {
+            return v.clone();
+        }
+        let v = make.await;
+        m.insert(key, v.clone());
+        v
     }
 
     pub(super) async fn new_member(&self) -> Value {
@@ -308,6 +378,8 @@ pub(super) async fn world() -> World {
         series: String::new(),
         item: String::new(),
         late: HashMap::new(),
+        deputy: tokio::sync::OnceCell::new(),
+        shared: tokio::sync::Mutex::new(HashMap::new()),
         n: AtomicUsize::new(1),
     };
     w.relogin().await;

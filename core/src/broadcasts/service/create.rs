@@ -87,6 +87,7 @@ pub(super) async fn insert(
 
     let tree = UnitTree::load(&core.db).await?;
     let post = crate::posts::usable(core, actor, &tree, input.post_id).await?;
+    crate::disclosures::check_broadcastable(&post)?;
     input.audience.validate(core, &tree).await?;
     input.audience.restrict_to(&tree.scope_of(actor));
     let size = input.audience.count(core, &tree).await?;

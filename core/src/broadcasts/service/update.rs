@@ -101,7 +101,11 @@ pub async fn update(
 
     let tree = UnitTree::load(&core.db).await?;
     let post = match patch.post_id {
-        Some(p) if p != row.post_id => crate::posts::usable(core, actor, &tree, p).await?,
+        Some(p) if p != row.post_id => {
+            let post = crate::posts::usable(core, actor, &tree, p).await?;
+            crate::disclosures::check_broadcastable(&post)?;
+            post
+        }
         // The post it already sends stays usable, whoever wrote it.
         _ => posts::Entity::find_by_id(row.post_id)
             .one(&core.db)
