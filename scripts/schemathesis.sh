@@ -100,7 +100,7 @@ login() {
 }
 
 # 3. Seed: one unit, member, post, broadcast (to everyone, so the admin's inbox has item 1),
-#    meeting, meeting series and a draft survey -> ids 1/2 exist and response schemas of 200s get checked.
+#    meeting, meeting series, a draft survey and a draft disclosure -> ids 1/2 exist and response schemas of 200s get checked.
 TOKEN=$(login)
 "$VPY" - "$BASE" "$TOKEN" <<'EOF'
 import json, sys, urllib.request
@@ -123,6 +123,8 @@ post("/admin/meeting-series", {"kind": "group_meeting", "title": "s-1", "starts_
                                "unit_id": unit, "place": "room-1", "audience": {"all": True}})
 post("/admin/surveys", {"unit_id": unit, "title": "survey-1", "closes_at": at(60 * 24 * 7), "audience": {"all": True},
                         "questions": [{"kind": "rating", "text": "q-1"}]})
+dp = post("/admin/posts", {"kind": "disclosure", "title": "disclosure-1", "body_md": "# d", "unit_id": unit})
+post("/admin/disclosures", {"post_id": dp, "category": "dues", "scope": "public"})
 print("seeded")
 EOF
 
