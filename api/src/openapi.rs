@@ -258,6 +258,37 @@ pub fn document_json() -> String {
 mod tests {
     use super::*;
 
+    /// No two wire types share a name: utoipa keys schemas by the type's name, so a second
+    /// `RemindResponse` would silently replace the first in the document (it did once).
+    #[test]
+    fn no_two_wire_types_share_a_schema_name() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/dto");
+        let mut files = vec![dir];
+        let mut seen: std::collections::HashMap<String, String> = Default::default();
+        while let Some(path) = files.pop() {
+            if path.is_dir() {
+                for e in std::fs::read_dir(&path).unwrap() {
+                    files.push(e.unwrap().path());
+                }
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            for name in text
+                .lines()
+                .filter_map(|l| l.trim().strip_prefix("pub struct "))
+                .filter_map(|rest| {
+                    rest.split(|c: char| !c.is_alphanumeric() && c != '_')
+                        .next()
+                })
+            {
+                let at = path.display().to_string();
+                if let Some(first) = seen.insert(name.to_string(), at.clone()) {
+                    panic!("{name} is defined in {first} and in {at}");
+                }
+            }
+        }
+    }
+
     /// Every `$ref` names a schema of the document (a parameter's enum is not collected on its
     /// own, so a forgotten one would leave clients with a dangling reference).
     #[test]

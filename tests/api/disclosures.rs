@@ -92,6 +92,13 @@ async fn a_disclosure_is_reviewed_sent_back_approved_above_and_published_to_its_
         )
         .await;
     assert_eq!(r.status, 409, "{:?}", r.body);
+    // Nor as a meeting's lesson, re-sent as make-up study.
+    let meeting = json!({"kind": "group_meeting", "title": "支部会", "unit_id": org.unit(BRANCH),
+        "starts_at": beijing(12, 8, 14), "ends_at": beijing(12, 8, 16), "place": "三楼会议室",
+        "audience": {"unit_ids": [org.unit(BRANCH)]}, "post_id": post});
+    let r = org.app.post("/api/v1/admin/meetings", &sec, meeting).await;
+    assert_eq!(r.status, 400, "{:?}", r.body);
+    assert_eq!(r.detail_fields(), vec!["post_id".to_string()]);
 
     assert_eq!(
         step(&org, "赵书记", &d, "submit", json!({})).await.status,

@@ -236,7 +236,7 @@ impl From<Participation> for ParticipationResponse {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct RemindResponse {
+pub struct SurveyRemindResponse {
     /// How many it went to.
     pub members: u64,
 }

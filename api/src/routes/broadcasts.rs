@@ -26,7 +26,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// Send a post to an audience, now or at `send_at`.
 #[utoipa::path(post, path = "/api/v1/admin/broadcasts", tag = "broadcasts", security(("bearer" = [])),
     request_body = CreateBroadcastRequest,
-    responses((status = 201, body = BroadcastResponse), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 201, body = BroadcastResponse), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 #[post("/admin/broadcasts")]
 pub async fn create_broadcast(
     core: web::Data<Core>,

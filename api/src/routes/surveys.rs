@@ -123,15 +123,15 @@ pub async fn close_survey(
 /// Remind those asked who have not answered (at most once an hour; audited `survey.remind`).
 #[utoipa::path(post, path = "/api/v1/admin/surveys/{id}/remind", tag = "surveys", security(("bearer" = [])),
     params(("id" = String, Path)),
-    responses((status = 200, body = RemindResponse), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = SurveyRemindResponse), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 #[post("/admin/surveys/{id}/remind")]
 pub async fn remind_survey(
     core: web::Data<Core>,
     a: Auth,
     id: web::Path<String>,
-) -> ApiResult<web::Json<RemindResponse>> {
+) -> ApiResult<web::Json<SurveyRemindResponse>> {
     let id = path_id(&id, "survey")?;
-    Ok(web::Json(RemindResponse {
+    Ok(web::Json(SurveyRemindResponse {
         members: manage::remind(&core, &a.0, id).await?,
     }))
 }

@@ -3377,9 +3377,14 @@ export interface components {
         RemindResponse: {
             /**
              * Format: int64
-             * @description How many it went to.
+             * @description Members who have not read and get the reminder.
              */
-            members: number;
+            reminded: number;
+            /**
+             * Format: int32
+             * @description The reminder's round (1 for the first reminder).
+             */
+            round: number;
         };
         RequiredReadingResponse: {
             item_id: string;
@@ -3550,6 +3555,13 @@ export interface components {
         };
         SurveyList: {
             items: components["schemas"]["SurveyResponse"][];
+        };
+        SurveyRemindResponse: {
+            /**
+             * Format: int64
+             * @description How many it went to.
+             */
+            members: number;
         };
         /** @description A survey to write (or rewrite, while a draft). */
         SurveyRequest: {
@@ -3998,6 +4010,14 @@ export interface operations {
                 };
             };
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9009,7 +9029,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["RemindResponse"];
+                    "application/json": components["schemas"]["SurveyRemindResponse"];
                 };
             };
             /** @description unauthorized: no bearer token, or an expired, revoked or malformed one */

@@ -107,6 +107,18 @@ pub fn check_broadcastable(post: &posts::Model) -> CoreResult<()> {
     Ok(())
 }
 
+/// Whether a post may be a meeting's lesson (re-sent as make-up study): not a disclosure,
+/// which goes out only through its review (400 naming `post_id`).
+pub fn check_lesson(post: &posts::Model) -> CoreResult<()> {
+    if post.kind == crate::posts::PostKind::Disclosure {
+        return Err(CoreError::invalid(
+            "post_id",
+            "a disclosure cannot be a meeting's lesson: it goes out only through its review",
+        ));
+    }
+    Ok(())
+}
+
 /// Whether a post's text may change: not while its disclosure is on its way or published
 /// (409), nor may a disclosure's post stop being one.
 pub async fn check_editable<C: ConnectionTrait>(

@@ -161,7 +161,8 @@ pub async fn update(
     let tree = UnitTree::load(&core.db).await?;
     let post_id = match p.post_id {
         Some(Some(pid)) => {
-            crate::posts::usable(core, actor, &tree, pid).await?;
+            let post = crate::posts::usable(core, actor, &tree, pid).await?;
+            crate::disclosures::check_lesson(&post)?;
             Some(pid)
         }
         Some(None) => None,

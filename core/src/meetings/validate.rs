@@ -147,7 +147,8 @@ pub(crate) async fn prepare(
     }
     v.finish()?;
     if let Some(p) = input.post_id {
-        crate::posts::usable(core, actor, &tree, p).await?;
+        let post = crate::posts::usable(core, actor, &tree, p).await?;
+        crate::disclosures::check_lesson(&post)?;
     }
     let mut audience = input.audience;
     audience.meeting = None;
