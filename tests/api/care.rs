@@ -2,7 +2,6 @@
 //! the year's talks per member, the reminder before the year ends (once), and the occasions an
 //! admin sets.
 
-use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{Value, json};
 
 use crate::fixtures::*;
@@ -11,14 +10,6 @@ use crate::requests::*;
 
 const GROUP: &str = "第一党小组";
 const OTHER: &str = "第二党支部";
-
-fn beijing(month: u32, day: u32, hour: u32) -> DateTime<Utc> {
-    chrono::FixedOffset::east_opt(8 * 3600)
-        .unwrap()
-        .with_ymd_and_hms(2026, month, day, hour, 0, 0)
-        .unwrap()
-        .with_timezone(&Utc)
-}
 
 async fn record(org: &Org, who: &str, body: Value) -> Resp {
     org.app
@@ -47,7 +38,7 @@ fn names(list: &Value) -> Vec<String> {
 #[tokio::test]
 async fn managers_record_talks_and_visits_that_nobody_else_reads() {
     let org = Org::builder(spawn_app().await)
-        .at(beijing(11, 20, 10))
+        .at(beijing(11, 20, 10, 0))
         .unit(BRANCH, None)
         .unit(GROUP, Some(BRANCH))
         .unit(OTHER, None)
@@ -170,10 +161,10 @@ async fn managers_record_talks_and_visits_that_nobody_else_reads() {
 
     // In the year's last 30 days the secretary is reminded, once, unit by unit (the group,
     // with no secretary of its own, through the branch's).
-    org.app.clock.set(beijing(12, 1, 10));
+    org.app.clock.set(beijing(12, 1, 10, 0));
     org.app.drain().await;
     assert!(reminders(&org).await.is_empty(), "31 days ahead: not yet");
-    org.app.clock.set(beijing(12, 2, 10));
+    org.app.clock.set(beijing(12, 2, 10, 0));
     org.app.drain().await;
     let first = reminders(&org).await;
     assert_eq!(
@@ -183,7 +174,7 @@ async fn managers_record_talks_and_visits_that_nobody_else_reads() {
             "提醒：第一党支部2026年谈心谈话尚未完成",
         ]
     );
-    org.app.clock.set(beijing(12, 3, 10));
+    org.app.clock.set(beijing(12, 3, 10, 0));
     org.app.drain().await;
     assert_eq!(reminders(&org).await, first, "once a year");
 }

@@ -2,7 +2,7 @@
 //! with days left, missed, upcoming), the warnings to its secretary once per rule and period,
 //! and the cadence an admin sets. The clock runs through 2026 in Beijing time.
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 
 use crate::fixtures::*;
@@ -11,19 +11,10 @@ use crate::requests::*;
 
 const GROUP: &str = "第一党小组";
 
-/// 2026-`month`-`day` at `hour`:00 in Beijing.
-fn beijing(month: u32, day: u32, hour: u32) -> DateTime<Utc> {
-    chrono::FixedOffset::east_opt(8 * 3600)
-        .unwrap()
-        .with_ymd_and_hms(2026, month, day, hour, 0, 0)
-        .unwrap()
-        .with_timezone(&Utc)
-}
-
 /// The branch (赵书记, 党员0) and its group (党员1, no secretary of its own), on 10 January.
 async fn calendar_org() -> Org {
     Org::builder(spawn_app().await)
-        .at(beijing(1, 10, 10))
+        .at(beijing(1, 10, 10, 0))
         .unit(BRANCH, None)
         .unit(GROUP, Some(BRANCH))
         .secretary("赵书记", BRANCH)
@@ -110,7 +101,7 @@ async fn a_units_year_shows_each_period_met_due_missed_or_upcoming() {
         "general_meeting",
         "第一季度党员大会",
         BRANCH,
-        beijing(2, 1, 10),
+        beijing(2, 1, 10, 0),
     )
     .await;
     meeting(
@@ -118,10 +109,10 @@ async fn a_units_year_shows_each_period_met_due_missed_or_upcoming() {
         "themed_day",
         "一月主题党日",
         BRANCH,
-        beijing(1, 20, 14),
+        beijing(1, 20, 14, 0),
     )
     .await;
-    org.app.clock.set(beijing(8, 15, 10));
+    org.app.clock.set(beijing(8, 15, 10, 0));
 
     let r = report(&org, BRANCH).await;
     assert_eq!(
@@ -168,13 +159,13 @@ async fn a_units_year_shows_each_period_met_due_missed_or_upcoming() {
     assert_eq!(kinds(&g), vec!["group_meeting"]);
 
     // A meeting planned in the running month is listed, and once held the month is met.
-    org.app.clock.set(beijing(8, 25, 10));
+    org.app.clock.set(beijing(8, 25, 10, 0));
     meeting(
         &org,
         "themed_day",
         "八月主题党日",
         BRANCH,
-        beijing(8, 28, 14),
+        beijing(8, 28, 14, 0),
     )
     .await;
     let r = report(&org, BRANCH).await;
@@ -183,7 +174,7 @@ async fn a_units_year_shows_each_period_met_due_missed_or_upcoming() {
         (aug["state"].as_str(), aug["planned"][0]["title"].as_str()),
         (Some("due"), Some("八月主题党日"))
     );
-    org.app.clock.set(beijing(8, 29, 10));
+    org.app.clock.set(beijing(8, 29, 10, 0));
     assert_eq!(states(&report(&org, BRANCH).await, "themed_day")[7], "met");
 
     // Checks of the query, and other people's units.
@@ -210,15 +201,15 @@ async fn the_secretary_is_warned_once_per_rule_and_period_before_it_closes() {
         "committee_meeting",
         "一月支委会",
         BRANCH,
-        beijing(1, 20, 9),
+        beijing(1, 20, 9, 0),
     )
     .await;
     // Nine days before August ends: not yet (the monthly rules warn 7 days ahead).
-    org.app.clock.set(beijing(8, 22, 10));
+    org.app.clock.set(beijing(8, 22, 10, 0));
     org.app.drain().await;
     assert!(warnings(&org).await.is_empty());
 
-    org.app.clock.set(beijing(8, 25, 10));
+    org.app.clock.set(beijing(8, 25, 10, 0));
     org.app.drain().await;
     let first = warnings(&org).await;
     assert_eq!(
@@ -241,7 +232,7 @@ async fn the_secretary_is_warned_once_per_rule_and_period_before_it_closes() {
     // Later passes, a day later, and a restarted worker: nothing again.
     org.app.clock.advance(Duration::hours(1));
     org.app.drain().await;
-    org.app.clock.set(beijing(8, 26, 10));
+    org.app.clock.set(beijing(8, 26, 10, 0));
     fingertip_workers::FanoutWorker::new(org.app.core.clone(), "restarted")
         .run_once()
         .await
@@ -250,7 +241,7 @@ async fn the_secretary_is_warned_once_per_rule_and_period_before_it_closes() {
     assert_eq!(warnings(&org).await, first);
 
     // September is another period.
-    org.app.clock.set(beijing(9, 25, 10));
+    org.app.clock.set(beijing(9, 25, 10, 0));
     org.app.drain().await;
     let now = warnings(&org).await;
     assert!(

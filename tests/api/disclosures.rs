@@ -2,7 +2,6 @@
 //! (secrecy check; sent back with a reason) → approved → published to its scope, each step
 //! audited with its actor by the people allowed to take it; the archive per unit and year.
 
-use chrono::{DateTime, TimeZone, Utc};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -13,17 +12,9 @@ use crate::requests::*;
 const COMMITTEE: &str = "机关党委";
 const OTHER: &str = "第二党支部";
 
-fn beijing(month: u32, day: u32, hour: u32) -> DateTime<Utc> {
-    chrono::FixedOffset::east_opt(8 * 3600)
-        .unwrap()
-        .with_ymd_and_hms(2026, month, day, hour, 0, 0)
-        .unwrap()
-        .with_timezone(&Utc)
-}
-
 async fn org() -> Org {
     Org::builder(spawn_app().await)
-        .at(beijing(12, 1, 10))
+        .at(beijing(12, 1, 10, 0))
         .unit(COMMITTEE, None)
         .unit(BRANCH, Some(COMMITTEE))
         .unit(OTHER, Some(COMMITTEE))
@@ -94,7 +85,7 @@ async fn a_disclosure_is_reviewed_sent_back_approved_above_and_published_to_its_
     assert_eq!(r.status, 409, "{:?}", r.body);
     // Nor as a meeting's lesson, re-sent as make-up study.
     let meeting = json!({"kind": "group_meeting", "title": "支部会", "unit_id": org.unit(BRANCH),
-        "starts_at": beijing(12, 8, 14), "ends_at": beijing(12, 8, 16), "place": "三楼会议室",
+        "starts_at": beijing(12, 8, 14, 0), "ends_at": beijing(12, 8, 16, 0), "place": "三楼会议室",
         "audience": {"unit_ids": [org.unit(BRANCH)]}, "post_id": post});
     let r = org.app.post("/api/v1/admin/meetings", &sec, meeting).await;
     assert_eq!(r.status, 400, "{:?}", r.body);

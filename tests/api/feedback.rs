@@ -2,7 +2,6 @@
 //! answer in a thread, the named writer is told in the inbox, the anonymous one reads with their
 //! key; nobody else sees a thread; a thread waiting too long reminds the secretary, once a wait.
 
-use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{Value, json};
 
 use crate::fixtures::*;
@@ -11,14 +10,6 @@ use crate::requests::*;
 
 const GROUP: &str = "第一党小组";
 const OTHER: &str = "第二党支部";
-
-fn beijing(month: u32, day: u32, hour: u32, minute: u32) -> DateTime<Utc> {
-    chrono::FixedOffset::east_opt(8 * 3600)
-        .unwrap()
-        .with_ymd_and_hms(2026, month, day, hour, minute, 0)
-        .unwrap()
-        .with_timezone(&Utc)
-}
 
 async fn branch() -> Org {
     Org::builder(spawn_app().await)

@@ -17,11 +17,22 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::Value;
 
 use crate::helpers::TestApp;
 use crate::requests::{NewMember, NewPost};
+
+/// A moment of 2026 in Beijing time (UTC+8, the zone the tests' organisation runs in).
+pub fn beijing(month: u32, day: u32, hour: u32, minute: u32) -> DateTime<Utc> {
+    chrono::FixedOffset::east_opt(8 * 3600)
+        .and_then(|z| {
+            z.with_ymd_and_hms(2026, month, day, hour, minute, 0)
+                .single()
+        })
+        .unwrap_or_else(|| panic!("2026-{month}-{day} {hour}:{minute} is not a time"))
+        .with_timezone(&Utc)
+}
 
 /// The branch of `Org::branch`, and its two sections.
 pub const BRANCH: &str = "第一党支部";

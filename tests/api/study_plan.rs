@@ -1,7 +1,6 @@
 //! A unit's annual study plan: themes and lessons by month, each linked to its post once
 //! written and shown done, due or late; published to the members as a post.
 
-use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{Value, json};
 
 use crate::fixtures::*;
@@ -9,14 +8,6 @@ use crate::helpers::*;
 use crate::requests::*;
 
 const OTHER: &str = "第二党支部";
-
-fn beijing(month: u32, day: u32, hour: u32) -> DateTime<Utc> {
-    chrono::FixedOffset::east_opt(8 * 3600)
-        .unwrap()
-        .with_ymd_and_hms(2026, month, day, hour, 0, 0)
-        .unwrap()
-        .with_timezone(&Utc)
-}
 
 async fn put_plan(org: &Org, who: &str, body: Value) -> Resp {
     org.app
@@ -72,7 +63,7 @@ fn states(plan: &Value) -> Vec<String> {
 #[tokio::test]
 async fn a_plan_shows_each_lesson_done_due_or_late_and_reaches_the_members() {
     let org = Org::builder(spawn_app().await)
-        .at(beijing(1, 10, 10))
+        .at(beijing(1, 10, 10, 0))
         .unit(BRANCH, None)
         .unit(OTHER, None)
         .secretary("赵书记", BRANCH)
@@ -96,7 +87,7 @@ async fn a_plan_shows_each_lesson_done_due_or_late_and_reaches_the_members() {
     assert_eq!(r.status, 200, "{:?}", r.body);
     assert_eq!(states(&r.body), vec!["done", "due", "due"], "in January");
 
-    org.app.clock.set(beijing(8, 15, 10));
+    org.app.clock.set(beijing(8, 15, 10, 0));
     let r = get_plan(&org, "赵书记").await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     assert_eq!(states(&r.body), vec!["done", "late", "due"], "in August");

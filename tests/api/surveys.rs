@@ -5,7 +5,6 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, TimeZone, Utc};
 use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
 use serde_json::{Value, json};
 
@@ -16,14 +15,6 @@ use crate::requests::*;
 const GROUP: &str = "第一党小组";
 const OTHER: &str = "第二党支部";
 const TITLE: &str = "2026年度支部工作测评";
-
-fn beijing(month: u32, day: u32, hour: u32, minute: u32) -> DateTime<Utc> {
-    chrono::FixedOffset::east_opt(8 * 3600)
-        .unwrap()
-        .with_ymd_and_hms(2026, month, day, hour, minute, 0)
-        .unwrap()
-        .with_timezone(&Utc)
-}
 
 async fn branch() -> Org {
     Org::builder(spawn_app().await)

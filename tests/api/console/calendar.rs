@@ -1,26 +1,18 @@
 //! The console's meeting calendar (日历): the secretary's unit rule by rule, each period met,
 //! due, missed or upcoming; another branch's is not theirs to see.
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::Duration;
 
 use super::{give_password, sign_in};
-use crate::fixtures::Org;
+use crate::fixtures::{Org, beijing};
 use crate::helpers::*;
 use crate::reading::Browser;
 use crate::requests::*;
 
-fn beijing(month: u32, day: u32, hour: u32) -> DateTime<Utc> {
-    chrono::FixedOffset::east_opt(8 * 3600)
-        .unwrap()
-        .with_ymd_and_hms(2026, month, day, hour, 0, 0)
-        .unwrap()
-        .with_timezone(&Utc)
-}
-
 #[tokio::test]
 async fn a_secretary_sees_the_units_year_on_the_calendar() {
     let org = Org::builder(spawn_app().await)
-        .at(beijing(1, 10, 10))
+        .at(beijing(1, 10, 10, 0))
         .unit("支部甲", None)
         .unit("支部乙", None)
         .secretary("书记甲", "支部甲")
@@ -29,7 +21,7 @@ async fn a_secretary_sees_the_units_year_on_the_calendar() {
         .build()
         .await;
     let app = &org.app;
-    let starts = beijing(1, 20, 14);
+    let starts = beijing(1, 20, 14, 0);
     let m = Meeting::new(
         "themed_day",
         "一月主题党日",
@@ -39,7 +31,7 @@ async fn a_secretary_sees_the_units_year_on_the_calendar() {
     )
     .place("三楼会议室");
     app.meeting(&org.admin().await, m).await;
-    app.clock.set(beijing(3, 25, 10));
+    app.clock.set(beijing(3, 25, 10, 0));
     give_password(app, &org.id("书记甲"), "shuji", "a-long-password").await;
     let mut browser = Browser::new();
     sign_in(app, &mut browser, "shuji", "a-long-password").await;
