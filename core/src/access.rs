@@ -66,6 +66,26 @@ impl Scope {
     }
 }
 
+/// The units a manager's list is cut to: `unit`'s subtree when one is asked for (a unit
+/// outside the actor's scope is a 404, as one that does not exist), else the actor's scope;
+/// `None` for everything.
+pub fn listed_units(
+    tree: &UnitTree,
+    actor: &Actor,
+    unit: Option<i64>,
+) -> CoreResult<Option<Vec<i64>>> {
+    let scope = tree.scope_of(actor);
+    match unit {
+        Some(u) if tree.contains(u) && scope.owns(Some(u)) => {
+            let mut v: Vec<i64> = tree.subtree(&[u]).into_iter().collect();
+            v.sort_unstable();
+            Ok(Some(v))
+        }
+        Some(_) => Err(CoreError::NotFound("unit")),
+        None => Ok(scope.units()),
+    }
+}
+
 /// Checks a unit a request names (`field`): one outside the actor's scope does not exist for
 /// them, exactly as an id never used (400 naming the field), so a secretary learns nothing
 /// about other units.

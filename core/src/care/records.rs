@@ -181,20 +181,9 @@ pub async fn list(
 ) -> CoreResult<Vec<RecordView>> {
     crate::access::require_manager(actor)?;
     let tree = UnitTree::load(&core.db).await?;
-    let scope = tree.scope_of(actor);
     let mut q = care_records::Entity::find();
-    match unit_id {
-        Some(u) => {
-            if !tree.contains(u) || !scope.owns(Some(u)) {
-                return Err(CoreError::NotFound("unit"));
-            }
-            q = q.filter(care_records::Column::UnitId.is_in(tree.subtree(&[u])));
-        }
-        None => {
-            if let Some(units) = scope.units() {
-                q = q.filter(care_records::Column::UnitId.is_in(units));
-            }
-        }
+    if let Some(units) = crate::access::listed_units(&tree, actor, unit_id)? {
+        q = q.filter(care_records::Column::UnitId.is_in(units));
     }
     if let Some(y) = year {
         if !(2000..=2100).contains(&y) {

@@ -468,19 +468,9 @@ pub async fn list(
 ) -> CoreResult<Vec<DisclosureView>> {
     crate::access::require_manager(actor)?;
     let tree = UnitTree::load(&core.db).await?;
-    let scope = tree.scope_of(actor);
     let mut q = disclosures::Entity::find();
-    match (unit_id, &scope) {
-        (Some(u), _) => {
-            if !tree.contains(u) || !scope.allows_unit(Some(u)) {
-                return Err(CoreError::NotFound("unit"));
-            }
-            q = q.filter(disclosures::Column::UnitId.is_in(tree.subtree(&[u])));
-        }
-        (None, crate::auth::Scope::Units(set)) => {
-            q = q.filter(disclosures::Column::UnitId.is_in(set.iter().copied()));
-        }
-        (None, crate::auth::Scope::All) => {}
+    if let Some(units) = crate::access::listed_units(&tree, actor, unit_id)? {
+        q = q.filter(disclosures::Column::UnitId.is_in(units));
     }
     if let Some(s) = status {
         q = q.filter(disclosures::Column::Status.eq(s));

@@ -583,19 +583,9 @@ pub async fn remind(core: &Core, actor: &Actor, id: i64) -> CoreResult<u64> {
 pub async fn list(core: &Core, actor: &Actor, unit_id: Option<i64>) -> CoreResult<Vec<SurveyView>> {
     crate::access::require_manager(actor)?;
     let tree = UnitTree::load(&core.db).await?;
-    let scope = tree.scope_of(actor);
     let mut q = surveys::Entity::find();
-    match (unit_id, &scope) {
-        (Some(u), _) => {
-            if !tree.contains(u) || !scope.allows_unit(Some(u)) {
-                return Err(CoreError::NotFound("unit"));
-            }
-            q = q.filter(surveys::Column::UnitId.is_in(tree.subtree(&[u])));
-        }
-        (None, crate::auth::Scope::Units(set)) => {
-            q = q.filter(surveys::Column::UnitId.is_in(set.iter().copied()));
-        }
-        (None, crate::auth::Scope::All) => {}
+    if let Some(units) = crate::access::listed_units(&tree, actor, unit_id)? {
+        q = q.filter(surveys::Column::UnitId.is_in(units));
     }
     let rows = q
         .order_by_desc(surveys::Column::Id)
@@ -626,7 +616,6 @@ pub async fn participation(
 ) -> CoreResult<Participation> {
     let tree = UnitTree::load(&core.db).await?;
     managed(core, actor, &tree, id).await?;
-    let scope = tree.scope_of(actor);
     let rows = survey_participants::Entity::find()
         .select_only()
         .column(survey_participants::Column::UnitId)
@@ -661,10 +650,8 @@ pub async fn participation(
     let answered = units.iter().map(|u| u.answered).sum();
     let mut pending = Vec::new();
     let mut pending_truncated = false;
-    if let Some(u) = unit_id {
-        if !tree.contains(u) || !scope.allows_unit(Some(u)) {
-            return Err(CoreError::NotFound("unit"));
-        }
+    if unit_id.is_some() {
+        let units = crate::access::listed_units(&tree, actor, unit_id)?.unwrap_or_default();
         let rows: Vec<(i64, String)> = members::Entity::find()
             .select_only()
             .column(members::Column::Id)
@@ -676,10 +663,7 @@ pub async fn participation(
                         .from(survey_participants::Entity)
                         .and_where(Expr::col(survey_participants::Column::SurveyId).eq(id))
                         .and_where(Expr::col(survey_participants::Column::Answered).eq(false))
-                        .and_where(
-                            Expr::col(survey_participants::Column::UnitId)
-                                .is_in(tree.subtree(&[u])),
-                        )
+                        .and_where(Expr::col(survey_participants::Column::UnitId).is_in(units))
                         .to_owned(),
                 ),
             )
