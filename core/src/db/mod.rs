@@ -127,6 +127,20 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
     .await
 }
 
+/// `q` locking its rows for the rest of `txn` (`FOR UPDATE`) on PostgreSQL. On SQLite the
+/// write transaction of [`begin_write`] already holds the database, and there are no row locks.
+pub fn for_update<E: sea_orm::EntityTrait>(
+    q: sea_orm::Select<E>,
+    txn: &DatabaseTransaction,
+) -> sea_orm::Select<E> {
+    use sea_orm::{ConnectionTrait, QuerySelect};
+    if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        q.lock_exclusive()
+    } else {
+        q
+    }
+}
+
 /// Whether the database answers (`SELECT 1`), for readiness.
 pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
     use sea_orm::ConnectionTrait;

@@ -14,8 +14,8 @@
 
 use chrono::Datelike;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use serde_json::json;
 
@@ -62,11 +62,10 @@ async fn managed(
 }
 
 async fn lock(txn: &DatabaseTransaction, id: i64) -> CoreResult<disclosures::Model> {
-    let mut q = disclosures::Entity::find_by_id(id);
-    if txn.get_database_backend() == DatabaseBackend::Postgres {
-        q = q.lock_exclusive();
-    }
-    q.one(txn).await?.ok_or(CoreError::NotFound("disclosure"))
+    crate::db::for_update(disclosures::Entity::find_by_id(id), txn)
+        .one(txn)
+        .await?
+        .ok_or(CoreError::NotFound("disclosure"))
 }
 
 fn this_year(core: &Core) -> i32 {

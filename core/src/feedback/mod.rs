@@ -178,11 +178,8 @@ pub(crate) async fn lock(
     txn: &sea_orm::DatabaseTransaction,
     id: i64,
 ) -> CoreResult<feedback::Model> {
-    let mut q = feedback::Entity::find_by_id(id);
-    if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
-        q = q.lock_exclusive();
-    }
-    q.one(txn)
+    crate::db::for_update(feedback::Entity::find_by_id(id), txn)
+        .one(txn)
         .await?
         .ok_or(crate::error::CoreError::NotFound("feedback"))
 }

@@ -16,10 +16,7 @@
 //! other (SQLite's write transactions are serial already).
 
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter,
-    QuerySelect, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
 use super::{StudyKind, year_of};
 use crate::Core;
@@ -80,11 +77,11 @@ pub async fn heartbeat(
     check(&h)?;
     let now = core.now();
     let txn = crate::db::begin_write(&core.db).await?;
-    let mut q = inbox_items::Entity::find_by_id(item_id)
-        .filter(inbox_items::Column::MemberId.eq(member_id));
-    if txn.get_database_backend() == DatabaseBackend::Postgres {
-        q = q.lock_exclusive();
-    }
+    let q = crate::db::for_update(
+        inbox_items::Entity::find_by_id(item_id)
+            .filter(inbox_items::Column::MemberId.eq(member_id)),
+        &txn,
+    );
     let item = q
         .one(&txn)
         .await?

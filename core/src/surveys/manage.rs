@@ -5,8 +5,8 @@
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction,
-    EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde_json::json;
 
@@ -263,11 +263,10 @@ pub async fn create(core: &Core, actor: &Actor, input: SurveyInput) -> CoreResul
 
 /// Locks the survey's row for the rest of `txn` (on SQLite the write transaction does).
 pub(crate) async fn lock(txn: &DatabaseTransaction, id: i64) -> CoreResult<surveys::Model> {
-    let mut q = surveys::Entity::find_by_id(id);
-    if txn.get_database_backend() == DatabaseBackend::Postgres {
-        q = q.lock_exclusive();
-    }
-    q.one(txn).await?.ok_or(CoreError::NotFound("survey"))
+    crate::db::for_update(surveys::Entity::find_by_id(id), txn)
+        .one(txn)
+        .await?
+        .ok_or(CoreError::NotFound("survey"))
 }
 
 /// Rewrites a draft (audited `survey.update`); a published survey cannot change.

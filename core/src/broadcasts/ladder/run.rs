@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 use serde_json::json;
 
@@ -62,10 +62,7 @@ async fn run_broadcast(core: &Core, id: i64) -> CoreResult<u64> {
     loop {
         let now = core.now();
         let txn = crate::db::begin_write(&core.db).await?;
-        let mut q = broadcasts::Entity::find_by_id(id);
-        if txn.get_database_backend() == DatabaseBackend::Postgres {
-            q = q.lock_exclusive();
-        }
+        let q = crate::db::for_update(broadcasts::Entity::find_by_id(id), &txn);
         let Some(b) = q.one(&txn).await? else {
             break;
         };
