@@ -33,7 +33,11 @@ use crate::target::Target;
 /// bound values per statement, and an inbox row has five.
 const SQLITE_ROWS_PER_STATEMENT: usize = 32_766 / 5;
 
-pub async fn run(n: &u64, batch: Option<u64>, target: &Target) -> anyhow::Result<()> {
+pub async fn run(
+    n: &u64,
+    (batch, streams): (Option<u64>, Option<u64>),
+    target: &Target,
+) -> anyhow::Result<()> {
     let n = *n;
     let app = crate::setup::app(target, Some(8), &[]).await?;
     let core = app.core.clone();
@@ -86,6 +90,9 @@ pub async fn run(n: &u64, batch: Option<u64>, target: &Target) -> anyhow::Result
     if let Some(b) = batch {
         cfg.batch = b;
     }
+    if let Some(s) = streams {
+        cfg.streams = s;
+    }
     let actor = Actor {
         member_id: admin_id,
         role: Role::Admin,
@@ -131,8 +138,9 @@ pub async fn run(n: &u64, batch: Option<u64>, target: &Target) -> anyhow::Result
     );
     let rate = rows as f64 / secs;
     println!(
-        "fan-out (batch {}): {rows} rows in {secs:.2} s = {rate:.0} rows/s, broadcast sent",
-        cfg.batch
+        "fan-out (windows of {} members, {} at once): {rows} rows in {secs:.2} s = {rate:.0} rows/s, broadcast sent",
+        cfg.batch,
+        if target.is_postgres() { cfg.streams } else { 1 }
     );
     println!(
         "ratio fan-out / {ref_name}: {:.2} (goal: at least 0.5)",

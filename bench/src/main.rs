@@ -32,9 +32,12 @@ struct Opts {
     /// URL. Default: a temporary SQLite file. FINGERTIP_DATABASE_URL is not read.
     #[arg(long)]
     database_url: Option<String>,
-    /// Recipients per fan-out transaction (default: the worker's).
+    /// Roster members per fan-out transaction (default: the worker's).
     #[arg(long)]
     batch: Option<u64>,
+    /// Fan-out windows written at once (default: the worker's; PostgreSQL only).
+    #[arg(long)]
+    streams: Option<u64>,
     /// Recipients of the push benchmark, run at 0 ms and 50 ms mock latency (0 skips it).
     #[arg(long, default_value_t = 10_000)]
     pushes: u64,
@@ -118,7 +121,7 @@ async fn run(opts: Opts) -> anyhow::Result<()> {
     anyhow::ensure!(opts.members >= 1, "--members must be at least 1");
     if !opts.skip_fanout {
         let target = Target::new(opts.database_url.clone(), "fanout");
-        let result = fanout::run(&opts.members, opts.batch, &target).await;
+        let result = fanout::run(&opts.members, (opts.batch, opts.streams), &target).await;
         cleanup(&target).await;
         result?;
     }

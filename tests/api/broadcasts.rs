@@ -175,6 +175,57 @@ async fn running_the_fan_out_again_changes_nothing() {
 }
 
 #[tokio::test]
+async fn a_fan_out_over_rows_written_before_doubles_nobody() {
+    // The worker writes without the conflict clause (no row of a window is expected to exist)
+    // and, on PostgreSQL, two windows at once. When a row exists (written here by hand, as a
+    // repair could have), its window is refused, the window after it waits for it and rolls
+    // back, and the refused one is written again keeping the row: nobody gets a second item,
+    // nobody's count goes up twice, nobody after the refused window is missed.
+    use fingertip_core::broadcasts::fanout::{self, FanoutConfig, Outcome};
+    use fingertip_core::entities::inbox_items;
+    use sea_orm::{ActiveModelTrait, Set};
+    let org = branch().await;
+    let app = &org.app;
+    let admin = org.admin().await;
+    let post = app.create_post(&admin, "公告").await;
+    let bc = app.broadcast(&admin, Broadcast::to_all(&post)).await;
+    let id: i64 = id(&bc).parse().unwrap();
+    let b = app.broadcast_record(&admin, &id.to_string()).await;
+    inbox_items::ActiveModel {
+        member_id: Set(org.id("张三").parse().unwrap()),
+        broadcast_id: Set(id),
+        occurrence: Set(0),
+        post_id: Set(b["post_id"].as_str().unwrap().parse().unwrap()),
+        created_at: Set(app.clock_now()),
+        read_at: Set(None),
+        ..Default::default()
+    }
+    .insert(&app.core.db)
+    .await
+    .unwrap();
+    let cfg = FanoutConfig {
+        batch: 2,
+        streams: 2,
+        ..Default::default()
+    };
+    let out = fanout::process(&app.core, id, "worker", &cfg, &|| false)
+        .await
+        .unwrap();
+    assert_eq!(
+        out,
+        Outcome::Sent { inserted: 4 },
+        "the row written before is kept"
+    );
+    let r = app.broadcast_record(&admin, &id.to_string()).await;
+    assert_eq!(r["status"], "sent");
+    assert_eq!(r["stats"]["recipients"], 5);
+    for name in ["张三", "李四", "孙七"] {
+        assert_eq!(org.inbox(name).await.len(), 1, "{name} has one item");
+        assert_eq!(app.unread_count(&org.token(name).await).await, 1);
+    }
+}
+
+#[tokio::test]
 async fn a_worker_that_dies_mid_fan_out_is_taken_over_with_nobody_missed_or_doubled() {
     use fingertip_core::broadcasts::fanout::{self, FanoutConfig, Outcome};
     let org = branch().await;
@@ -183,12 +234,14 @@ async fn a_worker_that_dies_mid_fan_out_is_taken_over_with_nobody_missed_or_doub
     let post = app.create_post(&admin, "学习日").await;
     let bc = app.broadcast(&admin, Broadcast::to_all(&post)).await;
     let id: i64 = id(&bc).parse().unwrap();
+    // One window at a time, so that the crash falls between two windows on both databases.
     let cfg = FanoutConfig {
         batch: 2,
         lease: Duration::seconds(60),
+        streams: 1,
     };
 
-    // Worker A claims, writes one batch of two, then "dies" (asked to stop, without releasing:
+    // Worker A claims, writes one window of two members, then "dies" (asked to stop, without releasing:
     // we simulate a crash by stealing the claim's future after the first batch).
     let a = fanout::claim(&app.core, id, "worker-a", &cfg)
         .await
@@ -199,7 +252,9 @@ async fn a_worker_that_dies_mid_fan_out_is_taken_over_with_nobody_missed_or_doub
     let out = fanout::run(&app.core, a, "worker-a", &cfg, &stop_after_one)
         .await
         .unwrap();
-    assert_eq!(out, Outcome::Stopped { inserted: 2 });
+    // The first window is the roster's first two members: the bootstrap admin (no unit, not
+    // a recipient) and one member.
+    assert_eq!(out, Outcome::Stopped { inserted: 1 });
     // A crash leaves the lease in place: put it back as a dead worker would have left it.
     fanout::claim(&app.core, id, "worker-a", &cfg)
         .await
@@ -218,7 +273,7 @@ async fn a_worker_that_dies_mid_fan_out_is_taken_over_with_nobody_missed_or_doub
     let out = fanout::process(&app.core, id, "worker-b", &cfg, &|| false)
         .await
         .unwrap();
-    assert_eq!(out, Outcome::Sent { inserted: 3 });
+    assert_eq!(out, Outcome::Sent { inserted: 4 });
     let r = app
         .broadcast_record(&org.admin().await, &id.to_string())
         .await;

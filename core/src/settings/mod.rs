@@ -403,7 +403,7 @@ fn in_range<A, B: TryFrom<A>>(n: A, otherwise: B) -> B {
 }
 
 fn read_fanout(env: &mut Env) -> FanoutConfig {
-    use crate::broadcasts::fanout::{BATCH_RANGE, LEASE_SECS_RANGE};
+    use crate::broadcasts::fanout::{BATCH_RANGE, LEASE_SECS_RANGE, STREAMS_RANGE};
     let d = FanoutConfig::default();
     FanoutConfig {
         lease: chrono::Duration::seconds(in_range(
@@ -415,6 +415,7 @@ fn read_fanout(env: &mut Env) -> FanoutConfig {
             d.lease.num_seconds(),
         )),
         batch: env.number("FINGERTIP_FANOUT_BATCH", d.batch, BATCH_RANGE),
+        streams: env.number("FINGERTIP_FANOUT_STREAMS", d.streams, STREAMS_RANGE),
     }
 }
 
@@ -534,12 +535,19 @@ mod tests {
     fn fan_out_lease_and_batch_default_and_are_bounded() {
         let s = settings(&[]).unwrap();
         assert_eq!((s.fanout.lease.num_seconds(), s.fanout.batch), (60, 2000));
+        assert_eq!(s.fanout.streams, 2);
         let s = settings(&[
             ("FINGERTIP_FANOUT_LEASE_SECS", "5"),
             ("FINGERTIP_FANOUT_BATCH", "10000"),
+            ("FINGERTIP_FANOUT_STREAMS", "1"),
         ])
         .unwrap();
         assert_eq!((s.fanout.lease.num_seconds(), s.fanout.batch), (5, 10_000));
+        assert_eq!(s.fanout.streams, 1);
+        for streams in ["0", "9"] {
+            let errs = settings(&[("FINGERTIP_FANOUT_STREAMS", streams)]).unwrap_err();
+            assert!(errs[0].contains("1 to 8"), "{errs:?}");
+        }
         for (lease, batch) in [("4", "49"), ("3601", "10001"), ("1m", "-5"), ("2.5", "5e2")] {
             let errs = settings(&[
                 ("FINGERTIP_FANOUT_LEASE_SECS", lease),

@@ -1,11 +1,11 @@
 //! Fan-out: a broadcast's recipients get one inbox row each, exactly once.
 //!
 //! A worker claims a `sending` broadcast with a lease (an expiring claim in the broadcast's
-//! row), then walks the audience in member-id order, one batch per transaction, inserting rows
-//! with `ON CONFLICT DO NOTHING` against the unique key (broadcast, occurrence, member) and
-//! recording its cursor and a renewed lease with each batch. A worker that dies leaves an
-//! expiring lease; whoever claims next resumes after the cursor, and any batch written twice is
-//! a no-op. The last step closes the occurrence, only while the lease is still ours: a recurring
+//! row), then walks the roster in member-id order, one window per transaction, inserting the
+//! rows of the audience's members in it and recording its cursor and a renewed lease with each
+//! window. A worker that dies leaves an expiring lease; whoever claims next resumes after the
+//! cursor. The unique key (broadcast, occurrence, member) refuses a row written twice, and a
+//! window refused for it is written again keeping the rows that exist. The last step closes the occurrence, only while the lease is still ours: a recurring
 //! broadcast goes back to `scheduled` for its next occurrence, anything else is `sent`.
 
 use chrono::{DateTime, Duration, Utc};
@@ -17,7 +17,10 @@ use sea_orm::{
 
 mod config;
 
-pub use config::{BATCH_RANGE, DEFAULT_BATCH, DEFAULT_LEASE_SECS, FanoutConfig, LEASE_SECS_RANGE};
+pub use config::{
+    BATCH_RANGE, DEFAULT_BATCH, DEFAULT_LEASE_SECS, DEFAULT_STREAMS, FanoutConfig,
+    LEASE_SECS_RANGE, STREAMS_RANGE,
+};
 
 use super::schedule::{Rule, occurrence_key};
 use super::service::Status;
@@ -183,10 +186,23 @@ pub async fn claim(
     Ok(broadcasts::Entity::find_by_id(id).one(&core.db).await?)
 }
 
+/// How rows that exist already are met by [`insert_range`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Existing {
+    /// None is expected (the cursor moves in the transaction that writes the rows): a row that
+    /// exists fails the statement with the unique index's violation, and the caller writes
+    /// the batch again with [`Existing::Skip`]. Without the conflict clause PostgreSQL inserts
+    /// each row once instead of probing the unique index first (about a quarter of the
+    /// statement's time, measured in `EXPLAIN ANALYZE`).
+    Fail,
+    /// `ON CONFLICT DO NOTHING`: a repeated batch, or the repair tool writing everything again.
+    Skip,
+}
+
 /// Writes the inbox rows of the audience members with ids in `(after, upto]`, in one
 /// `INSERT ... SELECT` that runs inside the database: no value is bound per row, which is what
-/// keeps the fan-out close to a bulk `COPY`. Rows that exist already are left alone. Returns
-/// rows written.
+/// keeps the fan-out close to a bulk `COPY`. Returns the members whose rows were written now
+/// (`RETURNING`), the ones the live sockets are told of.
 pub async fn insert_range(
     db: &impl ConnectionTrait,
     b: &broadcasts::Model,
@@ -194,7 +210,8 @@ pub async fn insert_range(
     tree: &UnitTree,
     (after, upto): (i64, i64),
     now: DateTime<Utc>,
-) -> CoreResult<u64> {
+    existing: Existing,
+) -> CoreResult<Vec<i64>> {
     let select = Query::select()
         .column(members::Column::Id)
         .expr(Expr::val(b.id))
@@ -221,7 +238,9 @@ pub async fn insert_range(
         ])
         .select_from(select)
         .map_err(|e| CoreError::Internal(format!("fan-out insert: {e}")))?
-        .on_conflict(
+        .returning_col(inbox_items::Column::MemberId);
+    if existing == Existing::Skip {
+        insert.on_conflict(
             OnConflict::columns([
                 inbox_items::Column::BroadcastId,
                 inbox_items::Column::Occurrence,
@@ -230,30 +249,125 @@ pub async fn insert_range(
             .do_nothing()
             .to_owned(),
         );
-    let r = db.execute(&insert).await?;
-    Ok(r.rows_affected())
+    }
+    let rows = db.query_all(&insert).await?;
+    rows.iter()
+        .map(|r| r.try_get_by_index::<i64>(0).map_err(CoreError::from))
+        .collect()
 }
 
-async fn next_batch(
-    db: &impl ConnectionTrait,
-    audience: &Audience,
-    tree: &UnitTree,
-    after: i64,
-    batch: u64,
-) -> CoreResult<Vec<i64>> {
-    Ok(members::Entity::find()
-        .select_only()
+/// The last member id of the window of the next `batch` members after `after`, whoever the
+/// audience is; `None` when no member follows. The window walks the primary key alone, so its
+/// plan does not depend on what the planner knows of the audience's columns: a roster imported
+/// a moment ago has no statistics yet, and the audience's `ORDER BY id LIMIT n` over it was
+/// planned as a full scan and sort per batch (21 ms against 0.8 ms for 2,000 of 100,000
+/// members, measured). A window holds at most `batch` recipients.
+async fn next_window(db: &impl ConnectionTrait, after: i64, batch: u64) -> CoreResult<Option<i64>> {
+    let window = Query::select()
         .column(members::Column::Id)
-        .filter(audience.condition(tree).add(members::Column::Id.gt(after)))
-        .order_by_asc(members::Column::Id)
+        .from(members::Entity)
+        .and_where(Expr::col(members::Column::Id).gt(after))
+        .order_by(members::Column::Id, sea_orm::Order::Asc)
         .limit(batch)
-        .into_tuple::<i64>()
-        .all(db)
-        .await?)
+        .to_owned();
+    let last = Query::select()
+        .expr(Expr::col(members::Column::Id).max())
+        .from_subquery(window, "window")
+        .to_owned();
+    let row = db.query_one(&last).await?;
+    Ok(match row {
+        Some(r) => r.try_get_by_index::<Option<i64>>(0)?,
+        None => None,
+    })
+}
+
+/// What came of one window.
+enum Step {
+    /// The window is written; `written` are the members whose rows are new.
+    Written { written: Vec<i64> },
+    /// The lease is gone (another worker, or a cancel), or the window before this one was not
+    /// written: nothing of this window was kept.
+    Stopped,
+}
+
+/// A window of the roster, `(from, upto]`, and how it meets rows that exist.
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    from: i64,
+    upto: i64,
+    existing: Existing,
+}
+
+/// Windows written at once are committed in member order: each waits for the one before it
+/// (`after`: `true` once it committed) and tells the one after it (`done`), so that the cursor
+/// only ever moves over windows that are written. A window whose predecessor failed rolls back.
+struct Turn {
+    after: Option<tokio::sync::oneshot::Receiver<bool>>,
+    done: tokio::sync::oneshot::Sender<bool>,
+}
+
+/// Writes a window in one transaction: its inbox rows, its pushes' delivery rows, the cursor
+/// moved from `w.from` to `w.upto` and a renewed lease. The rows are written while the window
+/// before is still being written; the cursor only once that one has committed.
+async fn write_window(
+    core: &Core,
+    b: &broadcasts::Model,
+    (audience, tree): (&Audience, &UnitTree),
+    (worker, cfg): (&str, &FanoutConfig),
+    w: Window,
+    turn: Turn,
+) -> CoreResult<Step> {
+    let txn = crate::db::begin_write(&core.db).await?;
+    let now = core.now();
+    let range = (w.from, w.upto);
+    let written = insert_range(&txn, b, audience, tree, range, now, w.existing).await?;
+    // The pushes of the same members, in the same transaction: a member in the inbox is a
+    // member with a delivery row for each push channel.
+    crate::push::deliveries::insert_range(&txn, b, audience, tree, range, 0, now).await?;
+    if let Some(after) = turn.after
+        && after.await != Ok(true)
+    {
+        txn.rollback().await?;
+        return Ok(Step::Stopped);
+    }
+    // Renew the lease and move the cursor in the same transaction, only from where the window
+    // starts: if the lease is gone, or the cursor is elsewhere, nothing of it is kept.
+    let renewed = broadcasts::Entity::update_many()
+        .col_expr(broadcasts::Column::FanoutCursor, Expr::value(w.upto))
+        .col_expr(broadcasts::Column::LeaseUntil, Expr::value(now + cfg.lease))
+        .filter(broadcasts::Column::Id.eq(b.id))
+        .filter(broadcasts::Column::LeaseOwner.eq(worker))
+        .filter(broadcasts::Column::Status.eq(Status::Sending))
+        .filter(broadcasts::Column::FanoutCursor.eq(w.from))
+        .exec(&txn)
+        .await?;
+    if renewed.rows_affected == 0 {
+        txn.rollback().await?;
+        return Ok(Step::Stopped);
+    }
+    txn.commit().await?;
+    // The window after this one may move the cursor now (if it has not failed meanwhile).
+    let _ = turn.done.send(true);
+    Ok(Step::Written { written })
+}
+
+/// Up to `n` windows of `batch` roster members after `cursor`, in member order.
+async fn plan_windows(core: &Core, cursor: i64, batch: u64, n: u64) -> CoreResult<Vec<(i64, i64)>> {
+    let mut windows = Vec::new();
+    let mut from = cursor;
+    while (windows.len() as u64) < n {
+        let Some(upto) = next_window(&core.db, from, batch).await? else {
+            break;
+        };
+        windows.push((from, upto));
+        from = upto;
+    }
+    Ok(windows)
 }
 
 /// Runs the fan-out of a claimed broadcast to the end, until the lease is lost, or until
-/// `stop()` says so between batches (then the lease is released for the next worker).
+/// `stop()` says so between rounds (then the lease is released for the next worker). A round
+/// writes up to `cfg.streams` windows at once on PostgreSQL (one at a time on SQLite).
 pub async fn run(
     core: &Core,
     b: broadcasts::Model,
@@ -263,52 +377,86 @@ pub async fn run(
 ) -> CoreResult<Outcome> {
     let audience = b.audience.clone();
     let tree = UnitTree::load(&core.db).await?;
+    let streams = match core.db.get_database_backend() {
+        sea_orm::DatabaseBackend::Postgres => Ord::max(cfg.streams, 1),
+        _ => 1,
+    };
     let mut cursor = b.fanout_cursor;
     let mut inserted = 0u64;
+    // After a window met rows written before, the next round writes that window alone,
+    // keeping them.
+    let mut existing = Existing::Fail;
     loop {
         if stop() {
             release(core, b.id, worker).await?;
             return Ok(Outcome::Stopped { inserted });
         }
         let started = std::time::Instant::now();
-        let txn = crate::db::begin_write(&core.db).await?;
-        let ids = next_batch(&txn, &audience, &tree, cursor, cfg.batch).await?;
-        let now = core.now();
-        let Some(&last) = ids.last() else {
-            txn.rollback().await?;
-            break;
+        let n = if existing == Existing::Skip {
+            1
+        } else {
+            streams
         };
-        let n = insert_range(&txn, &b, &audience, &tree, (cursor, last), now).await?;
-        // The pushes of the same members, in the same transaction: a member in the inbox is
-        // a member with a delivery row for each push channel.
-        crate::push::deliveries::insert_range(&txn, &b, &audience, &tree, (cursor, last), 0, now)
-            .await?;
-        // Renew the lease and move the cursor in the same transaction: if the lease is gone,
-        // nothing of this batch is kept and we stop.
-        let renewed = broadcasts::Entity::update_many()
-            .col_expr(broadcasts::Column::FanoutCursor, Expr::value(last))
-            .col_expr(broadcasts::Column::LeaseUntil, Expr::value(now + cfg.lease))
-            .filter(broadcasts::Column::Id.eq(b.id))
-            .filter(broadcasts::Column::LeaseOwner.eq(worker))
-            .filter(broadcasts::Column::Status.eq(Status::Sending))
-            .exec(&txn)
-            .await?;
-        if renewed.rows_affected == 0 {
-            txn.rollback().await?;
-            tracing::warn!(
-                broadcast.id = b.id,
-                worker,
-                "lost the fan-out lease; stopping"
-            );
-            return Ok(Outcome::Stopped { inserted });
+        let windows = plan_windows(core, cursor, cfg.batch, n).await?;
+        if windows.is_empty() {
+            break;
         }
-        txn.commit().await?;
-        metrics::counter!(crate::metrics::FANOUT_ROWS).increment(n);
+        let mut writes = Vec::with_capacity(windows.len());
+        let mut after = None;
+        for &(from, upto) in &windows {
+            let (done, next) = tokio::sync::oneshot::channel();
+            let w = Window {
+                from,
+                upto,
+                existing,
+            };
+            let turn = Turn {
+                after: after.replace(next),
+                done,
+            };
+            writes.push(write_window(
+                core,
+                &b,
+                (&audience, &tree),
+                (worker, cfg),
+                w,
+                turn,
+            ));
+        }
+        let results = futures_util::future::join_all(writes).await;
+        existing = Existing::Fail;
+        for (i, (result, &(_, upto))) in results.into_iter().zip(&windows).enumerate() {
+            let written = match result {
+                Ok(Step::Written { written }) => written,
+                Err(e) if e.is_unique_violation() => {
+                    tracing::info!(
+                        broadcast.id = b.id,
+                        cursor,
+                        "part of a window was written before; writing it again keeping those rows"
+                    );
+                    existing = Existing::Skip;
+                    break;
+                }
+                Err(e) => return Err(e),
+                Ok(Step::Stopped) if i == 0 => {
+                    tracing::warn!(
+                        broadcast.id = b.id,
+                        worker,
+                        "lost the fan-out lease; stopping"
+                    );
+                    return Ok(Outcome::Stopped { inserted });
+                }
+                // A window after one that was not written: the next round starts there again.
+                Ok(Step::Stopped) => break,
+            };
+            let n = written.len() as u64;
+            metrics::counter!(crate::metrics::FANOUT_ROWS).increment(n);
+            crate::live::delivered(core, b.id, b.occurrence, &written).await;
+            inserted += n;
+            cursor = upto;
+        }
         metrics::histogram!(crate::metrics::FANOUT_BATCH_DURATION)
             .record(started.elapsed().as_secs_f64());
-        crate::live::delivered(core, b.id, b.occurrence, &ids).await;
-        inserted += n;
-        cursor = last;
     }
     finish(core, &b, worker, inserted).await
 }
@@ -411,22 +559,15 @@ pub async fn refanout(core: &Core, id: i64, cfg: &FanoutConfig) -> CoreResult<u6
     let audience = b.audience.clone();
     let tree = UnitTree::load(&core.db).await?;
     let (mut cursor, mut inserted) = (0, 0);
-    loop {
-        let ids = next_batch(&core.db, &audience, &tree, cursor, cfg.batch).await?;
-        let Some(&last) = ids.last() else { break };
-        inserted +=
-            insert_range(&core.db, &b, &audience, &tree, (cursor, last), core.now()).await?;
-        crate::push::deliveries::insert_range(
-            &core.db,
-            &b,
-            &audience,
-            &tree,
-            (cursor, last),
-            0,
-            core.now(),
-        )
-        .await?;
-        cursor = last;
+    while let Some(upto) = next_window(&core.db, cursor, cfg.batch).await? {
+        let now = core.now();
+        let range = (cursor, upto);
+        inserted += insert_range(&core.db, &b, &audience, &tree, range, now, Existing::Skip)
+            .await?
+            .len() as u64;
+        crate::push::deliveries::insert_range(&core.db, &b, &audience, &tree, range, 0, now)
+            .await?;
+        cursor = upto;
     }
     Ok(inserted)
 }
