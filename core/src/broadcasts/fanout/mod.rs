@@ -5,8 +5,9 @@
 //! rows of the audience's members in it and recording its cursor and a renewed lease with each
 //! window. A worker that dies leaves an expiring lease; whoever claims next resumes after the
 //! cursor. The unique key (broadcast, occurrence, member) refuses a row written twice, and a
-//! window refused for it is written again keeping the rows that exist. The last step closes the occurrence, only while the lease is still ours: a recurring
-//! broadcast goes back to `scheduled` for its next occurrence, anything else is `sent`.
+//! window refused for it is written again keeping the rows that exist. The last step closes the
+//! occurrence, only while the lease is still ours: a recurring broadcast goes back to
+//! `scheduled` for its next occurrence, anything else is `sent`.
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
@@ -191,11 +192,11 @@ pub async fn claim(
 pub enum Existing {
     /// None is expected (the cursor moves in the transaction that writes the rows): a row that
     /// exists fails the statement with the unique index's violation, and the caller writes
-    /// the batch again with [`Existing::Skip`]. Without the conflict clause PostgreSQL inserts
+    /// the window again with [`Existing::Skip`]. Without the conflict clause PostgreSQL inserts
     /// each row once instead of probing the unique index first (about a quarter of the
     /// statement's time, measured in `EXPLAIN ANALYZE`).
     Fail,
-    /// `ON CONFLICT DO NOTHING`: a repeated batch, or the repair tool writing everything again.
+    /// `ON CONFLICT DO NOTHING`: a window met again, or the repair tool writing everything again.
     Skip,
 }
 
