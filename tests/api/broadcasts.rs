@@ -157,10 +157,8 @@ async fn running_the_fan_out_again_changes_nothing() {
     let org = branch().await;
     let app = &org.app;
     let admin = org.admin().await;
-    let post = app.create_post(&admin, "公告").await;
-    let bc = app.broadcast(&admin, Broadcast::to_all(&post)).await;
+    let id = due_now(&org, "公告").await;
     app.drain().await;
-    let id: i64 = id(&bc).parse().unwrap();
     let cfg = fingertip_core::broadcasts::fanout::FanoutConfig {
         batch: 2,
         ..Default::default()
@@ -187,9 +185,7 @@ async fn a_fan_out_over_rows_written_before_doubles_nobody() {
     let org = branch().await;
     let app = &org.app;
     let admin = org.admin().await;
-    let post = app.create_post(&admin, "公告").await;
-    let bc = app.broadcast(&admin, Broadcast::to_all(&post)).await;
-    let id: i64 = id(&bc).parse().unwrap();
+    let id = due_now(&org, "公告").await;
     let b = app.broadcast_record(&admin, &id.to_string()).await;
     inbox_items::ActiveModel {
         member_id: Set(org.id("张三").parse().unwrap()),
@@ -230,10 +226,7 @@ async fn a_worker_that_dies_mid_fan_out_is_taken_over_with_nobody_missed_or_doub
     use fingertip_core::broadcasts::fanout::{self, FanoutConfig, Outcome};
     let org = branch().await;
     let app = &org.app;
-    let admin = org.admin().await;
-    let post = app.create_post(&admin, "学习日").await;
-    let bc = app.broadcast(&admin, Broadcast::to_all(&post)).await;
-    let id: i64 = id(&bc).parse().unwrap();
+    let id = due_now(&org, "学习日").await;
     // One window at a time, so that the crash falls between two windows on both databases.
     let cfg = FanoutConfig {
         batch: 2,
@@ -297,6 +290,14 @@ async fn a_scheduled_broadcast_waits_for_its_time() {
     app.drain().await;
     // Two hours on, the old access token has expired: `token` logs in again as the phone would.
     assert_eq!(app.unread_count(&org.token("张三").await).await, 1);
+}
+
+/// A post titled `title` broadcast to everyone now, not yet fanned out; the broadcast's id.
+async fn due_now(org: &Org, title: &str) -> i64 {
+    let admin = org.admin().await;
+    let post = org.app.create_post(&admin, title).await;
+    let bc = org.app.broadcast(&admin, Broadcast::to_all(&post)).await;
+    id(&bc).parse().unwrap()
 }
 
 /// A broadcast to everyone, scheduled for tomorrow; its id.
