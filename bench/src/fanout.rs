@@ -140,7 +140,7 @@ pub async fn run(
     println!(
         "fan-out (windows of {} members, {} at once): {rows} rows in {secs:.2} s = {rate:.0} rows/s, broadcast sent",
         cfg.batch,
-        if target.is_postgres() { cfg.streams } else { 1 }
+        cfg.streams_on(core.db.get_database_backend())
     );
     println!(
         "ratio fan-out / {ref_name}: {:.2} (goal: at least 0.5)",

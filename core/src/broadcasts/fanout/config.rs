@@ -26,6 +26,17 @@ pub const LEASE_SECS_RANGE: std::ops::RangeInclusive<u64> = 5..=3600;
 pub const DEFAULT_STREAMS: u64 = 2;
 pub const STREAMS_RANGE: std::ops::RangeInclusive<u64> = 1..=8;
 
+impl FanoutConfig {
+    /// Windows written at once on `backend`: `streams` on PostgreSQL, one on SQLite (one
+    /// writer).
+    pub fn streams_on(&self, backend: sea_orm::DatabaseBackend) -> u64 {
+        match backend {
+            sea_orm::DatabaseBackend::Postgres => Ord::max(self.streams, 1),
+            _ => 1,
+        }
+    }
+}
+
 impl Default for FanoutConfig {
     fn default() -> Self {
         Self {

@@ -378,10 +378,7 @@ pub async fn run(
 ) -> CoreResult<Outcome> {
     let audience = b.audience.clone();
     let tree = UnitTree::load(&core.db).await?;
-    let streams = match core.db.get_database_backend() {
-        sea_orm::DatabaseBackend::Postgres => Ord::max(cfg.streams, 1),
-        _ => 1,
-    };
+    let streams = cfg.streams_on(core.db.get_database_backend());
     let mut cursor = b.fanout_cursor;
     let mut inserted = 0u64;
     // After a window met rows written before, the next round writes that window alone,
