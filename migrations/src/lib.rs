@@ -27,6 +27,7 @@ mod m0019_care;
 mod m0020_surveys;
 mod m0021_feedback;
 mod m0022_disclosures;
+mod m0023_unread_folded;
 
 pub struct Migrator;
 
@@ -56,6 +57,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0020_surveys::Migration),
             Box::new(m0021_feedback::Migration),
             Box::new(m0022_disclosures::Migration),
+            Box::new(m0023_unread_folded::Migration),
         ]
     }
 }

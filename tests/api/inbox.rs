@@ -258,3 +258,224 @@ async fn an_edited_title_shows_in_the_inbox_at_once() {
     assert_eq!(items[0]["title"], "第一课（修订）");
     assert_eq!(items[0]["summary"], "改过的摘要");
 }
+
+/// Fans out every broadcast that is `sending`, as the worker does, but without the fold that
+/// ends its pass: the new rows are above the members' counters (on PostgreSQL).
+async fn fan_out_unfolded(app: &TestApp) {
+    use fingertip_core::broadcasts::fanout::{self, FanoutConfig};
+    let cfg = FanoutConfig::default();
+    loop {
+        let ids = fanout::claimable(&app.core, "test", 100).await.unwrap();
+        if ids.is_empty() {
+            return;
+        }
+        for id in ids {
+            fanout::process(&app.core, id, "test", &cfg, &|| false)
+                .await
+                .unwrap();
+        }
+    }
+}
+
+/// The member's counter row, `(unread, counted_upto)`.
+async fn counter(app: &TestApp, member: i64) -> (i64, i64) {
+    use fingertip_core::entities::inbox_unread;
+    use sea_orm::EntityTrait;
+    let r = inbox_unread::Entity::find_by_id(member)
+        .one(&app.core.db)
+        .await
+        .unwrap()
+        .expect("a counter row");
+    (r.unread, r.counted_upto)
+}
+
+/// The page, the badge and the page of unread items agree on the count, and say `n`.
+async fn assert_unread(app: &TestApp, token: &str, n: u64) {
+    for path in [
+        "/api/v1/inbox?limit=20",
+        "/api/v1/inbox?limit=100",
+        "/api/v1/inbox?limit=5&unread_only=true",
+        "/api/v1/inbox/unread-count",
+    ] {
+        let r = app.get(path, token).await;
+        assert_eq!(r.status, 200, "{path}: {:?}", r.body);
+        assert_eq!(r.body["unread_count"], n, "{path}");
+    }
+}
+
+/// On PostgreSQL a fan-out writes inbox rows and nothing else; the worker adds their unread
+/// counts to the members' counters afterwards (`inbox::unread::fold`). Before that, the page
+/// finds the new rows among its own, and past a page of them the count is asked for: the
+/// member sees the exact count at every moment, and reads count against the right side.
+#[tokio::test]
+async fn unread_counts_are_exact_before_and_after_the_counts_are_folded() {
+    use fingertip_core::entities::inbox_items;
+    use fingertip_core::inbox::unread;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+
+    let app = spawn_app().await;
+    let pg = app.core.db.get_database_backend() == sea_orm::DbBackend::Postgres;
+    let admin = app.admin_token().await;
+    let unit = app.create_unit(&admin, "支部", None).await;
+    let m = app
+        .create_member(&admin, json!({"name": "周八", "unit_id": unit}))
+        .await;
+    let mid: i64 = id(&m).parse().unwrap();
+    let t = app.member_token(&m).await;
+    let to_m = |post: &str| Broadcast::new(post, Audience::members([id(&m)]));
+    let post = app.create_post(&admin, "第一课").await;
+    for _ in 0..3 {
+        app.broadcast(&admin, to_m(&post)).await;
+    }
+    app.drain().await;
+    assert_unread(&app, &t, 3).await;
+    let newest_folded = inbox_items::Entity::find()
+        .filter(inbox_items::Column::MemberId.eq(mid))
+        .order_by_desc(inbox_items::Column::Id)
+        .one(&app.core.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    if pg {
+        assert_eq!(
+            counter(&app, mid).await,
+            (3, newest_folded),
+            "folded by the worker's pass"
+        );
+    }
+
+    // More than a page of new rows, not folded yet.
+    for _ in 0..25 {
+        app.broadcast(&admin, to_m(&post)).await;
+    }
+    fan_out_unfolded(&app).await;
+    assert_unread(&app, &t, 28).await;
+    if pg {
+        assert_eq!(
+            counter(&app, mid).await,
+            (3, newest_folded),
+            "the fan-out left the counter alone"
+        );
+    }
+
+    // A read of a new row and a read of a counted one.
+    let rows = inbox_items::Entity::find()
+        .filter(inbox_items::Column::MemberId.eq(mid))
+        .order_by_desc(inbox_items::Column::Id)
+        .all(&app.core.db)
+        .await
+        .unwrap();
+    let (newest, oldest) = (rows[0].id, rows[rows.len() - 1].id);
+    for (item, left) in [(newest, 27), (oldest, 26)] {
+        let r = app
+            .post(&format!("/api/v1/inbox/{item}/read"), &t, json!({}))
+            .await;
+        assert_eq!(r.body["unread_count"], left);
+        assert_unread(&app, &t, left).await;
+    }
+    if pg {
+        assert_eq!(
+            counter(&app, mid).await,
+            (2, newest_folded),
+            "only the counted row's read counted"
+        );
+    }
+
+    // The fold: the counter now counts everything, and the count has not moved.
+    let folded = unread::fold(&app.core).await.unwrap();
+    assert_unread(&app, &t, 26).await;
+    if pg {
+        assert_eq!((folded.rows, folded.members), (25, 1));
+        assert_eq!(counter(&app, mid).await, (26, newest));
+        assert_eq!(
+            unread::fold(&app.core).await.unwrap(),
+            unread::Folded::default(),
+            "nothing left"
+        );
+    } else {
+        assert_eq!(
+            folded,
+            unread::Folded::default(),
+            "SQLite counts as it writes"
+        );
+    }
+
+    let r = app.post("/api/v1/inbox/read-all", &t, json!({})).await;
+    assert_eq!(r.body["updated"], 26);
+    assert_unread(&app, &t, 0).await;
+}
+
+/// A read whose transaction is still open when a fold comes: the fold waits for the member's
+/// counter, then counts without the row that read, and the read is counted once.
+#[tokio::test]
+async fn a_read_in_flight_during_a_fold_is_counted_once() {
+    use fingertip_core::entities::inbox_items;
+    use fingertip_core::inbox::unread;
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait};
+
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let unit = app.create_unit(&admin, "支部", None).await;
+    let m = app
+        .create_member(&admin, json!({"name": "周八", "unit_id": unit}))
+        .await;
+    let mid: i64 = id(&m).parse().unwrap();
+    let t = app.member_token(&m).await;
+    let post = app.create_post(&admin, "第一课").await;
+    for _ in 0..4 {
+        app.broadcast(&admin, Broadcast::new(&post, Audience::members([id(&m)])))
+            .await;
+    }
+    fan_out_unfolded(&app).await;
+    let item = inbox_items::Entity::find()
+        .filter(inbox_items::Column::MemberId.eq(mid))
+        .one(&app.core.db)
+        .await
+        .unwrap()
+        .unwrap();
+
+    let txn = app.core.db.begin().await.unwrap();
+    inbox_items::Entity::update_many()
+        .col_expr(inbox_items::Column::ReadAt, Expr::value(chrono::Utc::now()))
+        .filter(inbox_items::Column::Id.eq(item.id))
+        .exec(&txn)
+        .await
+        .unwrap();
+    let fold = {
+        let core = app.core.clone();
+        tokio::spawn(async move { unread::fold(&core).await })
+    };
+    // On PostgreSQL, until the fold waits for the counter the read holds (on SQLite it has
+    // nothing to do).
+    if app.core.db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        let db = &app.core.db;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let waiting = db
+                .query_one_raw(sea_orm::Statement::from_string(
+                    sea_orm::DbBackend::Postgres,
+                    "SELECT count(*) AS n FROM pg_locks WHERE NOT granted",
+                ))
+                .await
+                .unwrap()
+                .unwrap()
+                .try_get::<i64>("", "n")
+                .unwrap();
+            if waiting > 0 {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the fold waits for the read"
+            );
+            tokio::task::yield_now().await;
+        }
+    }
+    txn.commit().await.unwrap();
+    fold.await.unwrap().unwrap();
+    assert_unread(&app, &t, 3).await;
+    unread::fold(&app.core).await.unwrap();
+    assert_unread(&app, &t, 3).await;
+}

@@ -1,7 +1,8 @@
 //! The fan-out worker: wakes on a queued job or every poll interval, moves due scheduled
 //! broadcasts to `sending`, materializes the due occurrences of meeting series, fans out
 //! every `sending` broadcast whose lease is free, runs the required-reading ladders' steps
-//! that are due, and warns secretaries of meeting-calendar rules about to be missed.
+//! that are due, warns secretaries of meeting-calendar rules about to be missed, and folds the
+//! unread counts of new inbox rows into the members' counters (`inbox::unread`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -152,6 +153,20 @@ impl FanoutWorker {
                     self.failed(id, &e);
                     failed.get_or_insert(e);
                 }
+            }
+        }
+        // The unread counts of the rows fanned out since the last fold, this pass's included,
+        // added to the members' counters (exact without it; the fold keeps reading them O(1)).
+        match fingertip_core::inbox::unread::fold(&self.core).await {
+            Ok(f) if f.rows > 0 => {
+                tracing::debug!(worker = %self.id, rows = f.rows, members = f.members, "unread counts folded");
+            }
+            Ok(_) => {}
+            Err(e) => {
+                if !e.is_outage() {
+                    tracing::warn!(worker = %self.id, error = %e, "folding unread counts failed; retrying next pass");
+                }
+                failed.get_or_insert(e.into());
             }
         }
         match failed {

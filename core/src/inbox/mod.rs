@@ -9,6 +9,7 @@ use sea_orm::{
 };
 
 pub mod headers;
+pub mod unread;
 
 use crate::Core;
 use crate::db::IN_CHUNK;
@@ -104,7 +105,8 @@ struct PageRow {
     post_id: i64,
     created_at: DateTime<Utc>,
     read_at: Option<DateTime<Utc>>,
-    unread: Option<i64>,
+    /// The member's counter row, packed (`unread::packed`).
+    counter: Option<String>,
 }
 
 /// Newest first. The database reads the member's own rows and nothing else, with their unread
@@ -122,16 +124,17 @@ pub async fn list(
     if unread_only {
         cond = cond.add(I::ReadAt.is_null());
     }
-    let unread = Query::select()
-        .column(inbox_unread::Column::Unread)
+    let counter = Query::select()
+        .expr(unread::packed())
         .from(inbox_unread::Entity)
         .and_where(Expr::col(inbox_unread::Column::MemberId).eq(member_id))
         .to_owned();
     let query = inbox_items::Entity::find()
         .select_only()
         .columns([I::Id, I::BroadcastId, I::PostId, I::CreatedAt, I::ReadAt])
-        .expr_as(Expr::SubQuery(None, Box::new(unread.into())), "unread")
+        .expr_as(Expr::SubQuery(None, Box::new(counter.into())), "counter")
         .filter(cond);
+    let first_page = page.after.is_none();
     let page = page
         .by_key(
             query,
@@ -141,9 +144,18 @@ pub async fn list(
             |r: &PageRow| r.id,
         )
         .await?;
-    let unread_count = match page.items.first() {
-        Some(r) => count_of(r.unread),
-        // An empty page carries no count: ask for it.
+    // The rows above the counter are the newest: on the first page they are among its rows
+    // (unless more than a page of them waits for the fold). Otherwise, or on an empty page,
+    // the count is asked for.
+    let known = match page.items.first() {
+        Some(r) if first_page => unread::Counter::parse(r.counter.as_deref()).count_with(
+            page.items.iter().map(|r| (r.id, r.read_at.is_none())),
+            page.next_cursor.is_none(),
+        ),
+        _ => None,
+    };
+    let unread_count = match known {
+        Some(n) => n,
         None => unread_count(core, member_id).await?,
     };
     let Page {
@@ -169,21 +181,10 @@ pub async fn list(
     })
 }
 
-/// The member's unread count: one row by key, whatever the size of the inbox. The triggers
-/// that keep it are in the migration `m0009_inbox_unread`.
+/// The member's unread count: their counter row and the rows above it (`unread`), whatever
+/// the size of the inbox.
 pub async fn unread_count(core: &Core, member_id: i64) -> CoreResult<u64> {
-    Ok(count_of(
-        inbox_unread::Entity::find_by_id(member_id)
-            .one(&core.db)
-            .await?
-            .map(|r| r.unread),
-    ))
-}
-
-/// A stored count as a count: no row is none, and a negative one (which the triggers never
-/// write) would be none too.
-fn count_of(stored: Option<i64>) -> u64 {
-    stored.and_then(|n| u64::try_from(n).ok()).unwrap_or(0)
+    unread::count(core, member_id).await
 }
 
 async fn own_row(core: &Core, member_id: i64, id: i64) -> CoreResult<inbox_items::Model> {
@@ -308,15 +309,5 @@ pub async fn delivered_items(
 
 /// Unread counts of several members at once; members with none are 0.
 pub async fn unread_counts(core: &Core, member_ids: &[i64]) -> CoreResult<HashMap<i64, u64>> {
-    let mut out: HashMap<i64, u64> = member_ids.iter().map(|m| (*m, 0)).collect();
-    for chunk in member_ids.chunks(IN_CHUNK) {
-        let counts = inbox_unread::Entity::find()
-            .filter(inbox_unread::Column::MemberId.is_in(chunk.iter().copied()))
-            .all(&core.db)
-            .await?;
-        for r in counts {
-            out.insert(r.member_id, count_of(Some(r.unread)));
-        }
-    }
-    Ok(out)
+    unread::counts(core, member_ids).await
 }

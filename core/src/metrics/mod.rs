@@ -14,6 +14,7 @@ pub const HTTP_REQUESTS: &str = "fingertip_http_requests_total";
 pub const HTTP_DURATION: &str = "fingertip_http_request_duration_seconds";
 pub const FANOUT_ROWS: &str = "fingertip_fanout_rows_total";
 pub const FANOUT_BATCH_DURATION: &str = "fingertip_fanout_batch_duration_seconds";
+pub const UNREAD_FOLDED_ROWS: &str = "fingertip_unread_folded_rows_total";
 pub const FANOUT_OCCURRENCES: &str = "fingertip_fanout_occurrences_total";
 pub const WORKER_PASSES: &str = "fingertip_worker_passes_total";
 pub const WORKER_PASS_DURATION: &str = "fingertip_worker_pass_duration_seconds";
