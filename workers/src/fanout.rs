@@ -1,8 +1,9 @@
 //! The fan-out worker: wakes on a queued job or every poll interval, moves due scheduled
 //! broadcasts to `sending`, materializes the due occurrences of meeting series, fans out
 //! every `sending` broadcast whose lease is free, runs the required-reading ladders' steps
-//! that are due, warns secretaries of meeting-calendar rules about to be missed, and folds the
-//! unread counts of new inbox rows into the members' counters (`inbox::unread`).
+//! that are due, and warns secretaries of meeting-calendar rules about to be missed; beside its
+//! passes it folds the unread counts of new inbox rows into the members' counters
+//! (`inbox::unread`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -155,20 +156,6 @@ impl FanoutWorker {
                 }
             }
         }
-        // The unread counts of the rows fanned out since the last fold, this pass's included,
-        // added to the members' counters (exact without it; the fold keeps reading them O(1)).
-        match fingertip_core::inbox::unread::fold(&self.core).await {
-            Ok(f) if f.rows > 0 => {
-                tracing::debug!(worker = %self.id, rows = f.rows, members = f.members, "unread counts folded");
-            }
-            Ok(_) => {}
-            Err(e) => {
-                if !e.is_outage() {
-                    tracing::warn!(worker = %self.id, error = %e, "folding unread counts failed; retrying next pass");
-                }
-                failed.get_or_insert(e.into());
-            }
-        }
         match failed {
             Some(e) => Err(e),
             None => Ok(done),
@@ -206,8 +193,40 @@ impl FanoutWorker {
     }
 
     /// One pass without waiting: what tests call until it returns 0.
+    /// (Then folds the new rows' unread counts, which [`Self::run`] does beside its passes.)
     pub async fn run_once(&self) -> anyhow::Result<usize> {
-        self.pass(Duration::ZERO, &CancellationToken::new()).await
+        let done = self.pass(Duration::ZERO, &CancellationToken::new()).await?;
+        self.fold().await?;
+        Ok(done)
+    }
+
+    /// Adds the unread counts of the inbox rows written since the last fold (by any worker) to
+    /// the members' counters (`inbox::unread`; nothing to do on SQLite). The counts are exact
+    /// without it; it keeps reading them O(1).
+    async fn fold(&self) -> fingertip_core::CoreResult<()> {
+        let f = fingertip_core::inbox::unread::fold(&self.core).await?;
+        if f.rows > 0 {
+            tracing::debug!(worker = %self.id, rows = f.rows, members = f.members, "unread counts folded");
+        }
+        Ok(())
+    }
+
+    /// [`Self::fold`] every poll interval until `stop`, beside the passes, so that folding the
+    /// counts of a large fan-out never holds up the next one. A fold under way when `stop`
+    /// comes is finished (each of its transactions is short, and stopping between them would
+    /// lose nothing either).
+    async fn fold_beside(&self, stop: &CancellationToken) {
+        while !stop.is_cancelled() {
+            if let Err(e) = self.fold().await
+                && !e.is_outage()
+            {
+                tracing::warn!(worker = %self.id, error = %e, "folding unread counts failed; retrying shortly");
+            }
+            tokio::select! {
+                () = stop.cancelled() => break,
+                () = tokio::time::sleep(self.poll) => {}
+            }
+        }
     }
 
     /// Runs until `stop` is cancelled. A fan-out in progress stops at its next batch and
@@ -220,21 +239,29 @@ impl FanoutWorker {
             batch = self.cfg.batch,
             "fan-out worker started"
         );
-        while !stop.is_cancelled() {
-            // `pass` itself stops between batches when asked, so it is never dropped mid-batch.
-            if let Err(e) = self.pass(self.poll, &stop).await {
-                if crate::outage::is_outage(&e)
-                    && crate::outage::wait_for_database(&self.core, &stop).await
-                {
-                    continue;
-                }
-                tracing::error!(worker = %self.id, error = %e, "fan-out pass failed; retrying shortly");
-                tokio::select! {
-                    () = stop.cancelled() => break,
-                    () = tokio::time::sleep(self.poll) => {}
-                }
+        let passes = async {
+            while !stop.is_cancelled() {
+                self.pass_or_wait(&stop).await;
             }
-        }
+        };
+        tokio::join!(passes, self.fold_beside(&stop));
         tracing::info!(worker = %self.id, "fan-out worker stopped");
+    }
+
+    /// One pass; after a failure, waits for the database or a poll interval.
+    async fn pass_or_wait(&self, stop: &CancellationToken) {
+        // `pass` itself stops between batches when asked, so it is never dropped mid-batch.
+        let Err(e) = self.pass(self.poll, stop).await else {
+            return;
+        };
+        if crate::outage::is_outage(&e) && crate::outage::wait_for_database(&self.core, stop).await
+        {
+            return;
+        }
+        tracing::error!(worker = %self.id, error = %e, "fan-out pass failed; retrying shortly");
+        tokio::select! {
+            () = stop.cancelled() => {}
+            () = tokio::time::sleep(self.poll) => {}
+        }
     }
 }

@@ -28,14 +28,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     crate::pages::configure(cfg);
     crate::console::configure(cfg);
     cfg.service(
+        // The inbox first: a request is matched against the routes in order, and the ones with
+        // a path parameter each cost a regex run; the inbox is what phones ask for most.
         web::scope("/api/v1")
+            .configure(inbox::configure)
             .configure(audit::configure)
             .configure(auth::configure)
             .configure(units::configure)
             .configure(members::configure)
             .configure(posts::configure)
             .configure(broadcasts::configure)
-            .configure(inbox::configure)
             .configure(meetings::configure)
             .configure(meeting_series::configure)
             .configure(push::configure)

@@ -186,7 +186,7 @@ pub async fn counts(core: &Core, member_ids: &[i64]) -> CoreResult<HashMap<i64, 
 /// What one [`fold`] did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Folded {
-    /// Inbox rows added to the counters.
+    /// Inbox rows in the range it folded (read or not).
     pub rows: u64,
     /// Counter rows changed.
     pub members: u64,
@@ -261,20 +261,25 @@ pub async fn fold(core: &Core) -> CoreResult<Folded> {
     txn.commit().await?;
 
     let from = folded;
-    let members: Vec<i64> = db
+    let rows = db
         .query_all_raw(pg(
-            "SELECT DISTINCT member_id FROM inbox_items WHERE id > $1 AND id <= $2 ORDER BY 1",
+            "SELECT member_id, count(*) AS n FROM inbox_items WHERE id > $1 AND id <= $2 \
+             GROUP BY member_id ORDER BY member_id",
             vec![from.into(), horizon.into()],
         ))
-        .await?
-        .iter()
-        .map(|r| r.try_get::<i64>("", "member_id"))
-        .collect::<Result<_, _>>()?;
-    let mut done = Folded::default();
+        .await?;
+    let mut members = Vec::with_capacity(rows.len());
+    let mut in_range = 0i64;
+    for r in &rows {
+        members.push(r.try_get::<i64>("", "member_id")?);
+        in_range += r.try_get::<i64>("", "n")?;
+    }
+    let mut done = Folded {
+        rows: u64::try_from(in_range).unwrap_or(0),
+        members: 0,
+    };
     for chunk in members.chunks(FOLD_CHUNK) {
-        let n = fold_members(db, chunk, horizon).await?;
-        done.rows += n.rows;
-        done.members += n.members;
+        done.members += fold_members(db, chunk, horizon).await?;
     }
     // Every member with rows up to the horizon is folded up to it. Another fold may have
     // gone further meanwhile: the mark only moves forward.
@@ -302,52 +307,60 @@ async fn fold_members(
     db: &sea_orm::DatabaseConnection,
     members: &[i64],
     horizon: i64,
-) -> CoreResult<Folded> {
+) -> CoreResult<u64> {
+    // The members travel as one array, joined by `unnest` (an index probe each): a filter
+    // `member_id = ANY($1)` was planned as a scan of every counter on a roster imported a
+    // moment ago, without statistics, testing each against the whole array.
     let ids = || -> sea_orm::Value { members.to_vec().into() };
     // Read committed, whatever the server's default: the count after the locks relies on a
     // statement seeing what committed before it.
     let txn = db
         .begin_with_config(Some(sea_orm::IsolationLevel::ReadCommitted), None)
         .await?;
-    txn.execute_raw(pg(
-        "INSERT INTO inbox_unread (member_id) SELECT unnest($1::bigint[]) ORDER BY 1 \
-         ON CONFLICT (member_id) DO NOTHING",
-        vec![ids()],
-    ))
-    .await?;
-    txn.execute_raw(pg(
-        "SELECT 1 FROM inbox_unread WHERE member_id = ANY($1) AND counted_upto < $2 \
-         ORDER BY member_id FOR UPDATE",
-        vec![ids(), horizon.into()],
-    ))
-    .await?;
-    let rows: i64 = txn
-        .query_one_raw(pg(
-            "SELECT count(*) AS n FROM inbox_items i JOIN inbox_unread u \
-             ON u.member_id = i.member_id AND i.id > u.counted_upto \
-             WHERE u.member_id = ANY($1) AND i.id <= $2",
-            vec![ids(), horizon.into()],
-        ))
+    let lock = |ids: sea_orm::Value| {
+        pg(
+            "SELECT u.member_id FROM unnest($1::bigint[]) AS m(id) \
+             JOIN inbox_unread u ON u.member_id = m.id AND u.counted_upto < $2 \
+             ORDER BY u.member_id FOR UPDATE OF u",
+            vec![ids, horizon.into()],
+        )
+    };
+    let locked: std::collections::HashSet<i64> = txn
+        .query_all_raw(lock(ids()))
         .await?
-        .map(|r| r.try_get("", "n"))
-        .transpose()?
-        .unwrap_or(0);
+        .iter()
+        .map(|r| r.try_get::<i64>("", "member_id"))
+        .collect::<Result<_, _>>()?;
+    // Members without a counter yet (their first fold): created, and locked as well, in case
+    // a read created one meanwhile (the insert then leaves it, unlocked).
+    let missing: Vec<i64> = members
+        .iter()
+        .copied()
+        .filter(|m| !locked.contains(m))
+        .collect();
+    if !missing.is_empty() {
+        txn.execute_raw(pg(
+            "INSERT INTO inbox_unread (member_id) SELECT unnest($1::bigint[]) ORDER BY 1 \
+             ON CONFLICT (member_id) DO NOTHING",
+            vec![missing.clone().into()],
+        ))
+        .await?;
+        txn.execute_raw(lock(missing.into())).await?;
+    }
     let members = txn
         .execute_raw(pg(
             "UPDATE inbox_unread u SET unread = u.unread + ( \
                  SELECT count(*) FROM inbox_items i WHERE i.member_id = u.member_id \
                  AND i.id > u.counted_upto AND i.id <= $2 AND i.read_at IS NULL), \
              counted_upto = $2 \
-             WHERE u.member_id = ANY($1) AND u.counted_upto < $2",
+             FROM unnest($1::bigint[]) AS m(id) \
+             WHERE u.member_id = m.id AND u.counted_upto < $2",
             vec![ids(), horizon.into()],
         ))
         .await?
         .rows_affected();
     txn.commit().await?;
-    Ok(Folded {
-        rows: u64::try_from(rows).unwrap_or(0),
-        members,
-    })
+    Ok(members)
 }
 
 #[cfg(test)]
