@@ -105,8 +105,9 @@ struct PageRow {
     post_id: i64,
     created_at: DateTime<Utc>,
     read_at: Option<DateTime<Utc>>,
-    /// The member's counter row, packed (`unread::packed`).
-    counter: Option<String>,
+    /// The member's counter row: its `unread` and `counted_upto`.
+    unread: Option<i64>,
+    counted_upto: Option<i64>,
 }
 
 /// Newest first. The database reads the member's own rows and nothing else, with their unread
@@ -124,15 +125,19 @@ pub async fn list(
     if unread_only {
         cond = cond.add(I::ReadAt.is_null());
     }
-    let counter = Query::select()
-        .expr(unread::packed())
-        .from(inbox_unread::Entity)
-        .and_where(Expr::col(inbox_unread::Column::MemberId).eq(member_id))
-        .to_owned();
+    let counter = |col: inbox_unread::Column| {
+        let q = Query::select()
+            .column(col)
+            .from(inbox_unread::Entity)
+            .and_where(Expr::col(inbox_unread::Column::MemberId).eq(member_id))
+            .to_owned();
+        Expr::SubQuery(None, Box::new(q.into()))
+    };
     let query = inbox_items::Entity::find()
         .select_only()
         .columns([I::Id, I::BroadcastId, I::PostId, I::CreatedAt, I::ReadAt])
-        .expr_as(Expr::SubQuery(None, Box::new(counter.into())), "counter")
+        .expr_as(counter(inbox_unread::Column::Unread), "unread")
+        .expr_as(counter(inbox_unread::Column::CountedUpto), "counted_upto")
         .filter(cond);
     let first_page = page.after.is_none();
     let page = page
@@ -148,7 +153,7 @@ pub async fn list(
     // (unless more than a page of them waits for the fold). Otherwise, or on an empty page,
     // the count is asked for.
     let known = match page.items.first() {
-        Some(r) if first_page => unread::Counter::parse(r.counter.as_deref()).count_with(
+        Some(r) if first_page => unread::Counter::of(r.unread, r.counted_upto).count_with(
             page.items.iter().map(|r| (r.id, r.read_at.is_none())),
             page.next_cursor.is_none(),
         ),

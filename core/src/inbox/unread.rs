@@ -42,17 +42,10 @@ impl Counter {
     /// No row: nothing counted yet.
     pub const NONE: Counter = Counter { stored: 0, upto: 0 };
 
-    /// The counter as [`packed`] reads it, `"<unread> <counted_upto>"`; no row is
-    /// [`Counter::NONE`].
-    pub fn parse(packed: Option<&str>) -> Self {
-        let Some(s) = packed else {
-            return Self::NONE;
-        };
-        let mut parts = s.split(' ').map(|p| p.parse::<i64>().ok());
-        match (parts.next().flatten(), parts.next().flatten()) {
+    /// The counter as a statement read it; no row is [`Counter::NONE`].
+    pub fn of(unread: Option<i64>, counted_upto: Option<i64>) -> Self {
+        match (unread, counted_upto) {
             (Some(stored), Some(upto)) => Self { stored, upto },
-            // Written only by the triggers and the fold, as two integers; anything else would
-            // count nothing as counted.
             _ => Self::NONE,
         }
     }
@@ -81,13 +74,6 @@ impl Counter {
 /// A count as stored: a negative one (which nothing writes) is none.
 fn count_of(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
-}
-
-/// The expression that reads a counter row as one value, `"<unread> <counted_upto>"`: the page
-/// reads it as one scalar subquery, one probe of the counters' key (a second probe for a
-/// second column cost the page measurably, docs/capacity.md).
-pub fn packed() -> Expr {
-    Expr::cust("unread || ' ' || counted_upto")
 }
 
 /// `inbox_unread AS u` with each member's count as `n` (`unread` plus their unread rows above
@@ -368,8 +354,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_counter_reads_back_and_counts_the_rows_above_it() {
-        let c = Counter::parse(Some("3 100"));
+    fn a_counter_counts_the_rows_above_it_when_they_are_in_view() {
+        let c = Counter::of(Some(3), Some(100));
         assert_eq!(
             c,
             Counter {
@@ -377,8 +363,7 @@ mod tests {
                 upto: 100
             }
         );
-        assert_eq!(Counter::parse(None), Counter::NONE);
-        assert_eq!(Counter::parse(Some("x")), Counter::NONE);
+        assert_eq!(Counter::of(None, None), Counter::NONE);
         // Two unread rows above 100, then one at or below it: all above are in view.
         let newest = [(103, true), (102, false), (101, true), (99, true)];
         assert_eq!(c.count_with(newest, false), Some(5));
