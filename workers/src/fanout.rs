@@ -195,15 +195,21 @@ impl FanoutWorker {
     /// One pass without waiting: what tests call until it returns 0.
     /// (Then folds the new rows' unread counts, which [`Self::run`] does beside its passes.)
     pub async fn run_once(&self) -> anyhow::Result<usize> {
-        let done = self.pass(Duration::ZERO, &CancellationToken::new()).await?;
+        let done = self.pass_once().await?;
         self.fold().await?;
         Ok(done)
+    }
+
+    /// One pass without waiting and without the fold that [`Self::run_once`] adds: what the
+    /// benchmark times as the fan-out.
+    pub async fn pass_once(&self) -> anyhow::Result<usize> {
+        self.pass(Duration::ZERO, &CancellationToken::new()).await
     }
 
     /// Adds the unread counts of the inbox rows written since the last fold (by any worker) to
     /// the members' counters (`inbox::unread`; nothing to do on SQLite). The counts are exact
     /// without it; it keeps reading them O(1).
-    async fn fold(&self) -> fingertip_core::CoreResult<()> {
+    pub async fn fold(&self) -> fingertip_core::CoreResult<()> {
         let f = fingertip_core::inbox::unread::fold(&self.core).await?;
         if f.rows > 0 {
             tracing::debug!(worker = %self.id, rows = f.rows, members = f.members, "unread counts folded");
