@@ -3,24 +3,25 @@
 //!
 //! Each counter row of `inbox_unread` now says how far it counts: `unread` is the number of the
 //! member's unread rows with an id up to `counted_upto`, and the member's unread count is that
-//! plus their unread rows above it. The page reads the counter row with its rows in one
-//! statement, so it finds the rows above `counted_upto` among the rows it reads anyway
-//! (`inbox::unread`); nothing new is touched on the read path.
+//! plus their unread rows above it. The page reads the counter's two numbers with its rows in
+//! one statement, so it finds the rows above `counted_upto` among the rows it reads anyway
+//! (`inbox::unread`): the read path touches no other table than before.
 //!
 //! - **Inserts do not touch the counters.** The statement trigger that upserted a count per
 //!   recipient (m0009, a second row written per inbox row: half of what a fan-out cost) becomes
-//!   a `BEFORE INSERT` statement trigger that takes the advisory lock `inbox_unread_horizon` in
-//!   shared mode until the transaction ends. A new row's id is above every `counted_upto`: the
-//!   fold only counts up to a horizon taken while it holds that lock exclusively, when no
-//!   inserting transaction is in flight (ids come from the table's sequence, in order).
+//!   a `BEFORE INSERT` statement trigger that takes an advisory lock (the horizon lock,
+//!   `inbox::unread::HORIZON_LOCK`) in shared mode until the transaction ends. A new row's id is
+//!   above every `counted_upto`: the fold only counts up to a horizon taken while it holds that
+//!   lock exclusively, when no inserting transaction is in flight (ids come from the table's
+//!   sequence, in order).
 //! - **Updates and deletes** (a read, read-all) lock the counters of the members they touch, in
 //!   member order (creating missing ones), and then, in a later statement that sees every
 //!   committed fold, change `unread` only by their rows at or below `counted_upto`.
-//! - **The fold** (`inbox::unread::fold`, after the worker's fan-outs) takes the horizon, then,
-//!   one fold at a time (the row of `inbox_unread_folded` locked), locks the counters of the
-//!   members with rows above the last fold's horizon and adds their unread rows up to the new
-//!   one. A fold that fails or never runs costs exactness nothing, only the page's chance to
-//!   find the rows above `counted_upto` among its own.
+//! - **The fold** (`inbox::unread::fold`, run by the fan-out worker beside its passes) takes
+//!   the horizon, then, a few thousand members per transaction, locks the counters of the
+//!   members with rows above the last fold's mark (`inbox_unread_folded`) and adds their unread
+//!   rows up to the horizon. A fold that fails or never runs costs exactness nothing, only the
+//!   page's chance to find the rows above `counted_upto` among its own.
 //!
 //! SQLite keeps m0009's row triggers, which count every row as it is written: its counters
 //! count everything (`counted_upto` is the largest integer), and there is nothing to fold.
@@ -40,7 +41,8 @@ ALTER TABLE inbox_unread ADD COLUMN counted_upto BIGINT NOT NULL DEFAULT 0;
 -- m0009's triggers counted every row as it was written.
 UPDATE inbox_unread SET counted_upto = (SELECT coalesce(max(id), 0) FROM inbox_items);
 
--- How far the last fold counted: every member's rows up to here are in their counter.
+-- How far the last fold counted: every member's rows up to here are in their counter (the
+-- next fold looks for new rows above it).
 CREATE TABLE inbox_unread_folded (
     id SMALLINT PRIMARY KEY CHECK (id = 1),
     upto BIGINT NOT NULL

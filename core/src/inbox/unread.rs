@@ -4,8 +4,8 @@
 //! A counter row holds `unread`, the member's unread rows with an id up to `counted_upto`. The
 //! member's count is that plus their unread rows above `counted_upto`: on PostgreSQL the
 //! fan-out writes inbox rows and nothing else, and [`fold`] adds them to the counters later
-//! (after the worker's fan-outs); reads and read-alls change `unread` only by rows at or below
-//! `counted_upto` (the triggers of m0023). On SQLite the triggers count every row as it is
+//! (the fan-out worker runs it beside its passes); reads and read-alls change `unread` only by
+//! rows at or below `counted_upto` (the triggers of m0023). On SQLite the triggers count every row as it is
 //! written, `counted_upto` is the largest integer, and there is nothing above it.
 //!
 //! Readers add the rows above `counted_upto` in the statement that reads the counter, so a
