@@ -303,6 +303,24 @@ async fn assert_unread(app: &TestApp, token: &str, n: u64) {
     }
 }
 
+/// One member of a new unit, with their id and token, and a post to send them `n` times:
+/// `(admin token, member id, member token, post id)`, the broadcasts created (not fanned out).
+async fn one_member_with_broadcasts(app: &TestApp, n: usize) -> (String, i64, String, String) {
+    let admin = app.admin_token().await;
+    let unit = app.create_unit(&admin, "支部", None).await;
+    let m = app
+        .create_member(&admin, json!({"name": "周八", "unit_id": unit}))
+        .await;
+    let token = app.member_token(&m).await;
+    let post = app.create_post(&admin, "第一课").await;
+    let mid: i64 = id(&m).parse().unwrap();
+    for _ in 0..n {
+        app.broadcast(&admin, Broadcast::new(&post, Audience::members([mid])))
+            .await;
+    }
+    (admin, mid, token, post)
+}
+
 /// On PostgreSQL a fan-out writes inbox rows and nothing else; the worker adds their unread
 /// counts to the members' counters afterwards (`inbox::unread::fold`). Before that, the page
 /// finds the new rows among its own, and past a page of them the count is asked for: the
@@ -315,18 +333,8 @@ async fn unread_counts_are_exact_before_and_after_the_counts_are_folded() {
 
     let app = spawn_app().await;
     let pg = app.core.db.get_database_backend() == sea_orm::DbBackend::Postgres;
-    let admin = app.admin_token().await;
-    let unit = app.create_unit(&admin, "支部", None).await;
-    let m = app
-        .create_member(&admin, json!({"name": "周八", "unit_id": unit}))
-        .await;
-    let mid: i64 = id(&m).parse().unwrap();
-    let t = app.member_token(&m).await;
-    let to_m = |post: &str| Broadcast::new(post, Audience::members([id(&m)]));
-    let post = app.create_post(&admin, "第一课").await;
-    for _ in 0..3 {
-        app.broadcast(&admin, to_m(&post)).await;
-    }
+    let (admin, mid, t, post) = one_member_with_broadcasts(&app, 3).await;
+    let to_m = |post: &str| Broadcast::new(post, Audience::members([mid]));
     app.drain().await;
     assert_unread(&app, &t, 3).await;
     let newest_folded = inbox_items::Entity::find()
@@ -416,18 +424,7 @@ async fn a_read_in_flight_during_a_fold_is_counted_once() {
     use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait};
 
     let app = spawn_app().await;
-    let admin = app.admin_token().await;
-    let unit = app.create_unit(&admin, "支部", None).await;
-    let m = app
-        .create_member(&admin, json!({"name": "周八", "unit_id": unit}))
-        .await;
-    let mid: i64 = id(&m).parse().unwrap();
-    let t = app.member_token(&m).await;
-    let post = app.create_post(&admin, "第一课").await;
-    for _ in 0..4 {
-        app.broadcast(&admin, Broadcast::new(&post, Audience::members([id(&m)])))
-            .await;
-    }
+    let (_, mid, t, _) = one_member_with_broadcasts(&app, 4).await;
     fan_out_unfolded(&app).await;
     let item = inbox_items::Entity::find()
         .filter(inbox_items::Column::MemberId.eq(mid))
