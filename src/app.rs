@@ -155,6 +155,7 @@ impl App {
             db_health,
             sessions: Arc::default(),
             headers: Arc::default(),
+            pages: Arc::default(),
             settings,
         };
         Ok(Self {

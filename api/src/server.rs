@@ -90,13 +90,17 @@ pub fn build(
                         // A signed-in caller refused an admin action (403) is on record: auditors
                         // want to see who tried what they may not do. Anonymous requests write
                         // nothing, and the entries per caller are bounded.
-                        let admin = req.path().starts_with("/api/v1/admin/");
-                        let (method, path) = (req.method().to_string(), req.path().to_string());
+                        let admin = req
+                            .path()
+                            .starts_with("/api/v1/admin/")
+                            .then(|| (req.method().to_string(), req.path().to_string()));
                         let fut = srv.call(req);
                         let core = core.clone();
                         async move {
                             let res = fut.await?;
-                            if admin && res.status() == actix_web::http::StatusCode::FORBIDDEN {
+                            if let Some((method, path)) = admin
+                                && res.status() == actix_web::http::StatusCode::FORBIDDEN
+                            {
                                 let actor = res.request().extensions().get::<Actor>().cloned();
                                 if let Some(actor) = actor {
                                     audit::record_denied(&core, &actor, &method, &path).await;

@@ -42,6 +42,8 @@ pub struct Core {
     /// What inbox lines show of posts and broadcasts, read within the last two seconds (see
     /// `inbox::headers`).
     pub headers: Arc<crate::inbox::headers::Headers>,
+    /// Inbox pages asked for at once, read together (see `inbox::page`).
+    pub pages: Arc<crate::inbox::page::PageReads>,
     pub settings: Settings,
 }
 

@@ -476,3 +476,118 @@ async fn a_read_in_flight_during_a_fold_is_counted_once() {
     unread::fold(&app.core).await.unwrap();
     assert_unread(&app, &t, 3).await;
 }
+
+/// Pages asked for at the same moment (on PostgreSQL read together, in one statement) are each
+/// exactly the page asked for: the member's own rows, the filter, the cursor, the count, even
+/// for the same member twice with different questions, or an empty inbox.
+#[tokio::test]
+async fn pages_asked_for_at_once_are_each_the_page_asked_for() {
+    use fingertip_core::entities::inbox_items;
+    use fingertip_core::inbox;
+    use fingertip_core::paging::PageRequest;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let unit = app.create_unit(&admin, "支部", None).await;
+    let mut members = Vec::new();
+    for name in ["周八", "吴九", "郑十"] {
+        let m = app
+            .create_member(&admin, json!({"name": name, "unit_id": unit}))
+            .await;
+        members.push(id(&m).parse::<i64>().unwrap());
+    }
+    let (a, b, empty) = (members[0], members[1], members[2]);
+    let post = app.create_post(&admin, "第一课").await;
+    for i in 0..25 {
+        let to = if i % 5 == 0 { vec![a] } else { vec![a, b] };
+        app.broadcast(&admin, Broadcast::new(&post, Audience::members(to)))
+            .await;
+    }
+    app.drain().await;
+    // Some of a's read: the unread page differs from the page.
+    let first = inbox::list(&app.core, a, false, PageRequest::first(20))
+        .await
+        .unwrap();
+    for item in first.page.items.iter().step_by(3) {
+        inbox::mark_read(&app.core, a, item.id).await.unwrap();
+    }
+    let cursor = first.page.next_cursor.clone().unwrap();
+    let after = PageRequest::parse(Some(10), Some(&cursor)).unwrap();
+    let asks = [
+        (a, false, PageRequest::first(20)),
+        (a, true, PageRequest::first(5)),
+        (a, false, after),
+        (b, false, PageRequest::first(20)),
+        (b, true, PageRequest::first(100)),
+        (empty, false, PageRequest::first(20)),
+        (a, true, after),
+    ];
+
+    // What each page must be, worked out from all of the member's rows.
+    let mut expected = Vec::new();
+    for (m, unread_only, page) in asks {
+        let all = inbox_items::Entity::find()
+            .filter(inbox_items::Column::MemberId.eq(m))
+            .order_by_desc(inbox_items::Column::Id)
+            .all(&app.core.db)
+            .await
+            .unwrap();
+        let rows: Vec<_> = all
+            .iter()
+            .filter(|r| !unread_only || r.read_at.is_none())
+            .filter(|r| page.after.is_none_or(|after| r.id < after))
+            .collect();
+        let limit = usize::try_from(page.limit).unwrap();
+        let items: Vec<_> = rows
+            .iter()
+            .take(limit)
+            .map(|r| (r.id, r.read_at.is_some()))
+            .collect();
+        let unread = all.iter().filter(|r| r.read_at.is_none()).count() as u64;
+        expected.push((items, rows.len() > limit, unread));
+    }
+    assert_eq!(expected[0].2, 25 - 7, "a's count");
+    assert_eq!(
+        expected[2].0.len(),
+        5,
+        "the 5 rows after the first 20 of 25"
+    );
+    assert!(expected[5].0.is_empty());
+
+    let shape = |p: &inbox::InboxPage| {
+        let items: Vec<_> = p
+            .page
+            .items
+            .iter()
+            .map(|i| (i.id, i.read_at.is_some()))
+            .collect();
+        (items, p.page.next_cursor.is_some(), p.unread_count)
+    };
+    let before = app.core.pages.read_together();
+    // Each alone, then all at once, three times over.
+    for (i, &(m, unread_only, page)) in asks.iter().enumerate() {
+        let got = inbox::list(&app.core, m, unread_only, page).await.unwrap();
+        assert_eq!(shape(&got), expected[i], "ask {i} alone");
+    }
+    let at_once = futures_util::future::join_all(
+        asks.iter()
+            .cycle()
+            .take(asks.len() * 3)
+            .map(|&(m, unread_only, page)| inbox::list(&app.core, m, unread_only, page)),
+    )
+    .await;
+    for (i, got) in at_once.into_iter().enumerate() {
+        let got = got.unwrap();
+        assert_eq!(shape(&got), expected[i % asks.len()], "ask {i} at once");
+    }
+    if sea_orm::ConnectionTrait::get_database_backend(&app.core.db) == sea_orm::DbBackend::Postgres
+    {
+        let after = app.core.pages.read_together();
+        let (statements, pages) = (after.0 - before.0, after.1 - before.1);
+        assert_eq!(pages, 7 + 21, "every page was read by the shared statement");
+        assert!(
+            statements < pages,
+            "{pages} pages took {statements} statements"
+        );
+    }
+}

@@ -23,13 +23,12 @@ pub mod ws;
 use actix_web::web;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    health::configure(cfg);
-    docs::configure(cfg);
-    crate::pages::configure(cfg);
-    crate::console::configure(cfg);
     cfg.service(
-        // The inbox first: a request is matched against the routes in order, and the ones with
-        // a path parameter each cost a regex run; the inbox is what phones ask for most.
+        // The API first, and the inbox first in it: a request is matched against the routes in
+        // order (twice: routing, and the request metrics' route template), and each route with
+        // a path parameter before its own costs a regex run; the inbox is what phones ask for
+        // most, and the console's routes before the API cost the page about 3% of its CPU.
+        // No route outside this scope starts with `/api/v1/`.
         web::scope("/api/v1")
             .configure(inbox::configure)
             .configure(audit::configure)
@@ -49,4 +48,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(disclosures::configure)
             .configure(ws::configure),
     );
+    health::configure(cfg);
+    docs::configure(cfg);
+    crate::pages::configure(cfg);
+    crate::console::configure(cfg);
 }

@@ -277,6 +277,7 @@ fn offline_core() -> Core {
         db_health: Arc::new(crate::db::DbHealth::new()),
         sessions: Arc::default(),
         headers: Arc::default(),
+        pages: Arc::default(),
         settings,
     }
 }

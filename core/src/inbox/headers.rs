@@ -12,8 +12,8 @@
 //! fixed TTL and a bound on size are all that is needed.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -53,7 +53,8 @@ struct Timed<T> {
 
 #[derive(Default)]
 pub struct Headers {
-    posts: Mutex<HashMap<i64, Timed<PostHeader>>>,
+    /// Shared, so that a page takes its headers without copying their texts.
+    posts: Mutex<HashMap<i64, Timed<Arc<PostHeader>>>>,
     read_by: Mutex<HashMap<i64, Timed<Option<DateTime<Utc>>>>>,
     /// Bumped by every forget: what was read from the database before a forget is not
     /// remembered after it (it may be from before the edit).
@@ -104,7 +105,7 @@ impl Headers {
         &self,
         db: &impl ConnectionTrait,
         ids: &[i64],
-    ) -> CoreResult<HashMap<i64, PostHeader>> {
+    ) -> CoreResult<HashMap<i64, Arc<PostHeader>>> {
         let mut out = fresh(&self.posts, ids);
         let missing = missing(ids, &out);
         if !missing.is_empty() {
@@ -121,16 +122,16 @@ impl Headers {
                 .into_tuple()
                 .all(db)
                 .await?;
-            let found: Vec<(i64, PostHeader)> = rows
+            let found: Vec<(i64, Arc<PostHeader>)> = rows
                 .into_iter()
                 .map(|(id, kind, title, summary)| {
                     (
                         id,
-                        PostHeader {
+                        Arc::new(PostHeader {
                             kind,
                             title,
                             summary,
-                        },
+                        }),
                     )
                 })
                 .collect();

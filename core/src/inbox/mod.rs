@@ -3,21 +3,21 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
-use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
-};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 pub mod headers;
+pub mod page;
 pub mod unread;
 
 use crate::Core;
 use crate::db::IN_CHUNK;
-use crate::entities::{broadcasts, inbox_items, inbox_unread, posts};
+use crate::entities::{broadcasts, inbox_items, posts};
 use crate::error::{CoreError, CoreResult};
-use crate::paging::{Order, Page, PageRequest};
+use crate::paging::{Page, PageRequest};
 use crate::posts::{Media, PostKind, media_of};
 use headers::PostHeader;
+use page::PageRow;
 
 #[derive(Debug, Clone)]
 pub struct InboxItem {
@@ -92,63 +92,31 @@ async fn items(core: &Core, lines: Vec<Line>) -> CoreResult<Vec<InboxItem>> {
         .into_iter()
         .map(|l| {
             let (post, deadline) = (posts.get(&l.post_id), read_by.get(&l.broadcast_id));
-            item(l, post, deadline.copied().flatten())
+            item(l, post.map(|p| &**p), deadline.copied().flatten())
         })
         .collect())
 }
 
-/// A row of the inbox page: the member's own row, and their unread count, from one statement.
-#[derive(Debug, FromQueryResult)]
-struct PageRow {
-    id: i64,
-    broadcast_id: i64,
-    post_id: i64,
-    created_at: DateTime<Utc>,
-    read_at: Option<DateTime<Utc>>,
-    /// The member's counter row: its `unread` and `counted_upto`.
-    unread: Option<i64>,
-    counted_upto: Option<i64>,
-}
-
 /// Newest first. The database reads the member's own rows and nothing else, with their unread
-/// count (one row of `inbox_unread`, by key) as a subquery of the same statement: the page
-/// costs what the rows cost. What a line shows of its post and broadcast (the same few hundred
-/// for a whole district) comes from this process's [`headers`], read at most every two seconds.
+/// count (one row of `inbox_unread`, by key) in the same statement: the page costs what the
+/// rows cost, and pages asked for at once are read together ([`page`]). What a line shows of
+/// its post and broadcast (the same few hundred for a whole district) comes from this
+/// process's [`headers`], read at most every two seconds.
 pub async fn list(
     core: &Core,
     member_id: i64,
     unread_only: bool,
     page: PageRequest,
 ) -> CoreResult<InboxPage> {
-    use inbox_items::Column as I;
-    let mut cond = Condition::all().add(I::MemberId.eq(member_id));
-    if unread_only {
-        cond = cond.add(I::ReadAt.is_null());
-    }
-    let counter = |col: inbox_unread::Column| {
-        let q = Query::select()
-            .column(col)
-            .from(inbox_unread::Entity)
-            .and_where(Expr::col(inbox_unread::Column::MemberId).eq(member_id))
-            .to_owned();
-        Expr::SubQuery(None, Box::new(q.into()))
+    let ask = page::Ask {
+        member_id,
+        unread_only,
+        below: page.after,
+        fetch: i64::try_from(page.limit + 1).unwrap_or(i64::MAX),
     };
-    let query = inbox_items::Entity::find()
-        .select_only()
-        .columns([I::Id, I::BroadcastId, I::PostId, I::CreatedAt, I::ReadAt])
-        .expr_as(counter(inbox_unread::Column::Unread), "unread")
-        .expr_as(counter(inbox_unread::Column::CountedUpto), "counted_upto")
-        .filter(cond);
+    let rows = core.pages.rows(&core.db, ask).await?;
     let first_page = page.after.is_none();
-    let page = page
-        .by_key(
-            query,
-            I::Id,
-            Order::Descending,
-            |q| q.into_model::<PageRow>().all(&core.db),
-            |r: &PageRow| r.id,
-        )
-        .await?;
+    let page = Page::from_rows(rows, page, |r: &PageRow| r.id);
     // The rows above the counter are the newest: on the first page they are among its rows
     // (unless more than a page of them waits for the fold). Otherwise, or on an empty page,
     // the count is asked for.
