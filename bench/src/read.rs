@@ -245,9 +245,10 @@ fn summarize(results: Vec<(Vec<u32>, usize)>, dur: Duration) -> Stats {
 
 const PAGE_PATH: &str = "/api/v1/inbox?limit=20";
 
-/// The page's own query, as the issue states it: the member's newest rows, one more than a page.
+/// The page's own query, as the issue states it: the member's newest rows, one more than a page
+/// (the limit in the text: SQLite prepares a statement with a bound `LIMIT` again on every run).
 const REFERENCE_SQL: &str =
-    "SELECT * FROM inbox_items WHERE member_id = $1 ORDER BY id DESC LIMIT $2";
+    "SELECT * FROM inbox_items WHERE member_id = $1 ORDER BY id DESC LIMIT 21";
 
 /// A GET of `path` with its headers made beforehand.
 fn request(
@@ -405,7 +406,7 @@ pub async fn run(o: &ReadOpts, target: &Target) -> anyhow::Result<()> {
                 let stmt = Statement::from_sql_and_values(
                     core.db.get_database_backend(),
                     REFERENCE_SQL,
-                    [m.into(), 21i64.into()],
+                    [m.into()],
                 );
                 core.db.query_all_raw(stmt).await?;
                 Ok(())
