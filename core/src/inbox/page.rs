@@ -122,16 +122,14 @@ async fn read_one(db: &DatabaseConnection, ask: Ask) -> Result<Vec<PageRow>, DbE
         values.push(below.into());
     }
     let backend = db.get_database_backend();
-    let sql = page_sql(ask.unread_only, ask.below.is_some());
-    let stmt = if backend == DbBackend::Sqlite {
+    let mut sql = page_sql(ask.unread_only, ask.below.is_some()).to_owned();
+    if backend == DbBackend::Sqlite {
         // SQLite makes a bound `LIMIT` part of the statement's plan, and so prepares the
         // statement again each time it runs (a sixth of the CPU of a page on SQLite, in
         // `perf`): there the limit is written into the text (`$2` is then bound to nothing).
-        let sql = sql.replace("LIMIT $2", &format!("LIMIT {}", ask.fetch));
-        Statement::from_sql_and_values(backend, sql, values)
-    } else {
-        Statement::from_sql_and_values(backend, sql, values)
-    };
+        sql = sql.replace("LIMIT $2", &format!("LIMIT {}", ask.fetch));
+    }
+    let stmt = Statement::from_sql_and_values(backend, sql, values);
     let mut rows = Vec::new();
     for r in db.query_all_raw(stmt).await? {
         rows.extend(row_at(&r, 0)?);
