@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use fingertip_core::Core;
 use fingertip_core::inbox;
-use fingertip_core::ports::{Event, Received};
+use fingertip_core::ports::{DeliveredItems, Event, Received};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
@@ -24,6 +24,10 @@ use crate::dto::live::LiveMessage;
 pub const OPENING_AT_ONCE: usize = 4;
 /// How long an opening socket waits for its turn before it is told to come back (1013).
 pub const OPENING_WAIT: Duration = Duration::from_secs(20);
+/// Events the hub takes from the subscription at once when they have queued up while it was
+/// busy: a large fan-out's batches arrive faster than they can be told one by one (two
+/// statements each), and taken together their sockets' unread counts are read at once.
+pub const EVENTS_AT_ONCE: usize = 64;
 
 /// Live-update settings of one API process.
 #[derive(Debug, Clone, Copy)]
@@ -136,13 +140,21 @@ impl Registry {
 
     /// Those of `ids` that have a socket here.
     pub fn connected_among(&self, ids: &[i64]) -> Vec<i64> {
+        self.connected(ids.iter().copied(), |m| *m)
+    }
+
+    /// Those of `of` whose member (`member_of`) has a socket here.
+    pub fn connected<T>(
+        &self,
+        of: impl IntoIterator<Item = T>,
+        member_of: impl Fn(&T) -> i64,
+    ) -> Vec<T> {
         let conns = self.lock();
         if conns.is_empty() {
             return vec![];
         }
-        ids.iter()
-            .copied()
-            .filter(|m| conns.contains_key(m))
+        of.into_iter()
+            .filter(|t| conns.contains_key(&member_of(t)))
             .collect()
     }
 
@@ -189,6 +201,14 @@ impl Registry {
         }
         sent
     }
+}
+
+/// One fan-out batch to tell the sockets of (an [`Event::InboxDelivered`]).
+struct Batch {
+    broadcast_id: i64,
+    occurrence: i64,
+    member_ids: Vec<i64>,
+    items: Option<DeliveredItems>,
 }
 
 pub struct Hub {
@@ -246,13 +266,57 @@ impl Hub {
         let _ = tokio::time::timeout(Duration::from_secs(5), r.wait_for(|ok| *ok)).await;
     }
 
+    /// Events in the order they came: the fan-out batches among them that follow each other
+    /// are told together ([`Self::delivered`]), anything else in its turn.
+    async fn dispatch_all(&self, events: Vec<Received>) {
+        let mut batches = Vec::new();
+        for r in events {
+            match r {
+                Received::Event(Event::InboxDelivered {
+                    broadcast_id,
+                    occurrence,
+                    member_ids,
+                    items,
+                }) => batches.push(Batch {
+                    broadcast_id,
+                    occurrence,
+                    member_ids,
+                    items,
+                }),
+                other => {
+                    self.tell(std::mem::take(&mut batches)).await;
+                    self.dispatch(other).await;
+                }
+            }
+        }
+        self.tell(batches).await;
+    }
+
+    async fn tell(&self, batches: Vec<Batch>) {
+        if batches.is_empty() {
+            return;
+        }
+        if let Err(e) = self.delivered(batches).await {
+            tracing::warn!(error = %e, "a live update could not be prepared; skipping it");
+        }
+    }
+
     async fn dispatch(&self, r: Received) {
         let result = match r {
             Received::Event(Event::InboxDelivered {
                 broadcast_id,
                 occurrence,
                 member_ids,
-            }) => self.delivered(broadcast_id, occurrence, &member_ids).await,
+                items,
+            }) => {
+                self.delivered(vec![Batch {
+                    broadcast_id,
+                    occurrence,
+                    member_ids,
+                    items,
+                }])
+                .await
+            }
             Received::Event(Event::UnreadChanged {
                 member_id,
                 unread_count,
@@ -287,19 +351,45 @@ impl Hub {
         }
     }
 
-    async fn delivered(
-        &self,
-        broadcast_id: i64,
-        occurrence: i64,
-        member_ids: &[i64],
-    ) -> fingertip_core::CoreResult<()> {
-        let here = self.registry.connected_among(member_ids);
-        if here.is_empty() {
+    /// Tells the sockets here of fan-out batches: each connected member their new item and
+    /// their unread count, read once for all the batches after they committed. The items come
+    /// with the events (a release before them sent only the members: then they are read).
+    async fn delivered(&self, batches: Vec<Batch>) -> fingertip_core::CoreResult<()> {
+        let mut told = Vec::with_capacity(batches.len());
+        for b in batches {
+            let items = match &b.items {
+                Some(items) if items.ids.len() == b.member_ids.len() => {
+                    let pairs = b.member_ids.iter().copied().zip(items.ids.iter().copied());
+                    let here = self.registry.connected(pairs, |&(m, _)| m);
+                    if here.is_empty() {
+                        continue;
+                    }
+                    inbox::told_items(&self.core, b.broadcast_id, items, &here).await
+                }
+                _ => {
+                    let here = self.registry.connected_among(&b.member_ids);
+                    if here.is_empty() {
+                        continue;
+                    }
+                    inbox::delivered_items(&self.core, b.broadcast_id, b.occurrence, &here).await
+                }
+            };
+            match items {
+                Ok(items) => told.push(items),
+                // The batches after it are still told.
+                Err(e) => {
+                    tracing::warn!(broadcast.id = b.broadcast_id, error = %e, "a live update could not be prepared; skipping it");
+                }
+            }
+        }
+        let mut members: Vec<i64> = told.iter().flatten().map(|(m, _)| *m).collect();
+        if members.is_empty() {
             return Ok(());
         }
-        let items = inbox::delivered_items(&self.core, broadcast_id, occurrence, &here).await?;
-        let counts = inbox::unread_counts(&self.core, &here).await?;
-        for (member_id, item) in items {
+        members.sort_unstable();
+        members.dedup();
+        let counts = inbox::unread_counts(&self.core, &members).await?;
+        for (member_id, item) in told.into_iter().flatten() {
             let msg = LiveMessage::InboxNew {
                 item: item.into(),
                 unread_count: counts.get(&member_id).copied().unwrap_or(0),
@@ -357,8 +447,14 @@ async fn subscriber(
             tracing::warn!("the pub/sub subscription ended; live updates stop");
             break;
         };
+        let mut events = vec![r];
+        while events.len() < EVENTS_AT_ONCE
+            && let Some(r) = sub.try_recv()
+        {
+            events.push(r);
+        }
         let Some(hub) = hub.upgrade() else { break };
-        hub.dispatch(r).await;
+        hub.dispatch_all(events).await;
     }
     tracing::debug!("live hub stopped");
 }
@@ -386,6 +482,10 @@ mod tests {
         assert_eq!(fast.rx.try_recv().unwrap(), "c");
         assert_eq!(reg.len(), 2);
         assert_eq!(reg.connected_among(&[1, 2, 3]), vec![1, 2]);
+        assert_eq!(
+            reg.connected([(3, 30), (2, 20), (1, 10)], |&(m, _)| m),
+            vec![(2, 20), (1, 10)]
+        );
     }
 
     #[test]

@@ -2,20 +2,35 @@
 //! at once. Publishing is best effort by design: a failure is logged and the caller goes on,
 //! because the database stays the truth and a client reads its inbox again when it reconnects.
 
-use crate::Core;
-use crate::ports::Event;
+use chrono::{DateTime, Utc};
 
-/// After a fan-out batch committed: these members each got an item of this occurrence.
-pub async fn delivered(core: &Core, broadcast_id: i64, occurrence: i64, member_ids: &[i64]) {
-    if member_ids.is_empty() {
+use crate::Core;
+use crate::entities::broadcasts;
+use crate::ports::{DeliveredItems, Event};
+
+/// After a fan-out batch committed: these members each got an item of this occurrence, of
+/// its post, written at `created_at`; `written` holds each member with their item's id.
+pub async fn delivered(
+    core: &Core,
+    b: &broadcasts::Model,
+    created_at: DateTime<Utc>,
+    written: &[(i64, i64)],
+) {
+    if written.is_empty() {
         return;
     }
+    let (member_ids, ids) = written.iter().copied().unzip();
     publish(
         core,
         Event::InboxDelivered {
-            broadcast_id,
-            occurrence,
-            member_ids: member_ids.to_vec(),
+            broadcast_id: b.id,
+            occurrence: b.occurrence,
+            member_ids,
+            items: Some(DeliveredItems {
+                post_id: b.post_id,
+                created_at,
+                ids,
+            }),
         },
     )
     .await;

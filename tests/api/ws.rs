@@ -383,6 +383,76 @@ async fn ws_updates_cross_api_servers() {
     assert_eq!(next_json(&mut on_a).await["item"]["title"], "反方向");
 }
 
+/// Events that queue up while the hub is busy are told in the order they came, whatever
+/// they are: a fan-out batch as a release before this one published it (the members only: the
+/// hub reads their items), a count, and a batch that carries its items (the hub does not read
+/// them back). Each item told is the item the inbox lists, with the count as it stands.
+#[tokio::test]
+async fn ws_tells_events_that_queued_up_in_order_with_or_without_their_items() {
+    use fingertip_core::entities::inbox_items;
+    use fingertip_core::ports::{DeliveredItems, Event};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+
+    let app = spawn_app().await;
+    let s = member_setup(&app).await;
+    broadcast_to(&app, &s, "第一").await;
+    broadcast_to(&app, &s, "第二").await;
+    app.drain().await;
+    let mut ws = connect(&app.ws_url(&s.token)).await;
+    assert_eq!(next_json(&mut ws).await["unread_count"], 2);
+    let listed = app.get("/api/v1/inbox", &s.token).await;
+    let (second, first) = (&listed.body["items"][0], &listed.body["items"][1]);
+    assert_eq!(first["title"], "第一");
+
+    let member_id: i64 = id(&s.member).parse().unwrap();
+    let rows = inbox_items::Entity::find()
+        .filter(inbox_items::Column::MemberId.eq(member_id))
+        .order_by_asc(inbox_items::Column::Id)
+        .all(&app.core.db)
+        .await
+        .unwrap();
+    let events = [
+        Event::InboxDelivered {
+            broadcast_id: rows[0].broadcast_id,
+            occurrence: rows[0].occurrence,
+            member_ids: vec![member_id],
+            items: None,
+        },
+        Event::UnreadChanged {
+            member_id,
+            unread_count: 7,
+        },
+        Event::InboxDelivered {
+            broadcast_id: rows[1].broadcast_id,
+            occurrence: rows[1].occurrence,
+            // A member with no socket here is passed over.
+            member_ids: vec![member_id + 1000, member_id],
+            items: Some(DeliveredItems {
+                post_id: rows[1].post_id,
+                created_at: rows[1].created_at,
+                ids: vec![rows[1].id + 1000, rows[1].id],
+            }),
+        },
+    ];
+    for e in &events {
+        app.core.pubsub.publish(e).await.unwrap();
+    }
+    let m = next_json(&mut ws).await;
+    assert_eq!(
+        (&m["type"], &m["item"], &m["unread_count"]),
+        (&json!("inbox.new"), first, &json!(2))
+    );
+    assert_eq!(
+        next_json(&mut ws).await,
+        json!({"type": "inbox.unread_count", "unread_count": 7})
+    );
+    let m = next_json(&mut ws).await;
+    assert_eq!(
+        (&m["type"], &m["item"], &m["unread_count"]),
+        (&json!("inbox.new"), second, &json!(2))
+    );
+}
+
 #[tokio::test]
 async fn ws_sockets_close_with_1001_when_the_server_shuts_down_and_do_not_hold_it_up() {
     let app = spawn_app().await;

@@ -280,6 +280,30 @@ pub async fn delivered_items(
     Ok(members.into_iter().zip(items(core, lines).await?).collect())
 }
 
+/// The items a fan-out batch wrote for these members, as its event told them
+/// ([`crate::ports::DeliveredItems`]: `written` holds each member with their item's id): the
+/// items are not read back, and what they show of their post and broadcast comes from this
+/// process's [`headers`].
+pub async fn told_items(
+    core: &Core,
+    broadcast_id: i64,
+    told: &crate::ports::DeliveredItems,
+    written: &[(i64, i64)],
+) -> CoreResult<Vec<(i64, InboxItem)>> {
+    let lines = written
+        .iter()
+        .map(|&(_, id)| Line {
+            id,
+            broadcast_id,
+            post_id: told.post_id,
+            created_at: told.created_at,
+            read_at: None,
+        })
+        .collect();
+    let members = written.iter().map(|&(m, _)| m);
+    Ok(members.zip(items(core, lines).await?).collect())
+}
+
 /// Unread counts of several members at once; members with none are 0.
 pub async fn unread_counts(core: &Core, member_ids: &[i64]) -> CoreResult<HashMap<i64, u64>> {
     unread::counts(core, member_ids).await

@@ -14,16 +14,17 @@
 //!   among them ([`Counter::count_with`]): the newest rows of the inbox are the ones a fold has
 //!   not reached yet;
 //! - the badge ([`count`]) and the live updates ([`counts`]) count them with an index range of
-//!   the member's rows above `counted_upto`, empty once folded.
+//!   the member's rows above `counted_upto`, empty once folded (all the member's rows when
+//!   no fold has reached them yet).
 
 use std::collections::HashMap;
 
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, JoinType, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
 
 use crate::Core;
 use crate::db::IN_CHUNK;
-use crate::entities::{inbox_items, inbox_unread};
+use crate::entities::{inbox_items, inbox_unread, members};
 use crate::error::CoreResult;
 
 /// The advisory lock that every statement inserting inbox rows holds shared until its
@@ -76,94 +77,69 @@ fn count_of(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }
 
-/// `inbox_unread AS u` with each member's count as `n` (`unread` plus their unread rows above
-/// `counted_upto`), for the members `u` is filtered to.
+/// `members AS m` with each member's count as `n`: their counter's `unread` plus their unread
+/// rows above its `counted_upto`, or all their unread rows when they have no counter yet (a
+/// member the first fold has not reached), in one statement whichever it is; for the members
+/// `m` is filtered to.
 fn counts_query() -> SelectStatement {
     use inbox_items::Column as I;
     use inbox_unread::Column as U;
-    let (i, u) = (Alias::new("i"), Alias::new("u"));
+    let (i, u, m) = (Alias::new("i"), Alias::new("u"), Alias::new("m"));
+    let or_zero = |c: U| Func::coalesce([Expr::col((u.clone(), c)), Expr::val(0i64)]);
     let above = Query::select()
         .expr(Expr::col((i.clone(), I::Id)).count())
         .from_as(inbox_items::Entity, i.clone())
-        .and_where(Expr::col((i.clone(), I::MemberId)).equals((u.clone(), U::MemberId)))
-        .and_where(Expr::col((i.clone(), I::Id)).gt(Expr::col((u.clone(), U::CountedUpto))))
+        .and_where(Expr::col((i.clone(), I::MemberId)).equals((m.clone(), members::Column::Id)))
+        .and_where(Expr::col((i.clone(), I::Id)).gt(or_zero(U::CountedUpto)))
         .and_where(Expr::col((i.clone(), I::ReadAt)).is_null())
         .to_owned();
     Query::select()
-        .column((u.clone(), U::MemberId))
         .expr_as(
-            Expr::col((u.clone(), U::Unread)).add(Expr::SubQuery(None, Box::new(above.into()))),
+            Expr::col((m.clone(), members::Column::Id)),
+            Alias::new("member_id"),
+        )
+        .expr_as(
+            Expr::expr(or_zero(U::Unread)).add(Expr::SubQuery(None, Box::new(above.into()))),
             Alias::new("n"),
         )
-        .from_as(inbox_unread::Entity, u)
+        .from_as(members::Entity, m.clone())
+        .join_as(
+            JoinType::LeftJoin,
+            inbox_unread::Entity,
+            u.clone(),
+            Expr::col((u.clone(), U::MemberId)).equals((m, members::Column::Id)),
+        )
         .to_owned()
-}
-
-/// Unread rows of these members that no counter row counts (members without one), by member.
-async fn uncounted(db: &impl ConnectionTrait, member_ids: &[i64]) -> CoreResult<HashMap<i64, u64>> {
-    use inbox_items::Column as I;
-    let q = Query::select()
-        .column(I::MemberId)
-        .expr_as(Expr::col(I::Id).count(), Alias::new("n"))
-        .from(inbox_items::Entity)
-        .and_where(Expr::col(I::MemberId).is_in(member_ids.iter().copied()))
-        .and_where(Expr::col(I::ReadAt).is_null())
-        .group_by_col(I::MemberId)
-        .to_owned();
-    let rows = db
-        .query_all_raw(db.get_database_backend().build(&q))
-        .await?;
-    let mut out = HashMap::new();
-    for r in rows {
-        out.insert(
-            r.try_get::<i64>("", "member_id")?,
-            count_of(r.try_get("", "n")?),
-        );
-    }
-    Ok(out)
 }
 
 /// The member's unread count: their counter row and the unread rows above it, in one
 /// statement.
 pub async fn count(core: &Core, member_id: i64) -> CoreResult<u64> {
     let mut q = counts_query();
-    q.and_where(Expr::col((Alias::new("u"), inbox_unread::Column::MemberId)).eq(member_id));
+    q.and_where(Expr::col((Alias::new("m"), members::Column::Id)).eq(member_id));
     let db = &core.db;
     match db
         .query_one_raw(db.get_database_backend().build(&q))
         .await?
     {
         Some(r) => Ok(count_of(r.try_get("", "n")?)),
-        None => Ok(uncounted(db, &[member_id])
-            .await?
-            .get(&member_id)
-            .copied()
-            .unwrap_or(0)),
+        None => Ok(0),
     }
 }
 
-/// Unread counts of several members at once; members with none are 0.
+/// Unread counts of several members at once, a statement per [`IN_CHUNK`] of them; members
+/// with none (or unknown) are 0.
 pub async fn counts(core: &Core, member_ids: &[i64]) -> CoreResult<HashMap<i64, u64>> {
     let db = &core.db;
     let mut out: HashMap<i64, u64> = member_ids.iter().map(|m| (*m, 0)).collect();
     for chunk in member_ids.chunks(IN_CHUNK) {
         let mut q = counts_query();
-        q.and_where(
-            Expr::col((Alias::new("u"), inbox_unread::Column::MemberId))
-                .is_in(chunk.iter().copied()),
-        );
-        let mut missing: std::collections::HashSet<i64> = chunk.iter().copied().collect();
+        q.and_where(Expr::col((Alias::new("m"), members::Column::Id)).is_in(chunk.iter().copied()));
         for r in db
             .query_all_raw(db.get_database_backend().build(&q))
             .await?
         {
-            let m: i64 = r.try_get("", "member_id")?;
-            missing.remove(&m);
-            out.insert(m, count_of(r.try_get("", "n")?));
-        }
-        if !missing.is_empty() {
-            let missing: Vec<i64> = missing.into_iter().collect();
-            out.extend(uncounted(db, &missing).await?);
+            out.insert(r.try_get("", "member_id")?, count_of(r.try_get("", "n")?));
         }
     }
     Ok(out)

@@ -15,7 +15,7 @@ pub mod redis_throttle;
 pub mod redis_token_store;
 pub mod throttle;
 
-pub use pubsub::{Event, PubSub, Received, Subscription};
+pub use pubsub::{DeliveredItems, Event, PubSub, Received, Subscription};
 pub use queue::{Delivery, Job, JobQueue};
 pub use rate_limit::{Limit, RateLimiter};
 pub use throttle::Throttle;

@@ -202,8 +202,8 @@ pub enum Existing {
 
 /// Writes the inbox rows of the audience members with ids in `(after, upto]`, in one
 /// `INSERT ... SELECT` that runs inside the database: no value is bound per row, which is what
-/// keeps the fan-out close to a bulk `COPY`. Returns the members whose rows were written now
-/// (`RETURNING`), the ones the live sockets are told of.
+/// keeps the fan-out close to a bulk `COPY`. Returns the members whose rows were written now,
+/// each with their row's id (`RETURNING`): what the live sockets are told of.
 pub async fn insert_range(
     db: &impl ConnectionTrait,
     b: &broadcasts::Model,
@@ -212,7 +212,7 @@ pub async fn insert_range(
     (after, upto): (i64, i64),
     now: DateTime<Utc>,
     existing: Existing,
-) -> CoreResult<Vec<i64>> {
+) -> CoreResult<Vec<(i64, i64)>> {
     let select = Query::select()
         .column(members::Column::Id)
         .expr(Expr::val(b.id))
@@ -239,7 +239,9 @@ pub async fn insert_range(
         ])
         .select_from(select)
         .map_err(|e| CoreError::Internal(format!("fan-out insert: {e}")))?
-        .returning_col(inbox_items::Column::MemberId);
+        .returning(
+            Query::returning().columns([inbox_items::Column::MemberId, inbox_items::Column::Id]),
+        );
     if existing == Existing::Skip {
         insert.on_conflict(
             OnConflict::columns([
@@ -253,7 +255,7 @@ pub async fn insert_range(
     }
     let rows = db.query_all(&insert).await?;
     rows.iter()
-        .map(|r| r.try_get_by_index::<i64>(0).map_err(CoreError::from))
+        .map(|r| Ok((r.try_get_by_index::<i64>(0)?, r.try_get_by_index::<i64>(1)?)))
         .collect()
 }
 
@@ -284,8 +286,12 @@ async fn next_window(db: &impl ConnectionTrait, after: i64, batch: u64) -> CoreR
 
 /// What came of one window.
 enum Step {
-    /// The window is written; `written` are the members whose rows are new.
-    Written { written: Vec<i64> },
+    /// The window is written at `at`; `written` are the members whose rows are new, with
+    /// their rows' ids.
+    Written {
+        at: DateTime<Utc>,
+        written: Vec<(i64, i64)>,
+    },
     /// The lease is gone (another worker, or a cancel), or the window before this one was not
     /// written: nothing of this window was kept.
     Stopped,
@@ -349,7 +355,7 @@ async fn write_window(
     txn.commit().await?;
     // The window after this one may move the cursor now (if it has not failed meanwhile).
     let _ = turn.done.send(true);
-    Ok(Step::Written { written })
+    Ok(Step::Written { at: now, written })
 }
 
 /// Up to `n` windows of `batch` roster members after `cursor`, in member order.
@@ -424,8 +430,8 @@ pub async fn run(
         let results = futures_util::future::join_all(writes).await;
         existing = Existing::Fail;
         for (i, (result, &(_, upto))) in results.into_iter().zip(&windows).enumerate() {
-            let written = match result {
-                Ok(Step::Written { written }) => written,
+            let (at, written) = match result {
+                Ok(Step::Written { at, written }) => (at, written),
                 Err(e) if e.is_unique_violation() => {
                     tracing::info!(
                         broadcast.id = b.id,
@@ -449,7 +455,7 @@ pub async fn run(
             };
             let n = written.len() as u64;
             metrics::counter!(crate::metrics::FANOUT_ROWS).increment(n);
-            crate::live::delivered(core, b.id, b.occurrence, &written).await;
+            crate::live::delivered(core, &b, at, &written).await;
             inserted += n;
             cursor = upto;
         }
