@@ -18,8 +18,11 @@ pub struct InboxItemResponse {
     pub kind: String,
     pub title: String,
     pub summary: Option<String>,
+    #[serde(serialize_with = "super::timestamp::serialize")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "super::timestamp::serialize_option")]
     pub read_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "super::timestamp::serialize_option")]
     pub read_by: Option<DateTime<Utc>>,
 }
 

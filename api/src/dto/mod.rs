@@ -17,5 +17,6 @@ pub mod posts;
 pub mod push;
 pub mod study;
 pub mod surveys;
+pub mod timestamp;
 
 pub use common::*;

@@ -41,13 +41,22 @@ pub fn normalize_invite_code(raw: &str) -> String {
 }
 
 pub fn sha256_hex(s: &str) -> String {
-    let digest = Sha256::digest(s.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    // One string, written from a table (`hex`), rather than a string per byte.
+    hex::encode(Sha256::digest(s.as_bytes()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hashes_are_lower_hex_as_stored() {
+        // Stored hashes (refresh tokens, tickets, links) are compared with this text.
+        assert_eq!(
+            sha256_hex("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
 
     #[test]
     fn invite_codes_use_the_unambiguous_alphabet() {
